@@ -1,0 +1,195 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"weak"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Version identifies the code a class or object runs: the generation whose
+// state defined the class table, and a hash of the script that defined it
+// combined with the scripts of its base classes. Two versions with the same
+// Hash run the same source text.
+type Version struct {
+	Generation uint64
+	Hash       string
+}
+
+// String returns "g<generation>:<hash>", the form shown by the console and
+// by hot.version.
+func (v Version) String() string { return fmt.Sprintf("g%d:%s", v.Generation, v.Hash) }
+
+// classVersion is one generation's definition of a class.
+type classVersion struct {
+	name    string
+	table   *lua.LTable // the class table scripts see
+	module  string      // the module that defined it
+	version Version
+	gen     *generation
+	frozen  *handle // made on first use by frozenHandle
+}
+
+// handleKey is the raw key under which a handle table keeps its *handle.
+// Scripts never see handle tables: getmetatable returns the class, through
+// __metatable.
+const handleKey = "__hotlua_handle"
+
+// migrateHook is the optional per-class method that migrates an object to a
+// new version: Class:__migrate(old), old = {class=, version=, generation=}.
+const migrateHook = "__migrate"
+
+// handle is the table that instances carry as their metatable instead of the
+// class table itself. Its __index points at the current version's class, its
+// metamethods are copied from it and its __metatable is the class, so for
+// scripts it behaves like the class. A commit repoints handles: its cost
+// depends on the number of classes, not of objects, and no instance list is
+// needed for the swap.
+//
+// In the default automatic mode there is one handle per class name, for the
+// engine's life. With Options.ManualSwap, and for objects whose migration
+// failed, a handle is frozen on one version (frozen is true).
+//
+// A handle is touched only with the engine's lock held.
+type handle struct {
+	name   string
+	t      *lua.LTable
+	cur    *classVersion
+	frozen bool
+	// owner is the automatic handle of the same name, for frozen handles of
+	// objects whose migration failed (nil otherwise).
+	owner  *handle
+	copied []string // metamethod keys copied from the class, cleared on repoint
+	// instances tracks live objects weakly, so that migration hooks and
+	// listings can reach them without keeping them alive.
+	instances instanceList
+	pinned    int // objects of this class held on a frozen handle after a failed migration
+}
+
+func newHandle(name string, cv *classVersion) *handle {
+	h := &handle{name: name, t: newTable()}
+	h.t.RawSetString(handleKey, &lua.LUserData{Value: h})
+	h.point(cv)
+	return h
+}
+
+// newTable returns an empty table without an LState: a zero LTable needs
+// its Metatable set to LNil.
+func newTable() *lua.LTable { return &lua.LTable{Metatable: lua.LNil} }
+
+// point makes the handle present cv: __index, metamethods, __metatable.
+func (h *handle) point(cv *classVersion) {
+	for _, k := range h.copied {
+		h.t.RawSetString(k, lua.LNil)
+	}
+	h.copied = h.copied[:0]
+	h.cur = cv
+	protected := false
+	cv.table.ForEach(func(k, v lua.LValue) {
+		ks, ok := k.(lua.LString)
+		if !ok || !strings.HasPrefix(string(ks), "__") || ks == handleKey || ks == migrateHook {
+			return
+		}
+		if ks == "__metatable" {
+			protected = true
+		}
+		h.t.RawSetString(string(ks), v)
+		h.copied = append(h.copied, string(ks))
+	})
+	if !protected {
+		h.t.RawSetString("__metatable", cv.table)
+		h.copied = append(h.copied, "__metatable")
+	}
+}
+
+// handleOf returns the handle an object carries, or nil for a plain value.
+func handleOf(v lua.LValue) *handle {
+	t, ok := v.(*lua.LTable)
+	if !ok {
+		return nil
+	}
+	mt, ok := t.Metatable.(*lua.LTable)
+	if !ok {
+		return nil
+	}
+	ud, ok := mt.RawGetString(handleKey).(*lua.LUserData)
+	if !ok {
+		return nil
+	}
+	h, _ := ud.Value.(*handle)
+	return h
+}
+
+// instanceList is a list of weak references to objects, compacted as it
+// grows so that its length stays within twice the number of live objects.
+type instanceList struct {
+	refs []weak.Pointer[lua.LTable]
+	live int // live entries at the last compaction
+}
+
+func (l *instanceList) add(t *lua.LTable) {
+	if len(l.refs) >= 2*l.live+64 {
+		l.compact(nil)
+	}
+	l.refs = append(l.refs, weak.Make(t))
+}
+
+// compact drops references to collected objects and to objects for which
+// keep returns false (when keep is not nil).
+func (l *instanceList) compact(keep func(*lua.LTable) bool) {
+	out := l.refs[:0]
+	for _, r := range l.refs {
+		if t := r.Value(); t != nil && (keep == nil || keep(t)) {
+			out = append(out, r)
+		}
+	}
+	clear(l.refs[len(out):])
+	l.refs = out
+	l.live = len(out)
+}
+
+// objects returns the live objects of h, dropping entries of objects that
+// have since moved to another class.
+func (h *handle) objects() []*lua.LTable {
+	h.instances.compact(func(t *lua.LTable) bool { return h.owns(t) })
+	out := make([]*lua.LTable, 0, len(h.instances.refs))
+	for _, r := range h.instances.refs {
+		out = append(out, r.Value())
+	}
+	return out
+}
+
+// owns reports whether t carries h, or a frozen handle owned by h.
+func (h *handle) owns(t *lua.LTable) bool {
+	o := handleOf(t)
+	return o == h || (o != nil && o.owner == h)
+}
+
+// Class is one version of a class, as seen from Go. Get the current version
+// with [Engine.Class]; a newer one with [Engine.UpdatedClass].
+//
+// A Class is an immutable value, safe for concurrent use; calls through it
+// are serialized by its engine.
+type Class struct {
+	e  *Engine
+	cv *classVersion
+}
+
+// Name returns the class's stable identity: its module name
+// ("units.enemy") or the name given to hot.class.
+func (c *Class) Name() string { return c.cv.name }
+
+// Version returns the version this Class value describes.
+func (c *Class) Version() Version { return c.cv.version }
+
+// String returns "name@version".
+func (c *Class) String() string { return c.cv.name + "@" + c.cv.version.String() }
+
+// Call calls the class function fn with args (a dot call: Class.fn(args...))
+// and returns its first result converted to Go. Use it for a script's own
+// constructor: c.Call(ctx, "new", x, y) returns an *Object.
+func (c *Class) Call(ctx context.Context, fn string, args ...any) (any, error) {
+	return c.e.call(ctx, c.cv.table, false, c.cv.name, fn, args)
+}

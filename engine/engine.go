@@ -1,0 +1,521 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/hotlua/hotlua/bindings"
+)
+
+// Options configures an Engine. The zero value of each field is its default.
+type Options struct {
+	// Roots are the script roots. Module names come from paths relative to
+	// their root: "units/enemy.lua" is module "units.enemy". Required.
+	Roots []string
+	// Bindings are the Go functions and values every generation sees.
+	// Default: an empty registry.
+	Bindings *bindings.Registry
+	// Logger receives reload results and hook errors. Default: slog.Default().
+	Logger *slog.Logger
+	// ManualSwap leaves live objects on the version they have when a reload
+	// commits; the host moves them with [Object.SetClass], after asking
+	// [Engine.UpdatedClass]. Default: false, every live object follows.
+	ManualSwap bool
+	// MaxScriptBytes is the largest script file accepted. Default: 1 MiB.
+	MaxScriptBytes int64
+}
+
+// Engine runs Lua classes for Go objects and reloads them.
+//
+// An Engine is safe for concurrent use: every method may be called from any
+// goroutine. Lua code of one engine runs one call at a time; a reload's
+// commit happens between two calls, so each call runs entirely on one
+// version.
+type Engine struct {
+	opts   Options
+	roots  []string
+	log    *slog.Logger
+	bind   *bindings.Registry
+	protos protoCache
+
+	reloading sync.Mutex // one reload at a time; held while compiling
+	mu        sync.Mutex // serializes Lua execution, commits and the fields below
+	closed    bool
+	gen       *generation
+	L         *lua.LState
+	handles   map[string]*handle   // class name -> its automatic handle
+	persist   map[string]lua.LValue // hot.persist
+	hashes    map[string]string     // script path -> hash, of the current generation
+	errs      []error               // recent reload errors, oldest first
+
+	genNum atomic.Uint64 // the current generation's number, readable without mu
+}
+
+// recentErrors is how many reload errors Errors remembers.
+const recentErrors = 16
+
+// New loads the scripts under opts.Roots as generation 1. It fails, with
+// the script's error, if they do not all load.
+func New(opts Options) (*Engine, error) {
+	if len(opts.Roots) == 0 {
+		return nil, errors.New("engine: no script roots given")
+	}
+	e := &Engine{
+		opts:    opts,
+		log:     opts.Logger,
+		bind:    opts.Bindings,
+		handles: make(map[string]*handle),
+		persist: make(map[string]lua.LValue),
+	}
+	for _, r := range opts.Roots {
+		abs, err := filepath.Abs(r)
+		if err != nil {
+			return nil, fmt.Errorf("engine: script root %s: %w", r, err)
+		}
+		e.roots = append(e.roots, abs)
+	}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	if e.bind == nil {
+		e.bind = bindings.New()
+	}
+	if e.opts.MaxScriptBytes <= 0 {
+		e.opts.MaxScriptBytes = 1 << 20
+	}
+	if _, err := e.Reload(context.Background()); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Report describes a committed reload.
+type Report struct {
+	Generation uint64        // the new generation
+	Previous   uint64        // the generation it replaced (0 for the first load)
+	Files      []string      // scripts added, changed or removed, relative to their root
+	Changed    []string      // classes whose version hash changed, sorted
+	Added      []string      // classes new in this generation, sorted
+	Orphaned   []Orphan      // classes no script defines any more
+	Migrated   int           // objects whose __migrate hook ran and succeeded
+	Failed     []error       // failed __migrate hooks; those objects keep their old version
+	HookErrors []error       // errors of "unload" and "reload" handlers
+	Duration   time.Duration // the whole reload, compile included
+	Pause      time.Duration // how long calls were held for the commit
+}
+
+// Orphan is a class that live objects may still use but that the new
+// generation no longer defines. Its objects keep running the old version.
+type Orphan struct {
+	Class   string
+	Objects int // live objects of the class
+}
+
+// String summarizes the report on one line.
+func (r *Report) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "generation %d", r.Generation)
+	if len(r.Files) > 0 {
+		fmt.Fprintf(&b, ": %s", strings.Join(r.Files, ", "))
+	}
+	if len(r.Changed) > 0 {
+		fmt.Fprintf(&b, "; changed %s", strings.Join(r.Changed, ", "))
+	}
+	if len(r.Added) > 0 {
+		fmt.Fprintf(&b, "; added %s", strings.Join(r.Added, ", "))
+	}
+	for _, o := range r.Orphaned {
+		fmt.Fprintf(&b, "; %s is no longer defined: its %d objects keep their old version", o.Class, o.Objects)
+	}
+	if r.Migrated > 0 {
+		fmt.Fprintf(&b, "; migrated %d objects", r.Migrated)
+	}
+	if n := len(r.Failed); n > 0 {
+		fmt.Fprintf(&b, "; %d migrations failed (first: %v)", n, r.Failed[0])
+	}
+	if n := len(r.HookErrors); n > 0 {
+		fmt.Fprintf(&b, "; %d hook errors (first: %v)", n, r.HookErrors[0])
+	}
+	fmt.Fprintf(&b, " (%v, pause %v)", r.Duration.Round(time.Microsecond), r.Pause.Round(time.Microsecond))
+	return b.String()
+}
+
+// Reload reads and compiles the scripts, runs them in a fresh state,
+// validates the result and, only if all of that succeeded, commits it:
+// every live object of every class runs the new version from its next call.
+// On failure nothing changes and the error is a *ScriptError (several,
+// joined, for several syntax errors) naming the script by its path relative
+// to its root.
+//
+// Compiling happens without holding up calls; loading the fresh state,
+// validation and the commit hold them.
+func (e *Engine) Reload(ctx context.Context) (*Report, error) {
+	start := time.Now()
+	e.reloading.Lock()
+	defer e.reloading.Unlock()
+	report, err := e.reload(ctx, start)
+	if err != nil {
+		e.mu.Lock()
+		e.errs = append(e.errs, err)
+		if len(e.errs) > recentErrors {
+			e.errs = slices.Delete(e.errs, 0, len(e.errs)-recentErrors)
+		}
+		e.mu.Unlock()
+		e.log.Error("hotlua: reload failed; the current version keeps running", "generation", e.Generation(), "err", err)
+		return nil, err
+	}
+	e.log.Info("hotlua: reloaded", "generation", report.Generation, "report", report.String())
+	return report, nil
+}
+
+func (e *Engine) reload(ctx context.Context, start time.Time) (*Report, error) {
+	srcs, err := scanRoots(e.roots, e.opts.MaxScriptBytes)
+	if err != nil {
+		return nil, err
+	}
+	scripts, err := e.protos.compile(srcs)
+	if err != nil {
+		return nil, err
+	}
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
+	num := e.genNum.Load() + 1
+	g, err := e.prepare(ctx, num, scripts)
+	if err != nil {
+		return nil, err
+	}
+	report := e.commit(g, scripts)
+	report.Duration = time.Since(start)
+	return report, nil
+}
+
+// prepare loads scripts into a fresh state and runs the script-defined
+// checks. It changes nothing the current generation uses.
+func (e *Engine) prepare(ctx context.Context, num uint64, scripts []*script) (g *generation, err error) {
+	L := lua.NewState()
+	defer func() {
+		if err != nil {
+			L.Close()
+		}
+	}()
+	if err := e.bind.Install(L); err != nil {
+		return nil, err
+	}
+	g = newGeneration(e, num, L, scripts)
+	g.install()
+	if ctx.Done() != nil {
+		L.SetContext(ctx)
+		defer L.RemoveContext()
+	}
+	L.Push(L.NewFunction(g.loadAll))
+	if err := L.PCall(0, 0, nil); err != nil {
+		return nil, scriptError(err, num)
+	}
+	for _, check := range g.checks {
+		if err := runCheck(L, check, num); err != nil {
+			return nil, err
+		}
+	}
+	return g, nil
+}
+
+// runCheck runs one hot.check function.
+func runCheck(L *lua.LState, check *lua.LFunction, gen uint64) error {
+	top := L.GetTop()
+	defer L.SetTop(top)
+	L.Push(check)
+	if err := L.PCall(0, 2, nil); err != nil {
+		return scriptError(err, gen)
+	}
+	if L.Get(top+1) != lua.LFalse {
+		return nil
+	}
+	msg := "check failed"
+	if m := L.Get(top + 2); m != lua.LNil {
+		msg += ": " + lua.LVAsString(m)
+	}
+	se := &ScriptError{Message: msg, Generation: gen}
+	if check.Proto != nil {
+		se.Path, se.Line = check.Proto.SourceName, check.Proto.LineDefined
+	}
+	return se
+}
+
+// commit makes g the current generation. Called with e.mu held.
+func (e *Engine) commit(g *generation, scripts []*script) *Report {
+	old := e.gen
+	report := &Report{Generation: g.num}
+	hashes := make(map[string]string, len(scripts))
+	for _, s := range scripts {
+		hashes[s.path] = shortHash(s.hash)
+	}
+	for p, h := range hashes {
+		if e.hashes[p] != h {
+			report.Files = append(report.Files, p)
+		}
+	}
+	for p := range e.hashes {
+		if _, ok := hashes[p]; !ok {
+			report.Files = append(report.Files, p)
+		}
+	}
+	slices.Sort(report.Files)
+	if old != nil {
+		report.Previous = old.num
+		report.HookErrors = append(report.HookErrors, old.emit(old.L, "unload")...)
+	}
+
+	pauseStart := time.Now()
+	type swap struct {
+		h    *handle
+		prev *classVersion
+	}
+	var swaps []swap
+	for _, cv := range g.order {
+		h := e.handles[cv.name]
+		if h == nil {
+			e.handles[cv.name] = newHandle(cv.name, cv)
+			if old != nil {
+				report.Added = append(report.Added, cv.name)
+			}
+			continue
+		}
+		prev := h.cur
+		h.point(cv)
+		if prev.version.Hash != cv.version.Hash || h.pinned > 0 {
+			swaps = append(swaps, swap{h, prev})
+		}
+	}
+	for _, p := range g.pending {
+		if cv := g.classes[p.mt]; cv != nil && p.obj.Metatable == p.mt {
+			e.attach(p.obj, cv)
+		}
+	}
+	g.pending = nil
+	for k, v := range g.newPersist {
+		e.persist[k] = v
+	}
+	g.newPersist = nil
+	g.committed = true
+	e.gen, e.L = g, g.L
+	e.hashes = hashes
+	e.genNum.Store(g.num)
+	report.Pause = time.Since(pauseStart)
+
+	if old != nil {
+		old.L.Close()
+		old.L = nil
+	}
+	for _, name := range slices.Sorted(maps.Keys(e.handles)) {
+		if g.byName[name] == nil {
+			report.Orphaned = append(report.Orphaned, Orphan{Class: name, Objects: len(e.handles[name].objects())})
+		}
+	}
+	for _, s := range swaps {
+		report.Changed = append(report.Changed, s.h.name)
+		if !e.opts.ManualSwap {
+			e.migrate(s.h, s.prev, report)
+		}
+	}
+	slices.Sort(report.Changed)
+	slices.Sort(report.Added)
+	if old != nil {
+		report.HookErrors = append(report.HookErrors, g.emit(g.L, "reload", lua.LNumber(old.num))...)
+	}
+	return report
+}
+
+// attach gives obj the handle of class version cv and tracks it. Called
+// with e.mu held.
+func (e *Engine) attach(obj *lua.LTable, cv *classVersion) {
+	owner := e.handles[cv.name]
+	target := owner
+	if e.opts.ManualSwap {
+		target = cv.frozenHandle(owner)
+	}
+	if obj.Metatable == target.t {
+		return
+	}
+	obj.Metatable = target.t
+	owner.instances.add(obj)
+}
+
+// frozenHandle returns a handle that stays on cv, owned by the class's
+// automatic handle, making it on first use.
+func (cv *classVersion) frozenHandle(owner *handle) *handle {
+	if cv.frozen == nil {
+		cv.frozen = newHandle(cv.name, cv)
+		cv.frozen.frozen = true
+		cv.frozen.owner = owner
+	}
+	return cv.frozen
+}
+
+// emit calls the handlers of event registered by generation g, on L, and
+// returns their errors.
+func (g *generation) emit(L *lua.LState, event string, args ...lua.LValue) []error {
+	var errs []error
+	for _, fn := range g.handlers[event] {
+		top := L.GetTop()
+		L.Push(fn)
+		for _, a := range args {
+			L.Push(a)
+		}
+		if err := L.PCall(len(args), 0, nil); err != nil {
+			se := scriptError(err, g.num)
+			se.Method = "hot.on(" + event + ")"
+			errs = append(errs, se)
+			g.e.log.Warn("hotlua: event handler failed", "event", event, "err", se)
+		}
+		L.SetTop(top)
+	}
+	return errs
+}
+
+// Emit calls the current generation's handlers of event, registered by
+// scripts with hot.on(event, fn), with args converted to Lua.
+func (e *Engine) Emit(ctx context.Context, event string, args ...any) error {
+	return e.Do(ctx, func(L *lua.LState) error {
+		lvs := make([]lua.LValue, len(args))
+		for i, a := range args {
+			lv, err := e.toLua(L, a)
+			if err != nil {
+				return err
+			}
+			lvs[i] = lv
+		}
+		return errors.Join(e.gen.emit(L, event, lvs...)...)
+	})
+}
+
+// Generation returns the current generation's number: 1 after New, one
+// more after each committed reload.
+func (e *Engine) Generation() uint64 { return e.genNum.Load() }
+
+// Errors returns the most recent reload errors, oldest first.
+func (e *Engine) Errors() []error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.errs)
+}
+
+// Close runs the current generation's "unload" handlers and releases the
+// engine. Later calls fail with ErrClosed. Close is idempotent.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil
+	}
+	errs := e.gen.emit(e.L, "unload")
+	e.closed = true
+	e.L.Close()
+	e.L = nil
+	return errors.Join(errs...)
+}
+
+// Do runs fn with exclusive use of the current generation's state, as one
+// call: no other call and no commit runs until fn returns. fn must not keep
+// L, nor any value from it beyond what the engine's own types hold. A Lua
+// error raised inside fn (by L.Call, L.RaiseError ...) is returned as a
+// *ScriptError; ctx, when it can be cancelled, interrupts Lua code.
+func (e *Engine) Do(ctx context.Context, fn func(L *lua.LState) error) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	L := e.L
+	if ctx.Done() != nil {
+		L.SetContext(ctx)
+		defer L.RemoveContext()
+	}
+	top := L.GetTop()
+	defer L.SetTop(top)
+	var fnErr error
+	L.Push(L.NewFunction(func(L *lua.LState) int {
+		fnErr = fn(L)
+		return 0
+	}))
+	if err := L.PCall(0, 0, nil); err != nil {
+		return scriptError(err, e.gen.num)
+	}
+	return fnErr
+}
+
+// ClassInfo describes a class of the current generation.
+type ClassInfo struct {
+	Name    string
+	Version Version
+	Objects int // live objects that carry the class
+}
+
+// Classes lists the classes of the current generation, by name.
+func (e *Engine) Classes() []ClassInfo {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []ClassInfo
+	if e.closed {
+		return nil
+	}
+	for _, cv := range e.gen.order {
+		out = append(out, ClassInfo{Name: cv.name, Version: cv.version, Objects: len(e.handles[cv.name].objects())})
+	}
+	slices.SortFunc(out, func(a, b ClassInfo) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// Class returns the current version of the class called name.
+func (e *Engine) Class(name string) (*Class, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
+	cv := e.gen.byName[name]
+	if cv == nil {
+		return nil, fmt.Errorf("%w: %s", ErrNoClass, name)
+	}
+	return &Class{e: e, cv: cv}, nil
+}
+
+// UpdatedClass returns the current version of c's class and true when it is
+// newer than c: the Go form of Python's get_updated_class. It returns c and
+// false when c is current or its class is no longer defined.
+func (e *Engine) UpdatedClass(c *Class) (*Class, bool) {
+	cur, err := e.Class(c.Name())
+	if err != nil || cur.cv == c.cv {
+		return c, false
+	}
+	return cur, true
+}
+
+// Objects returns the live objects of the class called name.
+func (e *Engine) Objects(name string) []*Object {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	h := e.handles[name]
+	if h == nil || e.closed {
+		return nil
+	}
+	var out []*Object
+	for _, t := range h.objects() {
+		out = append(out, &Object{e: e, t: t})
+	}
+	return out
+}

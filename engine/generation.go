@@ -1,0 +1,355 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// generation is one complete load of the script set in its own LState.
+// Everything in it is touched only with the engine's lock held.
+type generation struct {
+	e       *Engine
+	num     uint64
+	L       *lua.LState
+	hot     *lua.LTable
+	scripts map[string]*script // by module name
+	modules map[string]lua.LValue
+	loading []string // modules being loaded, innermost last
+
+	classes map[*lua.LTable]*classVersion // class table -> its definition
+	byName  map[string]*classVersion
+	order   []*classVersion // in definition order
+
+	// pending lists the metatables scripts set while the generation was
+	// being prepared. Their classes become known only as modules return,
+	// so the commit gives these objects their handles.
+	pending []pendingObject
+	// newPersist holds hot.persist values first made while preparing; they
+	// join the engine's store only if the generation commits.
+	newPersist map[string]lua.LValue
+	handlers   map[string][]*lua.LFunction // hot.on, by event
+	checks     []*lua.LFunction            // hot.check
+	committed  bool
+}
+
+type pendingObject struct{ obj, mt *lua.LTable }
+
+func newGeneration(e *Engine, num uint64, L *lua.LState, scripts []*script) *generation {
+	g := &generation{
+		e:          e,
+		num:        num,
+		L:          L,
+		scripts:    make(map[string]*script, len(scripts)),
+		modules:    make(map[string]lua.LValue, len(scripts)),
+		classes:    make(map[*lua.LTable]*classVersion),
+		byName:     make(map[string]*classVersion),
+		newPersist: make(map[string]lua.LValue),
+		handlers:   make(map[string][]*lua.LFunction),
+	}
+	for _, s := range scripts {
+		g.scripts[s.module] = s
+	}
+	return g
+}
+
+// install sets the engine's globals in the generation's state: the hot
+// module, require and setmetatable.
+func (g *generation) install() {
+	L := g.L
+	g.hot = L.NewTable()
+	L.SetFuncs(g.hot, map[string]lua.LGFunction{
+		"class":      g.hotClass,
+		"persist":    g.hotPersist,
+		"on":         g.hotOn,
+		"check":      g.hotCheck,
+		"version":    g.hotVersion,
+		"generation": g.hotGeneration,
+	})
+	L.SetGlobal("hot", g.hot)
+	L.SetGlobal("require", L.NewFunction(g.require))
+	L.SetGlobal("setmetatable", L.NewFunction(g.setmetatable))
+}
+
+// loadAll runs every script as a module, in module-name order (a module
+// required earlier by another is not run twice), then versions the classes.
+// It runs inside a protected call: errors are Lua errors.
+func (g *generation) loadAll(L *lua.LState) int {
+	for _, name := range slices.Sorted(maps.Keys(g.scripts)) {
+		if _, done := g.modules[name]; !done {
+			g.load(L, g.scripts[name])
+		}
+	}
+	for _, cv := range g.order {
+		cv.version = Version{Generation: g.num, Hash: g.classHash(cv, 0)}
+	}
+	return 0
+}
+
+// load runs one module and records what it returned. A returned table with
+// an __index field is a class named after the module.
+func (g *generation) load(L *lua.LState, s *script) lua.LValue {
+	g.loading = append(g.loading, s.module)
+	L.Push(L.NewFunctionFromProto(s.proto))
+	L.Push(lua.LString(s.module))
+	L.Call(1, 1)
+	ret := L.Get(-1)
+	L.Pop(1)
+	g.loading = g.loading[:len(g.loading)-1]
+	if ret == lua.LNil {
+		ret = lua.LTrue
+	}
+	g.modules[s.module] = ret
+	if t, ok := ret.(*lua.LTable); ok && g.classes[t] == nil && t.RawGetString("__index") != lua.LNil {
+		g.register(s.module, t, s.module)
+	}
+	return ret
+}
+
+func (g *generation) register(name string, t *lua.LTable, module string) *classVersion {
+	cv := &classVersion{name: name, table: t, module: module, gen: g}
+	g.classes[t] = cv
+	g.byName[name] = cv
+	g.order = append(g.order, cv)
+	return cv
+}
+
+// classHash combines the hash of the script that defined cv with those of
+// its base classes, so a change to a base gives its derived classes a new
+// version too.
+func (g *generation) classHash(cv *classVersion, depth int) string {
+	h := sha256.New()
+	if s := g.scripts[cv.module]; s != nil {
+		h.Write(s.hash[:])
+	}
+	if base := g.baseOf(cv.table); base != nil && base != cv && depth < 32 {
+		h.Write([]byte(g.classHash(base, depth+1)))
+	}
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return shortHash(sum)
+}
+
+// baseOf finds the class a class table inherits from: its metatable when
+// that is a class, or the metatable's __index when that is one.
+func (g *generation) baseOf(t *lua.LTable) *classVersion {
+	mt, ok := t.Metatable.(*lua.LTable)
+	if !ok {
+		return nil
+	}
+	if cv := g.classes[mt]; cv != nil {
+		return cv
+	}
+	if h := handleOf(t); h != nil {
+		return h.cur
+	}
+	if idx, ok := mt.RawGetString("__index").(*lua.LTable); ok {
+		return g.classes[idx]
+	}
+	return nil
+}
+
+// require resolves a module inside the script roots, in this generation.
+func (g *generation) require(L *lua.LState) int {
+	name := L.CheckString(1)
+	if name == "hot" {
+		L.Push(g.hot)
+		return 1
+	}
+	if v, ok := g.modules[name]; ok {
+		L.Push(v)
+		return 1
+	}
+	s := g.scripts[name]
+	if s == nil {
+		L.RaiseError("module '%s' not found in the script roots", name)
+	}
+	for i, m := range g.loading {
+		if m == name {
+			L.RaiseError("require loop: %s -> %s", strings.Join(g.loading[i:], " -> "), name)
+		}
+	}
+	L.Push(g.load(L, s))
+	return 1
+}
+
+// setmetatable replaces the base library's. Given a class table, it gives
+// the object its class's handle (once the generation is committed; while it
+// is being prepared, the commit does it), so that every object, however it
+// was made, follows reloads.
+func (g *generation) setmetatable(L *lua.LState) int {
+	obj := L.CheckTable(1)
+	L.CheckTypes(2, lua.LTNil, lua.LTTable)
+	if cur, ok := obj.Metatable.(*lua.LTable); ok {
+		protected := cur.RawGetString("__metatable") != lua.LNil
+		if h := handleOf(obj); h != nil {
+			protected = h.cur.table.RawGetString("__metatable") != lua.LNil
+		}
+		if protected {
+			L.RaiseError("cannot change a protected metatable")
+		}
+	}
+	mt, _ := L.Get(2).(*lua.LTable)
+	switch {
+	case mt == nil:
+		obj.Metatable = lua.LNil
+	case g.committed && g.classes[mt] != nil:
+		g.e.attach(obj, g.classes[mt])
+	default:
+		if !g.committed {
+			g.pending = append(g.pending, pendingObject{obj, mt})
+		}
+		obj.Metatable = mt
+	}
+	L.SetTop(1)
+	return 1
+}
+
+// hot.class(name [, base]) makes a class table named name. Its __index is
+// itself; base (a class table or a class name) becomes its base through
+// __index; Class.new(...) (or Class:new(...)) makes an object and calls its
+// init method with the arguments.
+func (g *generation) hotClass(L *lua.LState) int {
+	name := L.CheckString(1)
+	if g.committed {
+		L.RaiseError("hot.class(%q): classes are defined while scripts load, not later", name)
+	}
+	if _, dup := g.byName[name]; dup {
+		L.RaiseError("hot.class(%q): a class of that name is already defined", name)
+	}
+	cls := L.NewTable()
+	cls.RawSetString("__index", cls)
+	var base *lua.LTable
+	switch b := L.Get(2).(type) {
+	case *lua.LNilType:
+	case *lua.LTable:
+		base = b
+	case lua.LString:
+		bcv := g.byName[string(b)]
+		if bcv == nil {
+			L.ArgError(2, fmt.Sprintf("no class named %q is defined yet (require its module first)", string(b)))
+		}
+		base = bcv.table
+	default:
+		L.ArgError(2, "base must be a class table or a class name")
+	}
+	if base != nil {
+		meta := L.NewTable()
+		meta.RawSetString("__index", base)
+		cls.Metatable = meta
+	}
+	cls.RawSetString("new", L.NewFunction(func(L *lua.LState) int { return g.construct(L, cls) }))
+	module := ""
+	if n := len(g.loading); n > 0 {
+		module = g.loading[n-1]
+	}
+	g.register(name, cls, module)
+	L.Push(cls)
+	return 1
+}
+
+// construct implements Class.new for hot.class classes.
+func (g *generation) construct(L *lua.LState, cls *lua.LTable) int {
+	first := 1
+	if L.GetTop() >= 1 && L.Get(1) == cls { // Class:new(...)
+		first = 2
+	}
+	obj := L.NewTable()
+	L.Push(L.GetGlobal("setmetatable"))
+	L.Push(obj)
+	L.Push(cls)
+	L.Call(2, 0)
+	if init := L.GetField(obj, "init"); init != lua.LNil {
+		nargs := L.GetTop() - first + 1
+		L.Push(init)
+		L.Push(obj)
+		for i := first; i < first+nargs; i++ {
+			L.Push(L.Get(i))
+		}
+		L.Call(nargs+1, 0)
+	}
+	L.Push(obj)
+	return 1
+}
+
+// hot.persist(key, init) returns the value kept under key across reloads,
+// making it first from init (a value, or a function called once).
+func (g *generation) hotPersist(L *lua.LState) int {
+	key := L.CheckString(1)
+	if v, ok := g.e.persist[key]; ok {
+		L.Push(v)
+		return 1
+	}
+	if v, ok := g.newPersist[key]; ok {
+		L.Push(v)
+		return 1
+	}
+	v := L.Get(2)
+	if fn, ok := v.(*lua.LFunction); ok {
+		L.Push(fn)
+		L.Call(0, 1)
+		v = L.Get(-1)
+		L.Pop(1)
+	}
+	if g.committed {
+		g.e.persist[key] = v
+	} else {
+		g.newPersist[key] = v
+	}
+	L.Push(v)
+	return 1
+}
+
+// hot.on(event, fn) registers a handler for an event of this generation:
+// "reload" (after a commit, with the previous generation number),
+// "unload" (before this generation is replaced or the engine closes), or
+// any name the host emits with Engine.Emit.
+func (g *generation) hotOn(L *lua.LState) int {
+	event := L.CheckString(1)
+	fn := L.CheckFunction(2)
+	g.handlers[event] = append(g.handlers[event], fn)
+	return 0
+}
+
+// hot.check(fn) registers a check that must pass before this generation
+// commits: fn returning false (and a message) or raising an error fails the
+// reload.
+func (g *generation) hotCheck(L *lua.LState) int {
+	g.checks = append(g.checks, L.CheckFunction(1))
+	return 0
+}
+
+// hot.version(v) returns the version ("g3:0123456789ab") of an object or a
+// class, or nil.
+func (g *generation) hotVersion(L *lua.LState) int {
+	v := L.CheckAny(1)
+	if h := handleOf(v); h != nil {
+		L.Push(lua.LString(h.cur.version.String()))
+		return 1
+	}
+	if t, ok := v.(*lua.LTable); ok {
+		if cv := g.classes[t]; cv != nil && cv.version.Hash != "" {
+			L.Push(lua.LString(cv.version.String()))
+			return 1
+		}
+		if mt, ok := t.Metatable.(*lua.LTable); ok {
+			if cv := g.classes[mt]; cv != nil && cv.version.Hash != "" {
+				L.Push(lua.LString(cv.version.String()))
+				return 1
+			}
+		}
+	}
+	L.Push(lua.LNil)
+	return 1
+}
+
+// hot.generation() returns the number of the generation whose code is
+// calling it.
+func (g *generation) hotGeneration(L *lua.LState) int {
+	L.Push(lua.LNumber(g.num))
+	return 1
+}

@@ -1,0 +1,60 @@
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// writeScripts writes files (path relative to dir -> content) under dir.
+func writeScripts(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// newEngine writes files into a fresh root and loads it.
+func newEngine(t testing.TB, files map[string]string, opts ...func(*Options)) (*Engine, string) {
+	t.Helper()
+	dir := t.TempDir()
+	writeScripts(t, dir, files)
+	o := Options{Roots: []string{dir}, Logger: slog.New(slog.DiscardHandler)}
+	for _, f := range opts {
+		f(&o)
+	}
+	e, err := New(o)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e, dir
+}
+
+// reload rewrites files and reloads, failing the test on error.
+func reload(t testing.TB, e *Engine, dir string, files map[string]string) *Report {
+	t.Helper()
+	writeScripts(t, dir, files)
+	r, err := e.Reload(context.Background())
+	if err != nil {
+		t.Fatalf("Reload: %v", err)
+	}
+	return r
+}
+
+func call(t testing.TB, o *Object, method string, args ...any) any {
+	t.Helper()
+	v, err := o.Call(context.Background(), method, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", method, err)
+	}
+	return v
+}

@@ -1,0 +1,256 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Object is a live instance of a class: a Lua table whose metatable is its
+// class's handle. Go code holds it, calls its methods and reads and writes
+// its fields; a Go struct can carry one, and the Lua methods reach the Go
+// value stored in one of its fields (see [Object.Set]).
+//
+// An Object is safe for concurrent use; its calls are serialized by its
+// engine. It belongs to the engine that made it.
+type Object struct {
+	e *Engine
+	t *lua.LTable
+}
+
+// New makes an object of the class called name: an empty table of the class
+// on which init(self, args...) is called when the class has an init method.
+// To call a script's own constructor instead, use [Class.Call].
+func (e *Engine) New(ctx context.Context, name string, args ...any) (*Object, error) {
+	c, err := e.Class(name)
+	if err != nil {
+		return nil, err
+	}
+	var obj *Object
+	err = e.Do(ctx, func(L *lua.LState) error {
+		if e.gen != c.cv.gen { // a reload committed in between
+			c.cv = e.gen.byName[name]
+			if c.cv == nil {
+				return fmt.Errorf("%w: %s", ErrNoClass, name)
+			}
+		}
+		t := L.NewTable()
+		e.attach(t, c.cv)
+		obj = &Object{e: e, t: t}
+		init, _ := L.GetField(t, "init").(*lua.LFunction)
+		if init == nil {
+			return nil
+		}
+		L.Push(init)
+		L.Push(t)
+		for _, a := range args {
+			lv, err := e.toLua(L, a)
+			if err != nil {
+				return err
+			}
+			L.Push(lv)
+		}
+		L.Call(len(args)+1, 0)
+		return nil
+	})
+	if err != nil {
+		if se, ok := err.(*ScriptError); ok {
+			se.Class, se.Method = name, "init"
+		}
+		return nil, err
+	}
+	return obj, nil
+}
+
+// Call calls the method on the object with args converted to Lua (numbers,
+// strings, bools, nil, *Object, and whatever the engine's bindings convert)
+// and returns its first result converted to Go: nil, bool, float64, string,
+// *Object for an instance, or what the bindings make of other values.
+// A Lua error is returned as a *ScriptError naming class and method.
+// ctx, when it can be cancelled, interrupts the method.
+func (o *Object) Call(ctx context.Context, method string, args ...any) (any, error) {
+	return o.e.call(ctx, o.t, true, "", method, args)
+}
+
+// call calls recv[name](recv?, args...) under the engine's lock.
+func (e *Engine) call(ctx context.Context, recv *lua.LTable, self bool, class, name string, args []any) (any, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
+	L := e.L
+	fn, ok := lookup(recv, name).(*lua.LFunction)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s.%s", ErrNoMethod, className(recv, class), name)
+	}
+	if ctx.Done() != nil {
+		L.SetContext(ctx)
+		defer L.RemoveContext()
+	}
+	top := L.GetTop()
+	defer L.SetTop(top)
+	L.Push(fn)
+	n := len(args)
+	if self {
+		L.Push(recv)
+		n++
+	}
+	for _, a := range args {
+		lv, err := e.toLua(L, a)
+		if err != nil {
+			return nil, fmt.Errorf("engine: %s.%s: %w", className(recv, class), name, err)
+		}
+		L.Push(lv)
+	}
+	if err := L.PCall(n, 1, nil); err != nil {
+		se := scriptError(err, e.gen.num)
+		se.Class, se.Method = className(recv, class), name
+		return nil, se
+	}
+	return e.fromLua(L.Get(-1))
+}
+
+// lookup finds key in t the way t[key] does, following __index tables. It
+// calls no __index function: where one would be called, it returns nil.
+func lookup(t *lua.LTable, key string) lua.LValue {
+	for range lua.MaxTableGetLoop {
+		if v := t.RawGetString(key); v != lua.LNil {
+			return v
+		}
+		mt, ok := t.Metatable.(*lua.LTable)
+		if !ok {
+			return lua.LNil
+		}
+		next, ok := mt.RawGetString("__index").(*lua.LTable)
+		if !ok {
+			return lua.LNil
+		}
+		t = next
+	}
+	return lua.LNil
+}
+
+func className(t *lua.LTable, known string) string {
+	if known != "" {
+		return known
+	}
+	if h := handleOf(t); h != nil {
+		return h.name
+	}
+	return "?"
+}
+
+// toLua converts a Go value for use in L. Called with e.mu held.
+func (e *Engine) toLua(L *lua.LState, v any) (lua.LValue, error) {
+	switch x := v.(type) {
+	case *Object:
+		if x.e != e {
+			return nil, ErrOtherEngine
+		}
+		return x.t, nil
+	case *Class:
+		if x.e != e {
+			return nil, ErrOtherEngine
+		}
+		return x.cv.table, nil
+	}
+	return e.bind.ToLua(L, v)
+}
+
+// fromLua converts a Lua value to Go: an instance becomes an *Object.
+// Called with e.mu held.
+func (e *Engine) fromLua(v lua.LValue) (any, error) {
+	if h := handleOf(v); h != nil {
+		return &Object{e: e, t: v.(*lua.LTable)}, nil
+	}
+	return e.bind.FromLua(v)
+}
+
+// Get returns the object's own field, raw (no metamethod runs), converted
+// to Go as [Object.Call] converts results.
+func (o *Object) Get(field string) (any, error) {
+	var v any
+	err := o.e.Do(context.Background(), func(*lua.LState) error {
+		var err error
+		v, err = o.e.fromLua(o.t.RawGetString(field))
+		return err
+	})
+	return v, err
+}
+
+// Set sets the object's own field, raw, to v converted to Lua. A Go value
+// that is not a number, string, bool or nil is given to scripts through the
+// engine's bindings: storing a pointer to the Go struct that carries the
+// object lets its Lua methods reach it (self.host:Move(1, 2)).
+func (o *Object) Set(field string, v any) error {
+	return o.e.Do(context.Background(), func(L *lua.LState) error {
+		lv, err := o.e.toLua(L, v)
+		if err != nil {
+			return err
+		}
+		o.t.RawSetString(field, lv)
+		return nil
+	})
+}
+
+// Class returns the version of the class the object runs now.
+func (o *Object) Class() *Class {
+	o.e.mu.Lock()
+	defer o.e.mu.Unlock()
+	h := handleOf(o.t)
+	if h == nil {
+		return nil
+	}
+	return &Class{e: o.e, cv: h.cur}
+}
+
+// Version returns the version of the code the object runs now.
+func (o *Object) Version() Version {
+	if c := o.Class(); c != nil {
+		return c.Version()
+	}
+	return Version{}
+}
+
+// SetClass gives the object the class c: the Go form of Python's
+// instance.__class__ = UpdatedClass. Its fields are untouched; its next call
+// runs c's code. With Options.ManualSwap, this is how objects move to a
+// new version; otherwise it changes an object's class (an Enemy becomes a
+// Boss) and the object follows c's class from then on.
+func (o *Object) SetClass(c *Class) error {
+	if c.e != o.e {
+		return ErrOtherEngine
+	}
+	return o.e.Do(context.Background(), func(*lua.LState) error {
+		o.e.attach(o.t, c.cv)
+		return nil
+	})
+}
+
+// Table returns the object's Lua table, for use inside [Engine.Do] only.
+func (o *Object) Table() *lua.LTable { return o.t }
+
+// Object wraps an instance table met inside [Engine.Do]; ok is false for a
+// value that is not an instance of a class.
+func (e *Engine) Object(v lua.LValue) (obj *Object, ok bool) {
+	if handleOf(v) == nil {
+		return nil, false
+	}
+	return &Object{e: e, t: v.(*lua.LTable)}, true
+}
+
+// Describe reports the class and version of an instance or a class table,
+// for use inside [Engine.Do]; ok is false for other values.
+func (e *Engine) Describe(v lua.LValue) (class string, version Version, ok bool) {
+	if h := handleOf(v); h != nil {
+		return h.name, h.cur.version, true
+	}
+	if t, isTable := v.(*lua.LTable); isTable && e.gen != nil {
+		if cv := e.gen.classes[t]; cv != nil {
+			return cv.name, cv.version, true
+		}
+	}
+	return "", Version{}, false
+}

@@ -1,0 +1,206 @@
+package engine
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
+)
+
+// source is one script file as read from a root.
+type source struct {
+	root   string // the root directory it was found under
+	path   string // relative to root, slash-separated: "units/enemy.lua"
+	module string // "units.enemy"
+	data   []byte
+	hash   [sha256.Size]byte
+}
+
+// script is a compiled source.
+type script struct {
+	source
+	proto *lua.FunctionProto
+}
+
+// shortHash is the first 12 hex digits of a content hash, as shown in versions.
+func shortHash(h [sha256.Size]byte) string { return hex.EncodeToString(h[:6]) }
+
+// IsScript reports whether a path relative to a script root names a script
+// the engine loads: a .lua file, no part of whose path is hidden (".git",
+// "..data", ".#enemy.lua") or editor debris ("enemy.lua~", "4913").
+func IsScript(rel string) bool {
+	rel = filepath.ToSlash(rel)
+	if !strings.HasSuffix(rel, ".lua") {
+		return false
+	}
+	for _, part := range strings.Split(rel, "/") {
+		if part == "" || strings.HasPrefix(part, ".") || strings.HasPrefix(part, "#") || strings.HasSuffix(part, "~") {
+			return false
+		}
+	}
+	return true
+}
+
+// moduleName maps a script path to its module name: "units/enemy.lua" is
+// "units.enemy" and "units/init.lua" is "units".
+func moduleName(rel string) string {
+	rel = strings.TrimSuffix(rel, ".lua")
+	if dir, base := path.Split(rel); base == "init" && dir != "" {
+		rel = strings.TrimSuffix(dir, "/")
+	}
+	return strings.ReplaceAll(rel, "/", ".")
+}
+
+// scanRoots reads every script under the roots, sorted by module name. A
+// module defined in two roots is an error, as is a file that is too large,
+// is not UTF-8 text, or is precompiled bytecode.
+func scanRoots(roots []string, maxBytes int64) ([]source, error) {
+	var srcs []source
+	where := make(map[string]string) // module -> root-qualified path
+	for _, root := range roots {
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if p == root {
+					return err
+				}
+				return nil // a file that vanished mid-scan is picked up by the next reload
+			}
+			rel, _ := filepath.Rel(root, p)
+			if d.IsDir() {
+				if p != root && !IsScript(rel+"/x.lua") {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if !IsScript(rel) {
+				return nil
+			}
+			info, err := os.Stat(p) // follows symlinks, as reading does
+			if err != nil || !info.Mode().IsRegular() {
+				return nil
+			}
+			rel = filepath.ToSlash(rel)
+			if info.Size() > maxBytes {
+				return &ScriptError{Path: rel, Message: fmt.Sprintf("script is %d bytes, more than the limit of %d", info.Size(), maxBytes)}
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return nil
+			}
+			if err := checkText(rel, data); err != nil {
+				return err
+			}
+			mod := moduleName(rel)
+			if other, dup := where[mod]; dup {
+				return &ScriptError{Path: rel, Message: fmt.Sprintf("module %s is also defined by %s", mod, other)}
+			}
+			where[mod] = filepath.Join(root, rel)
+			srcs = append(srcs, source{root: root, path: rel, module: mod, data: data, hash: sha256.Sum256(data)})
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Slice(srcs, func(i, j int) bool { return srcs[i].module < srcs[j].module })
+	return srcs, nil
+}
+
+// checkText rejects bytecode and text that is not UTF-8, naming the line of
+// the first bad byte.
+func checkText(rel string, data []byte) error {
+	if bytes.HasPrefix(data, []byte("\x1bLua")) {
+		return &ScriptError{Path: rel, Line: 1, Column: 1, Message: "precompiled bytecode is not accepted"}
+	}
+	if utf8.Valid(data) {
+		return nil
+	}
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size == 1 {
+			line := bytes.Count(data[:i], []byte("\n")) + 1
+			col := i - bytes.LastIndexByte(data[:i], '\n')
+			return &ScriptError{Path: rel, Line: line, Column: col, Message: "script is not valid UTF-8 text"}
+		}
+		i += size
+	}
+	return nil
+}
+
+// protoCache keeps compiled prototypes by path and content hash, so that a
+// reload recompiles only the files that changed. Prototypes are read-only and
+// shared by every generation. Safe for concurrent use.
+type protoCache struct {
+	mu sync.Mutex
+	m  map[protoKey]*lua.FunctionProto
+}
+
+type protoKey struct {
+	path string
+	hash [sha256.Size]byte
+}
+
+// compile returns the compiled scripts, compiling what the cache lacks. The
+// cache keeps only what this call used, so it never grows past one script
+// set. All syntax errors are reported, joined.
+func (c *protoCache) compile(srcs []source) ([]*script, error) {
+	c.mu.Lock()
+	old := c.m
+	c.mu.Unlock()
+	next := make(map[protoKey]*lua.FunctionProto, len(srcs))
+	scripts := make([]*script, 0, len(srcs))
+	var errs []error
+	for _, s := range srcs {
+		key := protoKey{s.path, s.hash}
+		proto := old[key]
+		if proto == nil {
+			var err error
+			if proto, err = compileSource(s); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
+		next[key] = proto
+		scripts = append(scripts, &script{source: s, proto: proto})
+	}
+	if len(errs) > 0 {
+		return nil, joinErrors(errs)
+	}
+	c.mu.Lock()
+	c.m = next
+	c.mu.Unlock()
+	return scripts, nil
+}
+
+func compileSource(s source) (*lua.FunctionProto, error) {
+	chunk, err := parse.Parse(bytes.NewReader(s.data), s.path)
+	if err != nil {
+		return nil, scriptError(err, 0)
+	}
+	proto, err := lua.Compile(chunk, s.path)
+	if err != nil {
+		return nil, scriptError(err, 0)
+	}
+	return proto, nil
+}
+
+// joinErrors returns the only error, or all of them joined one per line;
+// errors.As finds the first.
+func joinErrors(errs []error) error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
+}
