@@ -54,7 +54,7 @@ type Engine struct {
 	closed    bool
 	gen       *generation
 	L         *lua.LState
-	handles   map[string]*handle   // class name -> its automatic handle
+	handles   map[string]*handle    // class name -> its automatic handle
 	persist   map[string]lua.LValue // hot.persist
 	hashes    map[string]string     // script path -> hash, of the current generation
 	errs      []error               // recent reload errors, oldest first
