@@ -188,8 +188,8 @@ func (c *Class) Version() Version { return c.cv.version }
 func (c *Class) String() string { return c.cv.name + "@" + c.cv.version.String() }
 
 // Call calls the class function fn with args (a dot call: Class.fn(args...))
-// and returns its first result converted to Go. Use it for a script's own
-// constructor: c.Call(ctx, "new", x, y) returns an *Object.
-func (c *Class) Call(ctx context.Context, fn string, args ...any) (any, error) {
-	return c.e.call(ctx, c.cv.table, false, c.cv.name, fn, args)
+// and returns its first result. Use it for a script's own constructor:
+// c.Call(ctx, "new", x, y) returns the new object (see [Value.Object]).
+func (c *Class) Call(ctx context.Context, fn string, args ...any) (Value, error) {
+	return c.e.call(ctx, c.cv.table, nil, c.cv.name, fn, args)
 }

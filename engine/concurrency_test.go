@@ -45,7 +45,7 @@ func TestCallsDuringReloadsRunOnOneVersion(t *testing.T) {
 					errs <- err
 					return
 				}
-				s := v.(string)
+				s, _ := v.Str()
 				if a, b, _ := strings.Cut(s, "/"); a != b {
 					errs <- fmt.Errorf("one call saw two versions: %s", s)
 					return
@@ -61,7 +61,7 @@ func TestCallsDuringReloadsRunOnOneVersion(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if n, _ := obj.Get("n"); n != float64(workers*callsEach) {
+	if n, _ := obj.Get("n"); n.Any() != float64(workers*callsEach) {
 		t.Fatalf("n = %v, want %d: a field update was lost", n, workers*callsEach)
 	}
 	if g := e.Generation(); g != reloads+1 {

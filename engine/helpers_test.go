@@ -56,5 +56,5 @@ func call(t testing.TB, o *Object, method string, args ...any) any {
 	if err != nil {
 		t.Fatalf("%s: %v", method, err)
 	}
-	return v
+	return v.Any()
 }

@@ -15,8 +15,34 @@ import (
 // An Object is safe for concurrent use; its calls are serialized by its
 // engine. It belongs to the engine that made it.
 type Object struct {
-	e *Engine
-	t *lua.LTable
+	e     *Engine
+	t     *lua.LTable
+	cache methodCache // the last method called, guarded by e.mu
+}
+
+// methodCache remembers where the last method called on an object was
+// found, so that a host calling the same method again and again (a tick
+// loop) skips the lookup. It is valid while the object carries the same
+// metatable, its handle presents the same class version, and the object has
+// no field of its own of that name.
+type methodCache struct {
+	name string
+	mt   lua.LValue
+	h    *handle
+	cur  *classVersion
+	fn   *lua.LFunction
+}
+
+// find returns the method name of t, through the cache.
+func (c *methodCache) find(t *lua.LTable, name string) (*lua.LFunction, bool) {
+	if c.fn != nil && c.name == name && t.Metatable == c.mt && c.h.cur == c.cur && t.RawGetString(name) == lua.LNil {
+		return c.fn, true
+	}
+	fn, ok := lookup(t, name).(*lua.LFunction)
+	if h := handleOf(t); ok && h != nil && t.RawGetString(name) == lua.LNil {
+		*c = methodCache{name: name, mt: t.Metatable, h: h, cur: h.cur, fn: fn}
+	}
+	return fn, ok
 }
 
 // New makes an object of the class called name: an empty table of the class
@@ -64,26 +90,33 @@ func (e *Engine) New(ctx context.Context, name string, args ...any) (*Object, er
 }
 
 // Call calls the method on the object with args converted to Lua (numbers,
-// strings, bools, nil, *Object, and whatever the engine's bindings convert)
-// and returns its first result converted to Go: nil, bool, float64, string,
-// *Object for an instance, or what the bindings make of other values.
+// strings, bools, nil, *Object, lua.LValue as it is, and whatever the
+// engine's bindings convert) and returns its first result as a [Value].
 // A Lua error is returned as a *ScriptError naming class and method.
 // ctx, when it can be cancelled, interrupts the method.
-func (o *Object) Call(ctx context.Context, method string, args ...any) (any, error) {
-	return o.e.call(ctx, o.t, true, "", method, args)
+func (o *Object) Call(ctx context.Context, method string, args ...any) (Value, error) {
+	return o.e.call(ctx, o.t, &o.cache, "", method, args)
 }
 
-// call calls recv[name](recv?, args...) under the engine's lock.
-func (e *Engine) call(ctx context.Context, recv *lua.LTable, self bool, class, name string, args []any) (any, error) {
+// call calls recv[name] under the engine's lock: as a method,
+// recv:name(args...), when cache is not nil (the object's method cache),
+// else as a function, recv.name(args...).
+func (e *Engine) call(ctx context.Context, recv *lua.LTable, cache *methodCache, class, name string, args []any) (Value, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
-		return nil, ErrClosed
+		return Value{}, ErrClosed
 	}
 	L := e.L
-	fn, ok := lookup(recv, name).(*lua.LFunction)
+	var fn *lua.LFunction
+	var ok bool
+	if cache != nil {
+		fn, ok = cache.find(recv, name)
+	} else {
+		fn, ok = lookup(recv, name).(*lua.LFunction)
+	}
 	if !ok {
-		return nil, fmt.Errorf("%w: %s.%s", ErrNoMethod, className(recv, class), name)
+		return Value{}, fmt.Errorf("%w: %s.%s", ErrNoMethod, className(recv, class), name)
 	}
 	if ctx.Done() != nil {
 		L.SetContext(ctx)
@@ -93,23 +126,23 @@ func (e *Engine) call(ctx context.Context, recv *lua.LTable, self bool, class, n
 	defer L.SetTop(top)
 	L.Push(fn)
 	n := len(args)
-	if self {
+	if cache != nil {
 		L.Push(recv)
 		n++
 	}
 	for _, a := range args {
 		lv, err := e.toLua(L, a)
 		if err != nil {
-			return nil, fmt.Errorf("engine: %s.%s: %w", className(recv, class), name, err)
+			return Value{}, fmt.Errorf("engine: %s.%s: %w", className(recv, class), name, err)
 		}
 		L.Push(lv)
 	}
 	if err := L.PCall(n, 1, nil); err != nil {
 		se := scriptError(err, e.gen.num)
 		se.Class, se.Method = className(recv, class), name
-		return nil, se
+		return Value{}, se
 	}
-	return e.fromLua(L.Get(-1))
+	return e.value(L.Get(-1))
 }
 
 // lookup finds key in t the way t[key] does, following __index tables. It
@@ -168,13 +201,12 @@ func (e *Engine) fromLua(v lua.LValue) (any, error) {
 	return e.bind.FromLua(v)
 }
 
-// Get returns the object's own field, raw (no metamethod runs), converted
-// to Go as [Object.Call] converts results.
-func (o *Object) Get(field string) (any, error) {
-	var v any
+// Get returns the object's own field, raw (no metamethod runs).
+func (o *Object) Get(field string) (Value, error) {
+	var v Value
 	err := o.e.Do(context.Background(), func(*lua.LState) error {
 		var err error
-		v, err = o.e.fromLua(o.t.RawGetString(field))
+		v, err = o.e.value(o.t.RawGetString(field))
 		return err
 	})
 	return v, err
@@ -227,6 +259,14 @@ func (o *Object) SetClass(c *Class) error {
 		o.e.attach(o.t, c.cv)
 		return nil
 	})
+}
+
+// String returns "class@version" (of the version it runs now).
+func (o *Object) String() string {
+	if c := o.Class(); c != nil {
+		return c.String()
+	}
+	return "object"
 }
 
 // Table returns the object's Lua table, for use inside [Engine.Do] only.

@@ -49,7 +49,7 @@ func TestMethodBodyEditReachesExistingObject(t *testing.T) {
 	if want := []string{"units.enemy"}; !equalStrings(rep.Changed, want) {
 		t.Fatalf("changed = %v, want %v", rep.Changed, want)
 	}
-	if hp, _ := obj.Get("hp"); hp != 90.0 {
+	if hp, _ := obj.Get("hp"); hp.Any() != 90.0 {
 		t.Fatalf("hp after reload = %v, want 90 (fields must survive)", hp)
 	}
 	if got := call(t, obj, "damage", 10); got != 70.0 {
@@ -220,7 +220,8 @@ return World
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs := []*Object{fromGo, viaCtor.(*Object)}
+	ctorObj, _ := viaCtor.Object()
+	objs := []*Object{fromGo, ctorObj}
 	for _, k := range []string{"plain", "viaNew"} {
 		objs = append(objs, call(t, world, "get", k).(*Object))
 	}
@@ -358,7 +359,7 @@ return C
 	if call(t, a, "version") != "v2" || call(t, b, "version") != "v1" {
 		t.Fatalf("a runs %v, b runs %v; want v2 and the pinned v1", call(t, a, "version"), call(t, b, "version"))
 	}
-	if touched, _ := b.Get("touched"); touched != nil {
+	if touched, _ := b.Get("touched"); touched.Any() != nil {
 		t.Fatalf("b's fields were not restored after its hook failed: touched = %v", touched)
 	}
 	// The next version's hook succeeds: the pinned object is migrated from v1.

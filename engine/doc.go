@@ -1,0 +1,89 @@
+// Package engine gives Go objects behavior written in Lua classes and
+// reloads those classes while the program runs.
+//
+// # Model
+//
+// An [Engine] loads every .lua file under its script roots as a module
+// ("units/enemy.lua" is module "units.enemy") into one gopher-lua state: a
+// generation. A class is a table a module returns with an __index field
+// (idiomatic Lua: Enemy.__index = Enemy ... return Enemy), or a table made
+// by hot.class(name). Its name, the module name or the name given to
+// hot.class, is its identity across reloads. Objects are Lua tables whose
+// metatable stands for their class; Go holds them as [*Object].
+//
+// # Reload
+//
+// [Engine.Reload] is a transaction: read and compile the scripts (only the
+// files whose content changed are compiled again; compiling does not hold
+// up calls), run all of them in a fresh state, run the checks registered
+// with hot.check, and only if all of that succeeded, commit: every live
+// object of every class runs the new version from its next call. A failure
+// changes nothing: the generation number stays, objects keep running the
+// version they ran, and the error is a [*ScriptError] that prints as
+// "path:line:col: message" with the path relative to its root.
+//
+// The commit does not visit objects. An object's metatable is a handle
+// table that belongs to its class name for the engine's life; the commit
+// points each class's handle at the new class table (its __index, its
+// metamethods, and __metatable so that getmetatable(obj) == Enemy still
+// holds). Its cost depends on the number of classes, not of objects.
+// setmetatable is replaced so that objects made by scripts the idiomatic
+// way get the handle too.
+//
+// After the commit, each class that changed and defines a
+// __migrate(self, old) method has it called once on each of its live
+// objects, where old is {class=, version=, generation=} of the version the
+// object ran. If the hook fails, the object gets its fields back as they
+// were before the hook and stays pinned to the version it ran; the report
+// lists the failure, and the next reload of the class migrates it again.
+// Then the new generation's "reload" handlers run (hot.on("reload", fn)),
+// once; the old generation's "unload" handlers ran just before the commit.
+//
+// # What survives a reload
+//
+//   - Objects, with all their fields: they are data, and the engine never
+//     copies or clears them.
+//   - Values kept with hot.persist(key, init): the same value, every
+//     generation.
+//   - Functions stored in fields of objects or persisted tables: they keep
+//     running the code, and seeing the module locals, of the generation
+//     that made them. So do coroutines started before the reload.
+//
+// Everything else is made again by each generation, as with Python's
+// reload: module-level locals and globals, class tables, handlers
+// registered with hot.on, checks. A class no script defines any more keeps
+// its objects on the last version they ran; the report says so.
+//
+// # Versions
+//
+// Every generation has a number ([Engine.Generation]); every class version
+// a [Version] of its generation and a hash of its script combined with its
+// base classes' scripts; every object runs one class version
+// ([Object.Version]; hot.version(obj) in Lua). hot.generation() tells Lua
+// code which generation it belongs to.
+//
+// # The hot module
+//
+// Scripts see a global hot (also require("hot")):
+//
+//	hot.class(name [, base])  a class table; Class.new(...) makes an object and calls its init(...)
+//	hot.persist(key, init)    the value kept under key across reloads; init (a value or a function) makes the first one
+//	hot.on(event, fn)         a handler: "reload" (fn(previous_generation)), "unload", or an event the host emits (Engine.Emit)
+//	hot.check(fn)             a check a new generation must pass before it commits: false, "why" (or an error) fails the reload
+//	hot.version(v)            the version of an object or class, "g3:0123456789ab"
+//	hot.generation()          the generation of the calling code
+//
+// # Manual swap
+//
+// The verbs of the classic "get the updated class, set it on the instance"
+// reload exist too: [Engine.UpdatedClass] and [Object.SetClass]. With
+// [Options].ManualSwap, a commit leaves every object on its version until
+// the host moves it with SetClass.
+//
+// # Concurrency
+//
+// [Engine], [Object], [Class] and [Value] are safe for concurrent use. One
+// engine runs one call of Lua code at a time, and a commit happens between
+// two calls, so a call runs entirely on one version. Calls hold the engine
+// while Lua runs: a host with many worlds runs one engine per world.
+package engine
