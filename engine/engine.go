@@ -16,6 +16,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/hotlua/hotlua/bindings"
+	"github.com/hotlua/hotlua/internal/watch"
 )
 
 // Options configures an Engine. The zero value of each field is its default.
@@ -34,6 +35,16 @@ type Options struct {
 	ManualSwap bool
 	// MaxScriptBytes is the largest script file accepted. Default: 1 MiB.
 	MaxScriptBytes int64
+	// Debounce is the quiet period that closes a batch of file changes
+	// seen by [Engine.Monitor]. Default: 100ms.
+	Debounce time.Duration
+	// MaxWait bounds how long a continuous stream of changes delays a
+	// reload. Default: 1s.
+	MaxWait time.Duration
+	// OnReload, when set, is told about every reload, committed or failed,
+	// manual or automatic. It runs on the reloading goroutine, after the
+	// engine's lock is released: it may call the engine.
+	OnReload func(ReloadEvent)
 }
 
 // Engine runs Lua classes for Go objects and reloads them.
@@ -60,6 +71,9 @@ type Engine struct {
 	errs      []error               // recent reload errors, oldest first
 
 	genNum atomic.Uint64 // the current generation's number, readable without mu
+
+	watchMu sync.Mutex // guards watcher
+	watcher *watch.Watcher
 }
 
 // recentErrors is how many reload errors Errors remembers.
@@ -94,7 +108,7 @@ func New(opts Options) (*Engine, error) {
 	if e.opts.MaxScriptBytes <= 0 {
 		e.opts.MaxScriptBytes = 1 << 20
 	}
-	if _, err := e.Reload(context.Background()); err != nil {
+	if _, err := e.reloadFor(context.Background(), "initial", nil); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -161,10 +175,22 @@ func (r *Report) String() string {
 // Compiling happens without holding up calls; loading the fresh state,
 // validation and the commit hold them.
 func (e *Engine) Reload(ctx context.Context) (*Report, error) {
+	return e.reloadFor(ctx, "manual", nil)
+}
+
+// reloadFor reloads, records and logs the outcome, and tells OnReload.
+func (e *Engine) reloadFor(ctx context.Context, trigger string, files []string) (*Report, error) {
 	start := time.Now()
 	e.reloading.Lock()
-	defer e.reloading.Unlock()
-	report, err := e.reload(ctx, start)
+	report, err := e.reload(ctx, start, trigger == "manual" || trigger == "initial")
+	e.reloading.Unlock()
+	if errors.Is(err, errUnchanged) {
+		e.log.Debug("hotlua: no script changed; nothing to reload", "trigger", trigger, "files", files)
+		return nil, nil
+	}
+	if errors.Is(err, ErrClosed) {
+		return nil, err
+	}
 	if err != nil {
 		e.mu.Lock()
 		e.errs = append(e.errs, err)
@@ -172,17 +198,27 @@ func (e *Engine) Reload(ctx context.Context) (*Report, error) {
 			e.errs = slices.Delete(e.errs, 0, len(e.errs)-recentErrors)
 		}
 		e.mu.Unlock()
-		e.log.Error("hotlua: reload failed; the current version keeps running", "generation", e.Generation(), "err", err)
-		return nil, err
+		e.log.Error("hotlua: reload failed; the current version keeps running", "trigger", trigger, "generation", e.Generation(), "err", err)
+	} else {
+		e.log.Info("hotlua: reloaded", "trigger", trigger, "generation", report.Generation, "report", report.String())
 	}
-	e.log.Info("hotlua: reloaded", "generation", report.Generation, "report", report.String())
-	return report, nil
+	if e.opts.OnReload != nil {
+		e.opts.OnReload(ReloadEvent{Trigger: trigger, Files: files, Generation: e.Generation(), Report: report, Err: err, Duration: time.Since(start)})
+	}
+	return report, err
 }
 
-func (e *Engine) reload(ctx context.Context, start time.Time) (*Report, error) {
+// errUnchanged stops an automatic reload when no script's content differs
+// from the current generation's.
+var errUnchanged = errors.New("engine: no script changed")
+
+func (e *Engine) reload(ctx context.Context, start time.Time, force bool) (*Report, error) {
 	srcs, err := scanRoots(e.roots, e.opts.MaxScriptBytes)
 	if err != nil {
 		return nil, err
+	}
+	if !force && e.unchanged(srcs) {
+		return nil, errUnchanged
 	}
 	scripts, err := e.protos.compile(srcs)
 	if err != nil {
@@ -202,6 +238,21 @@ func (e *Engine) reload(ctx context.Context, start time.Time) (*Report, error) {
 	report := e.commit(g, scripts)
 	report.Duration = time.Since(start)
 	return report, nil
+}
+
+// unchanged reports whether srcs are exactly the current generation's scripts.
+func (e *Engine) unchanged(srcs []source) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(srcs) != len(e.hashes) {
+		return false
+	}
+	for _, s := range srcs {
+		if e.hashes[s.path] != shortHash(s.hash) {
+			return false
+		}
+	}
+	return true
 }
 
 // prepare loads scripts into a fresh state and runs the script-defined
@@ -407,6 +458,12 @@ func (e *Engine) Emit(ctx context.Context, event string, args ...any) error {
 // more after each committed reload.
 func (e *Engine) Generation() uint64 { return e.genNum.Load() }
 
+func (e *Engine) isClosed() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.closed
+}
+
 // Errors returns the most recent reload errors, oldest first.
 func (e *Engine) Errors() []error {
 	e.mu.Lock()
@@ -414,9 +471,10 @@ func (e *Engine) Errors() []error {
 	return slices.Clone(e.errs)
 }
 
-// Close runs the current generation's "unload" handlers and releases the
-// engine. Later calls fail with ErrClosed. Close is idempotent.
+// Close stops watching, runs the current generation's "unload" handlers
+// and releases the engine. Later calls fail with ErrClosed. Close is idempotent.
 func (e *Engine) Close() error {
+	e.stopWatching()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {

@@ -100,7 +100,8 @@ func (o *Object) Call(ctx context.Context, method string, args ...any) (Value, e
 
 // call calls recv[name] under the engine's lock: as a method,
 // recv:name(args...), when cache is not nil (the object's method cache),
-// else as a function, recv.name(args...).
+// else as a function, recv.name(args...). A nil recv stands for the current
+// generation's globals.
 func (e *Engine) call(ctx context.Context, recv *lua.LTable, cache *methodCache, class, name string, args []any) (Value, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -108,6 +109,9 @@ func (e *Engine) call(ctx context.Context, recv *lua.LTable, cache *methodCache,
 		return Value{}, ErrClosed
 	}
 	L := e.L
+	if recv == nil {
+		recv = L.G.Global
+	}
 	var fn *lua.LFunction
 	var ok bool
 	if cache != nil {
@@ -143,6 +147,12 @@ func (e *Engine) call(ctx context.Context, recv *lua.LTable, cache *methodCache,
 		return Value{}, se
 	}
 	return e.value(L.Get(-1))
+}
+
+// CallGlobal calls the current generation's global function name with args
+// and returns its first result, as [Object.Call] does for methods.
+func (e *Engine) CallGlobal(ctx context.Context, name string, args ...any) (Value, error) {
+	return e.call(ctx, nil, nil, "_G", name, args)
 }
 
 // lookup finds key in t the way t[key] does, following __index tables. It

@@ -17,6 +17,8 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
+
+	"github.com/hotlua/hotlua/internal/watch"
 )
 
 // source is one script file as read from a root.
@@ -36,22 +38,6 @@ type script struct {
 
 // shortHash is the first 12 hex digits of a content hash, as shown in versions.
 func shortHash(h [sha256.Size]byte) string { return hex.EncodeToString(h[:6]) }
-
-// IsScript reports whether a path relative to a script root names a script
-// the engine loads: a .lua file, no part of whose path is hidden (".git",
-// "..data", ".#enemy.lua") or editor debris ("enemy.lua~", "4913").
-func IsScript(rel string) bool {
-	rel = filepath.ToSlash(rel)
-	if !strings.HasSuffix(rel, ".lua") {
-		return false
-	}
-	for _, part := range strings.Split(rel, "/") {
-		if part == "" || strings.HasPrefix(part, ".") || strings.HasPrefix(part, "#") || strings.HasSuffix(part, "~") {
-			return false
-		}
-	}
-	return true
-}
 
 // moduleName maps a script path to its module name: "units/enemy.lua" is
 // "units.enemy" and "units/init.lua" is "units".
@@ -79,12 +65,12 @@ func scanRoots(roots []string, maxBytes int64) ([]source, error) {
 			}
 			rel, _ := filepath.Rel(root, p)
 			if d.IsDir() {
-				if p != root && !IsScript(rel+"/x.lua") {
+				if p != root && !watch.DefaultInclude(filepath.ToSlash(rel)+"/x.lua") { // a hidden directory
 					return fs.SkipDir
 				}
 				return nil
 			}
-			if !IsScript(rel) {
+			if !watch.DefaultInclude(filepath.ToSlash(rel)) {
 				return nil
 			}
 			info, err := os.Stat(p) // follows symlinks, as reading does
@@ -187,7 +173,13 @@ func (c *protoCache) compile(srcs []source) ([]*script, error) {
 func compileSource(s source) (*lua.FunctionProto, error) {
 	chunk, err := parse.Parse(bytes.NewReader(s.data), s.path)
 	if err != nil {
-		return nil, scriptError(err, 0)
+		se := scriptError(err, 0)
+		if se.Line == 0 { // at end of file: point at the end of the last line with text
+			text := bytes.TrimRight(s.data, " \t\r\n")
+			se.Line = bytes.Count(text, []byte("\n")) + 1
+			se.Column = len(text) - bytes.LastIndexByte(text, '\n')
+		}
+		return nil, se
 	}
 	proto, err := lua.Compile(chunk, s.path)
 	if err != nil {

@@ -1,0 +1,90 @@
+package engine
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// watchedEngine is an engine whose reload events arrive on a channel.
+func watchedEngine(t *testing.T, files map[string]string) (*Engine, string, chan ReloadEvent) {
+	t.Helper()
+	events := make(chan ReloadEvent, 16)
+	e, dir := newEngine(t, files, func(o *Options) {
+		o.Debounce = 20 * time.Millisecond
+		o.OnReload = func(ev ReloadEvent) { events <- ev }
+	})
+	if ev := nextEvent(t, events); ev.Trigger != "initial" || ev.Generation != 1 {
+		t.Fatalf("first event = %+v, want the initial load", ev)
+	}
+	return e, dir, events
+}
+
+func nextEvent(t *testing.T, events chan ReloadEvent) ReloadEvent {
+	t.Helper()
+	select {
+	case ev := <-events:
+		return ev
+	case <-time.After(10 * time.Second):
+		t.Fatal("no reload event within 10s")
+		return ReloadEvent{}
+	}
+}
+
+func TestMonitorReloadsOnSave(t *testing.T) {
+	for _, mode := range []string{"fsnotify", "poll"} {
+		t.Run(mode, func(t *testing.T) {
+			e, dir, events := watchedEngine(t, map[string]string{"units/enemy.lua": enemyV1})
+			var err error
+			if mode == "poll" {
+				err = e.SetPollInterval(20 * time.Millisecond)
+			} else {
+				err = e.Monitor()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			obj, _ := e.New(context.Background(), "units.enemy")
+			obj.Set("hp", 10)
+
+			writeScripts(t, dir, map[string]string{"units/enemy.lua": strings.Replace(enemyV1, "self.hp - n", "self.hp - 4 * n", 1)})
+			ev := nextEvent(t, events)
+			if ev.Err != nil || ev.Generation != 2 || strings.Join(ev.Files, ",") != "units/enemy.lua" {
+				t.Fatalf("event = %+v", ev)
+			}
+			wantTrigger := map[string]string{"fsnotify": "watch", "poll": "poll"}[mode]
+			if ev.Trigger != wantTrigger {
+				t.Fatalf("trigger = %q, want %q", ev.Trigger, wantTrigger)
+			}
+			if got := call(t, obj, "damage", 1); got != 6.0 {
+				t.Fatalf("damage = %v, want 6 from the saved version", got)
+			}
+
+			// A broken save is reported and changes nothing.
+			writeScripts(t, dir, map[string]string{"units/enemy.lua": "local = 1"})
+			ev = nextEvent(t, events)
+			if ev.Err == nil || !strings.HasPrefix(ev.Err.Error(), "units/enemy.lua:1:") || ev.Generation != 2 {
+				t.Fatalf("broken save: event = %+v", ev)
+			}
+			if got := call(t, obj, "damage", 1); got != 2.0 {
+				t.Fatalf("damage after a broken save = %v, want 2", got)
+			}
+		})
+	}
+}
+
+func TestPauseHoldsReloadsUntilResume(t *testing.T) {
+	e, dir, events := watchedEngine(t, map[string]string{"a.lua": "return 1"})
+	if err := e.Monitor(); err != nil {
+		t.Fatal(err)
+	}
+	e.PauseReloads()
+	writeScripts(t, dir, map[string]string{"a.lua": "return 2"})
+	writeScripts(t, dir, map[string]string{"b.lua": "return 3"})
+	e.ResumeReloads()
+	ev := nextEvent(t, events)
+	if ev.Trigger != "watch" || strings.Join(ev.Files, ",") != "a.lua,b.lua" || ev.Generation != 2 {
+		t.Fatalf("event after resume = %+v, want one watch reload of a.lua and b.lua", ev)
+	}
+}

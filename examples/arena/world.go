@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hotlua/hotlua/engine"
+)
+
+// Entity is a Go value that carries a Lua object: Go owns the identity and
+// position, the object's class (from scripts/units) decides what it does.
+// Lua reaches it as self.host.
+type Entity struct {
+	ID   int
+	X, Y float64
+	Team string
+
+	obj    *engine.Object
+	target *Entity
+}
+
+// World is the simulated arena. Tick is called by one goroutine.
+type World struct {
+	e        *engine.Engine
+	entities []*Entity
+	rng      *rand.Rand
+	ticks    int
+	times    []time.Duration // tick durations since the last status line
+	actions  map[string]int  // what units did since the last status line
+}
+
+var classes = []string{"units.goblin", "units.archer", "units.healer"}
+
+// NewWorld makes n entities of the demo's classes on two teams.
+func NewWorld(ctx context.Context, e *engine.Engine, n int, seed uint64) (*World, error) {
+	w := &World{e: e, rng: rand.New(rand.NewPCG(seed, seed)), actions: map[string]int{}}
+	for i := range n {
+		team := []string{"red", "blue"}[i%2]
+		ent := &Entity{ID: i + 1, X: w.rng.Float64() * 100, Y: w.rng.Float64() * 100, Team: team}
+		obj, err := e.New(ctx, classes[i%len(classes)], team)
+		if err != nil {
+			return nil, err
+		}
+		if err := obj.Set("host", ent); err != nil {
+			return nil, err
+		}
+		ent.obj = obj
+		w.entities = append(w.entities, ent)
+	}
+	for _, ent := range w.entities {
+		w.retarget(ent)
+	}
+	return w, nil
+}
+
+// retarget picks a random entity of the other team (of the same team for
+// healers, who heal).
+func (w *World) retarget(ent *Entity) {
+	for {
+		t := w.entities[w.rng.IntN(len(w.entities))]
+		if t == ent {
+			continue
+		}
+		healer := ent.obj.Class() != nil && ent.obj.Class().Name() == "units.healer"
+		if (t.Team == ent.Team) == healer {
+			ent.target = t
+			return
+		}
+	}
+}
+
+// Tick advances every entity by dt. A script error in one entity's update
+// is counted and the tick goes on: the world keeps running.
+func (w *World) Tick(ctx context.Context, dt float64) {
+	start := time.Now()
+	for _, ent := range w.entities {
+		v, err := ent.obj.Call(ctx, "update", dt, ent.target.obj)
+		if err != nil {
+			w.actions["error"]++
+			continue
+		}
+		action, _ := v.Str()
+		w.actions[action]++
+		if action == "dead" {
+			if _, err := w.e.CallGlobal(ctx, "respawn", ent.obj); err != nil {
+				w.actions["error"]++
+			}
+			w.retarget(ent)
+		}
+	}
+	w.ticks++
+	w.times = append(w.times, time.Since(start))
+}
+
+// Status returns the status line and starts a new measuring period.
+func (w *World) Status(lastReload string) string {
+	slices.Sort(w.times)
+	pct := func(p float64) time.Duration {
+		if len(w.times) == 0 {
+			return 0
+		}
+		return w.times[int(p*float64(len(w.times)-1))]
+	}
+	var acts []string
+	for _, k := range slices.Sorted(maps.Keys(w.actions)) {
+		acts = append(acts, fmt.Sprintf("%s=%d", k, w.actions[k]))
+	}
+	line := fmt.Sprintf("ticks=%d p50=%v p99=%v entities=%d generation=%d actions[%s] last reload: %s",
+		w.ticks, pct(0.5).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), len(w.entities),
+		w.e.Generation(), strings.Join(acts, " "), lastReload)
+	w.times = w.times[:0]
+	clear(w.actions)
+	return line
+}

@@ -1,0 +1,194 @@
+package watch
+
+import (
+	"crypto/sha256"
+	"errors"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// fileState is the last known content of a file: its stat, to skip
+// rehashing when nothing moved, and the hash of its bytes, which decides.
+type fileState struct {
+	info os.FileInfo
+	sum  [sha256.Size]byte
+}
+
+// walk visits the directory tree at k (file system path full): onDir for
+// every directory, including k itself, and onFile for every included
+// entry that is not a directory. Hidden directories (.git, Kubernetes'
+// ..data) and symbolic links to directories are not descended into.
+// Either callback may be nil.
+func (w *Watcher) walk(k key, full string, onDir, onFile func(key, string)) {
+	if onDir != nil {
+		onDir(k, full)
+	}
+	entries, err := os.ReadDir(full)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			w.log.Warn("watch: cannot read directory", "dir", full, "err", err)
+		}
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		ck := key{root: k.root, rel: path.Join(k.rel, name)}
+		cfull := filepath.Join(full, name)
+		if e.IsDir() {
+			if !hidden(name) {
+				w.walk(ck, cfull, onDir, onFile)
+			}
+			continue
+		}
+		if onFile != nil && w.opts.Include(ck.rel) {
+			onFile(ck, cfull)
+		}
+	}
+}
+
+// syncDir brings the known state of everything under k up to date with
+// the file system, recording differences in changes (nil during New). It
+// (re)watches every directory it walks. With hashAll it hashes every file;
+// otherwise only files whose stat changed.
+func (w *Watcher) syncDir(k key, hashAll bool, changes map[key]Change) {
+	for dk := range w.dirs {
+		if dk.root == k.root && under(dk.rel, k.rel) {
+			delete(w.dirs, dk)
+			w.unwatchGone(dk)
+		}
+	}
+	seen := make(map[string]bool)
+	full := w.path(k)
+	if fi, err := os.Stat(full); err == nil && fi.IsDir() {
+		w.walk(k, full, w.watchDir, func(fk key, _ string) {
+			seen[fk.rel] = true
+			w.examineFile(fk, hashAll, changes)
+		})
+	} else if k.rel != "" && w.opts.Include(k.rel) {
+		seen[k.rel] = true
+		w.examineFile(k, true, changes)
+	}
+	for fk := range w.files {
+		if fk.root == k.root && under(fk.rel, k.rel) && !seen[fk.rel] {
+			w.forget(fk, changes)
+		}
+	}
+}
+
+// unwatchGone drops the fsnotify watch of a directory that is no longer
+// at its path. A directory renamed within the tree keeps its watches (and
+// those of its subdirectories) under the old names, so adding them under
+// the new names would be a no-op reporting events under the old ones:
+// they are dropped first, then added afresh when the new name is walked.
+func (w *Watcher) unwatchGone(k key) {
+	if w.notify == nil {
+		return
+	}
+	full := w.path(k)
+	if fi, err := os.Stat(full); err == nil && fi.IsDir() {
+		return
+	}
+	// The kernel has usually dropped the watch already (deleted
+	// directory): ErrNonExistentWatch and EINVAL are expected.
+	_ = w.notify.Remove(full)
+}
+
+// examineFile compares the file at k with its last known state. With
+// hashAll it hashes the file even when its stat did not change.
+func (w *Watcher) examineFile(k key, hashAll bool, changes map[key]Change) {
+	full := w.path(k)
+	old, known := w.files[k]
+	fi, err := os.Stat(full)
+	if err != nil || !fi.Mode().IsRegular() {
+		w.forget(k, changes)
+		return
+	}
+	if known && !hashAll && sameFile(old.info, fi) {
+		return
+	}
+	data, err := os.ReadFile(full)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			w.log.Warn("watch: cannot read file", "file", full, "err", err)
+		}
+		w.forget(k, changes)
+		return
+	}
+	sum := sha256.Sum256(data)
+	w.files[k] = fileState{info: fi, sum: sum}
+	if !known || old.sum != sum {
+		w.record(k, false, changes)
+	}
+}
+
+// forget drops a file that no longer exists, reporting it if it was known.
+func (w *Watcher) forget(k key, changes map[key]Change) {
+	if _, known := w.files[k]; !known {
+		return
+	}
+	delete(w.files, k)
+	w.record(k, true, changes)
+}
+
+func (w *Watcher) record(k key, removed bool, changes map[key]Change) {
+	if changes != nil {
+		changes[k] = Change{Root: w.roots[k.root].given, Path: k.rel, Removed: removed}
+	}
+}
+
+// scanStats returns the stat of every included regular file.
+func (w *Watcher) scanStats() map[key]os.FileInfo {
+	snap := make(map[key]os.FileInfo, len(w.files))
+	for i, r := range w.roots {
+		w.walk(key{root: i}, r.clean, nil, func(k key, full string) {
+			if fi, err := os.Stat(full); err == nil && fi.Mode().IsRegular() {
+				snap[k] = fi
+			}
+		})
+	}
+	return snap
+}
+
+// poll marks every file whose stat changed since the previous poll, and
+// every file that appeared or disappeared; the flush then hashes them.
+func (w *Watcher) poll() {
+	snap := w.scanStats()
+	for k, fi := range snap {
+		if old, ok := w.snap[k]; !ok || !sameFile(old, fi) {
+			w.mark(k, kindFile)
+		}
+	}
+	for k := range w.snap {
+		if _, ok := snap[k]; !ok {
+			w.mark(k, kindFile)
+		}
+	}
+	w.snap = snap
+}
+
+// sameFile reports whether a and b look like the same, unmodified file:
+// same identity (a rename over it changes that), size and mtime.
+func sameFile(a, b os.FileInfo) bool {
+	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
+}
+
+// under reports whether rel is dir or inside it ("" is the root).
+func under(rel, dir string) bool {
+	return dir == "" || rel == dir || strings.HasPrefix(rel, dir+"/")
+}
+
+// parent returns the directory containing k.
+func parent(k key) key {
+	dir := path.Dir(k.rel)
+	if dir == "." {
+		dir = ""
+	}
+	return key{root: k.root, rel: dir}
+}
+
+func hidden(name string) bool {
+	return strings.HasPrefix(name, ".")
+}
