@@ -1,0 +1,44 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+// TestRunPlain checks the in-process console when input is not a terminal:
+// no prompts, no greeting, no colors; errors on stderr.
+func TestRunPlain(t *testing.T) {
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var stdout, stderr bytes.Buffer
+	in := strings.NewReader("1 + 1\nfor i = 1, 2 do\nprint(i)\nend\nerror('e')\n:quit\n'not reached'\n")
+	if err := Run(context.Background(), newFakeTarget(), ClientOptions{Stdin: in, Stdout: &stdout, Stderr: &stderr}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := stdout.String(), "2\n1\n2\n"; got != want {
+		t.Errorf("stdout = %q, want %q", got, want)
+	}
+	if got, want := stderr.String(), "console:1: e\n"; got != want {
+		t.Errorf("stderr = %q, want %q", got, want)
+	}
+}
+
+// TestAttachPlain attaches to a tcp console with its token, not on a
+// terminal.
+func TestAttachPlain(t *testing.T) {
+	addr, ln := listenTCP(t)
+	token := NewToken()
+	serve(t, ln, ServeOptions{Token: token})
+	var stdout, stderr bytes.Buffer
+	in := strings.NewReader("x = 20\nx + 1\n")
+	if err := Attach(context.Background(), addr, ClientOptions{Token: token, Stdin: in, Stdout: &stdout, Stderr: &stderr}); err != nil {
+		t.Fatal(err)
+	}
+	if stdout.String() != "21\n" || stderr.Len() != 0 {
+		t.Errorf("stdout %q, stderr %q", stdout.String(), stderr.String())
+	}
+}

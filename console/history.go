@@ -1,0 +1,67 @@
+package console
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/chzyer/readline"
+)
+
+// maxHistory is how many history entries are loaded and kept in memory.
+const maxHistory = 500
+
+// history is a history file of one entry per line, kept with mode 0600
+// (readline's own history file would be created world-readable, and
+// console input may hold secrets). A nil *history keeps nothing. It is used
+// by one goroutine.
+type history struct {
+	f       *os.File
+	entries []string
+	rl      *readline.Instance // also told about new entries, if set
+}
+
+func openHistory(path string) (*history, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("console: history: %w", err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("console: history: %w", err)
+	}
+	h := &history{f: f}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if line := strings.TrimSpace(sc.Text()); line != "" {
+			h.entries = append(h.entries, line)
+		}
+	}
+	if len(h.entries) > maxHistory {
+		h.entries = h.entries[len(h.entries)-maxHistory:]
+	}
+	return h, nil
+}
+
+// add records a chunk, its lines joined into one entry.
+func (h *history) add(entry string) {
+	if h == nil || strings.TrimSpace(entry) == "" {
+		return
+	}
+	h.entries = append(h.entries, entry)
+	if h.rl != nil {
+		_ = h.rl.SaveHistory(entry)
+	}
+	_, _ = h.f.WriteString(strings.ReplaceAll(entry, "\n", " ") + "\n")
+}
+
+func (h *history) close() {
+	if h != nil {
+		h.f.Close()
+	}
+}

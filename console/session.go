@@ -1,0 +1,268 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
+)
+
+// Prompts shown by a [Session].
+const (
+	PrimaryPrompt      = "> "
+	ContinuationPrompt = ">> "
+)
+
+// chunkName is the source name of console input in error messages.
+const chunkName = "console"
+
+// EventKind says what an [Event] carries. It is a plain value.
+type EventKind int
+
+// The kinds of events a [Session] emits.
+const (
+	Output EventKind = iota // text printed by the evaluated code
+	Result                  // the values of an expression or a command's report
+	Error                   // a syntax, runtime or command error
+)
+
+// Event is one piece of a session's reply. Text has no trailing newline but
+// may span several lines. An Event is a plain value, safe to copy and share.
+type Event struct {
+	Kind EventKind
+	Text string
+}
+
+// Session is the transport-independent core of a console: it keeps the
+// pending multi-line chunk and the console environment, whose variables
+// survive reloads and which reads the current generation's globals.
+//
+// A Session is used by one goroutine at a time; the [Target] it talks to
+// may be shared.
+type Session struct {
+	target  Target
+	pending []string
+
+	// env holds the console's variables; its metatable's __index is
+	// builtins, whose metatable's __index is re-pointed on every Do to the
+	// current generation's globals.
+	env, builtins, builtinsMeta *lua.LTable
+	emit                        func(Event)
+}
+
+// NewSession returns a Session evaluating in t.
+func NewSession(t Target) *Session {
+	return &Session{target: t}
+}
+
+// Prompt returns the prompt for the next line: [ContinuationPrompt] while a
+// chunk is incomplete, else [PrimaryPrompt].
+func (s *Session) Prompt() string {
+	if len(s.pending) > 0 {
+		return ContinuationPrompt
+	}
+	return PrimaryPrompt
+}
+
+// Drop discards the pending incomplete chunk, if any.
+func (s *Session) Drop() { s.pending = nil }
+
+// Input handles one line (or a whole chunk) of input and reports the reply
+// through emit, which may be called while the target's state is locked and
+// so must not block. A line starting with ':' outside a chunk is a command.
+// Input returns true when the user asked to detach (:quit).
+func (s *Session) Input(ctx context.Context, text string, emit func(Event)) (quit bool) {
+	if ctx.Err() != nil {
+		s.Drop()
+		emit(Event{Error, errInterrupted.Error()})
+		return false
+	}
+	trimmed := strings.TrimSpace(text)
+	if len(s.pending) == 0 {
+		if trimmed == "" {
+			return false
+		}
+		if strings.HasPrefix(trimmed, ":") {
+			return s.command(ctx, trimmed, emit)
+		}
+	}
+	s.pending = append(s.pending, text)
+	proto, err := compileInput(strings.Join(s.pending, "\n"))
+	if errors.Is(err, errIncomplete) {
+		return false
+	}
+	s.pending = nil
+	if err != nil {
+		emit(Event{Error, err.Error()})
+		return false
+	}
+	s.eval(ctx, proto, emit, func(L *lua.LState, vals []lua.LValue) {
+		if len(vals) == 0 {
+			return
+		}
+		p := s.printer(resultStyle)
+		parts := make([]string, len(vals))
+		for i, v := range vals {
+			parts[i] = p.format(v)
+		}
+		emit(Event{Result, strings.Join(parts, "\t")})
+	})
+	return false
+}
+
+var (
+	errIncomplete  = errors.New("console: incomplete chunk")
+	errInterrupted = errors.New("interrupted")
+)
+
+// compileInput compiles src as an expression (return src) if it is one,
+// else as a statement. It returns errIncomplete when either form ends
+// early, at the end of the input, so that more lines may complete it.
+func compileInput(src string) (*lua.FunctionProto, error) {
+	proto, exprErr := compile("return " + src)
+	if exprErr == nil {
+		return proto, nil
+	}
+	proto, stmtErr := compile(src)
+	if stmtErr == nil {
+		return proto, nil
+	}
+	if atEOF(exprErr) || atEOF(stmtErr) {
+		return nil, errIncomplete
+	}
+	// Report the form that got further: "1 +\n+" fails as an expression on
+	// line 2, but as a statement already at its first token.
+	if pe, ok := exprErr.(*syntaxError); ok {
+		if pe.err.Pos.Line == 1 {
+			pe.err.Pos.Column -= len("return ")
+		}
+		if se, ok := stmtErr.(*syntaxError); ok && pe.err.Pos.Line*1e6+pe.err.Pos.Column > se.err.Pos.Line*1e6+se.err.Pos.Column {
+			return nil, exprErr
+		}
+	}
+	return nil, stmtErr
+}
+
+func compile(src string) (*lua.FunctionProto, error) {
+	chunk, err := parse.Parse(strings.NewReader(src), chunkName)
+	if err != nil {
+		var pe *parse.Error
+		if errors.As(err, &pe) {
+			return nil, &syntaxError{pe}
+		}
+		return nil, err
+	}
+	return lua.Compile(chunk, chunkName)
+}
+
+// syntaxError formats a parse error as console:line:col: message.
+type syntaxError struct{ err *parse.Error }
+
+func (e *syntaxError) Error() string {
+	near := ""
+	if e.err.Token != "" {
+		near = fmt.Sprintf(" near '%s'", e.err.Token)
+	}
+	if e.err.Pos.Line == parse.EOF {
+		return fmt.Sprintf("%s: %s at end of input", chunkName, e.err.Message)
+	}
+	return fmt.Sprintf("%s:%d:%d: %s%s", chunkName, e.err.Pos.Line, e.err.Pos.Column, e.err.Message, near)
+}
+
+func (e *syntaxError) Unwrap() error { return e.err }
+
+func atEOF(err error) bool {
+	var pe *parse.Error
+	return errors.As(err, &pe) && pe.Pos.Line == parse.EOF
+}
+
+// eval runs proto in the console environment and hands its return values to
+// render, inside Do. Errors are emitted.
+func (s *Session) eval(ctx context.Context, proto *lua.FunctionProto, emit func(Event), render func(*lua.LState, []lua.LValue)) {
+	err := s.do(ctx, emit, func(L *lua.LState) error {
+		fn := L.NewFunctionFromProto(proto)
+		fn.Env = s.env
+		top := L.GetTop()
+		defer L.SetTop(top)
+		L.Push(fn)
+		// The handler returns the error value unchanged: no traceback,
+		// which infinite tail recursion would make huge.
+		if err := L.PCall(0, lua.MultRet, L.NewFunction(func(L *lua.LState) int { return 1 })); err != nil {
+			return err
+		}
+		vals := make([]lua.LValue, 0, L.GetTop()-top)
+		for i := top + 1; i <= L.GetTop(); i++ {
+			vals = append(vals, L.Get(i))
+		}
+		render(L, vals)
+		return nil
+	})
+	if err != nil {
+		emit(Event{Error, s.errorText(ctx, err)})
+	}
+}
+
+// do runs fn in the target with the console environment bound to the
+// current generation and print routed to emit.
+func (s *Session) do(ctx context.Context, emit func(Event), fn func(*lua.LState) error) error {
+	return s.target.Do(ctx, func(L *lua.LState) error {
+		// emit is set and cleared inside Do, where the program may later
+		// call a function defined in the console (and its print).
+		s.emit = emit
+		defer func() { s.emit = nil }()
+		s.bind(L)
+		return fn(L)
+	})
+}
+
+func (s *Session) errorText(ctx context.Context, err error) string {
+	if ctx.Err() != nil {
+		return errInterrupted.Error()
+	}
+	var api *lua.ApiError
+	if errors.As(err, &api) && api.Object != nil {
+		if str, ok := api.Object.(lua.LString); ok {
+			return string(str)
+		}
+		return "error: " + s.printer(resultStyle).format(api.Object)
+	}
+	return err.Error()
+}
+
+// bind creates the console environment on first use and points it at the
+// generation that L belongs to.
+func (s *Session) bind(L *lua.LState) {
+	if s.env == nil {
+		s.env, s.builtins, s.builtinsMeta = L.NewTable(), L.NewTable(), L.NewTable()
+		envMeta := L.NewTable()
+		envMeta.RawSetString("__index", s.builtins)
+		L.SetMetatable(s.env, envMeta)
+		L.SetMetatable(s.builtins, s.builtinsMeta)
+	}
+	s.builtinsMeta.RawSetString("__index", L.G.Global)
+	s.builtins.RawSetString("print", L.NewFunction(s.print))
+}
+
+// print is the console's print: like Lua's, but to the console while the
+// console evaluates; a function defined in the console and called later by
+// the program prints to standard output, as Lua's print does.
+func (s *Session) print(L *lua.LState) int {
+	parts := make([]string, L.GetTop())
+	for i := range parts {
+		parts[i] = L.ToStringMeta(L.Get(i + 1)).String()
+	}
+	line := strings.Join(parts, "\t")
+	if s.emit == nil {
+		fmt.Println(line)
+		return 0
+	}
+	s.emit(Event{Output, line})
+	return 0
+}
+
+func (s *Session) printer(st style) *printer {
+	return &printer{style: st, describe: s.target.Describe}
+}
