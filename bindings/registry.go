@@ -1,88 +1,141 @@
-// Package bindings gives scripts access to their Go host: functions, values
-// and types registered once and installed into every fresh Lua state an
-// engine builds, and the conversions between Go and Lua values.
 package bindings
 
 import (
+	"errors"
 	"fmt"
+	"reflect"
+	"sync"
+	"weak"
 
 	lua "github.com/yuin/gopher-lua"
-	luar "layeh.com/gopher-luar"
 )
 
-// Registry holds the Go functions and values that scripts see as globals.
-// An engine owns one Registry and installs it into each generation's state.
+// Registry holds the Go functions, values and types that scripts see as
+// globals, and the one Lua value each bound Go object has.
 //
-// Register everything before the engine is created; Install and the
-// conversions are called by the engine with its lock held.
+// An engine owns one Registry and installs it into every generation's state
+// with [Registry.Install].
+//
+// Concurrency: register everything ([Registry.Value], [Registry.Func],
+// [Type]) before the engine starts; registration is not synchronised with
+// Install. Install, [Registry.ToLua], [Registry.FromLua] and the bindings
+// themselves run on the goroutine that runs the state, which the engine
+// serialises with its lock. The identity table alone is also touched by the
+// garbage collector's cleanups and has its own mutex.
 type Registry struct {
-	globals map[string]any
-	order   []string
+	globals []global
+	// factory makes the tables and functions that all generations share
+	// (metatables, methods); it never runs code.
+	factory *lua.LState
+
+	mu      sync.Mutex // guards types, objects and factory
+	types   map[reflect.Type]*hostType
+	objects map[objectKey]weak.Pointer[lua.LUserData]
+}
+
+type global struct {
+	name  string
+	value any
+	// build, when set, makes the global for one state instead of value.
+	build func(L *lua.LState) lua.LValue
+}
+
+func (g global) lua(r *Registry, L *lua.LState) (lua.LValue, error) {
+	if g.build != nil {
+		return g.build(L), nil
+	}
+	return r.convert(L, g.value)
 }
 
 // New returns an empty Registry.
 func New() *Registry {
-	return &Registry{globals: make(map[string]any)}
-}
-
-// Value registers v as the global name in every generation.
-func (r *Registry) Value(name string, v any) {
-	if _, ok := r.globals[name]; !ok {
-		r.order = append(r.order, name)
+	return &Registry{
+		factory: lua.NewState(lua.Options{SkipOpenLibs: true, RegistrySize: 64, CallStackSize: 8}),
+		types:   make(map[reflect.Type]*hostType),
+		objects: make(map[objectKey]weak.Pointer[lua.LUserData]),
 	}
-	r.globals[name] = v
 }
 
-// Install sets the registered globals in L.
-func (r *Registry) Install(L *lua.LState) error {
-	for _, name := range r.order {
-		lv, err := r.ToLua(L, r.globals[name])
-		if err != nil {
-			return fmt.Errorf("bindings: global %s: %w", name, err)
+// Value registers v as the global name in every generation. v is converted
+// by [Registry.ToLua] in each fresh state, so a pointer to a struct is the
+// same Lua value in every generation and a slice is a fresh table in each. A
+// lua.LValue is installed as it is, shared by all generations. Registering a
+// name again replaces it.
+func (r *Registry) Value(name string, v any) {
+	r.setGlobal(global{name: name, value: v})
+}
+
+func (r *Registry) setGlobal(g global) {
+	for i := range r.globals {
+		if r.globals[i].name == g.name {
+			r.globals[i] = g
+			return
 		}
-		L.SetGlobal(name, lv)
+	}
+	r.globals = append(r.globals, g)
+}
+
+// Func registers the Go function fn as the global name. Its reflection is
+// done now: arguments and results follow the conversion rules of the package
+// documentation; a first parameter of type [context.Context] receives the
+// call's context and a last result of type error raises a Lua error when it
+// is not nil. Common signatures are called directly (see the package
+// documentation), others by reflection; a func(*lua.LState) int or
+// lua.LGFunction is installed as it is.
+func (r *Registry) Func(name string, fn any) error {
+	if g, ok := fn.(lua.LGFunction); ok {
+		fn = (func(*lua.LState) int)(g)
+	}
+	if g, ok := fn.(func(*lua.LState) int); ok {
+		r.Value(name, r.newFunction(g))
+		return nil
+	}
+	rv := reflect.ValueOf(fn)
+	if rv.Kind() != reflect.Func || rv.IsNil() {
+		return fmt.Errorf("bindings: Func %s: %T is not a function", name, fn)
+	}
+	g, err := r.bindFunc(name, rv)
+	if err != nil {
+		return err
+	}
+	r.Value(name, r.newFunction(g))
+	return nil
+}
+
+// bindFunc returns the Lua function calling the Go function fn: directly
+// for a common signature, else by reflection.
+func (r *Registry) bindFunc(name string, fn reflect.Value) (lua.LGFunction, error) {
+	if g := fastFunc(name, fn.Interface()); g != nil {
+		return g, nil
+	}
+	c, err := newCallable(name, fn, false)
+	if err != nil {
+		return nil, err
+	}
+	return c.invoke(r), nil
+}
+
+// Install sets the registered globals in L. The engine calls it on every
+// fresh generation state before the scripts run.
+func (r *Registry) Install(L *lua.LState) error {
+	var errs []error
+	for _, g := range r.globals {
+		lv, err := g.lua(r, L)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("global %s: %w", g.name, err))
+			continue
+		}
+		L.SetGlobal(g.name, lv)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("bindings: install: %w", errors.Join(errs...))
 	}
 	return nil
 }
 
-// ToLua converts a Go value to a Lua value for use in L.
-func (r *Registry) ToLua(L *lua.LState, v any) (lua.LValue, error) {
-	switch x := v.(type) {
-	case nil:
-		return lua.LNil, nil
-	case lua.LValue:
-		return x, nil
-	case bool:
-		return lua.LBool(x), nil
-	case string:
-		return lua.LString(x), nil
-	case int:
-		return lua.LNumber(x), nil
-	case int64:
-		return lua.LNumber(x), nil
-	case float64:
-		return lua.LNumber(x), nil
-	case float32:
-		return lua.LNumber(x), nil
-	}
-	return luar.New(L, v), nil
-}
-
-// FromLua converts a Lua value to a Go value: nil, bool, float64, string,
-// the Go value inside a userdata, or the lua.LValue itself for tables and
-// functions.
-func (r *Registry) FromLua(v lua.LValue) (any, error) {
-	switch x := v.(type) {
-	case *lua.LNilType:
-		return nil, nil
-	case lua.LBool:
-		return bool(x), nil
-	case lua.LNumber:
-		return float64(x), nil
-	case lua.LString:
-		return string(x), nil
-	case *lua.LUserData:
-		return x.Value, nil
-	}
-	return v, nil
+// newFunction returns a Go function value that any state can call.
+func (r *Registry) newFunction(fn lua.LGFunction) *lua.LFunction {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.factory.NewFunction(fn)
 }
