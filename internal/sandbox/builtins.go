@@ -1,0 +1,368 @@
+package sandbox
+
+import (
+	"strconv"
+	"strings"
+	"unsafe"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// installStringLib replaces the string builtins that build unbounded strings
+// or run unbounded patterns with capped versions.
+func installStringLib(L *lua.LState, lib *lua.LTable, lim Limits, steps int) {
+	format := lib.RawGetString("format").(*lua.LFunction).GFunction
+	funcs := map[string]lua.LGFunction{
+		"rep": func(L *lua.LState) int {
+			s := L.CheckString(1)
+			n := L.CheckInt(2)
+			if n <= 0 || s == "" {
+				L.Push(lua.LString(""))
+				return 1
+			}
+			if n > lim.MaxStringBytes/len(s) {
+				L.RaiseError("string.rep: result too large (max %d bytes)", lim.MaxStringBytes)
+			}
+			L.Push(lua.LString(strings.Repeat(s, n)))
+			return 1
+		},
+		"format": func(L *lua.LState) int {
+			if formatSize(L) > lim.MaxStringBytes {
+				L.RaiseError("string.format: result too large (max %d bytes)", lim.MaxStringBytes)
+			}
+			return format(L)
+		},
+		"find":  func(L *lua.LState) int { return strFind(L, steps) },
+		"match": func(L *lua.LState) int { return strMatch(L, steps) },
+		"gmatch": func(L *lua.LState) int {
+			str := L.CheckString(1)
+			mds := findAll(L, "string.gmatch", str, L.CheckString(2), 0, -1, steps)
+			next := 0
+			L.Push(L.NewFunction(func(L *lua.LState) int {
+				if next == len(mds) {
+					return 0
+				}
+				next++
+				return pushCaptures(L, str, mds[next-1], true)
+			}))
+			return 1
+		},
+		"gsub": func(L *lua.LState) int { return strGsub(L, lim, steps) },
+	}
+	for name, fn := range funcs {
+		lib.RawSetString(name, L.NewFunction(fn))
+	}
+	lib.RawSetString("gfind", lib.RawGetString("gmatch")) // Lua 5.0's name
+}
+
+// formatSize returns an upper bound of the length of string.format's result:
+// the format, every string argument, a number's worth for every other
+// argument, and every width and precision written in the format.
+func formatSize(L *lua.LState) int {
+	f := L.CheckString(1)
+	n := len(f)
+	for i := 2; i <= L.GetTop(); i++ {
+		if s, ok := L.Get(i).(lua.LString); ok {
+			n += len(s)
+		} else {
+			n += 32
+		}
+	}
+	for i := 0; i < len(f); i++ {
+		if f[i] != '%' {
+			continue
+		}
+		i++
+		for i < len(f) && strings.IndexByte("-+ #0", f[i]) >= 0 {
+			i++
+		}
+		j := i
+		for j < len(f) && (f[j] >= '0' && f[j] <= '9' || f[j] == '.') {
+			j++
+		}
+		for _, num := range strings.Split(f[i:j], ".") {
+			if v, err := strconv.Atoi(num); err == nil {
+				n += v
+			} else if num != "" {
+				return int(^uint(0) >> 1)
+			}
+		}
+		i = j
+	}
+	return n
+}
+
+// subject returns the bytes of s without copying; the matcher only reads them.
+func subject(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
+
+// findAll runs findPattern and turns its error into a Lua error naming fn.
+func findAll(L *lua.LState, fn, str, pattern string, offset, limit, steps int) []*matchData {
+	mds, err := findPattern(pattern, subject(str), offset, limit, steps)
+	if err != nil {
+		L.RaiseError("%s: %s", fn, err.Error())
+	}
+	return mds
+}
+
+// startIndex converts a Lua string index (1-based, negative from the end)
+// into a Go offset clamped to [0, len(str)].
+func startIndex(str string, i int) int {
+	switch {
+	case i > 0:
+		i--
+	case i < 0:
+		i += len(str)
+	}
+	return max(0, min(i, len(str)))
+}
+
+// pushCaptures pushes the captures of md (the whole match when it has none,
+// and wholeIfNone is set) and returns how many it pushed.
+func pushCaptures(L *lua.LState, str string, md *matchData, wholeIfNone bool) int {
+	if md.CaptureLength() == 2 {
+		if !wholeIfNone {
+			return 0
+		}
+		L.Push(lua.LString(str[md.Capture(0):md.Capture(1)]))
+		return 1
+	}
+	for i := 2; i < md.CaptureLength(); i += 2 {
+		L.Push(captureValue(str, md, i))
+	}
+	return md.CaptureLength()/2 - 1
+}
+
+// captureValue returns capture idx of md: a position or a substring.
+func captureValue(str string, md *matchData, idx int) lua.LValue {
+	if md.IsPosCapture(idx) {
+		return lua.LNumber(md.Capture(idx))
+	}
+	return lua.LString(str[md.Capture(idx):md.Capture(idx+1)])
+}
+
+func strFind(L *lua.LState, steps int) int {
+	str := L.CheckString(1)
+	pattern := L.CheckString(2)
+	init := L.OptInt(3, 1)
+	if init > len(str)+1 {
+		L.Push(lua.LNil)
+		return 1
+	}
+	start := startIndex(str, init)
+	if L.ToBool(4) || pattern == "" {
+		pos := strings.Index(str[start:], pattern)
+		if pos < 0 {
+			L.Push(lua.LNil)
+			return 1
+		}
+		L.Push(lua.LNumber(start + pos + 1))
+		L.Push(lua.LNumber(start + pos + len(pattern)))
+		return 2
+	}
+	mds := findAll(L, "string.find", str, pattern, start, 1, steps)
+	if len(mds) == 0 {
+		L.Push(lua.LNil)
+		return 1
+	}
+	L.Push(lua.LNumber(mds[0].Capture(0) + 1))
+	L.Push(lua.LNumber(mds[0].Capture(1)))
+	return 2 + pushCaptures(L, str, mds[0], false)
+}
+
+func strMatch(L *lua.LState, steps int) int {
+	str := L.CheckString(1)
+	pattern := L.CheckString(2)
+	init := L.OptInt(3, 1)
+	if init > len(str)+1 {
+		L.Push(lua.LNil)
+		return 1
+	}
+	mds := findAll(L, "string.match", str, pattern, startIndex(str, init), 1, steps)
+	if len(mds) == 0 {
+		L.Push(lua.LNil)
+		return 1
+	}
+	return pushCaptures(L, str, mds[0], true)
+}
+
+// strGsub is string.gsub building its result once, in a capped buffer
+// (gopher-lua's copies the whole subject for every replacement).
+func strGsub(L *lua.LState, lim Limits, steps int) int {
+	str := L.CheckString(1)
+	pattern := L.CheckString(2)
+	L.CheckTypes(3, lua.LTString, lua.LTTable, lua.LTFunction)
+	repl := L.Get(3)
+	mds := findAll(L, "string.gsub", str, pattern, 0, L.OptInt(4, -1), steps)
+	var b strings.Builder
+	write := func(s string) {
+		if b.Len()+len(s) > lim.MaxStringBytes {
+			L.RaiseError("string.gsub: result too large (max %d bytes)", lim.MaxStringBytes)
+		}
+		b.WriteString(s)
+	}
+	last := 0
+	for _, md := range mds {
+		start, end := md.Capture(0), md.Capture(1)
+		write(str[last:start])
+		last = end
+		whole := str[start:end]
+		var v lua.LValue
+		switch r := repl.(type) {
+		case lua.LString:
+			write(expandReplacement(L, string(r), str, md))
+			continue
+		case *lua.LTable:
+			key := lua.LValue(lua.LString(whole))
+			if md.CaptureLength() > 2 {
+				key = captureValue(str, md, 2)
+			}
+			v = L.GetTable(r, key)
+		case *lua.LFunction:
+			L.Push(r)
+			L.Call(pushCaptures(L, str, md, true), 1)
+			v = L.Get(-1)
+			L.Pop(1)
+		}
+		switch {
+		case !lua.LVAsBool(v):
+			write(whole)
+		case lua.LVCanConvToString(v):
+			write(v.String())
+		default:
+			L.RaiseError("string.gsub: invalid replacement value (a %s)", v.Type())
+		}
+	}
+	write(str[last:])
+	L.Push(lua.LString(b.String()))
+	L.Push(lua.LNumber(len(mds)))
+	return 2
+}
+
+// expandReplacement expands %0-%9 and %% in a gsub replacement string.
+func expandReplacement(L *lua.LState, repl, str string, md *matchData) string {
+	if strings.IndexByte(repl, '%') < 0 {
+		return repl
+	}
+	var b strings.Builder
+	for i := 0; i < len(repl); i++ {
+		c := repl[i]
+		if c != '%' || i+1 == len(repl) {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		c = repl[i]
+		if c < '0' || c > '9' {
+			b.WriteByte(c)
+			continue
+		}
+		idx := 2 * int(c-'0')
+		switch {
+		case idx == 0 || idx == 2 && md.CaptureLength() == 2:
+			b.WriteString(str[md.Capture(0):md.Capture(1)])
+		case idx >= md.CaptureLength():
+			L.RaiseError("string.gsub: invalid capture index %%%c", c)
+		default:
+			b.WriteString(lua.LVAsString(captureValue(str, md, idx)))
+		}
+	}
+	return b.String()
+}
+
+// installTableLib replaces table.concat with a capped version.
+func installTableLib(L *lua.LState, lib *lua.LTable, lim Limits) {
+	lib.RawSetString("concat", L.NewFunction(func(L *lua.LState) int {
+		tbl := L.CheckTable(1)
+		sep := L.OptString(2, "")
+		n := tbl.Len()
+		i := L.OptInt(3, 1)
+		j := min(L.OptInt(4, n), n)
+		if L.GetTop() == 3 && (i > n || i < 1) {
+			L.Push(lua.LString(""))
+			return 1
+		}
+		i = max(min(i, n), 1)
+		var b strings.Builder
+		for k := i; k <= j; k++ {
+			v := tbl.RawGetInt(k)
+			if !lua.LVCanConvToString(v) {
+				L.RaiseError("invalid value (%s) at index %d in table for concat", v.Type(), k)
+			}
+			s := v.String()
+			if b.Len()+len(s)+len(sep) > lim.MaxStringBytes {
+				L.RaiseError("table.concat: result too large (max %d bytes)", lim.MaxStringBytes)
+			}
+			b.WriteString(s)
+			if k < j {
+				b.WriteString(sep)
+			}
+		}
+		L.Push(lua.LString(b.String()))
+		return 1
+	}))
+}
+
+// installCoroutineLib makes coroutine.resume and the functions of
+// coroutine.wrap run the coroutine under the caller's context, so a deadline
+// set by [Guard] also stops a coroutine created before it.
+func installCoroutineLib(L *lua.LState, lib *lua.LTable) {
+	resume := lib.RawGetString("resume").(*lua.LFunction).GFunction
+	wrap := lib.RawGetString("wrap").(*lua.LFunction).GFunction
+	resumeWrapped := func(L *lua.LState) int {
+		th := L.ToThread(lua.UpvalueIndex(1))
+		inheritContext(L, th)
+		L.Insert(th, 1)
+		return resume(L)
+	}
+	lib.RawSetString("resume", L.NewFunction(func(L *lua.LState) int {
+		inheritContext(L, L.CheckThread(1))
+		return resume(L)
+	}))
+	lib.RawSetString("wrap", L.NewFunction(func(L *lua.LState) int {
+		wrap(L)
+		th := L.Get(-1).(*lua.LFunction).Upvalues[0].Value()
+		L.Pop(1)
+		L.Push(L.NewClosure(resumeWrapped, th))
+		return 1
+	}))
+}
+
+// inheritContext gives th the context of L, or none when L has none.
+func inheritContext(L, th *lua.LState) {
+	if ctx := L.Context(); ctx != nil {
+		th.SetContext(ctx)
+	} else {
+		th.RemoveContext()
+	}
+}
+
+// protectedCall returns pcall with a pass-through error handler: gopher-lua's
+// pcall renders a full traceback for every error it catches, which for
+// infinite tail recursion is hundreds of megabytes; with a handler it renders none.
+func protectedCall(passThrough *lua.LFunction) lua.LGFunction {
+	return func(L *lua.LState) int {
+		L.CheckAny(1)
+		v := L.Get(1)
+		if v.Type() != lua.LTFunction && L.GetMetaField(v, "__call").Type() != lua.LTFunction {
+			L.Push(lua.LFalse)
+			L.Push(lua.LString("attempt to call a " + v.Type().String() + " value"))
+			return 2
+		}
+		if err := L.PCall(L.GetTop()-1, lua.MultRet, passThrough); err != nil {
+			L.Push(lua.LFalse)
+			if aerr, ok := err.(*lua.ApiError); ok {
+				L.Push(aerr.Object)
+			} else {
+				L.Push(lua.LString(err.Error()))
+			}
+			return 2
+		}
+		L.Insert(lua.LTrue, 1)
+		return L.GetTop()
+	}
+}
+
+// passThrough is an error handler returning the error value unchanged.
+func passThrough(L *lua.LState) int { return 1 }

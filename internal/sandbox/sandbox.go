@@ -1,0 +1,331 @@
+package sandbox
+
+import (
+	"runtime/metrics"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// MaxArrayIndex is the array index ceiling this package sets in
+// [lua.MaxArrayIndex] when it is initialised (gopher-lua's default is 1<<26).
+// An integer key at or above it is stored in a table's hash part instead of
+// its array part, so `t[6e7] = 1` costs one map entry instead of a 1 GB array
+// built by an uninterruptible loop. The variable is package-level in
+// gopher-lua, so this applies to every state in the process, trusted or not;
+// it is set in an init function because writing it while any state runs
+// would be a data race.
+const MaxArrayIndex = 1 << 21
+
+func init() {
+	lua.MaxArrayIndex = MaxArrayIndex
+}
+
+// Limits bounds what one state may do. The zero value of each field means
+// its documented default.
+//
+// A Limits is a plain value: copy it freely.
+type Limits struct {
+	// MaxStringBytes is the longest string a builtin may build: string.rep,
+	// string.format, string.gsub, table.concat and load's reader.
+	// Default 16 MiB.
+	MaxStringBytes int
+	// CallStackSize is the maximum depth of Lua calls. Default 200.
+	CallStackSize int
+	// RegistrySize is the maximum number of value-stack slots. The stack
+	// starts small and grows up to it. Default 65536 (1 MiB).
+	RegistrySize int
+	// MaxTracebackLines is the number of frame lines a traceback of [PCall] keeps.
+	// Default 20.
+	MaxTracebackLines int
+	// MaxPatternSteps is the budget of one call of string.find, match,
+	// gmatch or gsub, in steps of the pattern matcher (about 15 ns each).
+	// Default 10,000,000. Trusted states have no budget.
+	MaxPatternSteps int
+	// MaxSourceBytes is the longest source text [CheckSource] accepts, and so
+	// the longest chunk load and loadstring compile. Default 1 MiB.
+	MaxSourceBytes int
+	// MaxNesting is the deepest lexical nesting [CheckSource] accepts.
+	// Default 200, Lua's own limit on nested C calls.
+	MaxNesting int
+	// MaxMemoryBytes is how much the Go heap may grow above its lowest size
+	// during a call bounded by [Guard] before the call is stopped (a trigger,
+	// not a cap: see the package documentation). Default 256 MiB.
+	MaxMemoryBytes int
+}
+
+// Default values of [Limits].
+const (
+	DefaultMaxStringBytes    = 16 << 20
+	DefaultCallStackSize     = 200
+	DefaultRegistrySize      = 1 << 16
+	DefaultMaxTracebackLines = 20
+	DefaultMaxPatternSteps   = 10_000_000
+	DefaultMaxMemoryBytes    = 256 << 20
+	DefaultMaxSourceBytes    = 1 << 20
+	DefaultMaxNesting        = 200
+)
+
+// withDefaults returns l with every zero (or negative) field set to its default.
+func (l Limits) withDefaults() Limits {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&l.MaxStringBytes, DefaultMaxStringBytes)
+	def(&l.CallStackSize, DefaultCallStackSize)
+	def(&l.RegistrySize, DefaultRegistrySize)
+	def(&l.MaxTracebackLines, DefaultMaxTracebackLines)
+	def(&l.MaxPatternSteps, DefaultMaxPatternSteps)
+	def(&l.MaxMemoryBytes, DefaultMaxMemoryBytes)
+	def(&l.MaxSourceBytes, DefaultMaxSourceBytes)
+	def(&l.MaxNesting, DefaultMaxNesting)
+	return l
+}
+
+// Config selects the libraries and limits of a new state.
+//
+// A Config is a plain value: copy it freely.
+type Config struct {
+	// Trusted opts out of the sandbox: every standard library is installed
+	// (package, io, os, debug, channel included) and the libraries are
+	// writable, but the builtins that can kill the process stay capped
+	// (string.rep, string.format, string.gsub, table.concat), os.exit stays
+	// absent and the pattern matcher has no step budget.
+	Trusted bool
+	// Limits bounds the state; see [Limits].
+	Limits Limits
+}
+
+// registryKey is where a state keeps its [stateData] in the Lua registry.
+const registryKey = "github.com/hotlua/hotlua/internal/sandbox"
+
+// initialRegistrySize is the value-stack size a state (and each coroutine) starts with.
+const initialRegistrySize = 1024
+
+// NewState returns a fresh state with the allow-listed libraries installed
+// (see the package documentation), `require` absent and `setmetatable` the
+// original one, for the caller to wrap.
+//
+// The returned state, like every [lua.LState], must be used from one
+// goroutine at a time. NewState itself is safe for concurrent use.
+func NewState(cfg Config) *lua.LState {
+	lim := cfg.Limits.withDefaults()
+	L := lua.NewState(lua.Options{
+		SkipOpenLibs:     true,
+		CallStackSize:    lim.CallStackSize,
+		RegistrySize:     min(initialRegistrySize, lim.RegistrySize),
+		RegistryMaxSize:  lim.RegistrySize,
+		RegistryGrowStep: initialRegistrySize,
+	})
+	newStateData(L, lim)
+
+	if cfg.Trusted {
+		L.OpenLibs()
+	} else {
+		for _, open := range []lua.LGFunction{lua.OpenBase, lua.OpenTable, lua.OpenString, lua.OpenMath, lua.OpenCoroutine, lua.OpenOs} {
+			L.Push(L.NewFunction(open))
+			L.Call(0, 0)
+		}
+	}
+	g := L.G.Global
+	steps := lim.MaxPatternSteps
+	if cfg.Trusted {
+		steps = int(^uint(0) >> 1)
+	}
+	installStringLib(L, L.GetGlobal("string").(*lua.LTable), lim, steps)
+	installTableLib(L, L.GetGlobal("table").(*lua.LTable), lim)
+	installCoroutineLib(L, L.GetGlobal("coroutine").(*lua.LTable))
+	g.RawSetString("pcall", L.NewFunction(protectedCall(L.NewFunction(passThrough))))
+	g.RawSetString("load", L.NewFunction(func(L *lua.LState) int { return loadChunk(L, lim) }))
+	g.RawSetString("loadstring", L.NewFunction(func(L *lua.LState) int { return loadChunk(L, lim) }))
+	L.GetGlobal("os").(*lua.LTable).RawSetString("exit", lua.LNil)
+	if cfg.Trusted {
+		return L
+	}
+
+	for _, name := range []string{"dofile", "loadfile", "getfenv", "setfenv", "module", "require", "newproxy", "_printregs"} {
+		g.RawSetString(name, lua.LNil)
+	}
+	g.RawSetString("collectgarbage", L.NewFunction(collectGarbage))
+	keepOnly(L.GetGlobal("os").(*lua.LTable), "time", "clock", "date", "difftime")
+
+	// The string metatable indexes the real string table, which no script
+	// can reach: getmetatable("") returns false and the global `string`
+	// is a read-only proxy.
+	// OpenString made the string table its own __index: through it,
+	// string.__index would be the real table.
+	str := L.GetGlobal("string").(*lua.LTable)
+	str.RawSetString("__index", lua.LNil)
+	str.RawSetString("dump", lua.LNil)
+	L.SetMetatable(lua.LString(""), lockedMetatable(L, str))
+	readOnly := map[*lua.LTable]bool{}
+	for _, name := range []string{"string", "table", "math", "coroutine", "os"} {
+		proxy := readOnlyProxy(L, name, L.GetGlobal(name).(*lua.LTable))
+		readOnly[proxy] = true
+		g.RawSetString(name, proxy)
+	}
+	L.SetMetatable(g, lockedMetatable(L, lua.LNil))
+	g.RawSetString("rawset", L.NewFunction(func(L *lua.LState) int {
+		if readOnly[L.CheckTable(1)] {
+			L.RaiseError("rawset: library tables are read-only in the sandbox")
+		}
+		L.CheckAny(2)
+		L.CheckAny(3)
+		L.RawSet(L.CheckTable(1), L.Get(2), L.Get(3))
+		L.SetTop(1)
+		return 1
+	}))
+	return L
+}
+
+// stateData is what this package keeps per state, in the Lua registry,
+// which scripts cannot reach without the debug library.
+type stateData struct {
+	lim Limits
+	// call and handler are PCall's trampoline and error handler; they
+	// report through trace and callErr.
+	call, handler *lua.LFunction
+	trace         string
+	callErr       error
+}
+
+// newStateData stores and returns the data of a state with limits lim.
+func newStateData(L *lua.LState, lim Limits) *stateData {
+	d := &stateData{lim: lim}
+	d.handler = L.NewFunction(func(L *lua.LState) int {
+		d.trace = traceback(L, 1, lim.MaxTracebackLines, 2*lim.CallStackSize)
+		return 1
+	})
+	d.call = L.NewFunction(func(L *lua.LState) int {
+		if err := L.PCall(L.GetTop()-1, lua.MultRet, d.handler); err != nil {
+			d.callErr = err
+			return 0
+		}
+		return L.GetTop()
+	})
+	ud := L.NewUserData()
+	ud.Value = d
+	L.G.Registry.RawSetString(registryKey, ud)
+	return d
+}
+
+// dataOf returns the data of L, making it with the default limits for a
+// state NewState did not make.
+func dataOf(L *lua.LState) *stateData {
+	if ud, ok := L.G.Registry.RawGetString(registryKey).(*lua.LUserData); ok {
+		if d, ok := ud.Value.(*stateData); ok {
+			return d
+		}
+	}
+	return newStateData(L, Limits{}.withDefaults())
+}
+
+// keepOnly removes every field of tb whose name is not in names.
+func keepOnly(tb *lua.LTable, names ...string) {
+	var drop []lua.LValue
+	tb.ForEach(func(k, _ lua.LValue) {
+		for _, n := range names {
+			if k.String() == n {
+				return
+			}
+		}
+		drop = append(drop, k)
+	})
+	for _, k := range drop {
+		tb.RawSet(k, lua.LNil)
+	}
+}
+
+// lockedMetatable returns a metatable whose __index is index and whose
+// __metatable field makes getmetatable return false and setmetatable fail.
+func lockedMetatable(L *lua.LState, index lua.LValue) *lua.LTable {
+	mt := L.NewTable()
+	if index != lua.LNil {
+		mt.RawSetString("__index", index)
+	}
+	mt.RawSetString("__metatable", lua.LFalse)
+	return mt
+}
+
+// readOnlyProxy returns an empty table that reads through to lib and
+// refuses assignments. pairs over it sees nothing.
+func readOnlyProxy(L *lua.LState, name string, lib *lua.LTable) *lua.LTable {
+	mt := lockedMetatable(L, lib)
+	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
+		L.RaiseError("cannot assign %s.%s: library tables are read-only in the sandbox", name, L.ToStringMeta(L.Get(2)))
+		return 0
+	}))
+	proxy := L.NewTable()
+	L.SetMetatable(proxy, mt)
+	return proxy
+}
+
+// collectGarbage is collectgarbage reduced to the "count" query: the Go heap
+// in KiB, as Lua 5.1 reports its own heap.
+func collectGarbage(L *lua.LState) int {
+	opt := L.OptString(1, "collect")
+	if opt != "count" {
+		L.RaiseError("collectgarbage: option %q is not allowed in the sandbox (only \"count\")", opt)
+	}
+	L.Push(lua.LNumber(float64(heapBytes()) / 1024))
+	return 1
+}
+
+// heapObjectsMetric is the bytes of live and not yet swept heap objects.
+const heapObjectsMetric = "/memory/classes/heap/objects:bytes"
+
+// heapBytes returns the value of heapObjectsMetric.
+func heapBytes() uint64 {
+	s := []metrics.Sample{{Name: heapObjectsMetric}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// loadChunk is load and loadstring for source text only: the chunk is a
+// string or a reader function (Lua 5.1's load) and must pass [CheckSource].
+// The function it returns runs with the state's globals.
+func loadChunk(L *lua.LState, lim Limits) int {
+	var src string
+	switch chunk := L.Get(1).(type) {
+	case lua.LString:
+		src = string(chunk)
+	case *lua.LFunction:
+		var b strings.Builder
+		for {
+			L.Push(chunk)
+			L.Call(0, 1)
+			piece := L.Get(-1)
+			L.Pop(1)
+			if piece == lua.LNil || piece == lua.LString("") {
+				break
+			}
+			if !lua.LVCanConvToString(piece) {
+				L.Push(lua.LNil)
+				L.Push(lua.LString("reader function must return a string"))
+				return 2
+			}
+			if b.Len()+len(piece.String()) > lim.MaxSourceBytes {
+				L.RaiseError("load: chunk too large (max %d bytes)", lim.MaxSourceBytes)
+			}
+			b.WriteString(piece.String())
+		}
+		src = b.String()
+	default:
+		L.ArgError(1, "string or function expected")
+	}
+	if err := CheckSource([]byte(src), lim); err != nil {
+		L.Push(lua.LNil)
+		L.Push(lua.LString(err.Error()))
+		return 2
+	}
+	fn, err := L.Load(strings.NewReader(src), L.OptString(2, "<string>"))
+	if err != nil {
+		L.Push(lua.LNil)
+		L.Push(lua.LString(err.Error()))
+		return 2
+	}
+	L.Push(fn)
+	return 1
+}

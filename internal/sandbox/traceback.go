@@ -1,0 +1,108 @@
+package sandbox
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// PCall is [lua.LState.PCall] for sandboxed calls: it calls the function
+// below the nargs arguments on top of the stack, leaves nret results
+// (all of them for [lua.MultRet]) in their place on success, and on failure
+// restores the stack and returns the *[lua.ApiError] of the error, whose
+// Object is the error value unchanged and whose StackTrace is a traceback of
+// at most [Limits.MaxTracebackLines] frame lines, in the form of Lua's
+// debug.traceback.
+//
+// It differs from L.PCall in two ways. A run of tail calls is one traceback
+// line, so infinite tail recursion costs a few lines instead of gopher-lua's
+// line per call (hundreds of megabytes). And a full value stack ("registry
+// overflow") is an error rather than a Go panic: gopher-lua pushes the
+// error handler without checking for room, so L.PCall with any handler
+// panics through to its caller then. PCall calls the function through
+// L.PCall with a handler inside an L.PCall without one.
+//
+// Call PCall from the goroutine that owns L.
+func PCall(L *lua.LState, nargs, nret int) error {
+	d := dataOf(L)
+	outerTrace, outerErr := d.trace, d.callErr // PCall may nest
+	d.trace, d.callErr = "", nil
+	base := L.GetTop() - nargs - 1
+	L.Insert(d.call, base+1)
+	err := L.PCall(nargs+1, nret, nil)
+	trace, callErr := d.trace, d.callErr
+	d.trace, d.callErr = outerTrace, outerErr
+	if err != nil || callErr == nil {
+		return err
+	}
+	L.SetTop(base)
+	if aerr, ok := callErr.(*lua.ApiError); ok && trace != "" {
+		aerr.StackTrace = trace
+	}
+	return callErr
+}
+
+// traceback renders the frames of L from level on, keeping at most maxLines
+// lines. It visits at most maxFrames frames.
+func traceback(L *lua.LState, level, maxLines, maxFrames int) string {
+	var lines []string
+	for range maxFrames {
+		dbg, ok := L.GetStack(level)
+		if !ok {
+			break
+		}
+		if _, err := L.GetInfo("Snl", dbg, lua.LNil); err != nil {
+			break
+		}
+		where := dbg.Source + ":"
+		switch {
+		case dbg.What == "G":
+			where = "[G]:"
+		case dbg.CurrentLine > 0:
+			where = fmt.Sprintf("%s:%d:", dbg.Source, dbg.CurrentLine)
+		}
+		name := "in function " + dbg.Name
+		switch {
+		case dbg.What != "G" && dbg.LineDefined == 0:
+			name = "in main chunk"
+		case dbg.Name == "":
+			name = fmt.Sprintf("in function <%s:%d>", dbg.Source, dbg.LineDefined)
+		case dbg.Name[0] != '<' && dbg.Name[0] != '(':
+			name = "in function '" + dbg.Name + "'"
+		}
+		lines = append(lines, "\t"+where+" "+name)
+		tail := tailCalls(dbg)
+		if tail > 0 {
+			lines = append(lines, fmt.Sprintf("\t(...%d tail calls...)", tail))
+		}
+		level += 1 + tail
+	}
+	if len(lines) > 0 {
+		lines = lines[:len(lines)-1] // the bottom frame is PCall's own
+	}
+	if len(lines) > maxLines {
+		head := maxLines / 2
+		tail := maxLines - head - 1
+		skipped := fmt.Sprintf("\t...(%d lines skipped)", len(lines)-head-tail)
+		lines = append(append(lines[:head:head], skipped), lines[len(lines)-tail:]...)
+	}
+	return "stack traceback:\n" + strings.Join(lines, "\n")
+}
+
+// tailCalls returns how many tail calls the frame of dbg replaced. gopher-lua
+// does not export the count, so it is read with reflection from its
+// unexported frame field (gopher-lua v1.1.2); if that field ever changes,
+// tailCalls returns 0 and the traceback lists the frames without the count.
+func tailCalls(dbg *lua.Debug) int {
+	frame := reflect.ValueOf(dbg).Elem().FieldByName("frame")
+	if !frame.IsValid() || frame.Kind() != reflect.Pointer || frame.IsNil() {
+		return 0
+	}
+	tc := frame.Elem().FieldByName("TailCall")
+	if !tc.IsValid() || tc.Kind() != reflect.Int {
+		return 0
+	}
+	return int(tc.Int())
+}
