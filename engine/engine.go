@@ -16,6 +16,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/hotlua/hotlua/bindings"
+	"github.com/hotlua/hotlua/internal/sandbox"
 	"github.com/hotlua/hotlua/internal/watch"
 )
 
@@ -33,14 +34,29 @@ type Options struct {
 	// commits; the host moves them with [Object.SetClass], after asking
 	// [Engine.UpdatedClass]. Default: false, every live object follows.
 	ManualSwap bool
-	// MaxScriptBytes is the largest script file accepted. Default: 1 MiB.
-	MaxScriptBytes int64
+	// Trusted opts out of the sandbox: scripts get every standard library
+	// (io, os, debug, package ...) and may change them. Default: false,
+	// scripts run sandboxed (see the package documentation).
+	Trusted bool
+	// Limits bounds what scripts may do: string sizes, call depth, value
+	// stack, pattern work, script size, memory growth during a guarded
+	// call. The zero value of each field is its default.
+	Limits Limits
+	// LoadTimeout bounds the run of the scripts' top-level code and checks
+	// during a reload. Default: 10s.
+	LoadTimeout time.Duration
 	// Debounce is the quiet period that closes a batch of file changes
 	// seen by [Engine.Monitor]. Default: 100ms.
 	Debounce time.Duration
 	// MaxWait bounds how long a continuous stream of changes delays a
 	// reload. Default: 1s.
 	MaxWait time.Duration
+	// DeferCommit makes automatic reloads (Monitor, SetPollInterval) stop
+	// once prepared: the host commits them at a safe point of its loop with
+	// [Engine.CommitPending]. A newer prepared reload replaces an older one;
+	// a manual Reload commits at once and drops a prepared one. Default:
+	// false, automatic reloads commit as soon as they are prepared.
+	DeferCommit bool
 	// OnReload, when set, is told about every reload, committed or failed,
 	// manual or automatic. It runs on the reloading goroutine, after the
 	// engine's lock is released: it may call the engine.
@@ -60,8 +76,9 @@ type Engine struct {
 	bind   *bindings.Registry
 	protos protoCache
 
-	reloading sync.Mutex // one reload at a time; held while compiling
-	mu        sync.Mutex // serializes Lua execution, commits and the fields below
+	reloading sync.Mutex    // one reload at a time; held while compiling and preparing
+	parked    *parkedReload // guarded by reloading
+	mu        sync.Mutex    // serializes Lua execution, commits and the fields below
 	closed    bool
 	gen       *generation
 	L         *lua.LState
@@ -75,6 +92,9 @@ type Engine struct {
 	watchMu sync.Mutex // guards watcher
 	watcher *watch.Watcher
 }
+
+// Limits bounds what scripts may do; see the fields for each default.
+type Limits = sandbox.Limits
 
 // recentErrors is how many reload errors Errors remembers.
 const recentErrors = 16
@@ -105,8 +125,8 @@ func New(opts Options) (*Engine, error) {
 	if e.bind == nil {
 		e.bind = bindings.New()
 	}
-	if e.opts.MaxScriptBytes <= 0 {
-		e.opts.MaxScriptBytes = 1 << 20
+	if e.opts.LoadTimeout <= 0 {
+		e.opts.LoadTimeout = 10 * time.Second
 	}
 	if _, err := e.reloadFor(context.Background(), "initial", nil); err != nil {
 		return nil, err
@@ -178,18 +198,85 @@ func (e *Engine) Reload(ctx context.Context) (*Report, error) {
 	return e.reloadFor(ctx, "manual", nil)
 }
 
-// reloadFor reloads, records and logs the outcome, and tells OnReload.
+// reloadFor reloads, records and logs the outcome, and tells OnReload. With
+// Options.DeferCommit, an automatic reload stops once prepared and waits
+// for CommitPending.
 func (e *Engine) reloadFor(ctx context.Context, trigger string, files []string) (*Report, error) {
 	start := time.Now()
+	automatic := trigger == "watch" || trigger == "poll"
 	e.reloading.Lock()
-	report, err := e.reload(ctx, start, trigger == "manual" || trigger == "initial")
+	var report *Report
+	scripts, err := e.compile(!automatic)
+	var g *generation
+	if err == nil {
+		g, err = e.prepare(ctx, scripts)
+	}
+	if err == nil && automatic && e.opts.DeferCommit {
+		e.discardParked()
+		e.parked = &parkedReload{g: g, trigger: trigger, files: files, start: start}
+		e.reloading.Unlock()
+		e.log.Info("hotlua: reload prepared; it commits at the next CommitPending", "generation", g.num, "files", files)
+		return nil, nil
+	}
+	if err == nil {
+		e.discardParked() // superseded: this reload read every script anew
+		report, err = e.commitPrepared(g, start)
+	}
 	e.reloading.Unlock()
 	if errors.Is(err, errUnchanged) {
 		e.log.Debug("hotlua: no script changed; nothing to reload", "trigger", trigger, "files", files)
 		return nil, nil
 	}
+	e.finish(trigger, files, start, report, err)
+	return report, err
+}
+
+// parkedReload is a prepared generation waiting for CommitPending.
+type parkedReload struct {
+	g       *generation
+	trigger string
+	files   []string
+	start   time.Time
+}
+
+// discardParked drops a parked generation. Called with e.reloading held.
+func (e *Engine) discardParked() {
+	if e.parked != nil {
+		e.parked.g.L.Close()
+		e.parked = nil
+	}
+}
+
+// CommitPending commits the reload that Options.DeferCommit left prepared,
+// if there is one, and returns its report (nil, nil when there is none).
+// Call it where the host's loop is at a safe point: between two ticks, say.
+// Preparing (compiling, loading the scripts in a fresh state, checking)
+// already happened off the loop; the commit holds calls for microseconds.
+func (e *Engine) CommitPending() (*Report, error) {
+	e.reloading.Lock()
+	p := e.parked
+	e.parked = nil
+	if p == nil {
+		e.reloading.Unlock()
+		return nil, nil
+	}
+	report, err := e.commitPrepared(p.g, p.start)
+	e.reloading.Unlock()
+	e.finish(p.trigger, p.files, p.start, report, err)
+	return report, err
+}
+
+// HasPending reports whether a prepared reload waits for CommitPending.
+func (e *Engine) HasPending() bool {
+	e.reloading.Lock()
+	defer e.reloading.Unlock()
+	return e.parked != nil
+}
+
+// finish records, logs and reports the outcome of a reload.
+func (e *Engine) finish(trigger string, files []string, start time.Time, report *Report, err error) {
 	if errors.Is(err, ErrClosed) {
-		return nil, err
+		return
 	}
 	if err != nil {
 		e.mu.Lock()
@@ -205,7 +292,6 @@ func (e *Engine) reloadFor(ctx context.Context, trigger string, files []string) 
 	if e.opts.OnReload != nil {
 		e.opts.OnReload(ReloadEvent{Trigger: trigger, Files: files, Generation: e.Generation(), Report: report, Err: err, Duration: time.Since(start)})
 	}
-	return report, err
 }
 
 // errUnchanged stops an automatic reload when no script's content differs
@@ -213,29 +299,39 @@ func (e *Engine) reloadFor(ctx context.Context, trigger string, files []string) 
 var errUnchanged = errors.New("engine: no script changed")
 
 func (e *Engine) reload(ctx context.Context, start time.Time, force bool) (*Report, error) {
-	srcs, err := scanRoots(e.roots, e.opts.MaxScriptBytes)
+	scripts, err := e.compile(force)
+	if err != nil {
+		return nil, err
+	}
+	g, err := e.prepare(ctx, scripts)
+	if err != nil {
+		return nil, err
+	}
+	return e.commitPrepared(g, start)
+}
+
+// compile reads and compiles the scripts. Unless force is set, it stops
+// with errUnchanged when no script differs from the running generation's.
+func (e *Engine) compile(force bool) ([]*script, error) {
+	srcs, err := scanRoots(e.roots, e.opts.Limits)
 	if err != nil {
 		return nil, err
 	}
 	if !force && e.unchanged(srcs) {
 		return nil, errUnchanged
 	}
-	scripts, err := e.protos.compile(srcs)
-	if err != nil {
-		return nil, err
-	}
+	return e.protos.compile(srcs)
+}
 
+// commitPrepared commits g, which prepare returned, under the engine's lock.
+func (e *Engine) commitPrepared(g *generation, start time.Time) (*Report, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
+		g.L.Close()
 		return nil, ErrClosed
 	}
-	num := e.genNum.Load() + 1
-	g, err := e.prepare(ctx, num, scripts)
-	if err != nil {
-		return nil, err
-	}
-	report := e.commit(g, scripts)
+	report := e.commit(g)
 	report.Duration = time.Since(start)
 	return report, nil
 }
@@ -256,10 +352,17 @@ func (e *Engine) unchanged(srcs []source) bool {
 }
 
 // prepare loads scripts into a fresh state and runs the script-defined
-// checks. It changes nothing the current generation uses.
-func (e *Engine) prepare(ctx context.Context, num uint64, scripts []*script) (g *generation, err error) {
-	L := lua.NewState()
+// checks. It changes nothing the current generation uses, and holds up no
+// call until the scripts reach shared state: the first hot.persist takes
+// the engine's lock (see generation.lockEngine) until prepare returns.
+func (e *Engine) prepare(ctx context.Context, scripts []*script) (_ *generation, err error) {
+	if e.isClosed() {
+		return nil, ErrClosed
+	}
+	L := sandbox.NewState(sandbox.Config{Trusted: e.opts.Trusted, Limits: e.opts.Limits})
+	g := newGeneration(e, e.genNum.Load()+1, L, scripts)
 	defer func() {
+		g.unlockEngine()
 		if err != nil {
 			L.Close()
 		}
@@ -267,18 +370,16 @@ func (e *Engine) prepare(ctx context.Context, num uint64, scripts []*script) (g 
 	if err := e.bind.Install(L); err != nil {
 		return nil, err
 	}
-	g = newGeneration(e, num, L, scripts)
 	g.install()
-	if ctx.Done() != nil {
-		L.SetContext(ctx)
-		defer L.RemoveContext()
-	}
+	ctx, cancel := context.WithTimeout(ctx, e.opts.LoadTimeout)
+	defer cancel()
+	defer sandbox.Guard(L, ctx)()
 	L.Push(L.NewFunction(g.loadAll))
-	if err := L.PCall(0, 0, nil); err != nil {
-		return nil, scriptError(err, num)
+	if err := sandbox.PCall(L, 0, 0); err != nil {
+		return nil, scriptError(err, g.num)
 	}
 	for _, check := range g.checks {
-		if err := runCheck(L, check, num); err != nil {
+		if err := runCheck(L, check, g.num); err != nil {
 			return nil, err
 		}
 	}
@@ -290,7 +391,7 @@ func runCheck(L *lua.LState, check *lua.LFunction, gen uint64) error {
 	top := L.GetTop()
 	defer L.SetTop(top)
 	L.Push(check)
-	if err := L.PCall(0, 2, nil); err != nil {
+	if err := sandbox.PCall(L, 0, 2); err != nil {
 		return scriptError(err, gen)
 	}
 	if L.Get(top+1) != lua.LFalse {
@@ -308,11 +409,11 @@ func runCheck(L *lua.LState, check *lua.LFunction, gen uint64) error {
 }
 
 // commit makes g the current generation. Called with e.mu held.
-func (e *Engine) commit(g *generation, scripts []*script) *Report {
+func (e *Engine) commit(g *generation) *Report {
 	old := e.gen
 	report := &Report{Generation: g.num}
-	hashes := make(map[string]string, len(scripts))
-	for _, s := range scripts {
+	hashes := make(map[string]string, len(g.scripts))
+	for _, s := range g.scripts {
 		hashes[s.path] = shortHash(s.hash)
 	}
 	for p, h := range hashes {
@@ -427,7 +528,7 @@ func (g *generation) emit(L *lua.LState, event string, args ...lua.LValue) []err
 		for _, a := range args {
 			L.Push(a)
 		}
-		if err := L.PCall(len(args), 0, nil); err != nil {
+		if err := sandbox.PCall(L, len(args), 0); err != nil {
 			se := scriptError(err, g.num)
 			se.Method = "hot.on(" + event + ")"
 			errs = append(errs, se)
@@ -475,6 +576,9 @@ func (e *Engine) Errors() []error {
 // and releases the engine. Later calls fail with ErrClosed. Close is idempotent.
 func (e *Engine) Close() error {
 	e.stopWatching()
+	e.reloading.Lock()
+	defer e.reloading.Unlock()
+	e.discardParked()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
@@ -499,10 +603,7 @@ func (e *Engine) Do(ctx context.Context, fn func(L *lua.LState) error) error {
 		return ErrClosed
 	}
 	L := e.L
-	if ctx.Done() != nil {
-		L.SetContext(ctx)
-		defer L.RemoveContext()
-	}
+	defer sandbox.Guard(L, ctx)()
 	top := L.GetTop()
 	defer L.SetTop(top)
 	var fnErr error
@@ -510,7 +611,7 @@ func (e *Engine) Do(ctx context.Context, fn func(L *lua.LState) error) error {
 		fnErr = fn(L)
 		return 0
 	}))
-	if err := L.PCall(0, 0, nil); err != nil {
+	if err := sandbox.PCall(L, 0, 0); err != nil {
 		return scriptError(err, e.gen.num)
 	}
 	return fnErr

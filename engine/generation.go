@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/hotlua/hotlua/bindings"
 )
 
 // generation is one complete load of the script set in its own LState.
@@ -35,6 +37,28 @@ type generation struct {
 	handlers   map[string][]*lua.LFunction // hot.on, by event
 	checks     []*lua.LFunction            // hot.check
 	committed  bool
+	// locked is set while the preparing generation holds the engine's lock
+	// (see lockEngine).
+	locked bool
+}
+
+// lockEngine takes the engine's lock for the rest of the preparation. A
+// generation being prepared runs without it, beside the calls of the
+// current generation, until it reaches state the two share: hot.persist
+// values (and whatever objects they hold). From then on it holds calls up.
+func (g *generation) lockEngine() {
+	if !g.locked && !g.committed {
+		g.e.mu.Lock()
+		g.locked = true
+	}
+}
+
+// unlockEngine releases what lockEngine took.
+func (g *generation) unlockEngine() {
+	if g.locked {
+		g.locked = false
+		g.e.mu.Unlock()
+	}
 }
 
 type pendingObject struct{ obj, mt *lua.LTable }
@@ -63,12 +87,15 @@ func (g *generation) install() {
 	L := g.L
 	g.hot = L.NewTable()
 	L.SetFuncs(g.hot, map[string]lua.LGFunction{
-		"class":      g.hotClass,
-		"persist":    g.hotPersist,
-		"on":         g.hotOn,
-		"check":      g.hotCheck,
-		"version":    g.hotVersion,
-		"generation": g.hotGeneration,
+		"class":   g.hotClass,
+		"persist": g.hotPersist,
+		"on":      g.hotOn,
+		"check":   g.hotCheck,
+		"version": g.hotVersion,
+	})
+	bindings.InstallHostHelpers(L, g.hot, bindings.Host{
+		Logger:     g.e.log,
+		Generation: func() uint64 { return g.num },
 	})
 	L.SetGlobal("hot", g.hot)
 	L.SetGlobal("require", L.NewFunction(g.require))
@@ -280,6 +307,7 @@ func (g *generation) construct(L *lua.LState, cls *lua.LTable) int {
 // making it first from init (a value, or a function called once).
 func (g *generation) hotPersist(L *lua.LState) int {
 	key := L.CheckString(1)
+	g.lockEngine()
 	if v, ok := g.e.persist[key]; ok {
 		L.Push(v)
 		return 1
@@ -344,12 +372,5 @@ func (g *generation) hotVersion(L *lua.LState) int {
 		}
 	}
 	L.Push(lua.LNil)
-	return 1
-}
-
-// hot.generation() returns the number of the generation whose code is
-// calling it.
-func (g *generation) hotGeneration(L *lua.LState) int {
-	L.Push(lua.LNumber(g.num))
 	return 1
 }

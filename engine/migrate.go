@@ -2,6 +2,8 @@ package engine
 
 import (
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/hotlua/hotlua/internal/sandbox"
 )
 
 // migrate runs the class's __migrate hook on each live object of h after a
@@ -44,7 +46,7 @@ func (e *Engine) migrate(h *handle, prev *classVersion, report *Report) {
 		L.Push(hook)
 		L.Push(obj)
 		L.Push(oldInfo(from))
-		err := L.PCall(2, 0, nil)
+		err := sandbox.PCall(L, 2, 0)
 		L.SetTop(top)
 		if err == nil {
 			report.Migrated++

@@ -13,11 +13,11 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
 
+	"github.com/hotlua/hotlua/internal/sandbox"
 	"github.com/hotlua/hotlua/internal/watch"
 )
 
@@ -52,7 +52,7 @@ func moduleName(rel string) string {
 // scanRoots reads every script under the roots, sorted by module name. A
 // module defined in two roots is an error, as is a file that is too large,
 // is not UTF-8 text, or is precompiled bytecode.
-func scanRoots(roots []string, maxBytes int64) ([]source, error) {
+func scanRoots(roots []string, lim Limits) ([]source, error) {
 	var srcs []source
 	where := make(map[string]string) // module -> root-qualified path
 	for _, root := range roots {
@@ -78,15 +78,12 @@ func scanRoots(roots []string, maxBytes int64) ([]source, error) {
 				return nil
 			}
 			rel = filepath.ToSlash(rel)
-			if info.Size() > maxBytes {
-				return &ScriptError{Path: rel, Message: fmt.Sprintf("script is %d bytes, more than the limit of %d", info.Size(), maxBytes)}
-			}
 			data, err := os.ReadFile(p)
 			if err != nil {
 				return nil
 			}
-			if err := checkText(rel, data); err != nil {
-				return err
+			if err := sandbox.CheckSource(data, lim); err != nil {
+				return &ScriptError{Path: rel, Message: strings.TrimPrefix(err.Error(), "sandbox: "), Err: err}
 			}
 			mod := moduleName(rel)
 			if other, dup := where[mod]; dup {
@@ -102,27 +99,6 @@ func scanRoots(roots []string, maxBytes int64) ([]source, error) {
 	}
 	sort.Slice(srcs, func(i, j int) bool { return srcs[i].module < srcs[j].module })
 	return srcs, nil
-}
-
-// checkText rejects bytecode and text that is not UTF-8, naming the line of
-// the first bad byte.
-func checkText(rel string, data []byte) error {
-	if bytes.HasPrefix(data, []byte("\x1bLua")) {
-		return &ScriptError{Path: rel, Line: 1, Column: 1, Message: "precompiled bytecode is not accepted"}
-	}
-	if utf8.Valid(data) {
-		return nil
-	}
-	for i := 0; i < len(data); {
-		r, size := utf8.DecodeRune(data[i:])
-		if r == utf8.RuneError && size == 1 {
-			line := bytes.Count(data[:i], []byte("\n")) + 1
-			col := i - bytes.LastIndexByte(data[:i], '\n')
-			return &ScriptError{Path: rel, Line: line, Column: col, Message: "script is not valid UTF-8 text"}
-		}
-		i += size
-	}
-	return nil
 }
 
 // protoCache keeps compiled prototypes by path and content hash, so that a
