@@ -3,6 +3,10 @@ package engine
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
 	"testing"
 
 	lua "github.com/yuin/gopher-lua"
@@ -118,4 +122,144 @@ func BenchmarkCommitPause(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkCallParallel measures call throughput on one engine from 1, 2
+// and 4 goroutines (each on its own object): Lua runs one call at a time,
+// so throughput stays about flat while callers wait for each other.
+func BenchmarkCallParallel(b *testing.B) {
+	e, _ := newEngine(b, map[string]string{"mover.lua": moverScript})
+	for _, g := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("goroutines=%d", g), func(b *testing.B) {
+			b.SetParallelism(max(1, g/runtime.GOMAXPROCS(0)))
+			ctx := context.Background()
+			b.RunParallel(func(pb *testing.PB) {
+				obj, err := e.New(ctx, "Mover")
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				dt := lua.LNumber(0.5)
+				for pb.Next() {
+					if _, err := obj.Call(ctx, "update", dt); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkShardsParallel runs the same calls spread over N shards, one
+// goroutine per shard: shards run Lua in parallel.
+func BenchmarkShardsParallel(b *testing.B) {
+	dir := b.TempDir()
+	writeScripts(b, dir, map[string]string{"mover.lua": moverScript})
+	for _, n := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("shards=%d", n), func(b *testing.B) {
+			names := make([]string, n)
+			for i := range names {
+				names[i] = fmt.Sprint("s", i)
+			}
+			s, err := NewShards(Options{Roots: []string{dir}, Logger: slog.New(slog.DiscardHandler)}, names...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			ctx := context.Background()
+			objs := make([]*Object, n)
+			for i, name := range names {
+				objs[i], _ = s.Shard(name).New(ctx, "Mover")
+			}
+			per := b.N / n
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			for _, o := range objs {
+				wg.Go(func() {
+					dt := lua.LNumber(0.5)
+					for range per {
+						o.Call(ctx, "update", dt)
+					}
+				})
+			}
+			wg.Wait()
+		})
+	}
+}
+
+// classSource returns a class script of about lines lines.
+func classSource(name string, lines int, edit int) string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "local C = hot.class(%q)\nC.edit = %d\n", name, edit)
+	for i := 0; sb.Len() < lines*40; i++ {
+		fmt.Fprintf(&sb, "function C:m%d(a, b)\n  local x = a * %d + (b or 0)\n  if x > 10 then return self:m0(x - 1, 0) end\n  return x\nend\n", i, i)
+	}
+	sb.WriteString("return C\n")
+	return sb.String()
+}
+
+// BenchmarkShardReload reloads 16 shards after a one-file change (one
+// compile, 16 fresh states from the shared prototypes) beside one shard's
+// reload and 16 independent engines each reloading (16 compiles). The
+// target: 16 shards in less than twice one shard plus 0.5 ms per shard.
+func BenchmarkShardReload(b *testing.B) {
+	files := map[string]string{}
+	for i := range 10 {
+		files[fmt.Sprintf("units/c%d.lua", i)] = classSource(fmt.Sprint("C", i), 300, 0)
+	}
+	names := make([]string, 16)
+	for i := range names {
+		names[i] = fmt.Sprint("s", i)
+	}
+	edit := 0
+	change := func(b *testing.B, dir string) {
+		edit++
+		writeScripts(b, dir, map[string]string{"units/c0.lua": classSource("C0", 300, edit)})
+	}
+	b.Run("one-shard", func(b *testing.B) {
+		e, dir := newEngine(b, files)
+		for b.Loop() {
+			change(b, dir)
+			if _, err := e.Reload(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("16-shards", func(b *testing.B) {
+		dir := b.TempDir()
+		writeScripts(b, dir, files)
+		s, err := NewShards(Options{Roots: []string{dir}, Logger: slog.New(slog.DiscardHandler)}, names...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		for b.Loop() {
+			change(b, dir)
+			if _, err := s.Reload(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("16-independent-engines", func(b *testing.B) {
+		dir := b.TempDir()
+		writeScripts(b, dir, files)
+		var engines []*Engine
+		for range names {
+			e, err := New(Options{Roots: []string{dir}, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close()
+			engines = append(engines, e)
+		}
+		for b.Loop() {
+			change(b, dir)
+			for _, e := range engines {
+				if _, err := e.Reload(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
 }

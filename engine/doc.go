@@ -82,8 +82,34 @@
 //
 // # Concurrency
 //
-// [Engine], [Object], [Class] and [Value] are safe for concurrent use. One
-// engine runs one call of Lua code at a time, and a commit happens between
-// two calls, so a call runs entirely on one version. Calls hold the engine
-// while Lua runs: a host with many worlds runs one engine per world.
+// [Engine], [Shards], [Object], [Class] and [Value] are safe for concurrent
+// use. One engine runs one call of Lua code at a time, and a commit happens
+// between two calls, so a call runs entirely on one version.
+//
+// A reload compiles without holding calls up, and loads the new generation
+// in its fresh state beside the running calls until its scripts touch state
+// the generations share (hot.persist): from then on, and for the commit, it
+// holds them. Go functions that scripts call at their top level may
+// therefore run concurrently with calls of the current generation. With
+// [Options].DeferCommit, automatic reloads stop once prepared and the host
+// commits them at a safe point of its loop with [Engine.CommitPending].
+//
+// A host with many worlds, rooms or matches runs one engine per world with
+// [Shards]: one watcher and one compile per change for all of them, each
+// shard's Lua running in parallel with the others'. A reload commits in
+// every shard or in none. An object belongs to the engine that made it;
+// passing it to another fails with [ErrOtherEngine].
+//
+// # Sandbox
+//
+// Scripts run with an allow-list of the standard library: base (without
+// dofile, loadfile, getfenv, setfenv, module; collectgarbage only counts),
+// string, table, math, coroutine, and os.time, clock, date and difftime;
+// load and loadstring take source text only. Libraries are read-only and
+// the string metatable is locked. Builtins that could kill the process are
+// capped (string.rep, format, gsub, table.concat, huge array indexes), as
+// are pattern work, call depth, the value stack and script size
+// ([Options].Limits). A call whose context can be cancelled is stopped at
+// its deadline and when the heap runs away; a call without one pays no
+// per-instruction check. [Options].Trusted opts out.
 package engine

@@ -74,7 +74,7 @@ type Engine struct {
 	roots  []string
 	log    *slog.Logger
 	bind   *bindings.Registry
-	protos protoCache
+	protos *protoCache // shared by the engines of a Shards
 
 	reloading sync.Mutex    // one reload at a time; held while compiling and preparing
 	parked    *parkedReload // guarded by reloading
@@ -101,11 +101,16 @@ const recentErrors = 16
 
 // New loads the scripts under opts.Roots as generation 1. It fails, with
 // the script's error, if they do not all load.
-func New(opts Options) (*Engine, error) {
+func New(opts Options) (*Engine, error) { return open(opts, &protoCache{}) }
+
+// open makes an engine whose compiled prototypes come from protos,
+// which shards share.
+func open(opts Options, protos *protoCache) (*Engine, error) {
 	if len(opts.Roots) == 0 {
 		return nil, errors.New("engine: no script roots given")
 	}
 	e := &Engine{
+		protos:  protos,
 		opts:    opts,
 		log:     opts.Logger,
 		bind:    opts.Bindings,

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/hotlua/hotlua/internal/watch"
@@ -117,16 +118,22 @@ func (e *Engine) stopWatching() {
 // onBatch runs on the watcher's goroutine. It must not take watchMu:
 // stopWatching holds it while waiting for this goroutine to end.
 func (e *Engine) onBatch(b watch.Batch, polling bool) {
-	var files []string
+	trigger, files := batchTrigger(b, polling, e.log)
+	e.reloadFor(context.Background(), trigger, files)
+}
+
+// batchTrigger names what started a reload and lists the files of a batch,
+// warning about removed scripts.
+func batchTrigger(b watch.Batch, polling bool, log *slog.Logger) (trigger string, files []string) {
 	for _, c := range b.Changes {
 		files = append(files, c.Path)
 		if c.Removed {
-			e.log.Warn("hotlua: script removed; objects of the classes it defined keep their last version", "path", c.Path)
+			log.Warn("hotlua: script removed; objects of the classes it defined keep their last version", "path", c.Path)
 		}
 	}
-	trigger := "watch"
+	trigger = "watch"
 	if polling || b.Rescan {
 		trigger = "poll"
 	}
-	e.reloadFor(context.Background(), trigger, files)
+	return trigger, files
 }

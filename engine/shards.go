@@ -1,0 +1,214 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/hotlua/hotlua/internal/watch"
+)
+
+// Shards runs several engines, one per world, room or match, from the same
+// script roots: one watcher and one compile per change for all of them. Each
+// shard builds its fresh state from the shared compiled prototypes.
+//
+// A reload is all-or-nothing across shards: every shard prepares the new
+// version (in parallel), and only if all of them succeeded does each commit
+// it; otherwise none does, and the error names the shard that failed. Each
+// shard's commit is atomic for that shard; the shards commit one after
+// another, so they are never left split between versions once Reload
+// returns. With Options.DeferCommit, each shard commits at its own safe
+// point ([Engine.CommitPending]).
+//
+// Shards is safe for concurrent use; so is each shard's Engine.
+type Shards struct {
+	opts    Options
+	names   []string
+	engines map[string]*Engine
+	protos  *protoCache
+
+	reloading sync.Mutex // one reload of the group at a time
+	watchMu   sync.Mutex
+	watcher   *watch.Watcher
+}
+
+// NewShards loads the scripts of opts.Roots into one engine per name. Each
+// shard gets opts with its own Logger attribute shard=name; opts.OnReload
+// is told about each shard's reloads.
+func NewShards(opts Options, names ...string) (*Shards, error) {
+	if len(names) == 0 {
+		return nil, errors.New("engine: no shard names given")
+	}
+	s := &Shards{opts: opts, names: names, engines: make(map[string]*Engine), protos: &protoCache{}}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	for _, name := range names {
+		if _, dup := s.engines[name]; dup {
+			s.Close()
+			return nil, fmt.Errorf("engine: shard %q named twice", name)
+		}
+		o := opts
+		o.Logger = log.With("shard", name)
+		e, err := open(o, s.protos)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("shard %s: %w", name, err)
+		}
+		s.engines[name] = e
+	}
+	return s, nil
+}
+
+// Shard returns the engine of the shard called name, or nil.
+func (s *Shards) Shard(name string) *Engine { return s.engines[name] }
+
+// Names returns the shards' names, in the order given to NewShards.
+func (s *Shards) Names() []string { return append([]string(nil), s.names...) }
+
+// ShardError is a reload failure of one shard, which kept every shard on
+// its current version.
+type ShardError struct {
+	Shard string
+	Err   error
+}
+
+func (e *ShardError) Error() string { return "shard " + e.Shard + ": " + e.Err.Error() }
+
+// Unwrap returns the shard's error (often a *ScriptError).
+func (e *ShardError) Unwrap() error { return e.Err }
+
+// Reload compiles the scripts once, prepares the new version in every
+// shard, and commits it in all of them or in none. The reports are by
+// shard name. A failure is a *ShardError.
+func (s *Shards) Reload(ctx context.Context) (map[string]*Report, error) {
+	return s.reload(ctx, "manual", nil)
+}
+
+func (s *Shards) reload(ctx context.Context, trigger string, files []string) (map[string]*Report, error) {
+	start := time.Now()
+	s.reloading.Lock()
+	defer s.reloading.Unlock()
+	for _, name := range s.names {
+		s.engines[name].reloading.Lock()
+	}
+	defer func() {
+		for _, name := range s.names {
+			s.engines[name].reloading.Unlock()
+		}
+	}()
+
+	first := s.engines[s.names[0]]
+	automatic := trigger == "watch" || trigger == "poll"
+	scripts, err := first.compile(!automatic)
+	if errors.Is(err, errUnchanged) {
+		return nil, nil
+	}
+	if err != nil {
+		s.fail(trigger, files, start, err)
+		return nil, err
+	}
+
+	// Prepare in parallel, as many at once as there are processors.
+	gens := make([]*generation, len(s.names))
+	errs := make([]error, len(s.names))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, name := range s.names {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			gens[i], errs[i] = s.engines[name].prepare(ctx, scripts)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		for _, g := range gens {
+			if g != nil {
+				g.L.Close()
+			}
+		}
+		err = &ShardError{Shard: s.names[i], Err: err}
+		s.fail(trigger, files, start, err)
+		return nil, err
+	}
+
+	reports := make(map[string]*Report, len(s.names))
+	for i, name := range s.names {
+		e := s.engines[name]
+		if automatic && s.opts.DeferCommit {
+			e.discardParked()
+			e.parked = &parkedReload{g: gens[i], trigger: trigger, files: files, start: start}
+			continue
+		}
+		e.discardParked()
+		r, err := e.commitPrepared(gens[i], start)
+		if err != nil { // the shard was closed meanwhile
+			continue
+		}
+		reports[name] = r
+		e.finish(trigger, files, start, r, nil)
+	}
+	return reports, nil
+}
+
+// fail records a failure in every shard.
+func (s *Shards) fail(trigger string, files []string, start time.Time, err error) {
+	for _, name := range s.names {
+		s.engines[name].finish(trigger, files, start, nil, err)
+	}
+}
+
+// Monitor watches the script roots for all shards: one watcher, one compile
+// per change. See [Engine.Monitor].
+func (s *Shards) Monitor() error { return s.startWatching(0) }
+
+// SetPollInterval polls the script roots every d for all shards. See
+// [Engine.SetPollInterval].
+func (s *Shards) SetPollInterval(d time.Duration) error { return s.startWatching(max(d, 0)) }
+
+func (s *Shards) startWatching(poll time.Duration) error {
+	s.watchMu.Lock()
+	defer s.watchMu.Unlock()
+	if s.watcher != nil {
+		s.watcher.Close()
+	}
+	first := s.engines[s.names[0]]
+	w, err := watch.New(first.roots, watch.Options{
+		Debounce: s.opts.Debounce,
+		MaxWait:  s.opts.MaxWait,
+		Poll:     poll,
+		Logger:   first.log,
+	}, func(b watch.Batch) {
+		trigger, files := batchTrigger(b, poll > 0, first.log)
+		s.reload(context.Background(), trigger, files)
+	})
+	if err != nil {
+		return err
+	}
+	s.watcher = w
+	return nil
+}
+
+// Close stops watching and closes every shard.
+func (s *Shards) Close() error {
+	s.watchMu.Lock()
+	if s.watcher != nil {
+		s.watcher.Close()
+		s.watcher = nil
+	}
+	s.watchMu.Unlock()
+	var errs []error
+	for _, e := range s.engines {
+		errs = append(errs, e.Close())
+	}
+	return errors.Join(errs...)
+}
