@@ -42,6 +42,12 @@ type Options struct {
 	// stack, pattern work, script size, memory growth during a guarded
 	// call. The zero value of each field is its default.
 	Limits Limits
+	// QuarantineAfter is how many calls in a row of one method of a class
+	// may hit their context's deadline before the method is quarantined:
+	// until the next commit, calls to it fail at once with ErrQuarantined,
+	// so one bad method does not stall every tick. Default: 3; negative
+	// turns quarantine off.
+	QuarantineAfter int
 	// LoadTimeout bounds the run of the scripts' top-level code and checks
 	// during a reload. Default: 10s.
 	LoadTimeout time.Duration
@@ -86,6 +92,7 @@ type Engine struct {
 	persist   map[string]lua.LValue // hot.persist
 	hashes    map[string]string     // script path -> hash, of the current generation
 	errs      []error               // recent reload errors, oldest first
+	strikes   map[methodKey]int     // deadline hits in a row, by method; cleared by a commit
 
 	genNum atomic.Uint64 // the current generation's number, readable without mu
 
@@ -115,6 +122,7 @@ func open(opts Options, protos *protoCache) (*Engine, error) {
 		log:     opts.Logger,
 		bind:    opts.Bindings,
 		handles: make(map[string]*handle),
+		strikes: make(map[methodKey]int),
 		persist: make(map[string]lua.LValue),
 	}
 	for _, r := range opts.Roots {
@@ -129,6 +137,9 @@ func open(opts Options, protos *protoCache) (*Engine, error) {
 	}
 	if e.bind == nil {
 		e.bind = bindings.New()
+	}
+	if e.opts.QuarantineAfter == 0 {
+		e.opts.QuarantineAfter = 3
 	}
 	if e.opts.LoadTimeout <= 0 {
 		e.opts.LoadTimeout = 10 * time.Second
@@ -470,6 +481,7 @@ func (e *Engine) commit(g *generation) *Report {
 	g.newPersist = nil
 	g.committed = true
 	e.gen, e.L = g, g.L
+	clear(e.strikes)
 	e.hashes = hashes
 	e.genNum.Store(g.num)
 	report.Pause = time.Since(pauseStart)

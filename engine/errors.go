@@ -19,6 +19,9 @@ var (
 	ErrNoClass = errors.New("engine: no such class")
 	// ErrNoMethod is returned when an object's class has no method of the name called.
 	ErrNoMethod = errors.New("engine: no such method")
+	// ErrQuarantined is returned, without running it, for a method whose
+	// calls kept hitting their deadline (see Options.QuarantineAfter).
+	ErrQuarantined = errors.New("engine: method quarantined after repeated deadline hits; it runs again after the next reload")
 	// ErrOtherEngine is returned when an object is used with an engine that did not create it.
 	ErrOtherEngine = errors.New("engine: object belongs to another engine")
 )

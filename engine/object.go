@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	lua "github.com/yuin/gopher-lua"
@@ -124,6 +125,9 @@ func (e *Engine) call(ctx context.Context, recv *lua.LTable, cache *methodCache,
 	if !ok {
 		return Value{}, fmt.Errorf("%w: %s.%s", ErrNoMethod, className(recv, class), name)
 	}
+	if len(e.strikes) > 0 && e.opts.QuarantineAfter > 0 && e.strikes[methodKey{className(recv, class), name}] >= e.opts.QuarantineAfter {
+		return Value{}, &ScriptError{Class: className(recv, class), Method: name, Message: ErrQuarantined.Error(), Generation: e.gen.num, Err: ErrQuarantined}
+	}
 	defer sandbox.Guard(L, ctx)()
 	top := L.GetTop()
 	defer L.SetTop(top)
@@ -145,9 +149,30 @@ func (e *Engine) call(ctx context.Context, recv *lua.LTable, cache *methodCache,
 	if err := L.PCall(n, 1, nil); err != nil {
 		se := scriptError(err, e.gen.num)
 		se.Class, se.Method = className(recv, class), name
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			e.strike(methodKey{se.Class, name})
+		}
 		return Value{}, se
 	}
+	if len(e.strikes) > 0 {
+		delete(e.strikes, methodKey{className(recv, class), name})
+	}
 	return e.value(L.Get(-1))
+}
+
+// methodKey names a method of a class, for quarantine.
+type methodKey struct{ class, method string }
+
+// strike counts a deadline hit of a method, quarantining it at the limit.
+// Called with e.mu held.
+func (e *Engine) strike(k methodKey) {
+	if e.opts.QuarantineAfter <= 0 {
+		return
+	}
+	e.strikes[k]++
+	if e.strikes[k] == e.opts.QuarantineAfter {
+		e.log.Warn("hotlua: method quarantined until the next reload: its calls keep hitting their deadline", "class", k.class, "method", k.method, "hits", e.strikes[k])
+	}
 }
 
 // CallGlobal calls the current generation's global function name with args

@@ -1,0 +1,198 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/hotlua/hotlua/bindings"
+)
+
+const goodClass = `
+local Good = hot.class("Good")
+function Good:init() self.count = 0 end
+function Good:bump() self.count = self.count + 1; return self.count end
+return Good
+`
+
+// badMethods holds one method per kind of misbehaving call.
+const badMethods = `
+local Bad = hot.class("Bad")
+function Bad:loop() while true do end end
+function Bad:recurse() return 1 + self:recurse() end
+function Bad:tail(n) return self:tail((n or 0) + 1) end
+function Bad:rep() return string.rep("x", 1e10) end
+function Bad:concat() local s = "x" while true do s = s .. s end end
+function Bad:index() local t = {} t[6e7] = 1 return #t end
+function Bad:pattern() return string.find(("a"):rep(1e5), ".-.-.-.-b$") end
+function Bad:bigsubject() return string.find(("a"):rep(4e6), "(a*)(a*)(a*)b") end
+function Bad:strmeta() getmetatable("").__index = {} end
+function Bad:strlib() string.upper = nil end
+function Bad:unsetG() setmetatable(_G, nil) end
+function Bad:call(name) return _G[name] end
+function Bad:dofile() return dofile("/etc/passwd") end
+function Bad:io() return io.open("/etc/passwd") end
+function Bad:exit() return os.exit(1) end
+function Bad:execute() return os.execute("true") end
+function Bad:getenv() return os.getenv("HOME") end
+function Bad:remove() return os.remove("/tmp/x") end
+function Bad:loadlib() return package.loadlib("x", "y") end
+function Bad:debug() return debug.getinfo(1) end
+function Bad:bytecode() return load("\27Lua") end
+function Bad:panic() return host_panic() end
+return Bad
+`
+
+// TestBadMethodsNeverHurtTheHost calls each misbehaving method with a
+// deadline: each returns a clear error, and the engine, another object and
+// its data keep working.
+func TestBadMethodsNeverHurtTheHost(t *testing.T) {
+	reg := bindings.New()
+	if err := reg.Func("host_panic", func() int { panic("host bug") }); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := newEngine(t, map[string]string{"good.lua": goodClass, "bad.lua": badMethods}, func(o *Options) {
+		o.Bindings = reg
+		o.Limits = Limits{MaxMemoryBytes: 64 << 20}
+		o.QuarantineAfter = -1
+	})
+	ctx := context.Background()
+	good, _ := e.New(ctx, "Good")
+	bad, _ := e.New(ctx, "Bad")
+	for _, tc := range []struct {
+		method string
+		want   string // in the error text
+	}{
+		{"loop", "deadline exceeded"},
+		{"recurse", "stack overflow"},
+		{"tail", "deadline exceeded"},
+		{"rep", "too large"},
+		{"concat", "memory limit exceeded"},
+		{"pattern", "too complex"},
+		{"bigsubject", "too complex"},
+		{"strmeta", "non-table object(boolean)"},
+		{"strlib", "library tables are read-only"},
+		{"unsetG", "protected metatable"},
+		{"dofile", "attempt to call a non-function"},
+		{"io", "attempt to index a non-table object(nil)"},
+		{"exit", "attempt to call a non-function"},
+		{"execute", "attempt to call a non-function"},
+		{"getenv", "attempt to call a non-function"},
+		{"remove", "attempt to call a non-function"},
+		{"loadlib", "attempt to index a non-table object(nil)"},
+		{"debug", "attempt to index a non-table object(nil)"},
+		{"bytecode", ""},
+		{"panic", "host bug"},
+	} {
+		t.Run(tc.method, func(t *testing.T) {
+			cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			v, err := bad.Call(cctx, tc.method)
+			if tc.method == "bytecode" { // load returns nil, "error" instead of raising
+				if !v.IsNil() {
+					t.Fatalf("load of bytecode returned %v", v)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("%s returned %v, want an error", tc.method, v)
+			}
+			var se *ScriptError
+			if !errors.As(err, &se) || se.Class != "Bad" || se.Method != tc.method || se.Path != "bad.lua" || se.Line == 0 {
+				t.Fatalf("error %#v does not name bad.lua:line and Bad:%s", err, tc.method)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want it to mention %q", err, tc.want)
+			}
+			if d := time.Since(start); d > 10*time.Second {
+				t.Fatalf("%s took %v", tc.method, d)
+			}
+			if n, err := good.Call(ctx, "bump"); err != nil {
+				t.Fatalf("the good object failed after %s: %v", tc.method, err)
+			} else if f, _ := n.Float(); f < 1 {
+				t.Fatalf("the good object lost its count: %v", n)
+			}
+		})
+	}
+	// The string library and metatable are as before for everyone.
+	if v, err := e.CallGlobal(ctx, "tostring", 1); err != nil || v.Any() != "1" {
+		t.Fatalf("tostring after the bad calls: %v, %v", v, err)
+	}
+	if err := e.Do(ctx, func(L *lua.LState) error { return L.DoString(`assert(("x"):upper() == "X")`) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBadScriptsNeverLoad reloads with each kind of bad file: the reload
+// fails with the file's path (and line where there is one), and the running
+// version and its objects are untouched.
+func TestBadScriptsNeverLoad(t *testing.T) {
+	e, dir := newEngine(t, map[string]string{"good.lua": goodClass})
+	ctx := context.Background()
+	good, _ := e.New(ctx, "Good")
+	for _, tc := range []struct {
+		name, body, want string
+	}{
+		{"syntax", "local x = = 1", "bad.lua:1:11: syntax error"},
+		{"runtime", "local t = nil\nreturn t.x", "bad.lua:2: attempt to index"},
+		{"infinite loop at top level", "while true do end", "bad.lua"},
+		{"not utf8", "return '\xff\xfe'", "bad.lua: source is not valid UTF-8"},
+		{"bytecode", "\x1bLua\x51\x00", "bad.lua: binary chunks are not allowed"},
+		{"oversized", "return '" + strings.Repeat("x", 2<<20) + "'", "bad.lua: source too large"},
+		{"require outside the roots", "return require('os')", "bad.lua:1: module 'os' not found"},
+		{"check", "hot.check(function() error('invariant broken') end)", "bad.lua:1: invariant broken"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			writeScripts(t, dir, map[string]string{"bad.lua": tc.body})
+			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			_, err := e.Reload(cctx)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			if e.Generation() != 1 {
+				t.Fatalf("generation = %d", e.Generation())
+			}
+			if _, err := good.Call(ctx, "bump"); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	n, _ := good.Get("count")
+	if f, _ := n.Float(); f != 8 {
+		t.Fatalf("count = %v, want 8", n)
+	}
+}
+
+// TestQuarantine stops calling a method that keeps hitting its deadline
+// until the next reload.
+func TestQuarantine(t *testing.T) {
+	e, dir := newEngine(t, map[string]string{"bad.lua": badMethods}, func(o *Options) { o.QuarantineAfter = 2 })
+	ctx := context.Background()
+	bad, _ := e.New(ctx, "Bad")
+	for i := range 2 {
+		cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		_, err := bad.Call(cctx, "loop")
+		cancel()
+		if err == nil || errors.Is(err, ErrQuarantined) {
+			t.Fatalf("call %d: err = %v, want a deadline error", i, err)
+		}
+	}
+	start := time.Now()
+	_, err := bad.Call(ctx, "loop")
+	if !errors.Is(err, ErrQuarantined) || time.Since(start) > time.Second {
+		t.Fatalf("third call: err = %v after %v, want ErrQuarantined at once", err, time.Since(start))
+	}
+	if !strings.Contains(err.Error(), "Bad:loop") {
+		t.Fatalf("err = %v, want it to name Bad:loop", err)
+	}
+	reload(t, e, dir, map[string]string{"bad.lua": strings.Replace(badMethods, "while true do end", "return 'fixed'", 1)})
+	if v, err := bad.Call(ctx, "loop"); err != nil || v.Any() != "fixed" {
+		t.Fatalf("after a reload: %v, %v", v, err)
+	}
+}
