@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+
+	"github.com/hotlua/hotlua/console"
+)
+
+// tokenEnv names the environment variable that gives "hotlua console" the
+// token of a tcp console.
+const tokenEnv = "HOTLUA_CONSOLE_TOKEN"
+
+var consoleCommand = &command{
+	name:    "console",
+	args:    []string{"ADDR"},
+	flags:   "[-e CODE] [--token T]",
+	summary: "attach a Lua console to a running program",
+	details: `Console attaches to the console of the program listening at ADDR, unix:PATH
+or tcp:HOST:PORT, as printed by "hotlua run". Interactively, it offers line
+editing, completion and a history file in the user's cache directory; Ctrl-C
+interrupts an evaluation and Ctrl-D or :quit detaches, which never stops the
+program. With -e it evaluates CODE (a chunk or a meta command such as :reload),
+prints what it printed and returned, and exits 1 if it failed.
+
+A tcp console needs the token the program printed: --token, or the
+environment variable ` + tokenEnv + `.`,
+	setup: func(fs *flag.FlagSet) runFunc {
+		code := fs.String("e", "", "evaluate `CODE` and exit instead of attaching")
+		token := fs.String("token", "", "the console's token (default $"+tokenEnv+")")
+		return func(ctx context.Context, s stdio, args []string) error {
+			if *token == "" {
+				*token = os.Getenv(tokenEnv)
+			}
+			return attach(ctx, s, args[0], *code, *token)
+		}
+	},
+}
+
+// attach runs "hotlua console": one evaluation when code is set, an
+// interactive session otherwise.
+func attach(ctx context.Context, s stdio, addr, code, token string) error {
+	if err := checkAddr(addr); err != nil {
+		return err
+	}
+	if code != "" {
+		if console.Exec(addr, code, token, s.out, s.err) != 0 {
+			return errReported
+		}
+		return nil
+	}
+	return console.Attach(ctx, addr, console.ClientOptions{
+		Token:       token,
+		HistoryFile: historyFile(),
+		Stdin:       s.in,
+		Stdout:      s.out,
+		Stderr:      s.err,
+	})
+}
+
+// historyFile returns the console's history file in the user's cache
+// directory, or "" (no history) when there is none.
+func historyFile() string {
+	dir, err := cacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "console_history")
+}
+
+// cacheDir returns hotlua's directory in the user's cache directory,
+// creating it with mode 0700 if needed.
+func cacheDir() (string, error) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	dir = filepath.Join(dir, "hotlua")
+	return dir, os.MkdirAll(dir, 0o700)
+}

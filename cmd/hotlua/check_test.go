@@ -1,0 +1,28 @@
+package main
+
+import "testing"
+
+// TestCheck runs hotlua check on good and bad script sets: every problem is
+// one line, path:line:col: message with the path relative to DIR.
+func TestCheck(t *testing.T) {
+	for _, tc := range []struct {
+		dir    string
+		code   int
+		stdout string
+	}{
+		{"testdata/good", 0, "ok: 3 scripts, 2 classes\n"},
+		{"testdata/bad", 1, "broken.lua:6:3: syntax error near 'end'\n" +
+			"unclosed.lua:4:15: syntax error at end of file\n"},
+		{"testdata/badcheck", 1, "game/rules.lua:4: check failed: game.rules: speed must be positive\n"},
+	} {
+		t.Run(tc.dir, func(t *testing.T) {
+			code, stdout, stderr := call(t, "check", tc.dir)
+			if code != tc.code || stdout != tc.stdout || stderr != "" {
+				t.Errorf("exit %d, stdout:\n%s\nstderr:\n%s\nwant exit %d, stdout:\n%s", code, stdout, stderr, tc.code, tc.stdout)
+			}
+		})
+	}
+	if code, _, stderr := call(t, "check", "testdata/missing"); code != 1 || stderr == "" {
+		t.Errorf("check of a missing directory: exit %d, stderr %q; want 1 and why", code, stderr)
+	}
+}

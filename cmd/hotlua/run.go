@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/hotlua/hotlua/engine"
+)
+
+var runCommand = &command{
+	name:    "run",
+	args:    []string{"DIR"},
+	flags:   "[--console ADDR] [--tick D] [--poll D] [-v]",
+	summary: "run the scripts in DIR, reloading them on save",
+	details: `Run loads every .lua file under DIR ("units/goblin.lua" is module
+units.goblin), reloads the scripts when they are saved, and runs until SIGINT
+or SIGTERM. When the scripts define a global function tick(dt), it is called
+every D with the seconds elapsed since the previous call.
+
+Each reload is reported on stderr in one line; a failed reload prints each
+problem as path:line:col: message and the last good version keeps running.
+
+The console listens by default on a unix socket only this user can reach. With
+--console tcp:HOST:PORT (loopback only; port 0 picks one) it requires a token,
+which run prints on stderr and writes to a file of mode 0600 in the user's
+cache directory, removed at exit. Attach with "hotlua console ADDR".`,
+	setup: func(fs *flag.FlagSet) runFunc {
+		var cfg runConfig
+		fs.StringVar(&cfg.console, "console", "", "serve the console at `ADDR`: unix:PATH, tcp:HOST:PORT, or off (default a private unix socket)")
+		fs.DurationVar(&cfg.tick, "tick", 100*time.Millisecond, "call the scripts' tick(dt) every `D`; 0 never calls it")
+		fs.DurationVar(&cfg.poll, "poll", 0, "watch DIR by polling every `D` instead of with file system events")
+		fs.BoolVar(&cfg.verbose, "v", false, "log every reload, tick start and console session, not only warnings and errors")
+		return func(ctx context.Context, s stdio, args []string) error {
+			cfg.dir = args[0]
+			return cfg.run(ctx, s)
+		}
+	},
+}
+
+// runConfig is what the flags of "hotlua run" set.
+type runConfig struct {
+	dir        string
+	console    string
+	tick, poll time.Duration
+	verbose    bool
+}
+
+// run runs "hotlua run" until ctx is done or a signal arrives.
+func (cfg runConfig) run(ctx context.Context, s stdio) error {
+	if cfg.console != "" && cfg.console != "off" {
+		if err := checkAddr(cfg.console); err != nil {
+			return err
+		}
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	// The first load's problems are printed below, one a line: the
+	// engine's own records of it are silenced until New returns.
+	var level slog.LevelVar
+	level.Set(slog.LevelError + 1)
+	log := slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: &level}))
+	e, err := engine.New(engine.Options{
+		Roots:  []string{cfg.dir},
+		Logger: log,
+		OnReload: func(ev engine.ReloadEvent) {
+			if ev.Trigger != "initial" || ev.Err == nil { // a failed first load is printed below
+				reportReload(s.err, ev)
+			}
+		},
+	})
+	if err != nil {
+		printProblems(s.err, err)
+		return errReported
+	}
+	defer e.Close()
+	level.Set(slog.LevelWarn)
+	if cfg.verbose {
+		level.Set(slog.LevelInfo)
+	}
+	if cfg.poll > 0 {
+		err = e.SetPollInterval(cfg.poll)
+	} else {
+		err = e.Monitor()
+	}
+	if err != nil {
+		return err
+	}
+	if cfg.console != "off" {
+		stopConsole, err := serveConsole(ctx, e, cfg.console, log, s.err)
+		if err != nil {
+			return err
+		}
+		defer stopConsole()
+	}
+	fmt.Fprintf(s.err, "hotlua: running %s with %d classes; Ctrl-C stops\n", cfg.dir, len(e.Classes()))
+	if cfg.tick > 0 {
+		runTicks(ctx, e, cfg.tick, log)
+	} else {
+		<-ctx.Done()
+	}
+	fmt.Fprintln(s.err, "hotlua: stopped")
+	return nil
+}
+
+// reportReload writes one line about a reload, the first load included,
+// then each problem of a failed one on its own line.
+func reportReload(w io.Writer, ev engine.ReloadEvent) {
+	if ev.Err == nil {
+		fmt.Fprintf(w, "hotlua: reload (%s): %v\n", ev.Trigger, ev.Report)
+		return
+	}
+	fmt.Fprintf(w, "hotlua: reload (%s) failed; generation %d keeps running:\n", ev.Trigger, ev.Generation)
+	printProblems(w, ev.Err)
+}

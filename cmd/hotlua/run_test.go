@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// running is a "hotlua run" started in-process, whose stderr the test reads
+// line by line.
+type running struct {
+	lines  chan string
+	seen   []string
+	code   chan int
+	cancel context.CancelFunc
+}
+
+// startRun starts "hotlua run args..." and stops it when the test ends.
+func startRun(t *testing.T, args ...string) *running {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	// The buffer lets the command log while the test waits on something
+	// else, such as a console client the command logs about.
+	r := &running{lines: make(chan string, 1024), code: make(chan int, 1), cancel: cancel}
+	go func() {
+		r.code <- hotlua(ctx, append([]string{"run"}, args...), stdio{in: strings.NewReader(""), out: io.Discard, err: pw})
+		pw.Close()
+	}()
+	go func() {
+		defer close(r.lines)
+		for sc := bufio.NewScanner(pr); sc.Scan(); {
+			r.lines <- sc.Text()
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		for range r.lines {
+		}
+	})
+	return r
+}
+
+// waitFor returns the next line of stderr that contains want, failing the
+// test if none comes within 20 seconds.
+func (r *running) waitFor(t *testing.T, want string) string {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case line, ok := <-r.lines:
+			if !ok {
+				t.Fatalf("stderr ended before a line containing %q; it said:\n%s", want, strings.Join(r.seen, "\n"))
+			}
+			r.seen = append(r.seen, line)
+			if strings.Contains(line, want) {
+				return line
+			}
+		case <-timeout:
+			t.Fatalf("no line containing %q within 20s; stderr said:\n%s", want, strings.Join(r.seen, "\n"))
+		}
+	}
+}
+
+// stop stops the command as a signal would and returns its exit status.
+func (r *running) stop(t *testing.T) int {
+	t.Helper()
+	r.cancel()
+	r.waitFor(t, "hotlua: stopped")
+	return <-r.code
+}
+
+// after returns what follows prefix in line.
+func after(t *testing.T, line, prefix string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(line, prefix)
+	if !ok {
+		t.Fatalf("line %q has no %q", line, prefix)
+	}
+	return strings.Fields(rest)[0]
+}
+
+// copyScripts copies a testdata script set to a temporary directory.
+func copyScripts(t *testing.T, name string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", name))); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestRunWithTCPConsole runs the good scripts with a tcp console, evaluates
+// code in them with "hotlua console -e", and saves a broken then a fixed
+// script, seen by polling: the first is reported with its position and
+// changes nothing, the second makes a new generation.
+func TestRunWithTCPConsole(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	t.Setenv(tokenEnv, "")
+	dir := copyScripts(t, "good")
+	r := startRun(t, "-v", "--console", "tcp:127.0.0.1:0", "--tick", "5ms", "--poll", "10ms", dir)
+	r.waitFor(t, "hotlua: reload (initial): generation 1: main.lua, shapes/shape.lua, shapes/square.lua")
+	addr := after(t, r.waitFor(t, "hotlua: console at "), "console at ")
+	line := r.waitFor(t, "hotlua: console token ")
+	token, tokenFile := strings.TrimSuffix(after(t, line, "token "), ";"), after(t, line, "from ")
+	if fi, err := os.Stat(tokenFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("token file %s: %v, %v; want mode 0600", tokenFile, fi, err)
+	}
+	r.waitFor(t, "hotlua: calling tick(dt)")
+
+	console := func(wantCode int, wantOut, wantErr string, args ...string) {
+		t.Helper()
+		code, stdout, stderr := call(t, append([]string{"console"}, args...)...)
+		if code != wantCode || stdout != wantOut || !strings.Contains(stderr, wantErr) {
+			t.Errorf("console %q: exit %d, stdout %q, stderr %q; want %d, %q, %q", args, code, stdout, stderr, wantCode, wantOut, wantErr)
+		}
+	}
+	console(0, "true\n", "", "-e", "ticks.n > 0", "--token", token, addr)
+	console(1, "", "boom", "-e", "error('boom')", "--token", token, addr)
+	console(1, "", "", "-e", "1", "--token", "wrong", addr)
+	t.Setenv(tokenEnv, token)
+	console(0, "16\n", "", "-e", "require('shapes.square').new(4):area()", addr)
+
+	square := filepath.Join(dir, "shapes", "square.lua")
+	src, err := os.ReadFile(square)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(square, []byte("local Square = {\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor(t, "hotlua: reload (poll) failed; generation 1 keeps running:")
+	if line := r.waitFor(t, "shapes/square.lua"); line != "shapes/square.lua:1:17: syntax error at end of file" {
+		t.Errorf("problem line = %q", line)
+	}
+	fixed := strings.Replace(string(src), "return self.side * self.side", "return self.side ^ 2", 1)
+	if err := os.WriteFile(square, []byte(fixed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor(t, "hotlua: reload (poll): generation 2: shapes/square.lua")
+	console(0, "generation 2\n", "", "-e", ":version", addr)
+
+	if code := r.stop(t); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+	if _, err := os.Stat(tokenFile); !os.IsNotExist(err) {
+		t.Errorf("token file left behind: %v", err)
+	}
+}
+
+// TestRunWithDefaultConsole runs scripts without ticks on the default
+// console, a unix socket in $XDG_RUNTIME_DIR, and attaches to it with and
+// without -e.
+func TestRunWithDefaultConsole(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	runtimeDir, err := os.MkdirTemp("", "hl") // short: a socket path is limited to about 100 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(runtimeDir) })
+	t.Setenv("XDG_RUNTIME_DIR", runtimeDir)
+	r := startRun(t, "--tick", "0", "testdata/good")
+	addr := after(t, r.waitFor(t, "hotlua: console at "), "console at ")
+	if !strings.HasPrefix(addr, "unix:"+filepath.Join(runtimeDir, "hotlua")) {
+		t.Errorf("console at %s, want a socket in %s", addr, runtimeDir)
+	}
+	if code, stdout, stderr := call(t, "console", "-e", "require('shapes.square').new(3):area()", addr); code != 0 || stdout != "9\n" {
+		t.Errorf("console -e: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	code, stdout, stderr := callInput(t, "sq = require('shapes.square').new(5)\nsq:area()\n", "console", addr)
+	if code != 0 || !strings.Contains(stdout, "25") {
+		t.Errorf("interactive console: exit %d, stdout %q, stderr %q; want 0 and 25", code, stdout, stderr)
+	}
+	if history, err := os.ReadFile(filepath.Join(cache, "hotlua", "console_history")); !strings.Contains(string(history), "sq:area()") {
+		t.Errorf("history file: %q, %v; want the lines entered", history, err)
+	}
+	if code := r.stop(t); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+}
+
+// TestRunRefusesBrokenScripts checks that run reports the problems of
+// scripts that do not load and exits 1.
+func TestRunRefusesBrokenScripts(t *testing.T) {
+	r := startRun(t, "--console", "off", "testdata/bad")
+	if line := r.waitFor(t, ".lua:"); line != "broken.lua:6:3: syntax error near 'end'" {
+		t.Errorf("first line = %q, want the first problem alone", line)
+	}
+	r.waitFor(t, "unclosed.lua:4:15: syntax error at end of file")
+	if code := <-r.code; code != 1 {
+		t.Errorf("exit status %d, want 1", code)
+	}
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hotlua/hotlua/console"
+	"github.com/hotlua/hotlua/engine"
+)
+
+// serveConsole serves e's console at addr ("" for the default unix socket)
+// until ctx is done or the returned stop is called, which waits for it to
+// end. For tcp it makes a token, prints it on w and writes it to a file of
+// mode 0600 that stop removes.
+func serveConsole(ctx context.Context, e *engine.Engine, addr string, log *slog.Logger, w io.Writer) (stop func(), err error) {
+	if addr == "" {
+		addr = console.DefaultAddr()
+	}
+	opts := console.ServeOptions{Logger: log}
+	tokenFile := ""
+	if strings.HasPrefix(addr, "tcp:") {
+		opts.Token = console.NewToken()
+		if tokenFile, err = writeToken(opts.Token); err != nil {
+			return nil, err
+		}
+	}
+	ln, err := console.Listen(addr, console.ListenOptions{})
+	if err != nil {
+		removeToken(tokenFile)
+		return nil, err
+	}
+	addr = ln.Addr().Network() + ":" + ln.Addr().String() // the port that tcp:HOST:0 picked
+	fmt.Fprintf(w, "hotlua: console at %s (attach: hotlua console %s)\n", addr, addr)
+	if tokenFile != "" {
+		fmt.Fprintf(w, "hotlua: console token %s; read it from %s or set %s\n", opts.Token, tokenFile, tokenEnv)
+	} else if opts.Token != "" {
+		fmt.Fprintf(w, "hotlua: console token %s; set %s\n", opts.Token, tokenEnv)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := console.Serve(ctx, ln, console.ForEngine(e), opts); err != nil {
+			log.Error("hotlua: console stopped", "err", err)
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+		removeToken(tokenFile)
+	}, nil
+}
+
+// writeToken writes token to a new file of mode 0600 in the user's cache
+// directory and returns its path, or "" when there is no cache directory.
+func writeToken(token string) (string, error) {
+	dir, err := cacheDir()
+	if err != nil {
+		return "", nil // the token is printed anyway
+	}
+	path := filepath.Join(dir, fmt.Sprintf("console-%d.token", os.Getpid()))
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return "", err
+	}
+	_, err = fmt.Fprintln(f, token)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return path, err
+}
+
+// removeToken removes the token file at path, if any.
+func removeToken(path string) {
+	if path != "" {
+		os.Remove(path)
+	}
+}

@@ -1,0 +1,2 @@
+local Fine = hot.class("fine")
+return Fine

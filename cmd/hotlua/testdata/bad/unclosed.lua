@@ -1,0 +1,4 @@
+local Unclosed = hot.class("unclosed")
+
+function Unclosed:go()
+  if true then
