@@ -18,12 +18,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/hotlua/hotlua/engine"
+	"github.com/hotlua/hotlua/examples/internal/demo"
 )
 
 // config is what the flags set.
@@ -46,17 +44,7 @@ func main() {
 	flag.DurationVar(&cfg.status, "status", time.Second, "how often to print the status line")
 	flag.Parse()
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if cfg.duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, cfg.duration)
-		defer cancel()
-	}
-	if err := run(ctx, cfg, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "arena:", err)
-		os.Exit(1)
-	}
+	demo.Main("arena", cfg.duration, func(ctx context.Context, out io.Writer) error { return run(ctx, cfg, out) })
 }
 
 // run loads the scripts, watches them and runs the world until ctx ends.
@@ -76,12 +64,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		return err
 	}
 	defer e.Close()
-	if cfg.poll > 0 {
-		err = e.SetPollInterval(cfg.poll)
-	} else {
-		err = e.Monitor()
-	}
-	if err != nil {
+	if err := e.SetPollInterval(cfg.poll); err != nil { // 0: fsnotify, as Monitor
 		return err
 	}
 	w, err := NewWorld(ctx, e, cfg.entities, 1)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"os"
@@ -9,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hotlua/hotlua/examples/internal/demotest"
 )
 
 // TestArenaChangesBehaviorLive runs the demo on a copy of scripts/, edits a
@@ -16,29 +17,10 @@ import (
 // goblins do at the next ticks, the second is reported while the world keeps
 // running.
 func TestArenaChangesBehaviorLive(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.CopyFS(dir, os.DirFS("../../scripts")); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, config{scripts: dir, entities: 30, tick: 5 * time.Millisecond, status: 50 * time.Millisecond}, pw)
-		pw.Close()
-	}()
-	lines := bufio.NewScanner(pr)
-	waitFor := func(want string) string {
-		t.Helper()
-		for lines.Scan() {
-			if strings.Contains(lines.Text(), want) {
-				return lines.Text()
-			}
-		}
-		t.Fatalf("output ended before a line containing %q", want)
-		return ""
-	}
+	dir := demotest.CopyScripts(t, "../../scripts")
+	cfg := config{scripts: dir, entities: 30, tick: 5 * time.Millisecond, status: 50 * time.Millisecond}
+	out := demotest.Start(t, func(ctx context.Context, w io.Writer) error { return run(ctx, cfg, w) })
+	waitFor := out.WaitFor
 	goblin := filepath.Join(dir, "units", "goblin.lua")
 	src, err := os.ReadFile(goblin)
 	if err != nil {
@@ -62,9 +44,7 @@ func TestArenaChangesBehaviorLive(t *testing.T) {
 		t.Fatalf("failure line = %q, want the script's path and the running generation", line)
 	}
 	waitFor("chomp=") // the world keeps running on the last good version
-	cancel()
-	go io.Copy(io.Discard, pr)
-	if err := <-done; err != nil {
+	if err := out.Stop(); err != nil {
 		t.Fatal(err)
 	}
 }
