@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/hotlua/hotlua/console"
 	"github.com/hotlua/hotlua/engine"
@@ -15,43 +14,30 @@ import (
 
 // serveConsole serves e's console at addr ("" for the default unix socket)
 // until ctx is done or the returned stop is called, which waits for it to
-// end. For tcp it makes a token, prints it on w and writes it to a file of
-// mode 0600 that stop removes.
+// end. For tcp it prints the token on w and writes it to a file of mode
+// 0600 that stop removes.
 func serveConsole(ctx context.Context, e *engine.Engine, addr string, log *slog.Logger, w io.Writer) (stop func(), err error) {
-	if addr == "" {
-		addr = console.DefaultAddr()
-	}
-	opts := console.ServeOptions{Logger: log}
-	tokenFile := ""
-	if strings.HasPrefix(addr, "tcp:") {
-		opts.Token = console.NewToken()
-		if tokenFile, err = writeToken(opts.Token); err != nil {
-			return nil, err
-		}
-	}
-	ln, err := console.Listen(addr, console.ListenOptions{})
+	srv, err := console.Start(ctx, addr, console.ForEngine(e), console.ServeOptions{Logger: log})
 	if err != nil {
-		removeToken(tokenFile)
 		return nil, err
 	}
-	addr = ln.Addr().Network() + ":" + ln.Addr().String() // the port that tcp:HOST:0 picked
-	fmt.Fprintf(w, "hotlua: console at %s (attach: hotlua console %s)\n", addr, addr)
-	if tokenFile != "" {
-		fmt.Fprintf(w, "hotlua: console token %s; read it from %s or set %s\n", opts.Token, tokenFile, tokenEnv)
-	} else if opts.Token != "" {
-		fmt.Fprintf(w, "hotlua: console token %s; set %s\n", opts.Token, tokenEnv)
+	fmt.Fprintf(w, "hotlua: console at %s (attach: hotlua console %s)\n", srv.Addr, srv.Addr)
+	tokenFile := ""
+	if srv.Token != "" {
+		if tokenFile, err = writeToken(srv.Token); err != nil {
+			srv.Close()
+			return nil, err
+		}
+		if tokenFile != "" {
+			fmt.Fprintf(w, "hotlua: console token %s; read it from %s or set %s\n", srv.Token, tokenFile, tokenEnv)
+		} else {
+			fmt.Fprintf(w, "hotlua: console token %s; set %s\n", srv.Token, tokenEnv)
+		}
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := console.Serve(ctx, ln, console.ForEngine(e), opts); err != nil {
+	return func() {
+		if err := srv.Close(); err != nil {
 			log.Error("hotlua: console stopped", "err", err)
 		}
-	}()
-	return func() {
-		cancel()
-		<-done
 		removeToken(tokenFile)
 	}, nil
 }

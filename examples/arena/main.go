@@ -20,6 +20,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/hotlua/hotlua/bindings"
+	"github.com/hotlua/hotlua/console"
 	"github.com/hotlua/hotlua/engine"
 	"github.com/hotlua/hotlua/examples/internal/demo"
 )
@@ -32,6 +34,8 @@ type config struct {
 	duration time.Duration
 	poll     time.Duration
 	status   time.Duration
+	console  string
+	repl     bool
 }
 
 func main() {
@@ -41,18 +45,36 @@ func main() {
 	flag.DurationVar(&cfg.tick, "tick", 50*time.Millisecond, "the tick period")
 	flag.DurationVar(&cfg.duration, "duration", 0, "stop after this long (0: run until interrupted)")
 	flag.DurationVar(&cfg.poll, "poll", 0, "watch scripts by polling at this interval instead of fsnotify")
-	flag.DurationVar(&cfg.status, "status", time.Second, "how often to print the status line")
+	flag.DurationVar(&cfg.status, "status", time.Second, "how often to print the status line (0: never)")
+	flag.StringVar(&cfg.console, "console", "", "serve the console at `ADDR` (unix:PATH or tcp:HOST:PORT; default a private unix socket; off: none)")
+	flag.BoolVar(&cfg.repl, "repl", false, "also run a console on this terminal (status lines then only with an explicit -status)")
 	flag.Parse()
+	if cfg.repl && !flagSet("status") {
+		cfg.status = 0
+	}
 
 	demo.Main("arena", cfg.duration, func(ctx context.Context, out io.Writer) error { return run(ctx, cfg, out) })
+}
+
+// flagSet reports whether the flag called name was given.
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // run loads the scripts, watches them and runs the world until ctx ends.
 func run(ctx context.Context, cfg config, out io.Writer) error {
 	reloads := make(chan engine.ReloadEvent, 8)
+	quiet := slog.New(slog.DiscardHandler) // reloads are shown on the status lines
+	reg := bindings.New()
+	if err := bindings.Type[*Entity](reg, "Entity"); err != nil { // self.host's fields and methods, bound once
+		return err
+	}
 	e, err := engine.New(engine.Options{
-		Roots:  []string{cfg.scripts},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Roots:    []string{cfg.scripts},
+		Bindings: reg,
+		Logger:   quiet,
 		OnReload: func(ev engine.ReloadEvent) {
 			select {
 			case reloads <- ev:
@@ -72,11 +94,35 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "arena: %d units from %s, generation %d; edit the scripts while it runs\n", cfg.entities, cfg.scripts, e.Generation())
+	if cfg.console != "off" {
+		srv, err := console.Start(ctx, cfg.console, console.ForEngine(e), console.ServeOptions{Logger: quiet})
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		fmt.Fprintf(out, "arena: console at %s: go run ./cmd/hotlua console %s\n", srv.Addr, srv.Addr)
+		if srv.Token != "" {
+			fmt.Fprintf(out, "arena: console token %s (set HOTLUA_CONSOLE_TOKEN)\n", srv.Token)
+		}
+	}
+	if cfg.repl {
+		var stop context.CancelFunc
+		ctx, stop = context.WithCancel(ctx)
+		defer stop()
+		go func() { // Ctrl-D or :quit on this terminal stops the demo
+			console.Run(ctx, console.ForEngine(e), console.ClientOptions{})
+			stop()
+		}()
+	}
 
 	tick := time.NewTicker(cfg.tick)
 	defer tick.Stop()
-	status := time.NewTicker(cfg.status)
-	defer status.Stop()
+	var statusC <-chan time.Time
+	if cfg.status > 0 {
+		status := time.NewTicker(cfg.status)
+		defer status.Stop()
+		statusC = status.C
+	}
 	lastReload := "none yet"
 	for {
 		select {
@@ -96,7 +142,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 				lastReload = fmt.Sprintf("generation %d (%s) in %v", ev.Generation, ev.Report.String(), ev.Duration.Round(time.Microsecond))
 			}
 			fmt.Fprintln(out, "reload:", lastReload)
-		case <-status.C:
+		case <-statusC:
 			fmt.Fprintln(out, w.Status(lastReload))
 		}
 	}

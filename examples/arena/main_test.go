@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotlua/hotlua/console"
 	"github.com/hotlua/hotlua/examples/internal/demotest"
 )
 
@@ -18,13 +19,21 @@ import (
 // running.
 func TestArenaChangesBehaviorLive(t *testing.T) {
 	dir := demotest.CopyScripts(t, "../../scripts")
-	cfg := config{scripts: dir, entities: 30, tick: 5 * time.Millisecond, status: 50 * time.Millisecond}
+	cfg := config{scripts: dir, entities: 30, tick: 5 * time.Millisecond, status: 50 * time.Millisecond, console: "unix:" + filepath.Join(t.TempDir(), "console.sock")}
 	out := demotest.Start(t, func(ctx context.Context, w io.Writer) error { return run(ctx, cfg, w) })
 	waitFor := out.WaitFor
 	goblin := filepath.Join(dir, "units", "goblin.lua")
 	src, err := os.ReadFile(goblin)
 	if err != nil {
 		t.Fatal(err)
+	}
+
+	// An operator attaches to the running demo's console socket.
+	addr := strings.Fields(strings.TrimPrefix(waitFor("arena: console at "), "arena: console at "))[0]
+	addr = strings.TrimSuffix(addr, ":")
+	var stdout, stderr strings.Builder
+	if code := console.Exec(addr, ":classes", "", &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "units.goblin g1:") {
+		t.Fatalf("console :classes exited %d: %q %q", code, stdout.String(), stderr.String())
 	}
 
 	waitFor("actions[")
