@@ -100,6 +100,12 @@
 // every shard or in none. An object belongs to the engine that made it;
 // passing it to another fails with [ErrOtherEngine].
 //
+// # Debugging
+//
+// With HOTLUA_DEBUG=1 in the environment, an engine whose Options.Logger is
+// nil logs at debug level on stderr: every batch of file changes, reloads
+// skipped because no script changed, and everything logged at info level.
+//
 // # Sandbox
 //
 // Scripts run with an allow-list of the standard library: base (without

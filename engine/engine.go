@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,7 +29,9 @@ type Options struct {
 	// Bindings are the Go functions and values every generation sees.
 	// Default: an empty registry.
 	Bindings *bindings.Registry
-	// Logger receives reload results and hook errors. Default: slog.Default().
+	// Logger receives reload results and hook errors. Default: slog.Default(),
+	// or, when the environment has HOTLUA_DEBUG=1, a debug-level text logger
+	// on stderr.
 	Logger *slog.Logger
 	// ManualSwap leaves live objects on the version they have when a reload
 	// commits; the host moves them with [Object.SetClass], after asking
@@ -134,6 +137,9 @@ func open(opts Options, protos *protoCache) (*Engine, error) {
 	}
 	if e.log == nil {
 		e.log = slog.Default()
+		if os.Getenv("HOTLUA_DEBUG") == "1" {
+			e.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		}
 	}
 	if e.bind == nil {
 		e.bind = bindings.New()
