@@ -67,3 +67,16 @@ func dropTime(a slog.Attr) slog.Attr {
 	}
 	return a
 }
+
+// A Lua table registered as a value would be shared by two states running
+// at once (a generation loading beside its predecessor's calls): refused.
+func TestValueRefusesSharedTable(t *testing.T) {
+	r := New()
+	r.Value("config", &lua.LTable{Metatable: lua.LNil})
+	L := lua.NewState()
+	defer L.Close()
+	err := r.Install(L)
+	if err == nil || !strings.Contains(err.Error(), "bindings: global config: a Lua table") {
+		t.Fatalf("Install = %v, want the shared table refused", err)
+	}
+}

@@ -19,9 +19,11 @@ import (
 // Concurrency: register everything ([Registry.Value], [Registry.Func],
 // [Type]) before the engine starts; registration is not synchronised with
 // Install. Install, [Registry.ToLua], [Registry.FromLua] and the bindings
-// themselves run on the goroutine that runs the state, which the engine
-// serialises with its lock. The identity table alone is also touched by the
-// garbage collector's cleanups and has its own mutex.
+// themselves run on the goroutine that runs a state. An engine loads a new
+// generation beside the calls of the current one, and shards run in
+// parallel, so they may run on several goroutines at once: the shared type
+// and identity tables have their own mutex, and the Go values and functions
+// you bind must be safe for concurrent use (or only be used by calls).
 type Registry struct {
 	globals []global
 	// factory makes the tables and functions that all generations share
@@ -44,6 +46,9 @@ func (g global) lua(r *Registry, L *lua.LState) (lua.LValue, error) {
 	if g.build != nil {
 		return g.build(L), nil
 	}
+	if _, ok := g.value.(*lua.LTable); ok {
+		return nil, fmt.Errorf("bindings: global %s: a Lua table would be shared by generations that run at the same time; register a Go map, slice or struct pointer instead", g.name)
+	}
 	return r.convert(L, g.value)
 }
 
@@ -59,8 +64,10 @@ func New() *Registry {
 // Value registers v as the global name in every generation. v is converted
 // by [Registry.ToLua] in each fresh state, so a pointer to a struct is the
 // same Lua value in every generation and a slice is a fresh table in each. A
-// lua.LValue is installed as it is, shared by all generations. Registering a
-// name again replaces it.
+// lua.LValue is installed as it is, shared by all generations, except a
+// table, which Install refuses: a generation loads beside the calls of the
+// one before, so a shared table would be written by two states at once.
+// Registering a name again replaces it.
 func (r *Registry) Value(name string, v any) {
 	r.setGlobal(global{name: name, value: v})
 }

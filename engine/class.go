@@ -12,7 +12,7 @@ import (
 // Version identifies the code a class or object runs: the generation whose
 // state defined the class table, and a hash of the script that defined it
 // combined with the scripts of its base classes. Two versions with the same
-// Hash run the same source text.
+// Hash run the same source text. A Version is a comparable plain value.
 type Version struct {
 	Generation uint64
 	Hash       string
@@ -65,7 +65,9 @@ type handle struct {
 	// instances tracks live objects weakly, so that migration hooks and
 	// listings can reach them without keeping them alive.
 	instances instanceList
-	pinned    int // objects of this class held on a frozen handle after a failed migration
+	// hasPinned is set when a failed migration pinned an object of this
+	// class to a frozen handle; the next commit's walk makes it exact.
+	hasPinned bool
 }
 
 func newHandle(name string, cv *classVersion) *handle {
@@ -123,37 +125,47 @@ func handleOf(v lua.LValue) *handle {
 }
 
 // instanceList is a list of weak references to objects, compacted as it
-// grows so that its length stays within twice the number of live objects.
+// grows so that its length stays within about twice the number of live
+// objects.
 type instanceList struct {
 	refs []weak.Pointer[lua.LTable]
-	live int // live entries at the last compaction
+	live int // entries kept by the last compaction
 }
 
-func (l *instanceList) add(t *lua.LTable) {
+// track adds t to h's objects.
+func (h *handle) track(t *lua.LTable) {
+	l := &h.instances
 	if len(l.refs) >= 2*l.live+64 {
-		l.compact(nil)
+		h.compact()
 	}
 	l.refs = append(l.refs, weak.Make(t))
 }
 
-// compact drops references to collected objects and to objects for which
-// keep returns false (when keep is not nil).
-func (l *instanceList) compact(keep func(*lua.LTable) bool) {
+// compact drops references to collected objects, to objects that carry
+// another class now, and duplicates (an object that left and came back).
+func (h *handle) compact() {
+	l := &h.instances
+	seen := make(map[*lua.LTable]struct{}, l.live)
 	out := l.refs[:0]
 	for _, r := range l.refs {
-		if t := r.Value(); t != nil && (keep == nil || keep(t)) {
-			out = append(out, r)
+		t := r.Value()
+		if t == nil || !h.owns(t) {
+			continue
 		}
+		if _, dup := seen[t]; dup {
+			continue
+		}
+		seen[t] = struct{}{}
+		out = append(out, r)
 	}
 	clear(l.refs[len(out):])
 	l.refs = out
 	l.live = len(out)
 }
 
-// objects returns the live objects of h, dropping entries of objects that
-// have since moved to another class.
+// objects returns the live objects of h.
 func (h *handle) objects() []*lua.LTable {
-	h.instances.compact(func(t *lua.LTable) bool { return h.owns(t) })
+	h.compact()
 	out := make([]*lua.LTable, 0, len(h.instances.refs))
 	for _, r := range h.instances.refs {
 		out = append(out, r.Value())

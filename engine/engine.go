@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 )
 
 // Options configures an Engine. The zero value of each field is its default.
+// An Options is a plain value: New copies it.
 type Options struct {
 	// Roots are the script roots. Module names come from paths relative to
 	// their root: "units/enemy.lua" is module "units.enemy". Required.
@@ -52,7 +54,9 @@ type Options struct {
 	// turns quarantine off.
 	QuarantineAfter int
 	// LoadTimeout bounds the run of the scripts' top-level code and checks
-	// during a reload. Default: 10s.
+	// during a reload, and, separately, of the hooks a commit runs
+	// ("unload" and "reload" handlers, __migrate), which hold calls up.
+	// Default: 10s.
 	LoadTimeout time.Duration
 	// Debounce is the quiet period that closes a batch of file changes
 	// seen by [Engine.Monitor]. Default: 100ms.
@@ -67,8 +71,11 @@ type Options struct {
 	// false, automatic reloads commit as soon as they are prepared.
 	DeferCommit bool
 	// OnReload, when set, is told about every reload, committed or failed,
-	// manual or automatic. It runs on the reloading goroutine, after the
-	// engine's lock is released: it may call the engine.
+	// manual or automatic. It runs on the reloading goroutine (the
+	// watcher's, for automatic reloads) once the engine's locks are
+	// released: it may call the engine, except Close, Monitor,
+	// SetPollInterval, PauseReloads and ResumeReloads, which wait for the
+	// watcher's goroutine (call those from another goroutine).
 	OnReload func(ReloadEvent)
 }
 
@@ -156,7 +163,8 @@ func open(opts Options, protos *protoCache) (*Engine, error) {
 	return e, nil
 }
 
-// Report describes a committed reload.
+// Report describes a committed reload. It is a plain value that nothing
+// changes once returned: safe to share.
 type Report struct {
 	Generation uint64        // the new generation
 	Previous   uint64        // the generation it replaced (0 for the first load)
@@ -173,6 +181,7 @@ type Report struct {
 
 // Orphan is a class that live objects may still use but that the new
 // generation no longer defines. Its objects keep running the old version.
+// It is a plain value.
 type Orphan struct {
 	Class   string
 	Objects int // live objects of the class
@@ -210,47 +219,109 @@ func (r *Report) String() string {
 // Reload reads and compiles the scripts, runs them in a fresh state,
 // validates the result and, only if all of that succeeded, commits it:
 // every live object of every class runs the new version from its next call.
-// On failure nothing changes and the error is a *ScriptError (several,
-// joined, for several syntax errors) naming the script by its path relative
-// to its root.
+// On failure no class or object changes and the error is a *ScriptError
+// (several, joined, for several syntax errors) naming the script by its path
+// relative to its root. (Writes the new scripts made at their top level to
+// hot.persist values stay: those values are shared data.)
 //
-// Compiling happens without holding up calls; loading the fresh state,
-// validation and the commit hold them.
+// Compiling and loading the fresh state happen beside running calls, until
+// the new scripts touch hot.persist; from then on, and for the commit, calls
+// wait.
 func (e *Engine) Reload(ctx context.Context) (*Report, error) {
 	return e.reloadFor(ctx, "manual", nil)
 }
 
-// reloadFor reloads, records and logs the outcome, and tells OnReload. With
-// Options.DeferCommit, an automatic reload stops once prepared and waits
-// for CommitPending.
+// reloadFor reloads, then records and logs the outcome and tells OnReload.
 func (e *Engine) reloadFor(ctx context.Context, trigger string, files []string) (*Report, error) {
 	start := time.Now()
-	automatic := trigger == "watch" || trigger == "poll"
 	e.reloading.Lock()
-	var report *Report
-	scripts, err := e.compile(!automatic)
-	var g *generation
-	if err == nil {
-		g, err = e.prepare(ctx, scripts)
-	}
-	if err == nil && automatic && e.opts.DeferCommit {
-		e.discardParked()
-		e.parked = &parkedReload{g: g, trigger: trigger, files: files, start: start}
-		e.reloading.Unlock()
-		e.log.Info("hotlua: reload prepared; it commits at the next CommitPending", "generation", g.num, "files", files)
-		return nil, nil
-	}
-	if err == nil {
-		e.discardParked() // superseded: this reload read every script anew
-		report, err = e.commitPrepared(g, start)
-	}
+	outs, err := reloadGroup(ctx, []*Engine{e}, nil, trigger, files, start)
 	e.reloading.Unlock()
-	if errors.Is(err, errUnchanged) {
-		e.log.Debug("hotlua: no script changed; nothing to reload", "trigger", trigger, "files", files)
+	if errors.Is(err, errUnchanged) || outs[0].parked {
 		return nil, nil
 	}
-	e.finish(trigger, files, start, report, err)
-	return report, err
+	e.finish(trigger, files, start, outs[0].report, outs[0].err)
+	return outs[0].report, outs[0].err
+}
+
+// outcome is what a group reload did in one engine.
+type outcome struct {
+	report *Report
+	err    error
+	parked bool // prepared, waiting for CommitPending
+}
+
+// reloadGroup compiles the scripts once, prepares the new generation in
+// every engine (in parallel when there are several), and commits it in all
+// of them or in none; with Options.DeferCommit an automatic reload is parked
+// instead. names, when not nil, names the engines as shards in errors. It
+// returns errUnchanged when an automatic reload finds nothing to do, and
+// otherwise one outcome per engine, to report once the callers have released
+// their locks. Called with every engine's reloading lock held.
+func reloadGroup(ctx context.Context, engines []*Engine, names []string, trigger string, files []string, start time.Time) ([]outcome, error) {
+	automatic := trigger == "watch" || trigger == "poll"
+	outs := make([]outcome, len(engines))
+	failAll := func(err error) ([]outcome, error) {
+		for i := range outs {
+			outs[i] = outcome{err: err}
+		}
+		return outs, nil
+	}
+	scripts, err := engines[0].compile(!automatic)
+	if errors.Is(err, errUnchanged) {
+		// The files are back to what runs: a parked reload is stale.
+		for _, e := range engines {
+			e.discardParked()
+		}
+		engines[0].log.Debug("hotlua: no script changed; nothing to reload", "trigger", trigger, "files", files)
+		return nil, err
+	}
+	if err != nil {
+		return failAll(err)
+	}
+
+	gens := make([]*generation, len(engines))
+	errs := make([]error, len(engines))
+	if len(engines) == 1 {
+		gens[0], errs[0] = engines[0].prepare(ctx, scripts)
+	} else {
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+		for i, e := range engines {
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				gens[i], errs[i] = e.prepare(ctx, scripts)
+			})
+		}
+		wg.Wait()
+	}
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		for _, g := range gens {
+			if g != nil {
+				g.discard()
+			}
+		}
+		if names != nil {
+			err = &ShardError{Shard: names[i], Err: err}
+		}
+		return failAll(err)
+	}
+
+	for i, e := range engines {
+		e.discardParked() // superseded: this reload read every script anew
+		if automatic && e.opts.DeferCommit {
+			e.parked = &parkedReload{g: gens[i], trigger: trigger, files: files, start: start}
+			outs[i].parked = true
+			e.log.Info("hotlua: reload prepared; it commits at the next CommitPending", "generation", gens[i].num, "files", files)
+			continue
+		}
+		outs[i].report, outs[i].err = e.commitPrepared(gens[i], start)
+	}
+	return outs, nil
 }
 
 // parkedReload is a prepared generation waiting for CommitPending.
@@ -264,7 +335,7 @@ type parkedReload struct {
 // discardParked drops a parked generation. Called with e.reloading held.
 func (e *Engine) discardParked() {
 	if e.parked != nil {
-		e.parked.g.L.Close()
+		e.parked.g.discard()
 		e.parked = nil
 	}
 }
@@ -320,18 +391,6 @@ func (e *Engine) finish(trigger string, files []string, start time.Time, report 
 // from the current generation's.
 var errUnchanged = errors.New("engine: no script changed")
 
-func (e *Engine) reload(ctx context.Context, start time.Time, force bool) (*Report, error) {
-	scripts, err := e.compile(force)
-	if err != nil {
-		return nil, err
-	}
-	g, err := e.prepare(ctx, scripts)
-	if err != nil {
-		return nil, err
-	}
-	return e.commitPrepared(g, start)
-}
-
 // compile reads and compiles the scripts. Unless force is set, it stops
 // with errUnchanged when no script differs from the running generation's.
 func (e *Engine) compile(force bool) ([]*script, error) {
@@ -350,7 +409,7 @@ func (e *Engine) commitPrepared(g *generation, start time.Time) (*Report, error)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
-		g.L.Close()
+		g.discard()
 		return nil, ErrClosed
 	}
 	report := e.commit(g)
@@ -386,7 +445,7 @@ func (e *Engine) prepare(ctx context.Context, scripts []*script) (_ *generation,
 	defer func() {
 		g.unlockEngine()
 		if err != nil {
-			L.Close()
+			g.discard()
 		}
 	}()
 	if err := e.bind.Install(L); err != nil {
@@ -396,6 +455,8 @@ func (e *Engine) prepare(ctx context.Context, scripts []*script) (_ *generation,
 	ctx, cancel := context.WithTimeout(ctx, e.opts.LoadTimeout)
 	defer cancel()
 	defer sandbox.Guard(L, ctx)()
+	g.preparing = true
+	defer func() { g.preparing = false }()
 	L.Push(L.NewFunction(g.loadAll))
 	if err := sandbox.PCall(L, 0, 0); err != nil {
 		return nil, scriptError(err, g.num)
@@ -431,7 +492,12 @@ func runCheck(L *lua.LState, check *lua.LFunction, gen uint64) error {
 }
 
 // commit makes g the current generation. Called with e.mu held.
+//
+// The hooks it runs ("unload", __migrate, "reload") share one deadline of
+// Options.LoadTimeout: a hook that loops cannot hold calls up for longer.
 func (e *Engine) commit(g *generation) *Report {
+	hookCtx, cancel := context.WithTimeout(context.Background(), e.opts.LoadTimeout)
+	defer cancel()
 	old := e.gen
 	report := &Report{Generation: g.num}
 	hashes := make(map[string]string, len(g.scripts))
@@ -451,13 +517,14 @@ func (e *Engine) commit(g *generation) *Report {
 	slices.Sort(report.Files)
 	if old != nil {
 		report.Previous = old.num
-		report.HookErrors = append(report.HookErrors, old.emit(old.L, "unload")...)
+		report.HookErrors = append(report.HookErrors, old.emit(hookCtx, old.L, "unload")...)
 	}
 
 	pauseStart := time.Now()
 	type swap struct {
-		h    *handle
-		prev *classVersion
+		h       *handle
+		prev    *classVersion
+		changed bool // the version hash changed (else: only pinned objects to retry)
 	}
 	var swaps []swap
 	for _, cv := range g.order {
@@ -471,13 +538,18 @@ func (e *Engine) commit(g *generation) *Report {
 		}
 		prev := h.cur
 		h.point(cv)
-		if prev.version.Hash != cv.version.Hash || h.pinned > 0 {
-			swaps = append(swaps, swap{h, prev})
+		if changed := prev.version.Hash != cv.version.Hash; changed || h.hasPinned {
+			swaps = append(swaps, swap{h, prev, changed})
 		}
 	}
 	for _, p := range g.pending {
-		if cv := g.classes[p.mt]; cv != nil && p.obj.Metatable == p.mt {
-			e.attach(p.obj, cv)
+		switch {
+		case g.classes[p.mt] != nil:
+			e.attach(p.obj, g.classes[p.mt])
+		case p.mt == nil:
+			p.obj.Metatable = lua.LNil
+		default:
+			p.obj.Metatable = p.mt
 		}
 	}
 	g.pending = nil
@@ -502,15 +574,17 @@ func (e *Engine) commit(g *generation) *Report {
 		}
 	}
 	for _, s := range swaps {
-		report.Changed = append(report.Changed, s.h.name)
+		if s.changed {
+			report.Changed = append(report.Changed, s.h.name)
+		}
 		if !e.opts.ManualSwap {
-			e.migrate(s.h, s.prev, report)
+			e.migrate(hookCtx, s.h, s.prev, s.changed, report)
 		}
 	}
 	slices.Sort(report.Changed)
 	slices.Sort(report.Added)
 	if old != nil {
-		report.HookErrors = append(report.HookErrors, g.emit(g.L, "reload", lua.LNumber(old.num))...)
+		report.HookErrors = append(report.HookErrors, g.emit(hookCtx, g.L, "reload", lua.LNumber(old.num))...)
 	}
 	return report
 }
@@ -527,7 +601,7 @@ func (e *Engine) attach(obj *lua.LTable, cv *classVersion) {
 		return
 	}
 	obj.Metatable = target.t
-	owner.instances.add(obj)
+	owner.track(obj)
 }
 
 // frozenHandle returns a handle that stays on cv, owned by the class's
@@ -542,8 +616,9 @@ func (cv *classVersion) frozenHandle(owner *handle) *handle {
 }
 
 // emit calls the handlers of event registered by generation g, on L, and
-// returns their errors.
-func (g *generation) emit(L *lua.LState, event string, args ...lua.LValue) []error {
+// returns their errors. ctx bounds them.
+func (g *generation) emit(ctx context.Context, L *lua.LState, event string, args ...lua.LValue) []error {
+	defer sandbox.Guard(L, ctx)()
 	var errs []error
 	for _, fn := range g.handlers[event] {
 		top := L.GetTop()
@@ -574,7 +649,7 @@ func (e *Engine) Emit(ctx context.Context, event string, args ...any) error {
 			}
 			lvs[i] = lv
 		}
-		return errors.Join(e.gen.emit(L, event, lvs...)...)
+		return errors.Join(e.gen.emit(ctx, L, event, lvs...)...)
 	})
 }
 
@@ -607,7 +682,9 @@ func (e *Engine) Close() error {
 	if e.closed {
 		return nil
 	}
-	errs := e.gen.emit(e.L, "unload")
+	ctx, cancel := context.WithTimeout(context.Background(), e.opts.LoadTimeout)
+	defer cancel()
+	errs := e.gen.emit(ctx, e.L, "unload")
 	e.closed = true
 	e.L.Close()
 	e.L = nil
@@ -640,7 +717,8 @@ func (e *Engine) Do(ctx context.Context, fn func(L *lua.LState) error) error {
 	return fnErr
 }
 
-// ClassInfo describes a class of the current generation.
+// ClassInfo describes a class of the current generation. It is a plain
+// value, a snapshot.
 type ClassInfo struct {
 	Name    string
 	Version Version

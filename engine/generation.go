@@ -37,19 +37,40 @@ type generation struct {
 	handlers   map[string][]*lua.LFunction // hot.on, by event
 	checks     []*lua.LFunction            // hot.check
 	committed  bool
-	// locked is set while the preparing generation holds the engine's lock
-	// (see lockEngine).
-	locked bool
+	// preparing is set while prepare runs the generation's scripts and
+	// checks, on prepare's goroutine; locked, while it holds the engine's
+	// lock (see lockEngine).
+	preparing, locked bool
+	// discarded is set when the generation failed or was superseded before
+	// it committed. Its functions may survive in persisted values; its hot
+	// functions then refuse to run.
+	discarded bool
 }
 
 // lockEngine takes the engine's lock for the rest of the preparation. A
 // generation being prepared runs without it, beside the calls of the
 // current generation, until it reaches state the two share: hot.persist
 // values (and whatever objects they hold). From then on it holds calls up.
+//
+// Only prepare's goroutine takes it: a function of this generation called
+// later, by a call that holds the lock already, must not.
 func (g *generation) lockEngine() {
-	if !g.locked && !g.committed {
+	if g.preparing && !g.locked {
 		g.e.mu.Lock()
 		g.locked = true
+	}
+}
+
+// discard releases a generation that will never commit.
+func (g *generation) discard() {
+	g.discarded = true
+	g.L.Close()
+}
+
+// checkAlive raises a Lua error in a discarded generation's hot functions.
+func (g *generation) checkAlive(L *lua.LState) {
+	if g.discarded {
+		L.RaiseError("this function belongs to generation %d, which failed to load or was superseded", g.num)
 	}
 }
 
@@ -61,6 +82,8 @@ func (g *generation) unlockEngine() {
 	}
 }
 
+// pendingObject is a setmetatable(obj, mt) made while preparing; mt is nil
+// for setmetatable(obj, nil).
 type pendingObject struct{ obj, mt *lua.LTable }
 
 func newGeneration(e *Engine, num uint64, L *lua.LState, scripts []*script) *generation {
@@ -222,15 +245,17 @@ func (g *generation) setmetatable(L *lua.LState) int {
 	}
 	mt, _ := L.Get(2).(*lua.LTable)
 	switch {
-	case mt == nil:
-		obj.Metatable = lua.LNil
-	case g.committed && g.classes[mt] != nil:
+	case g.committed && mt != nil && g.classes[mt] != nil:
 		g.e.attach(obj, g.classes[mt])
+	case g.committed:
+		obj.Metatable = L.Get(2)
 	default:
-		if !g.committed {
-			g.pending = append(g.pending, pendingObject{obj, mt})
+		// The commit replays these in order. A live object (reached through
+		// hot.persist) changes only then, if this generation commits.
+		g.pending = append(g.pending, pendingObject{obj, mt})
+		if handleOf(obj) == nil {
+			obj.Metatable = L.Get(2)
 		}
-		obj.Metatable = mt
 	}
 	L.SetTop(1)
 	return 1
@@ -242,7 +267,7 @@ func (g *generation) setmetatable(L *lua.LState) int {
 // init method with the arguments.
 func (g *generation) hotClass(L *lua.LState) int {
 	name := L.CheckString(1)
-	if g.committed {
+	if g.committed || !g.preparing {
 		L.RaiseError("hot.class(%q): classes are defined while scripts load, not later", name)
 	}
 	if _, dup := g.byName[name]; dup {
@@ -307,6 +332,7 @@ func (g *generation) construct(L *lua.LState, cls *lua.LTable) int {
 // making it first from init (a value, or a function called once).
 func (g *generation) hotPersist(L *lua.LState) int {
 	key := L.CheckString(1)
+	g.checkAlive(L)
 	g.lockEngine()
 	if v, ok := g.e.persist[key]; ok {
 		L.Push(v)
@@ -339,6 +365,7 @@ func (g *generation) hotPersist(L *lua.LState) int {
 func (g *generation) hotOn(L *lua.LState) int {
 	event := L.CheckString(1)
 	fn := L.CheckFunction(2)
+	g.checkAlive(L)
 	g.handlers[event] = append(g.handlers[event], fn)
 	return 0
 }

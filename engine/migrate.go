@@ -1,24 +1,28 @@
 package engine
 
 import (
+	"context"
+
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/hotlua/hotlua/internal/sandbox"
 )
 
 // migrate runs the class's __migrate hook on each live object of h after a
-// commit moved it from prev to h's current version. An object whose hook
-// fails gets its fields back as they were before the hook and is pinned to
-// the version it ran before (a frozen handle); the failure is reported and
-// the next commit of the class tries again. Objects pinned by an earlier
-// failure are migrated from their pinned version, or released when the new
-// version has no hook. Called with e.mu held, after the commit.
-func (e *Engine) migrate(h *handle, prev *classVersion, report *Report) {
+// commit moved it from prev to h's current version (when changed is set:
+// the version's hash differs). An object whose hook fails gets its fields
+// back as they were before the hook and is pinned to the version it ran
+// before (a frozen handle); the failure is reported and the next commit of
+// the class tries again. Objects pinned by an earlier failure are migrated
+// from their pinned version, or released when the new version has no hook.
+// Called with e.mu held, after the commit; ctx bounds the hooks.
+func (e *Engine) migrate(ctx context.Context, h *handle, prev *classVersion, changed bool, report *Report) {
 	hook, _ := lookup(h.cur.table, migrateHook).(*lua.LFunction)
-	if hook == nil && h.pinned == 0 {
+	if hook == nil && !h.hasPinned {
 		return
 	}
 	L := e.L
+	defer sandbox.Guard(L, ctx)()
 	olds := make(map[*classVersion]*lua.LTable)
 	oldInfo := func(cv *classVersion) *lua.LTable {
 		if t := olds[cv]; t != nil {
@@ -31,12 +35,14 @@ func (e *Engine) migrate(h *handle, prev *classVersion, report *Report) {
 		olds[cv] = t
 		return t
 	}
+	pinned := false
 	for _, obj := range h.objects() {
 		from := prev
 		if o := handleOf(obj); o != h { // pinned by an earlier failure
 			from = o.cur
-			h.pinned--
 			obj.Metatable = h.t
+		} else if !changed {
+			continue // already on the current version
 		}
 		if hook == nil {
 			continue
@@ -54,11 +60,12 @@ func (e *Engine) migrate(h *handle, prev *classVersion, report *Report) {
 		}
 		restore(obj, saved)
 		obj.Metatable = from.frozenHandle(h).t
-		h.pinned++
+		pinned = true
 		se := scriptError(err, h.cur.version.Generation)
 		se.Class, se.Method = h.name, migrateHook
 		report.Failed = append(report.Failed, se)
 	}
+	h.hasPinned = pinned
 }
 
 type field struct{ k, v lua.LValue }

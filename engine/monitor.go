@@ -10,6 +10,7 @@ import (
 )
 
 // ReloadEvent tells [Options].OnReload about one reload, committed or not.
+// It is a plain value, safe to keep and share.
 type ReloadEvent struct {
 	// Trigger says what started it: "initial" for the first load by [New],
 	// "manual" for [Engine.Reload], "watch" for a change seen by fsnotify,

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"sync"
 	"time"
 
@@ -25,6 +24,11 @@ import (
 // point ([Engine.CommitPending]).
 //
 // Shards is safe for concurrent use; so is each shard's Engine.
+//
+// The memory bound of guarded calls (Limits.MaxMemoryBytes) watches the
+// whole process's heap: with shards in parallel, one shard's allocations
+// count against another's call. Keep it well above what the shards use
+// together.
 type Shards struct {
 	opts    Options
 	names   []string
@@ -72,7 +76,7 @@ func (s *Shards) Shard(name string) *Engine { return s.engines[name] }
 func (s *Shards) Names() []string { return append([]string(nil), s.names...) }
 
 // ShardError is a reload failure of one shard, which kept every shard on
-// its current version.
+// its current version. It is immutable once returned.
 type ShardError struct {
 	Shard string
 	Err   error
@@ -93,78 +97,38 @@ func (s *Shards) Reload(ctx context.Context) (map[string]*Report, error) {
 func (s *Shards) reload(ctx context.Context, trigger string, files []string) (map[string]*Report, error) {
 	start := time.Now()
 	s.reloading.Lock()
-	defer s.reloading.Unlock()
-	for _, name := range s.names {
-		s.engines[name].reloading.Lock()
+	engines := make([]*Engine, len(s.names))
+	for i, name := range s.names {
+		engines[i] = s.engines[name]
+		engines[i].reloading.Lock()
 	}
-	defer func() {
-		for _, name := range s.names {
-			s.engines[name].reloading.Unlock()
-		}
-	}()
-
-	first := s.engines[s.names[0]]
-	automatic := trigger == "watch" || trigger == "poll"
-	scripts, err := first.compile(!automatic)
+	outs, err := reloadGroup(ctx, engines, s.names, trigger, files, start)
+	for _, e := range engines {
+		e.reloading.Unlock()
+	}
+	s.reloading.Unlock()
 	if errors.Is(err, errUnchanged) {
 		return nil, nil
 	}
-	if err != nil {
-		s.fail(trigger, files, start, err)
-		return nil, err
-	}
-
-	// Prepare in parallel, as many at once as there are processors.
-	gens := make([]*generation, len(s.names))
-	errs := make([]error, len(s.names))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for i, name := range s.names {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			gens[i], errs[i] = s.engines[name].prepare(ctx, scripts)
-		})
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err == nil {
-			continue
-		}
-		for _, g := range gens {
-			if g != nil {
-				g.L.Close()
-			}
-		}
-		err = &ShardError{Shard: s.names[i], Err: err}
-		s.fail(trigger, files, start, err)
-		return nil, err
-	}
-
+	// Report once every lock is released: OnReload may call the shards.
 	reports := make(map[string]*Report, len(s.names))
-	for i, name := range s.names {
-		e := s.engines[name]
-		if automatic && s.opts.DeferCommit {
-			e.discardParked()
-			e.parked = &parkedReload{g: gens[i], trigger: trigger, files: files, start: start}
+	var failure error
+	for i, out := range outs {
+		if out.parked {
 			continue
 		}
-		e.discardParked()
-		r, err := e.commitPrepared(gens[i], start)
-		if err != nil { // the shard was closed meanwhile
-			continue
+		engines[i].finish(trigger, files, start, out.report, out.err)
+		if out.report != nil {
+			reports[s.names[i]] = out.report
 		}
-		reports[name] = r
-		e.finish(trigger, files, start, r, nil)
+		if failure == nil && out.err != nil && !errors.Is(out.err, ErrClosed) {
+			failure = out.err
+		}
+	}
+	if failure != nil {
+		return nil, failure
 	}
 	return reports, nil
-}
-
-// fail records a failure in every shard.
-func (s *Shards) fail(trigger string, files []string, start time.Time, err error) {
-	for _, name := range s.names {
-		s.engines[name].finish(trigger, files, start, nil, err)
-	}
 }
 
 // Monitor watches the script roots for all shards: one watcher, one compile
