@@ -58,7 +58,9 @@ func Run(ctx context.Context, t Target, opts ClientOptions) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		serveConn(ctx, server, t, sopts, sopts.Logger.With("session", "local"))
+		unauthenticated, slots := make(chan struct{}, 1), make(chan struct{}, 1)
+		unauthenticated <- struct{}{}
+		serveConn(ctx, server, t, sopts, sopts.Logger.With("session", "local"), unauthenticated, slots)
 	}()
 	err := interact(ctx, client, opts)
 	client.Close()

@@ -96,6 +96,7 @@ func Serve(ctx context.Context, ln net.Listener, t Target, opts ServeOptions) er
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	slots := make(chan struct{}, opts.MaxSessions)
+	unauthenticated := make(chan struct{}, 4*opts.MaxSessions)
 	for id := 1; ; id++ {
 		conn, err := ln.Accept()
 		switch {
@@ -116,18 +117,14 @@ func Serve(ctx context.Context, ln net.Listener, t Target, opts ServeOptions) er
 			continue
 		}
 		log := opts.Logger.With("session", id, "peer", peerName(conn))
-		select {
-		case slots <- struct{}{}:
-		default:
-			log.Warn("console: session refused: too many sessions", "max", opts.MaxSessions)
-			_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
-			_, _ = conn.Write([]byte(encode(tagError, "console: too many sessions")))
-			conn.Close()
+		// Connections that have not authenticated yet have their own,
+		// larger, limit: they cannot take the sessions of operators.
+		if !tryAcquire(unauthenticated) {
+			refuse(conn, log, "too many unauthenticated connections", opts.MaxSessions)
 			continue
 		}
 		wg.Go(func() {
-			defer func() { <-slots }()
-			serveConn(ctx, conn, t, opts, log)
+			serveConn(ctx, conn, t, opts, log, unauthenticated, slots)
 		})
 	}
 }
@@ -139,23 +136,42 @@ func peerName(c net.Conn) string {
 	return c.LocalAddr().Network()
 }
 
-// serveConn runs one session on conn and closes conn. opts has defaults.
-func serveConn(ctx context.Context, conn net.Conn, t Target, opts ServeOptions, log *slog.Logger) {
+// tryAcquire takes a place in sem if there is one.
+func tryAcquire(sem chan struct{}) bool {
+	select {
+	case sem <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// refuse tells a client why it is refused, briefly, and closes conn.
+func refuse(conn net.Conn, log *slog.Logger, why string, max int) {
+	log.Warn("console: connection refused: "+why, "max", max)
+	_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = conn.Write([]byte(encode(tagError, "console: "+why)))
+	conn.Close()
+}
+
+// serveConn authenticates conn, holding a place in unauthenticated, then
+// runs one session on it in a place of slots, and closes conn. opts has
+// defaults.
+func serveConn(ctx context.Context, conn net.Conn, t Target, opts ServeOptions, log *slog.Logger, unauthenticated, slots chan struct{}) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	context.AfterFunc(ctx, func() { conn.Close() })
 
-	if uc, ok := conn.(*net.UnixConn); ok {
-		uid, err := peerUID(uc)
-		if err != nil || !slices.Contains(opts.AllowedUIDs, uid) {
-			log.Warn("console: connection refused: peer uid not allowed", "uid", uid, "err", err)
-			return
-		}
-	}
-	lr := &lineReader{r: bufio.NewReader(conn), max: opts.MaxLineBytes}
-	if !authenticate(conn, lr, opts.Token, log) {
+	lr, ok := admit(conn, opts, log)
+	<-unauthenticated
+	if !ok {
 		return
 	}
+	if !tryAcquire(slots) {
+		refuse(conn, log, "too many sessions", opts.MaxSessions)
+		return
+	}
+	defer func() { <-slots }()
 	log.Info("console: session attached")
 	defer log.Info("console: session detached")
 
@@ -216,6 +232,19 @@ func serveConn(ctx context.Context, conn net.Conn, t Target, opts ServeOptions, 
 			out.put(encode(tagError, fmt.Sprintf("console: unknown request %q (send EVAL <code>)", tag)), false)
 		}
 	}
+}
+
+// admit checks the peer of a unix socket and the client's first line.
+func admit(conn net.Conn, opts ServeOptions, log *slog.Logger) (*lineReader, bool) {
+	if uc, ok := conn.(*net.UnixConn); ok {
+		uid, err := peerUID(uc)
+		if err != nil || !slices.Contains(opts.AllowedUIDs, uid) {
+			log.Warn("console: connection refused: peer uid not allowed", "uid", uid, "err", err)
+			return nil, false
+		}
+	}
+	lr := &lineReader{r: bufio.NewReader(conn), max: opts.MaxLineBytes}
+	return lr, authenticate(conn, lr, opts.Token, log)
 }
 
 // epoch is the context shared by the requests between two interrupts.

@@ -219,7 +219,10 @@ func TestLimits(t *testing.T) {
 	first := dialRaw(t, addr)
 	first.send("AUTH")
 	first.expect("PROMPT > ")
+	// The second is refused once it has authenticated: connections that
+	// never authenticate cannot take operators' sessions.
 	second := dialRaw(t, addr)
+	second.send("AUTH")
 	if got := second.next(); got != "ERR console: too many sessions" {
 		t.Errorf("second session got %q", got)
 	}
@@ -359,5 +362,19 @@ func TestDefaultAddr(t *testing.T) {
 	}
 	if fi.Mode().Perm() != 0o700 {
 		t.Fatalf("default socket directory %s has mode %v, want 0700", dir, fi.Mode().Perm())
+	}
+}
+
+// Connections that never authenticate cannot lock operators out.
+func TestIdleUnauthenticatedDoNotTakeSessions(t *testing.T) {
+	addr, ln := listenUnix(t)
+	serve(t, ln, ServeOptions{MaxSessions: 2})
+	for range 2 * 2 {
+		dialRaw(t, addr) // says nothing
+	}
+	op := dialRaw(t, addr)
+	op.send("AUTH")
+	if got := op.next(); !strings.HasPrefix(got, "HELLO ") {
+		t.Fatalf("operator got %q, want a session", got)
 	}
 }

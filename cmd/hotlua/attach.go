@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/hotlua/hotlua/console"
 )
@@ -16,7 +17,7 @@ const tokenEnv = "HOTLUA_CONSOLE_TOKEN"
 var consoleCommand = &command{
 	name:    "console",
 	args:    []string{"ADDR"},
-	flags:   "[-e CODE] [--token T]",
+	flags:   "[-e CODE] [--token-file FILE]",
 	summary: "attach a Lua console to a running program",
 	details: `Console attaches to the console of the program listening at ADDR, unix:PATH
 or tcp:HOST:PORT, as printed by "hotlua run". Interactively, it offers line
@@ -25,16 +26,22 @@ interrupts an evaluation and Ctrl-D or :quit detaches, which never stops the
 program. With -e it evaluates CODE (a chunk or a meta command such as :reload),
 prints what it printed and returned, and exits 1 if it failed.
 
-A tcp console needs the token the program printed: --token, or the
-environment variable ` + tokenEnv + `.`,
+A tcp console needs the token the program printed: from the file it names
+(--token-file), or the environment variable ` + tokenEnv + `. There is no flag
+for the token itself: other users can read a process's arguments.`,
 	setup: func(fs *flag.FlagSet) runFunc {
 		code := fs.String("e", "", "evaluate `CODE` and exit instead of attaching")
-		token := fs.String("token", "", "the console's token (default $"+tokenEnv+")")
+		tokenFile := fs.String("token-file", "", "read the console's token from `FILE` (default $"+tokenEnv+")")
 		return func(ctx context.Context, s stdio, args []string) error {
-			if *token == "" {
-				*token = os.Getenv(tokenEnv)
+			token := os.Getenv(tokenEnv)
+			if *tokenFile != "" {
+				data, err := os.ReadFile(*tokenFile)
+				if err != nil {
+					return err
+				}
+				token = strings.TrimSpace(string(data))
 			}
-			return attach(ctx, s, args[0], *code, *token)
+			return attach(ctx, s, args[0], *code, token)
 		}
 	},
 }

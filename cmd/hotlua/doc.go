@@ -5,7 +5,7 @@
 //
 //	hotlua run [--console ADDR] [--tick D] [--poll D] [-v] DIR
 //	hotlua check DIR
-//	hotlua console [-e CODE] [--token T] ADDR
+//	hotlua console [-e CODE] [--token-file FILE] ADDR
 //	hotlua version
 //	hotlua help [COMMAND]
 //
@@ -39,7 +39,8 @@
 // Console attaches an interactive console, with line editing and a history
 // file in the user's cache directory, to the program listening at ADDR; with
 // -e it evaluates CODE, prints the result and exits. The token of a tcp
-// console comes from --token or from the environment variable
+// console comes from the file --token-file names (run writes one, mode
+// 0600) or from the environment variable
 // HOTLUA_CONSOLE_TOKEN.
 //
 // # Exit codes

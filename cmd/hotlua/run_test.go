@@ -120,9 +120,11 @@ func TestRunWithTCPConsole(t *testing.T) {
 			t.Errorf("console %q: exit %d, stdout %q, stderr %q; want %d, %q, %q", args, code, stdout, stderr, wantCode, wantOut, wantErr)
 		}
 	}
-	console(0, "true\n", "", "-e", "ticks.n > 0", "--token", token, addr)
-	console(1, "", "boom", "-e", "error('boom')", "--token", token, addr)
-	console(1, "", "", "-e", "1", "--token", "wrong", addr)
+	console(0, "true\n", "", "-e", "ticks.n > 0", "--token-file", tokenFile, addr)
+	console(1, "", "boom", "-e", "error('boom')", "--token-file", tokenFile, addr)
+	wrong := filepath.Join(t.TempDir(), "wrong")
+	os.WriteFile(wrong, []byte("wrong\n"), 0o600)
+	console(1, "", "", "-e", "1", "--token-file", wrong, addr)
 	t.Setenv(tokenEnv, token)
 	console(0, "16\n", "", "-e", "require('shapes.square').new(4):area()", addr)
 

@@ -50,7 +50,8 @@ func writeToken(token string) (string, error) {
 		return "", nil // the token is printed anyway
 	}
 	path := filepath.Join(dir, fmt.Sprintf("console-%d.token", os.Getpid()))
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	os.Remove(path) // a stale file of a process with the same pid; O_EXCL makes the mode ours
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return "", err
 	}

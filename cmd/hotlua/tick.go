@@ -56,7 +56,12 @@ func (t *ticker) tick(ctx context.Context, dt float64) {
 	if !t.defined {
 		return
 	}
-	if _, err := t.e.CallGlobal(ctx, "tick", dt); err != nil {
+	// A tick that overruns its period many times over is stopped, so that
+	// a runaway tick neither holds the engine forever nor escapes
+	// quarantine.
+	tctx, cancel := context.WithTimeout(ctx, max(10*t.every, time.Second))
+	defer cancel()
+	if _, err := t.e.CallGlobal(tctx, "tick", dt); err != nil {
 		if ctx.Err() == nil && err.Error() != t.lastErr {
 			t.log.Error("hotlua: tick failed; repeats are not logged until it changes", "err", err)
 			t.lastErr = err.Error()
