@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -91,5 +93,59 @@ func TestPauseHoldsReloadsUntilResume(t *testing.T) {
 	ev := nextEvent(t, events)
 	if ev.Trigger != "watch" || ev.Report == nil || strings.Join(ev.Report.Files, ",") != "a.lua,b.lua" || ev.Generation != 2 {
 		t.Fatalf("event after resume = %+v, want one watch reload committing a.lua and b.lua", ev)
+	}
+}
+
+// TestEditorSavesReloadOnce saves the way real editors do (several file
+// operations each) and checks that each save is exactly one reload that
+// runs the final content. A sentinel save afterwards proves no second
+// reload of the file was on its way.
+func TestEditorSavesReloadOnce(t *testing.T) {
+	body := func(v string) string {
+		return "local C = hot.class('C')\nfunction C:v() return '" + v + "' end\nreturn C\n"
+	}
+	saves := map[string]func(dir, content string){
+		"vim": func(dir, content string) { // 4913 probe, backup by rename, write anew, remove backup
+			p := filepath.Join(dir, "c.lua")
+			os.WriteFile(filepath.Join(dir, "4913"), nil, 0o644)
+			os.Remove(filepath.Join(dir, "4913"))
+			os.Rename(p, p+"~")
+			os.WriteFile(p, []byte(content), 0o644)
+			os.Remove(p + "~")
+		},
+		"rename over": func(dir, content string) { // VS Code, JetBrains safe write, mv
+			tmp := filepath.Join(dir, ".c.lua.tmp")
+			os.WriteFile(tmp, []byte(content), 0o644)
+			os.Rename(tmp, filepath.Join(dir, "c.lua"))
+		},
+		"truncate then write": func(dir, content string) {
+			p := filepath.Join(dir, "c.lua")
+			os.WriteFile(p, nil, 0o644)
+			f, _ := os.OpenFile(p, os.O_WRONLY, 0)
+			f.WriteString(content)
+			f.Close()
+		},
+	}
+	for name, save := range saves {
+		t.Run(name, func(t *testing.T) {
+			e, dir, events := watchedEngine(t, map[string]string{"c.lua": body("v1")})
+			if err := e.Monitor(); err != nil {
+				t.Fatal(err)
+			}
+			obj, _ := e.New(context.Background(), "C")
+			save(dir, body("v2"))
+			ev := nextEvent(t, events)
+			if ev.Err != nil || ev.Generation != 2 {
+				t.Fatalf("event = %+v", ev)
+			}
+			if got := call(t, obj, "v"); got != "v2" {
+				t.Fatalf("v = %v, want the saved v2", got)
+			}
+			writeScripts(t, dir, map[string]string{"sentinel.lua": "return 1"})
+			ev = nextEvent(t, events)
+			if strings.Join(ev.Files, ",") != "sentinel.lua" || ev.Generation != 3 {
+				t.Fatalf("next event = %+v, want only the sentinel: one save, one reload", ev)
+			}
+		})
 	}
 }
