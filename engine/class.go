@@ -62,6 +62,10 @@ type handle struct {
 	// objects whose migration failed (nil otherwise).
 	owner  *handle
 	copied []string // metamethod keys copied from the class, cleared on repoint
+	// cachedName and cachedFn are the method last looked up through this
+	// handle from Go (see Object.method); a repoint clears them.
+	cachedName string
+	cachedFn   *lua.LFunction
 	// instances tracks live objects weakly, so that migration hooks and
 	// listings can reach them without keeping them alive.
 	instances instanceList
@@ -88,6 +92,7 @@ func (h *handle) point(cv *classVersion) {
 	}
 	h.copied = h.copied[:0]
 	h.cur = cv
+	h.cachedName, h.cachedFn = "", nil
 	protected := false
 	cv.table.ForEach(func(k, v lua.LValue) {
 		ks, ok := k.(lua.LString)

@@ -18,32 +18,28 @@ import (
 // An Object is safe for concurrent use; its calls are serialized by its
 // engine. It belongs to the engine that made it.
 type Object struct {
-	e     *Engine
-	t     *lua.LTable
-	cache methodCache // the last method called, guarded by e.mu
+	e *Engine
+	t *lua.LTable
+	h *handle // the handle t carried when last called; guarded by e.mu
 }
 
-// methodCache remembers where the last method called on an object was
-// found, so that a host calling the same method again and again (a tick
-// loop) skips the lookup. It is valid while the object carries the same
-// metatable, its handle presents the same class version, and the object has
-// no field of its own of that name.
-type methodCache struct {
-	name string
-	mt   lua.LValue
-	h    *handle
-	cur  *classVersion
-	fn   *lua.LFunction
-}
-
-// find returns the method name of t, through the cache.
-func (c *methodCache) find(t *lua.LTable, name string) (*lua.LFunction, bool) {
-	if c.fn != nil && c.name == name && t.Metatable == c.mt && c.h.cur == c.cur && t.RawGetString(name) == lua.LNil {
-		return c.fn, true
+// method returns the method name of the object, through its handle's
+// one-entry cache: a host that calls the same method on every object of a
+// class (a tick loop) skips the lookup. The cache is valid while the object
+// carries that handle and has no field of its own of that name; a commit
+// clears it when it repoints the handle. Called with e.mu held.
+func (o *Object) method(name string) (*lua.LFunction, bool) {
+	h := o.h
+	if h == nil || o.t.Metatable != lua.LValue(h.t) {
+		h = handleOf(o.t)
+		o.h = h
 	}
-	fn, ok := lookup(t, name).(*lua.LFunction)
-	if h := handleOf(t); ok && h != nil && t.RawGetString(name) == lua.LNil {
-		*c = methodCache{name: name, mt: t.Metatable, h: h, cur: h.cur, fn: fn}
+	if h != nil && h.cachedFn != nil && h.cachedName == name && o.t.RawGetString(name) == lua.LNil {
+		return h.cachedFn, true
+	}
+	fn, ok := lookup(o.t, name).(*lua.LFunction)
+	if ok && h != nil && o.t.RawGetString(name) == lua.LNil {
+		h.cachedName, h.cachedFn = name, fn
 	}
 	return fn, ok
 }
@@ -98,14 +94,14 @@ func (e *Engine) New(ctx context.Context, name string, args ...any) (*Object, er
 // A Lua error is returned as a *ScriptError naming class and method.
 // ctx, when it can be cancelled, interrupts the method.
 func (o *Object) Call(ctx context.Context, method string, args ...any) (Value, error) {
-	return o.e.call(ctx, o.t, &o.cache, "", method, args)
+	return o.e.call(ctx, o.t, o, "", method, args)
 }
 
 // call calls recv[name] under the engine's lock: as a method,
-// recv:name(args...), when cache is not nil (the object's method cache),
-// else as a function, recv.name(args...). A nil recv stands for the current
+// recv:name(args...), when obj (recv's Object) is not nil, else as a
+// function, recv.name(args...). A nil recv stands for the current
 // generation's globals.
-func (e *Engine) call(ctx context.Context, recv *lua.LTable, cache *methodCache, class, name string, args []any) (Value, error) {
+func (e *Engine) call(ctx context.Context, recv *lua.LTable, obj *Object, class, name string, args []any) (Value, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
@@ -117,8 +113,8 @@ func (e *Engine) call(ctx context.Context, recv *lua.LTable, cache *methodCache,
 	}
 	var fn *lua.LFunction
 	var ok bool
-	if cache != nil {
-		fn, ok = cache.find(recv, name)
+	if obj != nil {
+		fn, ok = obj.method(name)
 	} else {
 		fn, ok = lookup(recv, name).(*lua.LFunction)
 	}
@@ -128,12 +124,25 @@ func (e *Engine) call(ctx context.Context, recv *lua.LTable, cache *methodCache,
 	if len(e.strikes) > 0 && e.opts.QuarantineAfter > 0 && e.strikes[methodKey{className(recv, class), name}] >= e.opts.QuarantineAfter {
 		return Value{}, &ScriptError{Class: className(recv, class), Method: name, Message: ErrQuarantined.Error(), Generation: e.gen.num, Err: ErrQuarantined}
 	}
-	defer sandbox.Guard(L, ctx)()
+	var unguard func()
+	if ctx.Done() != nil { // Guard is a no-op otherwise: skip even its call
+		unguard = sandbox.Guard(L, ctx)
+	}
 	top := L.GetTop()
-	defer L.SetTop(top)
+	v, err := e.invoke(ctx, L, fn, recv, obj != nil, class, name, args)
+	L.SetTop(top)
+	if unguard != nil {
+		unguard()
+	}
+	return v, err
+}
+
+// invoke pushes fn, the receiver when self is set, and args, and calls fn.
+// Called with e.mu held; the caller restores the stack.
+func (e *Engine) invoke(ctx context.Context, L *lua.LState, fn *lua.LFunction, recv *lua.LTable, self bool, class, name string, args []any) (Value, error) {
 	L.Push(fn)
 	n := len(args)
-	if cache != nil {
+	if self {
 		L.Push(recv)
 		n++
 	}
