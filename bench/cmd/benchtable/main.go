@@ -1,0 +1,81 @@
+// Command benchtable runs hotlua's benchmark suite (package bench) and
+// prints a markdown table of medians and ratios against the baselines
+// measured in the same run, with the machine it ran on.
+//
+// Run it from the module root:
+//
+//	go run ./bench/cmd/benchtable
+//
+// It runs go test -run '^$' -bench . -count 1 ./bench/ six times (-count),
+// echoing its output to stderr as it goes, and writes the table to stdout.
+// Each round runs every benchmark once, each right beside its baseline, so
+// that a machine whose speed drifts (shared cores) slows both alike; a
+// single go test -count 6 would run the six runs of one benchmark before
+// any of its baseline. With -in it reads saved output from a file ("-" for
+// stdin) instead of running the benchmarks.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+
+	"github.com/hotlua/hotlua/bench"
+)
+
+func main() {
+	count := flag.Int("count", 6, "rounds: runs of each benchmark; the table shows their medians")
+	benchtime := flag.String("benchtime", "1s", "go test -benchtime for each run")
+	pattern := flag.String("bench", ".", "go test -bench: which benchmarks to run")
+	pkg := flag.String("pkg", "./bench/", "the benchmark package")
+	in := flag.String("in", "", "read go test -bench output from this file (- for stdin) instead of running it")
+	flag.Parse()
+	if err := run(*in, *pkg, *pattern, *benchtime, *count); err != nil {
+		fmt.Fprintln(os.Stderr, "benchtable:", err)
+		os.Exit(1)
+	}
+}
+
+// run gets the benchmark output, by running go test or from in, and
+// writes the table.
+func run(in, pkg, pattern, benchtime string, count int) error {
+	var out []byte
+	var err error
+	switch in {
+	case "":
+		out, err = runBenchmarks(pkg, pattern, benchtime, count)
+	case "-":
+		out, err = io.ReadAll(os.Stdin)
+	default:
+		out, err = os.ReadFile(in)
+	}
+	if err != nil {
+		return err
+	}
+	res, machine, err := bench.Parse(bytes.NewReader(out))
+	if err != nil {
+		return err
+	}
+	return bench.WriteTable(os.Stdout, bench.Rows, res, machine)
+}
+
+// runBenchmarks runs the benchmarks of pkg count times, one round after
+// the other, and returns go test's output, which it also copies to stderr
+// as it comes.
+func runBenchmarks(pkg, pattern, benchtime string, count int) ([]byte, error) {
+	var out bytes.Buffer
+	for i := range count {
+		fmt.Fprintf(os.Stderr, "benchtable: round %d of %d\n", i+1, count)
+		cmd := exec.Command("go", "test", "-run", "^$", "-bench", pattern,
+			"-count", "1", "-benchtime", benchtime, "-timeout", "30m", pkg)
+		cmd.Stdout = io.MultiWriter(&out, os.Stderr)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Run(); err != nil {
+			return nil, fmt.Errorf("go test: %w", err)
+		}
+	}
+	return out.Bytes(), nil
+}

@@ -1,0 +1,27 @@
+// Package bench measures hotlua against its baselines: raw gopher-lua doing
+// the same work, plain Go as the floor, and goja (JavaScript) for context.
+// Every benchmark runs beside its baseline as sub-benchmarks of one
+// benchmark, in the same process and run, so their ratios mean something on
+// a noisy machine.
+//
+// Run them all and print the markdown table of medians and ratios with
+//
+//	go run ./bench/cmd/benchtable
+//
+// (from the module root; -count, -benchtime and -bench are its flags). The
+// rows of that table, their baselines and their targets are [Rows]; the
+// benchmarks themselves are in this package's _test.go files:
+//
+//   - BenchmarkCall: one Go-to-Lua method call.
+//   - BenchmarkTick: one update call on each of 10k objects.
+//   - BenchmarkCommitPause: how long calls are held while a reload commits,
+//     with 10k, 100k and 1M live objects.
+//   - BenchmarkSaveToCommitted and BenchmarkReload: a one-file change in a
+//     50-file project, against a full recompile.
+//   - BenchmarkMemoryObject and BenchmarkMemoryGeneration: retained heap per
+//     object and per generation.
+//
+// Not measured here yet: host binding calls (ours, gopher-luar,
+// hand-written) and the 16-shard reload; their rows belong at the end of
+// [Rows].
+package bench
