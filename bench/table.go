@@ -117,8 +117,25 @@ var Rows = []Row{
 		"BenchmarkMemoryObject", "engine-lua", "raw-lua", "B/object", MaxOver(64, "B/object")),
 	generation("50", "the 50-file project"),
 	generation("1", "mover.lua alone"),
-	// The 16-shard reload and the host binding calls (ours, gopher-luar,
-	// hand-written; target ≤ 1.5x hand-written) go here.
+	row("16-shard reload, 1 of 50 files changed, vs one shard's reload",
+		"BenchmarkShardReload", "16-shards", "one-shard", "ns/op", Target{
+			Text: "< 2 × baseline + 8 ms",
+			Met:  func(ours, base float64) bool { return ours < 2*base+16*0.5e6 },
+		}),
+	row("16-shard reload vs 16 independent engines reloading",
+		"BenchmarkShardReload", "16-shards", "16-independent-engines", "ns/op", Target{}),
+	row("call throughput, one engine, 4 goroutines vs 1 (ns per call)",
+		"BenchmarkCallThroughput", "one-engine/goroutines=4", "one-engine/goroutines=1", "ns/op", Target{}),
+	row("call throughput, 4 shards in parallel vs 1 (ns per call)",
+		"BenchmarkCallThroughput", "shards=4", "shards=1", "ns/op", Target{}),
+	row("host method call from Lua: bindings (methods only) vs hand-written LGFunction",
+		"BenchmarkMethodCall", "bindings", "handwritten", "ns/op", MaxRatio(1.5)),
+	row("host method call from Lua: bindings with fields vs hand-written with fields",
+		"BenchmarkMethodCall", "bindings-fields", "handwritten-fields", "ns/op", MaxRatio(1.5)),
+	row("host method call from Lua: gopher-luar vs hand-written LGFunction",
+		"BenchmarkMethodCall", "gopher-luar", "handwritten", "ns/op", Target{}),
+	row("host function call from Lua: bindings vs hand-written LGFunction",
+		"BenchmarkFuncCall", "bindings", "handwritten", "ns/op", MaxRatio(1.5)),
 }
 
 // Results holds every value measured, one per run, by metric.

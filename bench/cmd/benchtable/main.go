@@ -22,6 +22,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 
 	"github.com/hotlua/hotlua/bench"
 )
@@ -30,7 +31,7 @@ func main() {
 	count := flag.Int("count", 6, "rounds: runs of each benchmark; the table shows their medians")
 	benchtime := flag.String("benchtime", "1s", "go test -benchtime for each run")
 	pattern := flag.String("bench", ".", "go test -bench: which benchmarks to run")
-	pkg := flag.String("pkg", "./bench/", "the benchmark package")
+	pkg := flag.String("pkg", "./bench/ ./bindings/", "the benchmark packages, separated by spaces")
 	in := flag.String("in", "", "read go test -bench output from this file (- for stdin) instead of running it")
 	flag.Parse()
 	if err := run(*in, *pkg, *pattern, *benchtime, *count); err != nil {
@@ -62,15 +63,16 @@ func run(in, pkg, pattern, benchtime string, count int) error {
 	return bench.WriteTable(os.Stdout, bench.Rows, res, machine)
 }
 
-// runBenchmarks runs the benchmarks of pkg count times, one round after
+// runBenchmarks runs the benchmarks of the packages in pkg count times, one round after
 // the other, and returns go test's output, which it also copies to stderr
 // as it comes.
 func runBenchmarks(pkg, pattern, benchtime string, count int) ([]byte, error) {
 	var out bytes.Buffer
 	for i := range count {
 		fmt.Fprintf(os.Stderr, "benchtable: round %d of %d\n", i+1, count)
-		cmd := exec.Command("go", "test", "-run", "^$", "-bench", pattern,
-			"-count", "1", "-benchtime", benchtime, "-timeout", "30m", pkg)
+		args := append([]string{"test", "-run", "^$", "-bench", pattern,
+			"-count", "1", "-benchtime", benchtime, "-timeout", "30m"}, strings.Fields(pkg)...)
+		cmd := exec.Command("go", args...)
 		cmd.Stdout = io.MultiWriter(&out, os.Stderr)
 		cmd.Stderr = os.Stderr
 		if err := cmd.Run(); err != nil {
