@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"weak"
 
@@ -29,7 +30,8 @@ type classVersion struct {
 	module  string      // the module that defined it
 	version Version
 	gen     *generation
-	frozen  *handle // made on first use by frozenHandle
+	frozen  *handle     // made on first use by frozenHandle
+	meta    []metaField // what a handle copies from table (see metaFields)
 }
 
 // handleKey is the raw key under which a handle table keeps its *handle.
@@ -85,30 +87,53 @@ func newHandle(name string, cv *classVersion) *handle {
 // its Metatable set to LNil.
 func newTable() *lua.LTable { return &lua.LTable{Metatable: lua.LNil} }
 
-// point makes the handle present cv: __index, metamethods, __metatable.
-func (h *handle) point(cv *classVersion) {
-	for _, k := range h.copied {
-		h.t.RawSetString(k, lua.LNil)
-	}
-	h.copied = h.copied[:0]
-	h.cur = cv
-	h.cachedName, h.cachedFn = "", nil
+// metaField is a field a handle copies from its class.
+type metaField struct {
+	key string
+	val lua.LValue
+}
+
+// metaFields lists what a handle copies from the class table t: its
+// metamethods (fields whose name starts with "__", __index included) and,
+// unless the class sets its own, __metatable = t, so that getmetatable of an
+// object is its class. It scans the whole class, so prepare calls it, before
+// the commit holds calls up.
+func metaFields(t *lua.LTable) []metaField {
+	var fs []metaField
 	protected := false
-	cv.table.ForEach(func(k, v lua.LValue) {
+	t.ForEach(func(k, v lua.LValue) {
 		ks, ok := k.(lua.LString)
 		if !ok || !strings.HasPrefix(string(ks), "__") || ks == handleKey || ks == migrateHook {
 			return
 		}
-		if ks == "__metatable" {
-			protected = true
-		}
-		h.t.RawSetString(string(ks), v)
-		h.copied = append(h.copied, string(ks))
+		protected = protected || ks == "__metatable"
+		fs = append(fs, metaField{string(ks), v})
 	})
 	if !protected {
-		h.t.RawSetString("__metatable", cv.table)
-		h.copied = append(h.copied, "__metatable")
+		fs = append(fs, metaField{"__metatable", t})
 	}
+	return fs
+}
+
+// point makes the handle present cv: __index, metamethods, __metatable. It
+// overwrites the fields the two versions share and clears only those the
+// new one lacks.
+func (h *handle) point(cv *classVersion) {
+	if cv.meta == nil {
+		cv.meta = metaFields(cv.table)
+	}
+	for _, k := range h.copied {
+		if !slices.ContainsFunc(cv.meta, func(f metaField) bool { return f.key == k }) {
+			h.t.RawSetString(k, lua.LNil)
+		}
+	}
+	h.copied = h.copied[:0]
+	for _, f := range cv.meta {
+		h.t.RawSetString(f.key, f.val)
+		h.copied = append(h.copied, f.key)
+	}
+	h.cur = cv
+	h.cachedName, h.cachedFn = "", nil
 }
 
 // handleOf returns the handle an object carries, or nil for a plain value.

@@ -136,6 +136,7 @@ func (g *generation) loadAll(L *lua.LState) int {
 	}
 	for _, cv := range g.order {
 		cv.version = Version{Generation: g.num, Hash: g.classHash(cv, 0)}
+		cv.meta = metaFields(cv.table)
 	}
 	return 0
 }
