@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -289,5 +290,36 @@ func TestConversionsNeverPanic(t *testing.T) {
 			}
 		}
 		_, _ = r.FromLua(v)
+	}
+}
+
+// A table whose levels share their child converts to a tree of 2^levels
+// copies: refused before any copy is made, quickly.
+func TestFromLuaRefusesExplodingSharedTables(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	if err := L.DoString(`local t = {} for i = 1, 40 do t = {t, t} end shared = t`); err != nil {
+		t.Fatal(err)
+	}
+	r := New()
+	start := time.Now()
+	_, err := r.FromLua(L.GetGlobal("shared"))
+	if err == nil || !strings.Contains(err.Error(), "more than 100000 Go values") {
+		t.Fatalf("FromLua = %v, want the size refused", err)
+	}
+	var target []any
+	if err := r.FromLuaInto(L.GetGlobal("shared"), &target); err == nil {
+		t.Fatal("FromLuaInto accepted it")
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("refusing took %v", d)
+	}
+	// A table shared a few times converts, copied.
+	if err := L.DoString(`local leaf = {1, 2} small = {a = leaf, b = leaf}`); err != nil {
+		t.Fatal(err)
+	}
+	v, err := r.FromLua(L.GetGlobal("small"))
+	if err != nil || len(v.(map[string]any)) != 2 {
+		t.Fatalf("small shared table: %v, %v", v, err)
 	}
 }

@@ -16,11 +16,65 @@ import (
 // otherwise a map[any]any whose keys are float64, string or bool. Tables
 // nest at most [MaxDepth] deep. Threads and channels are an error.
 func (r *Registry) FromLua(v lua.LValue) (any, error) {
+	if err := checkSize(v); err != nil {
+		return nil, fmt.Errorf("bindings: %w", err)
+	}
 	x, err := fromLua(v, 0)
 	if err != nil {
 		return nil, fmt.Errorf("bindings: %w", err)
 	}
 	return x, nil
+}
+
+// MaxValues bounds the Go values one conversion of a table makes. A table
+// reached twice (shared by two fields) is copied twice, so this counts the
+// tree the conversion builds, not the tables: a table of 40 levels that
+// each share their child would otherwise make 2^40 copies.
+const MaxValues = 100_000
+
+var errTooMany = fmt.Errorf("the value would make more than %d Go values (shared subtables are copied once per reference)", MaxValues)
+
+// checkSize fails for a table whose conversion would nest deeper than
+// MaxDepth, loop, or make more than MaxValues values. It visits each table
+// once, so it costs what the table holds, whatever its conversion would.
+func checkSize(v lua.LValue) error {
+	t, ok := v.(*lua.LTable)
+	if !ok {
+		return nil
+	}
+	sizes := make(map[*lua.LTable]int) // tree size of each table seen; -1 while it is being visited
+	var size func(t *lua.LTable, depth int) (int, error)
+	size = func(t *lua.LTable, depth int) (int, error) {
+		switch n, seen := sizes[t]; {
+		case seen && n < 0:
+			return 0, errDepth // a cycle
+		case seen:
+			return n, nil
+		case depth >= MaxDepth:
+			return 0, errDepth
+		}
+		sizes[t] = -1
+		n := 1
+		var err error
+		t.ForEach(func(_, v lua.LValue) {
+			if err != nil {
+				return
+			}
+			n++
+			if sub, ok := v.(*lua.LTable); ok {
+				var m int
+				m, err = size(sub, depth+1)
+				n += m
+			}
+			if err == nil && n > MaxValues {
+				err = errTooMany
+			}
+		})
+		sizes[t] = n
+		return n, err
+	}
+	_, err := size(t, 0)
+	return err
 }
 
 func fromLua(v lua.LValue, depth int) (any, error) {
@@ -128,6 +182,9 @@ func (r *Registry) FromLuaInto(v lua.LValue, target any) error {
 	rv := reflect.ValueOf(target)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return fmt.Errorf("bindings: FromLuaInto needs a non-nil pointer, not %T", target)
+	}
+	if err := checkSize(v); err != nil {
+		return fmt.Errorf("bindings: %w", err)
 	}
 	x, err := fromLuaTo(v, rv.Type().Elem(), 0)
 	if err != nil {

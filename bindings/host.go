@@ -77,7 +77,11 @@ func (h Host) log(L *lua.LState, level slog.Level, first int) int {
 		key := lua.LVAsString(L.Get(i))
 		var value any = "!MISSING"
 		if i+1 <= L.GetTop() {
-			x, err := fromLua(L.Get(i+1), 0)
+			var x any
+			err := checkSize(L.Get(i + 1))
+			if err == nil {
+				x, err = fromLua(L.Get(i+1), 0)
+			}
 			if err != nil {
 				x = "!" + err.Error()
 			}

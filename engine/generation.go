@@ -15,13 +15,16 @@ import (
 // generation is one complete load of the script set in its own LState.
 // Everything in it is touched only with the engine's lock held.
 type generation struct {
-	e       *Engine
-	num     uint64
-	L       *lua.LState
-	hot     *lua.LTable
-	scripts map[string]*script // by module name
-	modules map[string]lua.LValue
-	loading []string // modules being loaded, innermost last
+	e   *Engine
+	num uint64
+	L   *lua.LState
+	hot *lua.LTable
+	// setmetatableFn is the generation's setmetatable, which hot.class's
+	// constructors call directly.
+	setmetatableFn *lua.LFunction
+	scripts        map[string]*script // by module name
+	modules        map[string]lua.LValue
+	loading        []string // modules being loaded, innermost last
 
 	classes map[*lua.LTable]*classVersion // class table -> its definition
 	byName  map[string]*classVersion
@@ -122,7 +125,8 @@ func (g *generation) install() {
 	})
 	L.SetGlobal("hot", g.hot)
 	L.SetGlobal("require", L.NewFunction(g.require))
-	L.SetGlobal("setmetatable", L.NewFunction(g.setmetatable))
+	g.setmetatableFn = L.NewFunction(g.setmetatable)
+	L.SetGlobal("setmetatable", g.setmetatableFn)
 }
 
 // loadAll runs every script as a module, in module-name order (a module
@@ -312,7 +316,9 @@ func (g *generation) construct(L *lua.LState, cls *lua.LTable) int {
 		first = 2
 	}
 	obj := L.NewTable()
-	L.Push(L.GetGlobal("setmetatable"))
+	// Not through the global setmetatable, which a script may replace to
+	// spy on every constructor.
+	L.Push(g.setmetatableFn)
 	L.Push(obj)
 	L.Push(cls)
 	L.Call(2, 0)

@@ -153,9 +153,9 @@ func (e *Engine) invoke(ctx context.Context, L *lua.LState, fn *lua.LFunction, r
 		}
 		L.Push(lv)
 	}
-	// A plain PCall: without an error handler, gopher-lua's traceback is
-	// already bounded, and the call costs 70 ns instead of 180.
-	if err := L.PCall(n, 1, nil); err != nil {
+	// sandbox.PCall, not L.PCall: gopher-lua's own traceback has a line per
+	// tail call, gigabytes for a tail-recursive loop stopped at a deadline.
+	if err := sandbox.PCall(L, n, 1); err != nil {
 		se := scriptError(err, e.gen.num)
 		se.Class, se.Method = className(recv, class), name
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
