@@ -32,6 +32,7 @@ function Bad:pattern() return string.find(("a"):rep(1e5), ".-.-.-.-b$") end
 function Bad:bigsubject() return string.find(("a"):rep(4e6), "(a*)(a*)(a*)b") end
 function Bad:strmeta() getmetatable("").__index = {} end
 function Bad:strlib() string.upper = nil end
+function Bad:hotlib() hot.persist = function() return "poisoned" end end
 function Bad:unsetG() setmetatable(_G, nil) end
 function Bad:call(name) return _G[name] end
 function Bad:dofile() return dofile("/etc/passwd") end
@@ -76,6 +77,7 @@ func TestBadMethodsNeverHurtTheHost(t *testing.T) {
 		{"bigsubject", "too complex"},
 		{"strmeta", "non-table object(boolean)"},
 		{"strlib", "library tables are read-only"},
+		{"hotlib", "cannot assign hot.persist"},
 		{"unsetG", "protected metatable"},
 		{"dofile", "attempt to call a non-function"},
 		{"io", "attempt to index a non-table object(nil)"},
@@ -141,7 +143,7 @@ func TestBadScriptsNeverLoad(t *testing.T) {
 	e, dir := newEngine(t, map[string]string{"good.lua": goodClass})
 	ctx := context.Background()
 	good, _ := e.New(ctx, "Good")
-	for _, tc := range []struct {
+	cases := []struct {
 		name, body, want string
 	}{
 		{"syntax", "local x = = 1", "bad.lua:1:11: syntax error"},
@@ -151,8 +153,12 @@ func TestBadScriptsNeverLoad(t *testing.T) {
 		{"bytecode", "\x1bLua\x51\x00", "bad.lua: binary chunks are not allowed"},
 		{"oversized", "return '" + strings.Repeat("x", 2<<20) + "'", "bad.lua: source too large"},
 		{"require outside the roots", "return require('os')", "bad.lua:1: module 'os' not found"},
+		{"concatenation of many values", "local s = 'x'\nreturn s..s..s..s..s..s..s..s..s..s", "bad.lua:2: a concatenation of 10 values in one expression (the limit is 8): split it"},
+		{"operator chain", "return 1" + strings.Repeat("+x", 1001), "bad.lua:1: expression too long"},
+		{"call chain", "return x" + strings.Repeat("()", 300), "bad.lua:1: source nests too deeply"},
 		{"check", "hot.check(function() error('invariant broken') end)", "bad.lua:1: invariant broken"},
-	} {
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			writeScripts(t, dir, map[string]string{"bad.lua": tc.body})
 			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -170,8 +176,8 @@ func TestBadScriptsNeverLoad(t *testing.T) {
 		})
 	}
 	n, _ := good.Get("count")
-	if f, _ := n.Float(); f != 8 {
-		t.Fatalf("count = %v, want 8", n)
+	if f, _ := n.Float(); int(f) != len(cases) {
+		t.Fatalf("count = %v, want %d: one call after each refused reload", n, len(cases))
 	}
 }
 

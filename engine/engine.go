@@ -401,7 +401,7 @@ func (e *Engine) compile(force bool) ([]*script, error) {
 	if !force && e.unchanged(srcs) {
 		return nil, errUnchanged
 	}
-	return e.protos.compile(srcs)
+	return e.protos.compile(srcs, e.opts.Limits)
 }
 
 // commitPrepared commits g, which prepare returned, under the engine's lock.

@@ -10,6 +10,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/hotlua/hotlua/bindings"
+	"github.com/hotlua/hotlua/internal/sandbox"
 )
 
 // generation is one complete load of the script set in its own LState.
@@ -123,6 +124,9 @@ func (g *generation) install() {
 		Logger:     g.e.log,
 		Generation: func() uint64 { return g.num },
 	})
+	// Scripts get a read-only view: one module must not replace hot.persist
+	// or hot.class for the others.
+	g.hot = sandbox.ReadOnly(L, "hot", g.hot)
 	L.SetGlobal("hot", g.hot)
 	L.SetGlobal("require", L.NewFunction(g.require))
 	g.setmetatableFn = L.NewFunction(g.setmetatable)

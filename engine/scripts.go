@@ -83,7 +83,7 @@ func scanRoots(roots []string, lim Limits) ([]source, error) {
 				return nil
 			}
 			if err := sandbox.CheckSource(data, lim); err != nil {
-				return &ScriptError{Path: rel, Message: strings.TrimPrefix(err.Error(), "sandbox: "), Err: err}
+				return sourceError(rel, err)
 			}
 			mod := moduleName(rel)
 			if other, dup := where[mod]; dup {
@@ -117,7 +117,7 @@ type protoKey struct {
 // compile returns the compiled scripts, compiling what the cache lacks. The
 // cache keeps only what this call used, so it never grows past one script
 // set. All syntax errors are reported, joined.
-func (c *protoCache) compile(srcs []source) ([]*script, error) {
+func (c *protoCache) compile(srcs []source, lim Limits) ([]*script, error) {
 	c.mu.Lock()
 	old := c.m
 	c.mu.Unlock()
@@ -129,7 +129,7 @@ func (c *protoCache) compile(srcs []source) ([]*script, error) {
 		proto := old[key]
 		if proto == nil {
 			var err error
-			if proto, err = compileSource(s); err != nil {
+			if proto, err = compileSource(s, lim); err != nil {
 				errs = append(errs, err)
 				continue
 			}
@@ -146,7 +146,7 @@ func (c *protoCache) compile(srcs []source) ([]*script, error) {
 	return scripts, nil
 }
 
-func compileSource(s source) (*lua.FunctionProto, error) {
+func compileSource(s source, lim Limits) (*lua.FunctionProto, error) {
 	chunk, err := parse.Parse(bytes.NewReader(s.data), s.path)
 	if err != nil {
 		se := scriptError(err, 0)
@@ -161,7 +161,19 @@ func compileSource(s source) (*lua.FunctionProto, error) {
 	if err != nil {
 		return nil, scriptError(err, 0)
 	}
+	if err := sandbox.CheckProto(proto, lim); err != nil {
+		return nil, sourceError(s.path, err)
+	}
 	return proto, nil
+}
+
+// sourceError places a limit the sandbox found in a script at its line.
+func sourceError(path string, err error) *ScriptError {
+	se := &ScriptError{Path: path, Message: err.Error(), Err: err}
+	if le, ok := errors.AsType[*sandbox.SourceError](err); ok {
+		se.Line, se.Message = le.Line, le.Message
+	}
+	return se
 }
 
 // joinErrors returns the only error, or all of them joined one per line;

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"strconv"
 	"strings"
 	"unsafe"
 
@@ -11,7 +10,6 @@ import (
 // installStringLib replaces the string builtins that build unbounded strings
 // or run unbounded patterns with capped versions.
 func installStringLib(L *lua.LState, lib *lua.LTable, lim Limits, steps int) {
-	format := lib.RawGetString("format").(*lua.LFunction).GFunction
 	funcs := map[string]lua.LGFunction{
 		"rep": func(L *lua.LState) int {
 			s := L.CheckString(1)
@@ -26,14 +24,9 @@ func installStringLib(L *lua.LState, lib *lua.LTable, lim Limits, steps int) {
 			L.Push(lua.LString(strings.Repeat(s, n)))
 			return 1
 		},
-		"format": func(L *lua.LState) int {
-			if formatSize(L) > lim.MaxStringBytes {
-				L.RaiseError("string.format: result too large (max %d bytes)", lim.MaxStringBytes)
-			}
-			return format(L)
-		},
-		"find":  func(L *lua.LState) int { return strFind(L, steps) },
-		"match": func(L *lua.LState) int { return strMatch(L, steps) },
+		"format": func(L *lua.LState) int { return strFormat(L, lim) },
+		"find":   func(L *lua.LState) int { return strFind(L, steps) },
+		"match":  func(L *lua.LState) int { return strMatch(L, steps) },
 		"gmatch": func(L *lua.LState) int {
 			str := L.CheckString(1)
 			mds := findAll(L, "string.gmatch", str, L.CheckString(2), 0, -1, steps)
@@ -53,43 +46,6 @@ func installStringLib(L *lua.LState, lib *lua.LTable, lim Limits, steps int) {
 		lib.RawSetString(name, L.NewFunction(fn))
 	}
 	lib.RawSetString("gfind", lib.RawGetString("gmatch")) // Lua 5.0's name
-}
-
-// formatSize returns an upper bound of the length of string.format's result:
-// the format, every string argument, a number's worth for every other
-// argument, and every width and precision written in the format.
-func formatSize(L *lua.LState) int {
-	f := L.CheckString(1)
-	n := len(f)
-	for i := 2; i <= L.GetTop(); i++ {
-		if s, ok := L.Get(i).(lua.LString); ok {
-			n += len(s)
-		} else {
-			n += 32
-		}
-	}
-	for i := 0; i < len(f); i++ {
-		if f[i] != '%' {
-			continue
-		}
-		i++
-		for i < len(f) && strings.IndexByte("-+ #0", f[i]) >= 0 {
-			i++
-		}
-		j := i
-		for j < len(f) && (f[j] >= '0' && f[j] <= '9' || f[j] == '.') {
-			j++
-		}
-		for _, num := range strings.Split(f[i:j], ".") {
-			if v, err := strconv.Atoi(num); err == nil {
-				n += v
-			} else if num != "" {
-				return int(^uint(0) >> 1)
-			}
-		}
-		i = j
-	}
-	return n
 }
 
 // subject returns the bytes of s without copying; the matcher only reads them.
@@ -352,16 +308,64 @@ func protectedCall(passThrough *lua.LFunction) lua.LGFunction {
 		}
 		if err := L.PCall(L.GetTop()-1, lua.MultRet, passThrough); err != nil {
 			L.Push(lua.LFalse)
-			if aerr, ok := err.(*lua.ApiError); ok {
-				L.Push(aerr.Object)
-			} else {
-				L.Push(lua.LString(err.Error()))
-			}
+			L.Push(errorValue(err))
 			return 2
 		}
 		L.Insert(lua.LTrue, 1)
 		return L.GetTop()
 	}
+}
+
+// protectedXCall returns xpcall with a pass-through error handler, for the
+// reason of [protectedCall]: the user's handler runs after the stack of the
+// failed call has unwound, with the error value, and its first result is
+// xpcall's second. As with gopher-lua's xpcall, f and the handler must be
+// functions, f is called without arguments, and an error in the handler is
+// returned in place of its result.
+func protectedXCall(passThrough *lua.LFunction) lua.LGFunction {
+	return func(L *lua.LState) int {
+		fn := L.CheckFunction(1)
+		handler := L.CheckFunction(2)
+		top := L.GetTop()
+		L.Push(fn)
+		err := L.PCall(0, lua.MultRet, passThrough)
+		if err == nil {
+			L.Insert(lua.LTrue, top+1)
+			return L.GetTop() - top
+		}
+		L.Push(handler)
+		L.Push(errorValue(err))
+		if err := L.PCall(1, 1, passThrough); err != nil {
+			L.Push(errorValue(err))
+		}
+		L.Insert(lua.LFalse, L.GetTop())
+		return 2
+	}
+}
+
+// errorValue returns the Lua value of an error returned by L.PCall.
+func errorValue(err error) lua.LValue {
+	if aerr, ok := err.(*lua.ApiError); ok {
+		return aerr.Object
+	}
+	return lua.LString(err.Error())
+}
+
+// MaxDateFormatBytes is the longest format os.date accepts: gopher-lua's
+// expands it in one uninterruptible pass, about 12 bytes of result per 2
+// bytes of format ("%c").
+const MaxDateFormatBytes = 256
+
+// capDate replaces os.date in lib with a version refusing formats longer
+// than MaxDateFormatBytes.
+func capDate(L *lua.LState, lib *lua.LTable) {
+	date := lib.RawGetString("date").(*lua.LFunction).GFunction
+	lib.RawSetString("date", L.NewFunction(func(L *lua.LState) int {
+		if s, ok := L.Get(1).(lua.LString); ok && len(s) > MaxDateFormatBytes {
+			L.RaiseError("os.date: format too long (%d bytes, max %d)", len(s), MaxDateFormatBytes)
+		}
+		return date(L)
+	}))
 }
 
 // passThrough is an error handler returning the error value unchanged.

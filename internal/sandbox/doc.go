@@ -7,7 +7,8 @@
 // The engine calls [NewState], adds its own globals (the hot module, a
 // require that resolves inside the script roots, a setmetatable wrapper
 // calling the original), checks each script with [CheckSource] before
-// compiling it, and makes every call into Lua with
+// compiling it and [CheckProto] on the compiled prototype, and makes every
+// call into Lua with
 //
 //	done := sandbox.Guard(L, ctx) // ctx with a deadline
 //	L.Push(fn)                    // then the arguments
@@ -21,6 +22,8 @@
 //   - base: assert, error, getmetatable, ipairs, next, pairs, pcall, print,
 //     rawequal, rawget, rawset, select, setmetatable, tonumber, tostring,
 //     type, unpack, xpcall, _G, _VERSION, _GOPHER_LUA_VERSION;
+//     pcall and xpcall render no traceback (see Limits); xpcall calls its
+//     handler after the failed call has unwound, with the error value;
 //     collectgarbage answers "count" only; load and loadstring compile
 //     source text only (see below). Absent: dofile, loadfile, getfenv,
 //     setfenv, module, require, newproxy.
@@ -29,8 +32,9 @@
 //
 // There is no io, debug, package or channel. load and loadstring accept a
 // string or, as in Lua 5.1, a reader function; the chunk must pass
-// CheckSource (no "\27Lua" bytecode, size, UTF-8, nesting) and runs with
-// the state's globals.
+// CheckSource (no "\27Lua" bytecode, size, UTF-8, nesting, operator
+// chains) and CheckProto (concatenations), and runs with the state's
+// globals.
 //
 // # What scripts cannot change
 //
@@ -47,20 +51,33 @@
 // scripts sharing its globals; the engine decides whether scripts share them.
 //
 // A state from NewState with [Config.Trusted] has every standard library,
-// writable, but keeps the capped builtins below, pcall and load, and has no
-// os.exit.
+// writable, but keeps the capped builtins below, pcall, xpcall and load,
+// and has no os.exit. (In a trusted state too, an xpcall handler runs after
+// the unwinding: debug.traceback there shows the xpcall's caller, not the
+// error's origin.)
 //
 // # Limits
 //
 // Each field of [Limits] is documented with its default. The limits, and
 // why each is needed with gopher-lua v1.1.2:
 //
-//   - Strings built by builtins: string.rep, string.format (bounded from its
-//     format and arguments before it runs), string.gsub and table.concat
-//     raise "string.rep: result too large (max 16777216 bytes)" instead of
-//     allocating; string.rep("x", 1e10) otherwise ends the process with a
-//     fatal out-of-memory error. gsub also builds its result in one pass
-//     (gopher-lua's copies the subject once per replacement).
+//   - Strings built by builtins: string.rep, string.format, string.gsub and
+//     table.concat raise "string.rep: result too large (max 16777216
+//     bytes)" instead of allocating; string.rep("x", 1e10) otherwise ends the
+//     process with a fatal out-of-memory error. gsub also builds its result
+//     in one pass (gopher-lua's copies the subject once per replacement).
+//   - string.format accepts only Lua 5.1's conversions (% flags "-+ #0",
+//     at most two width and two precision digits, one of c d i o u x X e E f
+//     g G q s, or %%): anything else raises "invalid option '%[' to
+//     'format'". gopher-lua's hands the format to Go's fmt.Sprintf, where
+//     `string.format(("%[1]s"):rep(4096), ("x"):rep(8e6))` ends the process
+//     and %v, %T and %p dump tables and leak Go types and addresses. Each
+//     conversion is bounded before it is formatted (%q up to four times its
+//     input), and conversions follow C's printf as Lua 5.1's do (%c one
+//     byte, %g six significant digits, %q Lua's quoting).
+//   - os.date refuses formats longer than [MaxDateFormatBytes] (256):
+//     gopher-lua's expands `os.date(("%c"):rep(8e6))` into hundreds of
+//     megabytes in one uninterruptible call.
 //   - Patterns: string.find, match, gmatch and gsub run a copy of
 //     gopher-lua's matcher with a step budget (MaxPatternSteps, about 15 ns
 //     a step), since a builtin cannot be interrupted by a deadline:
@@ -75,15 +92,29 @@
 //   - Array index: [MaxArrayIndex] is set process-wide in
 //     lua.MaxArrayIndex when this package is initialised, see its doc.
 //   - Tracebacks: [PCall] renders at most MaxTracebackLines frame lines and
-//     one line per run of tail calls, and the sandbox's pcall renders none;
-//     gopher-lua renders one line per tail call (about 200 MB for a second
-//     of infinite tail recursion) before truncating.
-//   - Source: [CheckSource] bounds size and nesting; gopher-lua's compiler
-//     recurses per nesting level and about 10^6 levels overflow Go's stack,
-//     a fatal error.
+//     one line per run of tail calls, and the sandbox's pcall and xpcall
+//     render none; gopher-lua renders one line per tail call (about 200 MB
+//     for a second of infinite tail recursion) before truncating, and its
+//     xpcall does so whenever the handler fails, as it does at a deadline.
+//   - Source: [CheckSource] bounds size, nesting and operator chains.
+//     gopher-lua's compiler recurses per nesting level, and about 10^6
+//     levels (`x()()()...` counts a level per call) overflow Go's stack, a
+//     fatal error; it compiles an operator chain in quadratic time that no
+//     deadline interrupts (40,000 operators: 13 s), so one expression may
+//     have at most MaxExpressionOperators (1000, compiled in about 10 ms).
+//   - Concatenation: [CheckProto] bounds the values one expression
+//     concatenates (MaxConcatOperands, 8): gopher-lua joins them all in one
+//     allocation between two checks of the deadline and the heap, so
+//     `r = s2 .. s2 .. ...` with a hundred 128 MB operands ends the process.
 //   - Time and memory: [Guard]; see below.
 //
 // # Deadlines, memory and their cost
+//
+// The memory bound is per call: what a call leaves reachable (globals,
+// upvalues, tables of the state) stays, and the next call starts from the
+// heap it finds. A script called repeatedly can keep up to MaxMemoryBytes
+// per call, so a host running untrusted scripts should also cap the
+// process with runtime/debug.SetMemoryLimit.
 //
 // Guard installs the call's context with SetContext only when the context
 // can end: gopher-lua then checks it before every instruction, which
@@ -95,7 +126,8 @@
 //
 // The concatenation operator cannot be hooked: `local s = "x" while true do
 // s = s .. s end` allocates 2^n bytes in about 30 instructions, far within
-// any deadline, and ends the process. Guard therefore also registers the
+// any deadline, and ends the process (and one instruction joins all the
+// operands of `a .. b .. c`, hence CheckProto). Guard therefore also registers the
 // call with a watchdog goroutine that reads the heap size every 2 ms
 // (runtime/metrics, no stop-the-world) while guarded calls run, and cancels
 // a call once the heap exceeds by MaxMemoryBytes its lowest size sampled
@@ -124,6 +156,6 @@
 // # Concurrency
 //
 // A state, like any *lua.LState, belongs to one goroutine at a time; so do
-// Guard, PCall and the done function for it. NewState, CheckSource and the
-// watchdog are safe for concurrent use.
+// Guard, PCall and the done function for it. NewState, CheckSource,
+// CheckProto and the watchdog are safe for concurrent use.
 package sandbox

@@ -21,6 +21,10 @@ func FuzzRun(f *testing.F) {
 		`unpack({}, 1, 1e8)`,
 		`load(("return " .. ("not "):rep(1e3) .. "1"))`,
 		"\x1bLuaQ",
+		`string.format("%5.2f %q %-3c %x %g %%", 1.5, "a\0", 65, -1, 0.1)`,
+		`xpcall(function() local function f(n) return f(n + 1) end f(1) end, print)`,
+		`local s = "x" return s..s..s..s..s..s..s..s..s, os.date("%c")`,
+		"return x()()[1].a:b{}\"s\"",
 	} {
 		f.Add([]byte(seed))
 	}

@@ -2,6 +2,9 @@ package sandbox
 
 import (
 	"context"
+	"fmt"
+	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -18,14 +21,21 @@ var testLimits = Limits{
 	MaxMemoryBytes:  16 << 20,
 }
 
-// run loads and calls code in L under a deadline, the way the engine does.
+// run checks, loads and calls code in L under a deadline, the way the engine does.
 func run(L *lua.LState, code string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	done := Guard(L, ctx)
 	defer done()
+	lim := dataOf(L).lim
+	if err := CheckSource([]byte(code), lim); err != nil {
+		return err
+	}
 	fn, err := L.LoadString(code)
 	if err != nil {
+		return err
+	}
+	if err := CheckProto(fn.Proto, lim); err != nil {
 		return err
 	}
 	L.Push(fn)
@@ -61,7 +71,36 @@ func TestBadInputs(t *testing.T) {
 			"context deadline exceeded", 200 * time.Millisecond, 2 * time.Second},
 		{"string.rep bomb", `string.rep("x", 1e10)`, "string.rep: result too large (max 8388608 bytes)", 0, 0},
 		{"string.rep method bomb", `("xy"):rep(1e9)`, "string.rep: result too large", 0, 0},
-		{"string.format bomb", `string.format(("%999999d"):rep(1000), 1)`, "string.format: result too large", 0, 0},
+		{"string.format bomb", `local s = ("x"):rep(3e6) string.format("%s%s%s", s, s, s)`, "string.format: result too large (max 8388608 bytes)", 0, 0},
+		{"string.format %q bomb", `string.format("%q", ("\0"):rep(2.5e6))`, "string.format: result too large", 0, 0},
+		{"string.format width bomb", `local t = {} for i = 1, 3e4 do t[i] = 1e308 end string.format(("%99.99f"):rep(3e4), unpack(t))`, "string.format: result too large", 0, 0},
+		{"string.format argument index", `string.format(("%[1]s"):rep(4096), ("x"):rep(2^20))`, "invalid option '%[' to 'format'", 0, 0},
+		{"string.format star width", `string.format("%*d", 1e9, 1)`, "invalid option '%*' to 'format'", 0, 0},
+		{"string.format %v of a table", `local t = {} for i = 1, 1e5 do t[i] = i end string.format("%v", t)`, "invalid option '%v' to 'format'", 0, 0},
+		{"string.format %T", `string.format("%T", {})`, "invalid option '%T' to 'format'", 0, 0},
+		{"string.format %p", `string.format("%p", {})`, "invalid option '%p' to 'format'", 0, 0},
+		{"string.format wide width", `string.format("%100d", 1)`, "invalid format (width or precision too long)", 0, 0},
+		{"string.format long precision", `string.format("%.100f", 1)`, "invalid format (width or precision too long)", 0, 0},
+		{"string.format repeated flags", `string.format("%------d", 1)`, "invalid format (repeated flags)", 0, 0},
+		{"string.format %d of a table", `string.format("%d", {1, 2, 3})`, "number expected, got table", 0, 0},
+		{"string.format missing argument", `string.format("%d %d", 1)`, "bad argument #3 to format (no value)", 0, 0},
+		{"string.format cut conversion", `string.format("%5")`, "invalid option '%5' to 'format'", 0, 0},
+		{"os.date format bomb", `os.date(("%c"):rep(4e6))`, "os.date: format too long (8000000 bytes, max 256)", 0, 0},
+		{"long concatenation expression", "local s = (\"x\"):rep(2^20)\nlocal s2 = s..s..s..s..s..s..s..s\nlocal r = s2" + strings.Repeat("..s2", 99),
+			"sandbox: line 3: a concatenation of 100 values in one expression (the limit is 8): split it", 0, 0},
+		{"long concatenation in a nested function", "local s = 'x'\nlocal function f()\n  return function() return s..s..s..s..s..s..s..s..s end\nend",
+			"sandbox: line 3: a concatenation of 9 values in one expression (the limit is 8): split it", 0, 0},
+		{"long concatenation through load", `assert(load("local s = 'x' return s" .. ("..s"):rep(20)))`,
+			"sandbox: line 1: a concatenation of 21 values in one expression (the limit is 8): split it", 0, 0},
+		{"concatenations split into expressions", "local s = ('x'):rep(1000)\nlocal r = s..s..s..s..s..s..s..s\nr = r..r..r..r\nassert(#r == 32000)", "", 0, 0},
+		{"long operator chain through load", `assert(load("return 1" .. ("+x"):rep(40000)))`,
+			"sandbox: line 1: expression too long (more than 1000 binary operators): split it", 0, time.Second},
+		{"operator chain broken by function literals", `assert(load("return 1" .. ("+(function() end)()"):rep(2000)))`, "expression too long", 0, time.Second},
+		{"operator chain broken by commas", `assert(load("return 1" .. ("+f(a, b)"):rep(2000)))`, "expression too long", 0, time.Second},
+		{"long call chain through load", `assert(load("return x" .. ("()"):rep(5e5)))`, "sandbox: line 1: source nests too deeply (more than 200 levels)", 0, time.Second},
+		{"infinite tail recursion in xpcall", "xpcall(function() local function f(n) return f(n + 1) end f(1) end, function(e) return e end)\nwhile true do end",
+			"context deadline exceeded", 200 * time.Millisecond, 2 * time.Second},
+		{"unpack bomb under xpcall", `xpcall(function() unpack({}, 1, 1e8) end, print)`, "registry overflow", 0, 0},
 		{"table.concat bomb", `local t = {} for i = 1, 3 do t[i] = ("x"):rep(4e6) end table.concat(t)`, "table.concat: result too large", 0, 0},
 		{"gsub result bomb", `(("x"):rep(1e5)):gsub("x+", ("%0"):rep(100))`, "string.gsub: result too large", 0, 0},
 		{"concat doubling loop", `local s = "x" while true do s = s .. s end`, "sandbox: memory limit exceeded", 10 * time.Second, 0},
@@ -99,7 +138,7 @@ func TestBadInputs(t *testing.T) {
 		{"load of bytecode", "assert(load(\"\\27LuaQ\\0\\1\"))", "sandbox: binary chunks are not allowed", 0, 0},
 		{"loadstring of bytecode", "assert(loadstring(\"\\27Lua\"))", "sandbox: binary chunks are not allowed", 0, 0},
 		{"load of source sees the globals", `assert(load("return string.rep('a', 2)")() == "aa") error("ok")`, "ok", 0, 0},
-		{"load of deeply nested source", `assert(load(("return " .. ("not "):rep(1000) .. "1")))`, "sandbox: source nests too deeply (more than 200 levels) at line 1", 0, 0},
+		{"load of deeply nested source", `assert(load(("return " .. ("not "):rep(1000) .. "1")))`, "sandbox: line 1: source nests too deeply (more than 200 levels)", 0, 0},
 		{"load of a long concatenation", `assert(load("return 'a'" .. ("..'a'"):rep(3e5)))`, "sandbox: source too large (1500010 bytes, max 1048576)", 0, 0},
 		{"panic in a Go function", `gopanic()`, "kaboom", 0, 0},
 	}
@@ -112,6 +151,7 @@ func TestBadInputs(t *testing.T) {
 			if timeout == 0 {
 				timeout = 5 * time.Second
 			}
+			runtime.GC() // garbage of the previous row must not count against this one
 			start := time.Now()
 			err := run(L, tt.code, timeout)
 			elapsed := time.Since(start)
@@ -162,12 +202,44 @@ func TestCheckSource(t *testing.T) {
 		{"local s = '" + deep + "' --[==[ " + deep + " ]==]\n-- " + deep + "\nreturn [[" + deep + "]], \"" + deep + "\"", ""},
 		{"if a then elseif b then else end " + strings.Repeat("do ", 150) + strings.Repeat("end ", 150), ""},
 		{"return 1 - -1 - - -1 + #t", ""},
-		{"x = " + deep, "sandbox: source nests too deeply (more than 200 levels) at line 1"},
-		{"\n\nx = " + strings.Repeat("- ", 201) + "1", "at line 3"},
+		{"x = " + deep, "sandbox: line 1: source nests too deeply (more than 200 levels)"},
+		{"\n\nx = " + strings.Repeat("- ", 201) + "1", "sandbox: line 3: source nests too deeply"},
 		{strings.Repeat("function f() ", 201), "nests too deeply"},
 		{"\x1bLuaQ", "sandbox: binary chunks are not allowed"},
 		{"x = '\xff'", "sandbox: source is not valid UTF-8"},
 		{strings.Repeat("x", 1<<20+1), "sandbox: source too large (1048577 bytes, max 1048576)"},
+		{"return 1" + strings.Repeat("+x", 1000), ""},
+		{"return 1" + strings.Repeat("+x", 1001), "sandbox: line 1: expression too long (more than 1000 binary operators): split it"},
+		{"\nreturn 1" + strings.Repeat(" and x", 1001), "sandbox: line 2: expression too long"},
+		{"return 'a'" + strings.Repeat("..x", 500) + strings.Repeat("==x", 501), "more than 1000 binary operators"},
+		{"return a" + strings.Repeat(" or b<=c", 501), "more than 1000 binary operators"},
+		{"return -x" + strings.Repeat("-x", 1001), "more than 1000 binary operators"},
+		{"return 1" + strings.Repeat("+(x", 199) + strings.Repeat(")", 199) + strings.Repeat("*x", 802), "more than 1000 binary operators"},
+		{"return 1" + strings.Repeat("+{a=1,b=2}", 1001), "more than 1000 binary operators"},
+		{"return 1" + strings.Repeat("+(function() return 1 end)()", 1001), "more than 1000 binary operators"},
+		{"x = 1" + strings.Repeat("+x", 999) + "\ny = 1" + strings.Repeat("+x", 999), ""},
+		{strings.Repeat("assert(x == 1 and y ~= 2)\n", 2000), ""},
+		{strings.Repeat("x = f(a + b, c - d, {e * 2, g / 3})\n", 2000), ""},
+		{strings.Repeat("local a = b .. c; if a < b then a = a - 1 elseif a >= 1 then return a % 2 end\n", 600), ""},
+		{"return {" + strings.Repeat("1 + 1, ", 3000) + "}", ""},
+		{"return x" + strings.Repeat("()", 200), "sandbox: line 1: source nests too deeply (more than 200 levels)"},
+		{"return x" + strings.Repeat("()", 199), ""},
+		{"return x" + strings.Repeat("[1]", 201), "nests too deeply"},
+		{"return x" + strings.Repeat(".a", 201), "nests too deeply"},
+		{"return x" + strings.Repeat(":a()", 101), "nests too deeply"},
+		{"return x" + strings.Repeat(`""`, 201), "nests too deeply"},
+		{"return x" + strings.Repeat("[[s]]", 201), "nests too deeply"},
+		{"return x" + strings.Repeat("{}", 201), "nests too deeply"},
+		{"return x" + strings.Repeat("(y.z)", 201), "nests too deeply"},
+		{strings.Repeat("a.b.c:d(e.f.g(h[1].i)).j = 1\n", 1000), ""},
+		{"return a.b, c..d, 1..2, .5, 1e+5, 1.5e-3, ..." + strings.Repeat(", x.y", 1000), ""},
+		// Tokens as gopher-lua's lexer reads them, so nothing hides operators.
+		{"-- a comment ends at CR\rreturn 1" + strings.Repeat("+x", 1001), "more than 1000 binary operators"},
+		{"return x" + strings.Repeat("+1e+x", 1001), "more than 1000 binary operators"},
+		{"return x" + strings.Repeat("+0x1e+x", 501), "more than 1000 binary operators"},
+		{"x = 'a\\\r\n'\nreturn 1" + strings.Repeat("+x", 1001), "sandbox: line 3: expression too long"},
+		{"x = 1e\n\nreturn 1" + strings.Repeat("+x", 1001), "sandbox: line 3: expression too long"},
+		{"return 1" + strings.Repeat("+x @", 1001), "more than 1000 binary operators"},
 	}
 	for _, tt := range tests {
 		err := CheckSource([]byte(tt.src), Limits{})
@@ -177,6 +249,11 @@ func TestCheckSource(t *testing.T) {
 		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
 			t.Errorf("CheckSource(%.40q) = %v, want %q", tt.src, err, tt.want)
 		}
+	}
+	// 2 MB of calls overflowed Go's stack in gopher-lua's compiler.
+	err := CheckSource([]byte("return x"+strings.Repeat("()", 1e6)), Limits{MaxSourceBytes: 4 << 20})
+	if err == nil || !strings.Contains(err.Error(), "nests too deeply") {
+		t.Errorf("CheckSource of a million calls = %v, want it nested too deeply", err)
 	}
 }
 
@@ -275,6 +352,29 @@ eq((string.gsub("$x $y", "%$(%w+)", {x = "1"})), "1 $y")
 eq((string.gsub("a b", "%w", function(w) return w:upper() end)), "A B")
 eq((string.gsub("abc", "%w", "x", 2)), "xxc")
 eq(string.format("%5.2f|%s|%d", 3.14159, "s", 7), " 3.14|s|7")
+eq(string.format("%g|%g|%g|%G", 0.1, 1/3, 1234567, 1e-10), "0.1|0.333333|1.23457e+06|1E-10")
+eq(string.format("%x|%X|%o|%u|%#x|%#o|%x", 255, 255, 8, 3, 255, 8, -1), "ff|FF|10|3|0xff|010|ffffffffffffffff")
+eq(string.format("%5d|%-5d|%05d|%+d|% d|%.3d|%i", 42, 42, 42, 42, 42, 7, 2.9), "   42|42   |00042|+42| 42|007|2")
+eq(string.format("%c%c|%3c|%-3c|", 72, 105, 65, 66), "Hi|  A|B  |")
+eq(string.format("%c", 200), string.char(200))
+eq(string.format("%10.3s|%-6s|%.0s|%s|%s|%s", "abcdef", "ab", "zz", nil, 12, true), "       abc|ab    ||nil|12|true")
+eq(string.format("%e|%.2E|%10.4f|%-8.1f|%#.0f", 12345.678, 0.00012, 3.14159, 2.5, 3), "1.234568e+04|1.20E-04|    3.1416|2.5     |3.")
+eq(string.format("%q", "a\"b\\c\nd\re\0f"), '"a\\"b\\\\c\\\nd\\re\\000f"')
+eq(loadstring("return " .. string.format("%q", "a\"b\\c\nd\re\0f"))(), "a\"b\\c\nd\re\0f")
+eq(string.format("%%|%d%%|%s", "10", 1.5), "%|10%|1.5")
+local ok, a, b = xpcall(function() return 1, 2 end, error)
+eq(ok, true) eq(a, 1) eq(b, 2)
+eq(select("#", xpcall(function() end, error)), 1)
+local ok, e = xpcall(function() error({code = 1}) end, function(e) return e.code + 1, "dropped" end)
+eq(ok, false) eq(e, 2)
+eq(select("#", xpcall(function() error("x") end, function() return 1, 2 end)), 2)
+local ok, e = xpcall(function() error("a") end, function(e) error("b", 0) end)
+eq(ok, false) eq(e, "b")
+local ok, e = xpcall(function() local x = nil; return x.y end, function(e) return "handled: " .. e end)
+eq(ok, false) eq((e:gsub(":%d+:", ":N:")), "handled: <string>:N: attempt to index a non-table object(nil) with key 'y'")
+eq(select(2, pcall(xpcall, print)):match("bad argument #2 to .*%(function expected, got nil%)$") ~= nil, true)
+eq(#os.date("%Y-%m-%d %H:%M:%S"), 19)
+eq(os.date("!%Y", 0), "1970")
 eq(table.concat({1, 2, 3}, "-"), "1-2-3")
 eq(table.concat({1, 2, 3}, "-", 2), "2-3")
 eq(("x"):rep(3), "xxx")
@@ -363,4 +463,99 @@ func BenchmarkCallOverhead(b *testing.B) {
 			done()
 		}
 	})
+}
+
+// TestCheckProtoDecoding proves the instruction decoding of CheckProto
+// against gopher-lua's own disassembly (FunctionProto.String) of a chunk
+// with concatenations of 2 to 9 operands in nested functions.
+func TestCheckProtoDecoding(t *testing.T) {
+	L := NewState(Config{})
+	defer L.Close()
+	var src strings.Builder
+	src.WriteString("local a, b = 'a', 'b'\n")
+	for n := 2; n <= 9; n++ {
+		fmt.Fprintf(&src, "local function f%d(x)\n  return function() return x%s end\nend\n", n, strings.Repeat("..a", n-1))
+		fmt.Fprintf(&src, "b = (b%s)\n", strings.Repeat("..b", n-1))
+	}
+	fn, err := L.LoadString(src.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	listing := regexp.MustCompile(`^\[(\d+)\] (\w+) +\|  (-?\d+), (-?\d+)(?:, (-?\d+))?;.* \(line:(\d+)\)$`)
+	concats := map[int]int{} // operand count -> concatenations seen
+	var walk func(p *lua.FunctionProto)
+	walk = func(p *lua.FunctionProto) {
+		pc := 0
+		for _, line := range strings.Split(p.String(), "\n") {
+			m := listing.FindStringSubmatch(line) // only p's own instructions are unindented
+			if m == nil {
+				continue
+			}
+			inst := p.Code[pc]
+			if (instOp(inst) == lua.OP_CONCAT) != (m[2] == "CONCAT") {
+				t.Errorf("instruction %s: instOp = %d, listed as %s", m[1], instOp(inst), m[2])
+			}
+			if fmt.Sprint(p.DbgSourcePositions[pc]) != m[6] {
+				t.Errorf("instruction %s: line %d, listed as %s", m[1], p.DbgSourcePositions[pc], m[6])
+			}
+			if m[2] == "CONCAT" {
+				if fmt.Sprint(instB(inst)) != m[4] || fmt.Sprint(instC(inst)) != m[5] {
+					t.Errorf("CONCAT %s: B, C = %d, %d, listed as %s, %s", m[1], instB(inst), instC(inst), m[4], m[5])
+				}
+				concats[instC(inst)-instB(inst)+1]++
+			}
+			pc++
+		}
+		if pc != len(p.Code) {
+			t.Errorf("listing has %d instructions, the proto %d", pc, len(p.Code))
+		}
+		for _, child := range p.FunctionPrototypes {
+			walk(child)
+		}
+	}
+	walk(fn.Proto)
+	for n := 2; n <= 9; n++ {
+		if concats[n] != 2 {
+			t.Errorf("%d concatenations of %d operands decoded, want 2", concats[n], n)
+		}
+	}
+	tests := []struct {
+		lim  Limits
+		want string
+	}{
+		{Limits{}, "sandbox: line 33: a concatenation of 9 values in one expression (the limit is 8): split it"},
+		{Limits{MaxConcatOperands: 9}, ""},
+		{Limits{MaxConcatOperands: 2}, "sandbox: line 9: a concatenation of 3 values in one expression (the limit is 2): split it"},
+	}
+	for _, tt := range tests {
+		err := CheckProto(fn.Proto, tt.lim)
+		if got := fmt.Sprint(err); tt.want == "" && err != nil || tt.want != "" && got != tt.want {
+			t.Errorf("CheckProto(%+v) = %v, want %q", tt.lim, err, tt.want)
+		}
+	}
+}
+
+// TestOperatorCapCompileTime measures how long gopher-lua takes to compile
+// the longest operator chain CheckSource accepts.
+func TestOperatorCapCompileTime(t *testing.T) {
+	src := "local x = 1 return 1" + strings.Repeat("+x", DefaultMaxExpressionOperators)
+	if err := CheckSource([]byte(src), Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	L := NewState(Config{})
+	defer L.Close()
+	start := time.Now()
+	fn, err := L.LoadString(src)
+	elapsed := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("compiling %d operators took %v", DefaultMaxExpressionOperators, elapsed)
+	if elapsed > 2*time.Second {
+		t.Errorf("compiling %d operators took %v, want well under a second", DefaultMaxExpressionOperators, elapsed)
+	}
+	L.Push(fn)
+	if err := PCall(L, 0, 1); err != nil || L.Get(-1) != lua.LNumber(DefaultMaxExpressionOperators+1) {
+		t.Errorf("result %v, %v", L.Get(-1), err)
+	}
 }
