@@ -262,6 +262,17 @@ func (s *sourceScanner) keyword(word []byte) {
 	}
 }
 
+// member records a '.' or ':' that selects a member: a suffix of the
+// operand before it, if there is one.
+func (s *sourceScanner) member() {
+	if s.prev == tokOperand {
+		s.suffix++
+		s.prev = tokDot
+	} else {
+		s.prev = tokOther
+	}
+}
+
 // punct records the operator or separator starting with c (followed by
 // next and, when dot3, a third '.'), and returns its length in bytes.
 func (s *sourceScanner) punct(c, next byte, dot3 bool) int {
@@ -275,23 +286,13 @@ func (s *sourceScanner) punct(c, next byte, dot3 bool) int {
 			s.binary()
 			return 2
 		}
-		if s.prev == tokOperand {
-			s.suffix++
-			s.prev = tokDot
-		} else {
-			s.prev = tokOther
-		}
+		s.member()
 	case ':':
 		if next == ':' {
 			s.reset() // a label
 			return 2
 		}
-		if s.prev == tokOperand {
-			s.suffix++
-			s.prev = tokDot
-		} else {
-			s.prev = tokOther
-		}
+		s.member()
 	case '=', '~', '<', '>':
 		if next == '=' {
 			s.binary()
