@@ -139,7 +139,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			if ev.Err != nil {
 				lastReload = fmt.Sprintf("FAILED, still on generation %d: %v", ev.Generation, ev.Err)
 			} else {
-				lastReload = fmt.Sprintf("generation %d (%s) in %v", ev.Generation, ev.Report.String(), ev.Duration.Round(time.Microsecond))
+				lastReload = ev.Report.String()
 			}
 			fmt.Fprintln(out, "reload:", lastReload)
 		case <-statusC:
