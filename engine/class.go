@@ -64,10 +64,6 @@ type handle struct {
 	// objects whose migration failed (nil otherwise).
 	owner  *handle
 	copied []string // metamethod keys copied from the class, cleared on repoint
-	// cachedName and cachedFn are the method last looked up through this
-	// handle from Go (see Object.method); a repoint clears them.
-	cachedName string
-	cachedFn   *lua.LFunction
 	// instances tracks live objects weakly, so that migration hooks and
 	// listings can reach them without keeping them alive.
 	instances instanceList
@@ -133,7 +129,6 @@ func (h *handle) point(cv *classVersion) {
 		h.copied = append(h.copied, f.key)
 	}
 	h.cur = cv
-	h.cachedName, h.cachedFn = "", nil
 }
 
 // handleOf returns the handle an object carries, or nil for a plain value.
@@ -233,5 +228,5 @@ func (c *Class) String() string { return c.cv.name + "@" + c.cv.version.String()
 // and returns its first result. Use it for a script's own constructor:
 // c.Call(ctx, "new", x, y) returns the new object (see [Value.Object]).
 func (c *Class) Call(ctx context.Context, fn string, args ...any) (Value, error) {
-	return c.e.call(ctx, c.cv.table, nil, c.cv.name, fn, args)
+	return c.e.call(ctx, c.cv.table, false, c.cv.name, fn, args)
 }

@@ -20,28 +20,6 @@ import (
 type Object struct {
 	e *Engine
 	t *lua.LTable
-	h *handle // the handle t carried when last called; guarded by e.mu
-}
-
-// method returns the method name of the object, through its handle's
-// one-entry cache: a host that calls the same method on every object of a
-// class (a tick loop) skips the lookup. The cache is valid while the object
-// carries that handle and has no field of its own of that name; a commit
-// clears it when it repoints the handle. Called with e.mu held.
-func (o *Object) method(name string) (*lua.LFunction, bool) {
-	h := o.h
-	if h == nil || o.t.Metatable != lua.LValue(h.t) {
-		h = handleOf(o.t)
-		o.h = h
-	}
-	if h != nil && h.cachedFn != nil && h.cachedName == name && o.t.RawGetString(name) == lua.LNil {
-		return h.cachedFn, true
-	}
-	fn, ok := lookup(o.t, name).(*lua.LFunction)
-	if ok && h != nil && o.t.RawGetString(name) == lua.LNil {
-		h.cachedName, h.cachedFn = name, fn
-	}
-	return fn, ok
 }
 
 // New makes an object of the class called name: an empty table of the class
@@ -94,14 +72,15 @@ func (e *Engine) New(ctx context.Context, name string, args ...any) (*Object, er
 // A Lua error is returned as a *ScriptError naming class and method.
 // ctx, when it can be cancelled, interrupts the method.
 func (o *Object) Call(ctx context.Context, method string, args ...any) (Value, error) {
-	return o.e.call(ctx, o.t, o, "", method, args)
+	return o.e.call(ctx, o.t, true, "", method, args)
 }
 
 // call calls recv[name] under the engine's lock: as a method,
-// recv:name(args...), when obj (recv's Object) is not nil, else as a
-// function, recv.name(args...). A nil recv stands for the current
-// generation's globals.
-func (e *Engine) call(ctx context.Context, recv *lua.LTable, obj *Object, class, name string, args []any) (Value, error) {
+// recv:name(args...), when self is set, else as a function,
+// recv.name(args...). A nil recv stands for the current generation's
+// globals. The method is looked up on every call, as Lua does: a method a
+// script or the console defines at run time is seen at once.
+func (e *Engine) call(ctx context.Context, recv *lua.LTable, self bool, class, name string, args []any) (Value, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
@@ -111,13 +90,7 @@ func (e *Engine) call(ctx context.Context, recv *lua.LTable, obj *Object, class,
 	if recv == nil {
 		recv = L.G.Global
 	}
-	var fn *lua.LFunction
-	var ok bool
-	if obj != nil {
-		fn, ok = obj.method(name)
-	} else {
-		fn, ok = lookup(recv, name).(*lua.LFunction)
-	}
+	fn, ok := lookup(recv, name).(*lua.LFunction)
 	if !ok {
 		return Value{}, fmt.Errorf("%w: %s.%s", ErrNoMethod, className(recv, class), name)
 	}
@@ -129,12 +102,13 @@ func (e *Engine) call(ctx context.Context, recv *lua.LTable, obj *Object, class,
 		unguard = sandbox.Guard(L, ctx)
 	}
 	top := L.GetTop()
-	v, err := e.invoke(ctx, L, fn, recv, obj != nil, class, name, args)
-	L.SetTop(top)
-	if unguard != nil {
-		unguard()
-	}
-	return v, err
+	defer func() {
+		L.SetTop(top)
+		if unguard != nil {
+			unguard()
+		}
+	}()
+	return e.invoke(ctx, L, fn, recv, self, class, name, args)
 }
 
 // invoke pushes fn, the receiver when self is set, and args, and calls fn.
@@ -187,7 +161,7 @@ func (e *Engine) strike(k methodKey) {
 // CallGlobal calls the current generation's global function name with args
 // and returns its first result, as [Object.Call] does for methods.
 func (e *Engine) CallGlobal(ctx context.Context, name string, args ...any) (Value, error) {
-	return e.call(ctx, nil, nil, "_G", name, args)
+	return e.call(ctx, nil, false, "_G", name, args)
 }
 
 // lookup finds key in t the way t[key] does, following __index tables. It

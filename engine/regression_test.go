@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	lua "github.com/yuin/gopher-lua"
 )
 
 // callWithin calls method and fails the test if it does not return in time
@@ -223,5 +225,23 @@ return C
 	}
 	if got := call(t, obj, "step"); got != "old 2" {
 		t.Fatalf("step after reload = %v, want the coroutine's own code", got)
+	}
+}
+
+// A method a script (or the console) defines while the program runs is
+// what the next call from Go runs, as it is for calls from Lua.
+func TestMethodDefinedAtRunTimeIsCalled(t *testing.T) {
+	e, _ := newEngine(t, map[string]string{"e.lua": "local E = hot.class('E')\nfunction E:v() return 'old' end\nreturn E\n"})
+	obj, _ := e.New(context.Background(), "E")
+	if got := call(t, obj, "v"); got != "old" {
+		t.Fatalf("v = %v", got)
+	}
+	if err := e.Do(context.Background(), func(L *lua.LState) error {
+		return L.DoString(`local E = require("e") function E:v() return "patched" end`)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := call(t, obj, "v"); got != "patched" {
+		t.Fatalf("v after a run-time definition = %v, want patched", got)
 	}
 }
