@@ -304,14 +304,32 @@ func TestFromLuaRefusesExplodingSharedTables(t *testing.T) {
 	r := New()
 	start := time.Now()
 	_, err := r.FromLua(L.GetGlobal("shared"))
-	if err == nil || !strings.Contains(err.Error(), "more than 100000 Go values") {
+	if err == nil || !strings.Contains(err.Error(), "more than 1000000 Go values") {
 		t.Fatalf("FromLua = %v, want the size refused", err)
 	}
 	var target []any
 	if err := r.FromLuaInto(L.GetGlobal("shared"), &target); err == nil {
 		t.Fatal("FromLuaInto accepted it")
 	}
-	if d := time.Since(start); d > time.Second {
+	// A bound Go function's argument goes through the same check.
+	if err := r.Func("take", func(any) {}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Install(L); err != nil {
+		t.Fatal(err)
+	}
+	if err := L.DoString(`take(shared)`); err == nil || !strings.Contains(err.Error(), "more than 1000000 Go values") {
+		t.Fatalf("take(shared) = %v, want the size refused", err)
+	}
+	// Tables as keys of a map[any]any are an error, not a panic.
+	if err := L.DoString(`keyed = {[{1}] = true}`); err != nil {
+		t.Fatal(err)
+	}
+	var m map[any]any
+	if err := r.FromLuaInto(L.GetGlobal("keyed"), &m); err == nil || !strings.Contains(err.Error(), "cannot be a Go map key") {
+		t.Fatalf("FromLuaInto(table keys) = %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("refusing took %v", d)
 	}
 	// A table shared a few times converts, copied.

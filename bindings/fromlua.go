@@ -16,9 +16,6 @@ import (
 // otherwise a map[any]any whose keys are float64, string or bool. Tables
 // nest at most [MaxDepth] deep. Threads and channels are an error.
 func (r *Registry) FromLua(v lua.LValue) (any, error) {
-	if err := checkSize(v); err != nil {
-		return nil, fmt.Errorf("bindings: %w", err)
-	}
 	x, err := fromLua(v, 0)
 	if err != nil {
 		return nil, fmt.Errorf("bindings: %w", err)
@@ -30,7 +27,7 @@ func (r *Registry) FromLua(v lua.LValue) (any, error) {
 // reached twice (shared by two fields) is copied twice, so this counts the
 // tree the conversion builds, not the tables: a table of 40 levels that
 // each share their child would otherwise make 2^40 copies.
-const MaxValues = 100_000
+const MaxValues = 1_000_000
 
 var errTooMany = fmt.Errorf("the value would make more than %d Go values (shared subtables are copied once per reference)", MaxValues)
 
@@ -56,18 +53,20 @@ func checkSize(v lua.LValue) error {
 		sizes[t] = -1
 		n := 1
 		var err error
-		t.ForEach(func(_, v lua.LValue) {
-			if err != nil {
-				return
-			}
-			n++
-			if sub, ok := v.(*lua.LTable); ok {
-				var m int
-				m, err = size(sub, depth+1)
-				n += m
-			}
-			if err == nil && n > MaxValues {
-				err = errTooMany
+		t.ForEach(func(k, v lua.LValue) {
+			for _, x := range [2]lua.LValue{k, v} {
+				if err != nil {
+					return
+				}
+				n++
+				if sub, ok := x.(*lua.LTable); ok {
+					var m int
+					m, err = size(sub, depth+1)
+					n += m
+				}
+				if err == nil && n > MaxValues {
+					err = errTooMany
+				}
 			}
 		})
 		sizes[t] = n
@@ -78,6 +77,11 @@ func checkSize(v lua.LValue) error {
 }
 
 func fromLua(v lua.LValue, depth int) (any, error) {
+	if depth == 0 {
+		if err := checkSize(v); err != nil {
+			return nil, err
+		}
+	}
 	switch x := v.(type) {
 	case nil, *lua.LNilType:
 		return nil, nil
@@ -183,9 +187,6 @@ func (r *Registry) FromLuaInto(v lua.LValue, target any) error {
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return fmt.Errorf("bindings: FromLuaInto needs a non-nil pointer, not %T", target)
 	}
-	if err := checkSize(v); err != nil {
-		return fmt.Errorf("bindings: %w", err)
-	}
 	x, err := fromLuaTo(v, rv.Type().Elem(), 0)
 	if err != nil {
 		return fmt.Errorf("bindings: %w", err)
@@ -198,6 +199,11 @@ func (r *Registry) FromLuaInto(v lua.LValue, target any) error {
 func fromLuaTo(v lua.LValue, t reflect.Type, depth int) (reflect.Value, error) {
 	if v == nil {
 		v = lua.LNil
+	}
+	if depth == 0 {
+		if err := checkSize(v); err != nil {
+			return reflect.Value{}, err
+		}
 	}
 	if depth > MaxDepth {
 		return reflect.Value{}, errDepth
@@ -334,6 +340,10 @@ func mapFromLua(tbl *lua.LTable, t reflect.Type, depth int) (reflect.Value, erro
 		var key, x reflect.Value
 		if key, err = fromLuaTo(k, t.Key(), depth+1); err != nil {
 			err = fmt.Errorf("key %s: %w", k, err)
+			return
+		}
+		if !key.Comparable() {
+			err = fmt.Errorf("key %s: a %s cannot be a Go map key", k, key.Type())
 			return
 		}
 		if x, err = fromLuaTo(lv, t.Elem(), depth+1); err != nil {
