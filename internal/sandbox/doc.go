@@ -102,8 +102,8 @@
 //     fatal error; it compiles an operator chain in quadratic time that no
 //     deadline interrupts (40,000 operators: 13 s), so one expression may
 //     have at most MaxExpressionOperators (1000, compiled in about 10 ms).
-//   - Concatenation: [CheckProto] bounds the values one expression
-//     concatenates (MaxConcatOperands, 8): gopher-lua joins them all in one
+//   - Concatenation: [CheckProto] bounds the values other than literals one
+//     expression concatenates (MaxConcatOperands, 8): gopher-lua joins them all in one
 //     allocation between two checks of the deadline and the heap, so
 //     `r = s2 .. s2 .. ...` with a hundred 128 MB operands ends the process.
 //   - Time and memory: [Guard]; see below.

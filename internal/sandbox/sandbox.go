@@ -53,10 +53,11 @@ type Limits struct {
 	// quadratic time, which no deadline interrupts (1000 operators compile
 	// in about 10 ms, 40,000 in 13 s). Default 1000.
 	MaxExpressionOperators int
-	// MaxConcatOperands is the most values one concatenation expression
-	// (a .. b .. c) may join for [CheckProto]: gopher-lua joins them in one
-	// allocation, between two checks of the deadline and the memory bound.
-	// Default 8.
+	// MaxConcatOperands is the most values other than literal constants
+	// one concatenation expression (a .. ", " .. b) may join for
+	// [CheckProto]: gopher-lua joins them in one allocation, between two
+	// checks of the deadline and the memory bound. Literals are bounded by
+	// the script's size and do not count. Default 8.
 	MaxConcatOperands int
 	// MaxMemoryBytes is how much the Go heap may grow above its lowest size
 	// during a call bounded by [Guard] before the call is stopped (a trigger,
@@ -106,8 +107,8 @@ type Config struct {
 	// Trusted opts out of the sandbox: every standard library is installed
 	// (package, io, os, debug, channel included) and the libraries are
 	// writable, but the builtins that can kill the process stay capped
-	// (string.rep, string.format, string.gsub, table.concat, os.date, pcall
-	// and xpcall), load checks its chunks, os.exit stays absent and the
+	// (string.rep, string.format, string.gsub, table.concat, os.date,
+	// pcall), load checks its chunks, os.exit stays absent and the
 	// pattern matcher has no step budget.
 	Trusted bool
 	// Limits bounds the state; see [Limits].
@@ -155,7 +156,9 @@ func NewState(cfg Config) *lua.LState {
 	installCoroutineLib(L, L.GetGlobal("coroutine").(*lua.LTable))
 	pass := L.NewFunction(passThrough)
 	g.RawSetString("pcall", L.NewFunction(protectedCall(pass)))
-	g.RawSetString("xpcall", L.NewFunction(protectedXCall(pass)))
+	if !cfg.Trusted { // a trusted xpcall keeps gopher-lua's, whose handler sees the failing frames
+		g.RawSetString("xpcall", L.NewFunction(protectedXCall(pass)))
+	}
 	capDate(L, L.GetGlobal("os").(*lua.LTable))
 	g.RawSetString("load", L.NewFunction(func(L *lua.LState) int { return loadChunk(L, lim) }))
 	g.RawSetString("loadstring", L.NewFunction(func(L *lua.LState) int { return loadChunk(L, lim) }))

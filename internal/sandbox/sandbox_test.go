@@ -11,6 +11,7 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
 )
 
 // testLimits keeps memory-heavy rows small enough not to risk the test process.
@@ -87,11 +88,11 @@ func TestBadInputs(t *testing.T) {
 		{"string.format cut conversion", `string.format("%5")`, "invalid option '%5' to 'format'", 0, 0},
 		{"os.date format bomb", `os.date(("%c"):rep(4e6))`, "os.date: format too long (8000000 bytes, max 256)", 0, 0},
 		{"long concatenation expression", "local s = (\"x\"):rep(2^20)\nlocal s2 = s..s..s..s..s..s..s..s\nlocal r = s2" + strings.Repeat("..s2", 99),
-			"sandbox: line 3: a concatenation of 100 values in one expression (the limit is 8): split it", 0, 0},
+			"sandbox: line 3: a concatenation of 100 values other than literals in one expression (the limit is 8): split it", 0, 0},
 		{"long concatenation in a nested function", "local s = 'x'\nlocal function f()\n  return function() return s..s..s..s..s..s..s..s..s end\nend",
-			"sandbox: line 3: a concatenation of 9 values in one expression (the limit is 8): split it", 0, 0},
+			"sandbox: line 3: a concatenation of 9 values other than literals in one expression (the limit is 8): split it", 0, 0},
 		{"long concatenation through load", `assert(load("local s = 'x' return s" .. ("..s"):rep(20)))`,
-			"sandbox: line 1: a concatenation of 21 values in one expression (the limit is 8): split it", 0, 0},
+			"sandbox: line 1: a concatenation of 21 values other than literals in one expression (the limit is 8): split it", 0, 0},
 		{"concatenations split into expressions", "local s = ('x'):rep(1000)\nlocal r = s..s..s..s..s..s..s..s\nr = r..r..r..r\nassert(#r == 32000)", "", 0, 0},
 		{"long operator chain through load", `assert(load("return 1" .. ("+x"):rep(40000)))`,
 			"sandbox: line 1: expression too long (more than 1000 binary operators): split it", 0, time.Second},
@@ -523,9 +524,9 @@ func TestCheckProtoDecoding(t *testing.T) {
 		lim  Limits
 		want string
 	}{
-		{Limits{}, "sandbox: line 33: a concatenation of 9 values in one expression (the limit is 8): split it"},
+		{Limits{}, "sandbox: line 33: a concatenation of 9 values other than literals in one expression (the limit is 8): split it"},
 		{Limits{MaxConcatOperands: 9}, ""},
-		{Limits{MaxConcatOperands: 2}, "sandbox: line 9: a concatenation of 3 values in one expression (the limit is 2): split it"},
+		{Limits{MaxConcatOperands: 2}, "sandbox: line 9: a concatenation of 3 values other than literals in one expression (the limit is 2): split it"},
 	}
 	for _, tt := range tests {
 		err := CheckProto(fn.Proto, tt.lim)
@@ -557,5 +558,31 @@ func TestOperatorCapCompileTime(t *testing.T) {
 	L.Push(fn)
 	if err := PCall(L, 0, 1); err != nil || L.Get(-1) != lua.LNumber(DefaultMaxExpressionOperators+1) {
 		t.Errorf("result %v, %v", L.Get(-1), err)
+	}
+}
+
+// Literals do not count against MaxConcatOperands: a typical log line with
+// many literal pieces loads, while the same number of variables does not.
+func TestCheckProtoCountsOnlyVariables(t *testing.T) {
+	compile := func(src string) *lua.FunctionProto {
+		chunk, err := parse.Parse(strings.NewReader(src), "t.lua")
+		if err != nil {
+			t.Fatal(err)
+		}
+		proto, err := lua.Compile(chunk, "t.lua")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return proto
+	}
+	line := `local name, hp, mx, x, y = "a", 1, 2, 3, 4
+return "Player " .. name .. " has " .. hp .. "/" .. mx .. " HP at (" .. x .. ", " .. y .. ")"`
+	if err := CheckProto(compile(line), Limits{}); err != nil {
+		t.Fatalf("a log line with 6 literals and 5 variables: %v", err)
+	}
+	vars := `local a = "x"
+return a .. a .. a .. a .. a .. a .. a .. a .. a`
+	if err := CheckProto(compile(vars), Limits{}); err == nil || !strings.Contains(err.Error(), "9 values other than literals") {
+		t.Fatalf("nine variables: %v", err)
 	}
 }
