@@ -227,7 +227,7 @@ func TestCheckSource(t *testing.T) {
 		{"return x" + strings.Repeat("()", 199), ""},
 		{"return x" + strings.Repeat("[1]", 201), "nests too deeply"},
 		{"return x" + strings.Repeat(".a", 201), "nests too deeply"},
-		{"return x" + strings.Repeat(":a()", 101), "nests too deeply"},
+		{"return x" + strings.Repeat(":a()", 201), "nests too deeply"},
 		{"return x" + strings.Repeat(`""`, 201), "nests too deeply"},
 		{"return x" + strings.Repeat("[[s]]", 201), "nests too deeply"},
 		{"return x" + strings.Repeat("{}", 201), "nests too deeply"},
@@ -584,5 +584,15 @@ return "Player " .. name .. " has " .. hp .. "/" .. mx .. " HP at (" .. x .. ", 
 return a .. a .. a .. a .. a .. a .. a .. a .. a`
 	if err := CheckProto(compile(vars), Limits{}); err == nil || !strings.Contains(err.Error(), "9 values other than literals") {
 		t.Fatalf("nine variables: %v", err)
+	}
+}
+
+// A fluent chain of method calls counts one level a call: 150 calls load.
+func TestMethodChainNesting(t *testing.T) {
+	if err := CheckSource([]byte("return x"+strings.Repeat(":a()", 150)), Limits{}); err != nil {
+		t.Fatalf("a chain of 150 method calls: %v", err)
+	}
+	if err := CheckSource([]byte("return x"+strings.Repeat(":a()", 250)), Limits{}); err == nil {
+		t.Fatal("a chain of 250 method calls passed the nesting limit of 200")
 	}
 }

@@ -263,10 +263,13 @@ func (s *sourceScanner) keyword(word []byte) {
 }
 
 // member records a '.' or ':' that selects a member: a suffix of the
-// operand before it, if there is one.
-func (s *sourceScanner) member() {
+// operand before it, if there is one. A method (':') is counted by the call
+// that must follow it, so that a:b() is one level, as gopher-lua compiles it.
+func (s *sourceScanner) member(method bool) {
 	if s.prev == tokOperand {
-		s.suffix++
+		if !method {
+			s.suffix++
+		}
 		s.prev = tokDot
 	} else {
 		s.prev = tokOther
@@ -286,13 +289,13 @@ func (s *sourceScanner) punct(c, next byte, dot3 bool) int {
 			s.binary()
 			return 2
 		}
-		s.member()
+		s.member(false)
 	case ':':
 		if next == ':' {
 			s.reset() // a label
 			return 2
 		}
-		s.member()
+		s.member(true)
 	case '=', '~', '<', '>':
 		if next == '=' {
 			s.binary()
