@@ -23,9 +23,11 @@ type generation struct {
 	// setmetatableFn is the generation's setmetatable, which hot.class's
 	// constructors call directly.
 	setmetatableFn *lua.LFunction
-	scripts        map[string]*script // by module name
-	modules        map[string]lua.LValue
-	loading        []string // modules being loaded, innermost last
+	// pcall makes the protected calls into L.
+	pcall   sandbox.Caller
+	scripts map[string]*script // by module name
+	modules map[string]lua.LValue
+	loading []string // modules being loaded, innermost last
 
 	classes map[*lua.LTable]*classVersion // class table -> its definition
 	byName  map[string]*classVersion
@@ -112,6 +114,7 @@ func newGeneration(e *Engine, num uint64, L *lua.LState, scripts []*script) *gen
 // module, require and setmetatable.
 func (g *generation) install() {
 	L := g.L
+	g.pcall = sandbox.NewCaller(L)
 	g.hot = L.NewTable()
 	L.SetFuncs(g.hot, map[string]lua.LGFunction{
 		"class":   g.hotClass,

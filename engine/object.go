@@ -129,7 +129,7 @@ func (e *Engine) invoke(ctx context.Context, L *lua.LState, fn *lua.LFunction, r
 	}
 	// sandbox.PCall, not L.PCall: gopher-lua's own traceback has a line per
 	// tail call, gigabytes for a tail-recursive loop stopped at a deadline.
-	if err := sandbox.PCall(L, n, 1); err != nil {
+	if err := e.gen.pcall.PCall(L, n, 1); err != nil {
 		se := scriptError(err, e.gen.num)
 		se.Class, se.Method = className(recv, class), name
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {

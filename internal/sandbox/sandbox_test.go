@@ -452,6 +452,15 @@ func BenchmarkCallOverhead(b *testing.B) {
 			}
 		}
 	})
+	b.Run("Caller.PCall", func(b *testing.B) {
+		c := NewCaller(L)
+		for b.Loop() {
+			L.Push(fn)
+			if err := c.PCall(L, 0, 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("Guard+PCall", func(b *testing.B) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 		defer cancel()

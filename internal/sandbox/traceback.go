@@ -25,8 +25,21 @@ import (
 // L.PCall with a handler inside an L.PCall without one.
 //
 // Call PCall from the goroutine that owns L.
-func PCall(L *lua.LState, nargs, nret int) error {
-	d := dataOf(L)
+func PCall(L *lua.LState, nargs, nret int) error { return pcall(L, dataOf(L), nargs, nret) }
+
+// Caller is [PCall] for one state, whose data it looks up once: a host that
+// calls into a state many times keeps one. Use it, like the state, from one
+// goroutine at a time.
+type Caller struct{ d *stateData }
+
+// NewCaller returns the Caller of L, a state made by [NewState].
+func NewCaller(L *lua.LState) Caller { return Caller{dataOf(L)} }
+
+// PCall is [PCall] on L, which must be the state NewCaller was given.
+func (c Caller) PCall(L *lua.LState, nargs, nret int) error { return pcall(L, c.d, nargs, nret) }
+
+// pcall is PCall with the state's data at hand.
+func pcall(L *lua.LState, d *stateData, nargs, nret int) error {
 	outerTrace, outerErr := d.trace, d.callErr // PCall may nest
 	d.trace, d.callErr = "", nil
 	base := L.GetTop() - nargs - 1
