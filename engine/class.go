@@ -52,16 +52,16 @@ const migrateHook = "__migrate"
 //
 // In the default automatic mode there is one handle per class name, for the
 // engine's life. With Options.ManualSwap, and for objects whose migration
-// failed, a handle is frozen on one version (frozen is true).
+// failed, a handle is frozen on one version: its owner is then the class's
+// automatic handle.
 //
 // A handle is touched only with the engine's lock held.
 type handle struct {
-	name   string
-	t      *lua.LTable
-	cur    *classVersion
-	frozen bool
-	// owner is the automatic handle of the same name, for frozen handles of
-	// objects whose migration failed (nil otherwise).
+	name string
+	t    *lua.LTable
+	cur  *classVersion
+	// owner is the automatic handle of the same name, for a frozen handle
+	// (nil for the automatic handle itself).
 	owner  *handle
 	copied []string // metamethod keys copied from the class, cleared on repoint
 	// instances tracks live objects weakly, so that migration hooks and

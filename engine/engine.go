@@ -19,7 +19,6 @@ import (
 
 	"github.com/hotlua/hotlua/bindings"
 	"github.com/hotlua/hotlua/internal/sandbox"
-	"github.com/hotlua/hotlua/internal/watch"
 )
 
 // Options configures an Engine. The zero value of each field is its default.
@@ -106,8 +105,7 @@ type Engine struct {
 
 	genNum atomic.Uint64 // the current generation's number, readable without mu
 
-	watchMu sync.Mutex // guards watcher
-	watcher *watch.Watcher
+	watching watching
 }
 
 // Limits bounds what scripts may do; see the fields for each default.
@@ -609,7 +607,6 @@ func (e *Engine) attach(obj *lua.LTable, cv *classVersion) {
 func (cv *classVersion) frozenHandle(owner *handle) *handle {
 	if cv.frozen == nil {
 		cv.frozen = newHandle(cv.name, cv)
-		cv.frozen.frozen = true
 		cv.frozen.owner = owner
 	}
 	return cv.frozen
@@ -673,7 +670,7 @@ func (e *Engine) Errors() []error {
 // Close stops watching, runs the current generation's "unload" handlers
 // and releases the engine. Later calls fail with ErrClosed. Close is idempotent.
 func (e *Engine) Close() error {
-	e.stopWatching()
+	e.watching.stop()
 	e.reloading.Lock()
 	defer e.reloading.Unlock()
 	e.discardParked()
@@ -744,14 +741,23 @@ func (e *Engine) Classes() []ClassInfo {
 func (e *Engine) Class(name string) (*Class, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	cv, err := e.classVersion(name)
+	if err != nil {
+		return nil, err
+	}
+	return &Class{e: e, cv: cv}, nil
+}
+
+// classVersion returns the current generation's class called name. Called
+// with e.mu held.
+func (e *Engine) classVersion(name string) (*classVersion, error) {
 	if e.closed {
 		return nil, ErrClosed
 	}
-	cv := e.gen.byName[name]
-	if cv == nil {
-		return nil, fmt.Errorf("%w: %s", ErrNoClass, name)
+	if cv := e.gen.byName[name]; cv != nil {
+		return cv, nil
 	}
-	return &Class{e: e, cv: cv}, nil
+	return nil, fmt.Errorf("%w: %s", ErrNoClass, name)
 }
 
 // UpdatedClass returns the current version of c's class and true when it is

@@ -92,11 +92,6 @@ func scriptError(err error, gen uint64) *ScriptError {
 		return se
 	}
 	if ae, ok := errors.AsType[*lua.ApiError](err); ok {
-		if ae.Cause != nil {
-			inner := scriptError(ae.Cause, gen)
-			inner.Err = err
-			return inner
-		}
 		se.Message = lua.LVAsString(ae.Object)
 		if se.Message == "" && ae.Object != nil {
 			se.Message = ae.Object.String()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/hotlua/hotlua/internal/watch"
@@ -49,26 +50,17 @@ func (e *Engine) SetPollInterval(d time.Duration) error { return e.startWatching
 // PauseReloads holds automatic reloads (during a git pull, say): changes
 // are still recorded. [Engine.ResumeReloads] applies them as one reload.
 // Manual reloads still work.
-func (e *Engine) PauseReloads() {
-	e.watchMu.Lock()
-	defer e.watchMu.Unlock()
-	if e.watcher != nil {
-		e.watcher.Pause()
-	}
-}
+func (e *Engine) PauseReloads() { e.watching.pause() }
 
 // ResumeReloads ends [Engine.PauseReloads], reloading at once if anything
 // changed meanwhile.
-func (e *Engine) ResumeReloads() {
-	e.watchMu.Lock()
-	defer e.watchMu.Unlock()
-	if e.watcher != nil {
-		e.watcher.Resume()
-	}
-}
+func (e *Engine) ResumeReloads() { e.watching.resume() }
 
 func (e *Engine) startWatching(poll time.Duration) error {
-	if err := e.replaceWatcher(poll); err != nil {
+	err := e.watching.start(e.roots, e.opts, e.log, poll, func(trigger string, files []string) {
+		e.reloadFor(context.Background(), trigger, files)
+	})
+	if err != nil {
 		return err
 	}
 	// Saves made between the last load and the watcher's start were not
@@ -83,44 +75,66 @@ func (e *Engine) startWatching(poll time.Duration) error {
 	return nil
 }
 
-func (e *Engine) replaceWatcher(poll time.Duration) error {
-	e.watchMu.Lock()
-	defer e.watchMu.Unlock()
-	if e.isClosed() {
+// watching holds the watcher of an Engine or of a Shards. Its methods are
+// safe for concurrent use. start and stop wait for a reload the watcher
+// started, so that reload must not call them.
+type watching struct {
+	mu      sync.Mutex
+	w       *watch.Watcher
+	stopped bool // set by stop, for good: the engine is closing
+}
+
+// start replaces the watcher with one on roots, polling every poll (0:
+// fsnotify), whose batches call reload.
+func (wg *watching) start(roots []string, opts Options, log *slog.Logger, poll time.Duration, reload func(trigger string, files []string)) error {
+	wg.mu.Lock()
+	defer wg.mu.Unlock()
+	if wg.stopped {
 		return ErrClosed
 	}
-	if e.watcher != nil {
-		e.watcher.Close()
-		e.watcher = nil
+	if wg.w != nil {
+		wg.w.Close()
+		wg.w = nil
 	}
-	w, err := watch.New(e.roots, watch.Options{
-		Debounce: e.opts.Debounce,
-		MaxWait:  e.opts.MaxWait,
+	w, err := watch.New(roots, watch.Options{
+		Debounce: opts.Debounce,
+		MaxWait:  opts.MaxWait,
 		Poll:     poll,
-		Logger:   e.log,
-	}, func(b watch.Batch) { e.onBatch(b, poll > 0) })
+		Logger:   log,
+	}, func(b watch.Batch) { reload(batchTrigger(b, poll > 0, log)) })
 	if err != nil {
 		return err
 	}
-	e.watcher = w
+	wg.w = w
 	return nil
 }
 
-// stopWatching stops the watcher and waits for a reload it started.
-func (e *Engine) stopWatching() {
-	e.watchMu.Lock()
-	defer e.watchMu.Unlock()
-	if e.watcher != nil {
-		e.watcher.Close()
-		e.watcher = nil
+// stop stops the watcher, waiting for a reload it started, and refuses to
+// start another.
+func (wg *watching) stop() {
+	wg.mu.Lock()
+	defer wg.mu.Unlock()
+	wg.stopped = true
+	if wg.w != nil {
+		wg.w.Close()
+		wg.w = nil
 	}
 }
 
-// onBatch runs on the watcher's goroutine. It must not take watchMu:
-// stopWatching holds it while waiting for this goroutine to end.
-func (e *Engine) onBatch(b watch.Batch, polling bool) {
-	trigger, files := batchTrigger(b, polling, e.log)
-	e.reloadFor(context.Background(), trigger, files)
+func (wg *watching) pause() {
+	wg.mu.Lock()
+	defer wg.mu.Unlock()
+	if wg.w != nil {
+		wg.w.Pause()
+	}
+}
+
+func (wg *watching) resume() {
+	wg.mu.Lock()
+	defer wg.mu.Unlock()
+	if wg.w != nil {
+		wg.w.Resume()
+	}
 }
 
 // batchTrigger names what started a reload and lists the files of a batch,

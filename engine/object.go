@@ -26,44 +26,20 @@ type Object struct {
 // on which init(self, args...) is called when the class has an init method.
 // To call a script's own constructor instead, use [Class.Call].
 func (e *Engine) New(ctx context.Context, name string, args ...any) (*Object, error) {
-	c, err := e.Class(name)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cv, err := e.classVersion(name)
 	if err != nil {
 		return nil, err
 	}
-	var obj *Object
-	err = e.Do(ctx, func(L *lua.LState) error {
-		if e.gen != c.cv.gen { // a reload committed in between
-			c.cv = e.gen.byName[name]
-			if c.cv == nil {
-				return fmt.Errorf("%w: %s", ErrNoClass, name)
-			}
+	t := e.L.NewTable()
+	e.attach(t, cv)
+	if init, ok := lookup(t, "init").(*lua.LFunction); ok {
+		if _, err := e.run(ctx, init, t, true, name, "init", args); err != nil {
+			return nil, err
 		}
-		t := L.NewTable()
-		e.attach(t, c.cv)
-		obj = &Object{e: e, t: t}
-		init, _ := L.GetField(t, "init").(*lua.LFunction)
-		if init == nil {
-			return nil
-		}
-		L.Push(init)
-		L.Push(t)
-		for _, a := range args {
-			lv, err := e.toLua(L, a)
-			if err != nil {
-				return err
-			}
-			L.Push(lv)
-		}
-		L.Call(len(args)+1, 0)
-		return nil
-	})
-	if err != nil {
-		if se, ok := err.(*ScriptError); ok {
-			se.Class, se.Method = name, "init"
-		}
-		return nil, err
 	}
-	return obj, nil
+	return &Object{e: e, t: t}, nil
 }
 
 // Call calls the method on the object with args converted to Lua (numbers,
@@ -86,14 +62,21 @@ func (e *Engine) call(ctx context.Context, recv *lua.LTable, self bool, class, n
 	if e.closed {
 		return Value{}, ErrClosed
 	}
-	L := e.L
 	if recv == nil {
-		recv = L.G.Global
+		recv = e.L.G.Global
 	}
 	fn, ok := lookup(recv, name).(*lua.LFunction)
 	if !ok {
 		return Value{}, fmt.Errorf("%w: %s.%s", ErrNoMethod, className(recv, class), name)
 	}
+	return e.run(ctx, fn, recv, self, class, name, args)
+}
+
+// run calls fn, a method or function called name of recv, unless it is
+// quarantined, bounded by ctx, and restores the stack. Called with e.mu
+// held.
+func (e *Engine) run(ctx context.Context, fn *lua.LFunction, recv *lua.LTable, self bool, class, name string, args []any) (Value, error) {
+	L := e.L
 	if len(e.strikes) > 0 && e.opts.QuarantineAfter > 0 && e.strikes[methodKey{className(recv, class), name}] >= e.opts.QuarantineAfter {
 		return Value{}, &ScriptError{Class: className(recv, class), Method: name, Message: ErrQuarantined.Error(), Generation: e.gen.num, Err: ErrQuarantined}
 	}

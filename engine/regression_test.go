@@ -245,3 +245,14 @@ func TestMethodDefinedAtRunTimeIsCalled(t *testing.T) {
 		t.Fatalf("v after a run-time definition = %v, want patched", got)
 	}
 }
+
+// An init that fails makes New fail with an error naming the class and
+// init, and no object.
+func TestNewReportsFailingInit(t *testing.T) {
+	e, _ := newEngine(t, map[string]string{"c.lua": "local C = hot.class('C')\nfunction C:init(x) error('bad ' .. x) end\nreturn C\n"})
+	obj, err := e.New(context.Background(), "C", "arg")
+	se, ok := err.(*ScriptError)
+	if obj != nil || !ok || se.Class != "C" || se.Method != "init" || se.Path != "c.lua" || se.Line != 2 || !strings.Contains(se.Message, "bad arg") {
+		t.Fatalf("New = %v, %#v", obj, err)
+	}
+}

@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/hotlua/hotlua/internal/watch"
 )
 
 // Shards runs several engines, one per world, room or match, from the same
@@ -36,8 +34,7 @@ type Shards struct {
 	protos  *protoCache
 
 	reloading sync.Mutex // one reload of the group at a time
-	watchMu   sync.Mutex
-	watcher   *watch.Watcher
+	watching  watching
 }
 
 // NewShards loads the scripts of opts.Roots into one engine per name. Each
@@ -140,36 +137,15 @@ func (s *Shards) Monitor() error { return s.startWatching(0) }
 func (s *Shards) SetPollInterval(d time.Duration) error { return s.startWatching(max(d, 0)) }
 
 func (s *Shards) startWatching(poll time.Duration) error {
-	s.watchMu.Lock()
-	defer s.watchMu.Unlock()
-	if s.watcher != nil {
-		s.watcher.Close()
-	}
 	first := s.engines[s.names[0]]
-	w, err := watch.New(first.roots, watch.Options{
-		Debounce: s.opts.Debounce,
-		MaxWait:  s.opts.MaxWait,
-		Poll:     poll,
-		Logger:   first.log,
-	}, func(b watch.Batch) {
-		trigger, files := batchTrigger(b, poll > 0, first.log)
+	return s.watching.start(first.roots, s.opts, first.log, poll, func(trigger string, files []string) {
 		s.reload(context.Background(), trigger, files)
 	})
-	if err != nil {
-		return err
-	}
-	s.watcher = w
-	return nil
 }
 
 // Close stops watching and closes every shard.
 func (s *Shards) Close() error {
-	s.watchMu.Lock()
-	if s.watcher != nil {
-		s.watcher.Close()
-		s.watcher = nil
-	}
-	s.watchMu.Unlock()
+	s.watching.stop()
 	var errs []error
 	for _, e := range s.engines {
 		errs = append(errs, e.Close())

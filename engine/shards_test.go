@@ -209,3 +209,32 @@ func TestDeferCommitWaitsForSafePoint(t *testing.T) {
 		t.Fatalf("second CommitPending = %v, %v; want nothing pending", r, err)
 	}
 }
+
+// One watcher reloads every shard on a save, and Close stops it.
+func TestShardsMonitor(t *testing.T) {
+	dir := t.TempDir()
+	writeScripts(t, dir, map[string]string{"v.lua": fmt.Sprintf(versionedScript, "one", "")})
+	events := make(chan ReloadEvent, 8)
+	s, err := NewShards(Options{Roots: []string{dir}, Logger: slog.New(slog.DiscardHandler), Debounce: 20 * time.Millisecond,
+		OnReload: func(ev ReloadEvent) {
+			if ev.Trigger == "watch" {
+				events <- ev
+			}
+		}}, "a", "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Monitor(); err != nil {
+		t.Fatal(err)
+	}
+	writeScripts(t, dir, map[string]string{"v.lua": fmt.Sprintf(versionedScript, "two", "")})
+	for range 2 {
+		if ev := nextEvent(t, events); ev.Err != nil || ev.Generation != 2 {
+			t.Fatalf("event = %+v", ev)
+		}
+	}
+	s.Close()
+	if err := s.Monitor(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Monitor after Close = %v, want ErrClosed", err)
+	}
+}

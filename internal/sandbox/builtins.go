@@ -98,15 +98,24 @@ func captureValue(str string, md *matchData, idx int) lua.LValue {
 	return lua.LString(str[md.Capture(idx):md.Capture(idx+1)])
 }
 
-func strFind(L *lua.LState, steps int) int {
-	str := L.CheckString(1)
-	pattern := L.CheckString(2)
+// searchArgs reads the (s, pattern [, init]) of string.find and
+// string.match; ok is false when init lies past the end of s, where both
+// return nil.
+func searchArgs(L *lua.LState) (str, pattern string, start int, ok bool) {
+	str, pattern = L.CheckString(1), L.CheckString(2)
 	init := L.OptInt(3, 1)
 	if init > len(str)+1 {
+		return str, pattern, 0, false
+	}
+	return str, pattern, startIndex(str, init), true
+}
+
+func strFind(L *lua.LState, steps int) int {
+	str, pattern, start, ok := searchArgs(L)
+	if !ok {
 		L.Push(lua.LNil)
 		return 1
 	}
-	start := startIndex(str, init)
 	if L.ToBool(4) || pattern == "" {
 		pos := strings.Index(str[start:], pattern)
 		if pos < 0 {
@@ -128,14 +137,12 @@ func strFind(L *lua.LState, steps int) int {
 }
 
 func strMatch(L *lua.LState, steps int) int {
-	str := L.CheckString(1)
-	pattern := L.CheckString(2)
-	init := L.OptInt(3, 1)
-	if init > len(str)+1 {
+	str, pattern, start, ok := searchArgs(L)
+	if !ok {
 		L.Push(lua.LNil)
 		return 1
 	}
-	mds := findAll(L, "string.match", str, pattern, startIndex(str, init), 1, steps)
+	mds := findAll(L, "string.match", str, pattern, start, 1, steps)
 	if len(mds) == 0 {
 		L.Push(lua.LNil)
 		return 1
