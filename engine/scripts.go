@@ -56,16 +56,23 @@ func scanRoots(roots []string, lim Limits) ([]source, error) {
 	var srcs []source
 	where := make(map[string]string) // module -> root-qualified path
 	for _, root := range roots {
-		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		// A root that is a symbolic link (a release's "current" link,
+		// swapped atomically to deploy a new tree) is read through its
+		// target, resolved once so that one scan reads one tree.
+		tree := root
+		if target, err := filepath.EvalSymlinks(root); err == nil {
+			tree = target
+		}
+		err := filepath.WalkDir(tree, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
-				if p == root {
+				if p == tree {
 					return err
 				}
 				return nil // a file that vanished mid-scan is picked up by the next reload
 			}
-			rel, _ := filepath.Rel(root, p)
+			rel, _ := filepath.Rel(tree, p)
 			if d.IsDir() {
-				if p != root && !watch.DefaultInclude(filepath.ToSlash(rel)+"/x.lua") { // a hidden directory
+				if p != tree && !watch.DefaultInclude(filepath.ToSlash(rel)+"/x.lua") { // a hidden directory
 					return fs.SkipDir
 				}
 				return nil

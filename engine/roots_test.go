@@ -1,0 +1,47 @@
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A root that is a symbolic link is read through its target, and swapping
+// the link (rename of a new link over it, as deploys and Kubernetes' ..data
+// do) makes the next reload load the new tree.
+func TestSymlinkedRootIsReadThroughItsTarget(t *testing.T) {
+	dir := t.TempDir()
+	writeScripts(t, filepath.Join(dir, "v1"), map[string]string{"units/enemy.lua": enemyV1})
+	writeScripts(t, filepath.Join(dir, "v2"), map[string]string{"units/enemy.lua": strings.Replace(enemyV1, `return "grr"`, `return "v2"`, 1)})
+	current := filepath.Join(dir, "current")
+	if err := os.Symlink("v1", current); err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(Options{Roots: []string{current}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	obj, err := e.New(context.Background(), "units.enemy")
+	if err != nil {
+		t.Fatalf("class of the linked tree: %v", err)
+	}
+	if got := call(t, obj, "speak"); got != "grr" {
+		t.Fatalf("speak = %v, want grr", got)
+	}
+	if err := os.Symlink("v2", current+".tmp"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(current+".tmp", current); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := call(t, obj, "speak"); got != "v2" {
+		t.Fatalf("speak after the swap = %v, want v2", got)
+	}
+}
