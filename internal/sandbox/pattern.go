@@ -13,6 +13,10 @@ const (
 	eos               = -1
 	unknownPos        = -2
 	maxRecursionLevel = 200000
+	// maxCaptures is Lua 5.1's LUA_MAXCAPTURES. It also bounds the
+	// recursion of parsePattern, which recurses once per open capture:
+	// unbounded, 10^7 '(' overflow Go's stack, a fatal error.
+	maxCaptures = 32
 )
 
 type patternError struct {
@@ -82,6 +86,8 @@ type scanner struct {
 	src   []byte
 	State scannerState
 	saved scannerState
+	// captures counts the captures parsed so far, up to maxCaptures.
+	captures int
 }
 
 func newScanner(src []byte) *scanner {
@@ -392,6 +398,9 @@ func parsePattern(sc *scanner, toplevel bool) *seqPattern {
 			return pat
 		case '(':
 			sc.Next()
+			if sc.captures++; sc.captures > maxCaptures {
+				panic(newError(sc.CurrentPos(), "too many captures"))
+			}
 			if sc.Peek() == ')' {
 				sc.Next()
 				pat.Patterns = append(pat.Patterns, &posCapPattern{})

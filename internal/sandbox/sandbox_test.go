@@ -115,6 +115,13 @@ func TestBadInputs(t *testing.T) {
 		{"gfind is the capped gmatch", `for w in string.gfind(("a"):rep(1e5), ".-.-.-b") do end`, "string.gmatch: pattern too complex", 0, 2 * time.Second},
 		{"pattern on a multi-MB subject", `string.match(("a"):rep(4e6), "(.-)b")`, "string.match: pattern too complex", 0, 2 * time.Second},
 		{"gmatch on a multi-MB subject", `for w in (("a "):rep(2e6)):gmatch("%a+") do end`, "string.gmatch: pattern too complex", 0, 2 * time.Second},
+		{"33 captures", `string.find("x", ("(x)"):rep(33))`, "string.find: too many captures", 0, 0},
+		{"33 position captures", `string.match("x", ("()"):rep(33))`, "string.match: too many captures", 0, 0},
+		{"sort stops at the deadline", "local t = {} for i = 1, 3e5 do t[i] = (i * 7919) % 3e5 end\ntable.sort(t, function(a, b) return a < b end)\nwhile true do end",
+			"context deadline exceeded", 300 * time.Millisecond, 5 * time.Second},
+		{"table.sort sorts as Lua's", `local t = {3, 1, 2} table.sort(t) assert(t[1] == 1 and t[3] == 3)
+local s = {"b", "c", "a"} table.sort(s, function(x, y) return x > y end) assert(table.concat(s) == "cba")`, "", 0, 0},
+		{"table.sort of mixed values", `local t = {3, "x", 1} pcall(table.sort, t) assert(t[1] == 3 and t[2] == "x") table.sort(t)`, "attempt to compare", 0, 0},
 		{"assign to the string metatable", `getmetatable("").__index = {}`, "attempt to index", 0, 0},
 		{"replace the string metatable", `setmetatable("", {})`, "cannot change a protected metatable", 0, 0},
 		{"reach the string table through __index", `local s = string.__index or ("").__index; s.rep = nil`, "attempt to index a non-table object(nil) with key 'rep'", 0, 0},
