@@ -142,5 +142,9 @@ func dial(ctx context.Context, addr string) (net.Conn, error) {
 		return nil, err
 	}
 	var d net.Dialer
-	return d.DialContext(ctx, network, address)
+	conn, err := d.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, fmt.Errorf("console: %w", err)
+	}
+	return conn, nil
 }

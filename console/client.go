@@ -68,12 +68,13 @@ func Run(ctx context.Context, t Target, opts ClientOptions) error {
 	return err
 }
 
-// Exec evaluates code (a chunk, or a meta command such as ":reload") in the
-// console at addr, the non-interactive `hotlua console -e CODE ADDR`. It
+// Exec evaluates each of codes in turn (a chunk, or a meta command such as
+// ":reload") in one session of the console at addr, the non-interactive
+// `hotlua console -e CODE ADDR`, and stops at the first that fails. It
 // writes printed output and results to stdout and errors to stderr, and
 // returns the exit code: 0 on success, 1 on any error. Safe for concurrent
 // use.
-func Exec(addr, code, token string, stdout, stderr io.Writer) int {
+func Exec(addr, token string, stdout, stderr io.Writer, codes ...string) int {
 	conn, err := dial(context.Background(), addr)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -81,31 +82,31 @@ func Exec(addr, code, token string, stdout, stderr io.Writer) int {
 	}
 	c := newClientConn(conn, token)
 	defer c.close()
-	sent, failed := false, false
+	sent, failed := 0, false
 	for m := range c.msgs {
 		switch m.tag {
 		case tagOut, tagResult:
-			if sent {
+			if sent > 0 {
 				fmt.Fprintln(stdout, m.payload)
 			}
 		case tagError:
 			fmt.Fprintln(stderr, m.payload)
 			failed = true
 		case tagPrompt, tagMore:
-			if sent {
-				if m.tag == tagMore {
-					fmt.Fprintln(stderr, "console: incomplete chunk")
-					failed = true
-				}
+			if m.tag == tagMore {
+				fmt.Fprintln(stderr, "console: incomplete chunk")
+				failed = true
+			}
+			if failed || sent == len(codes) {
 				return exitCode(failed)
 			}
-			sent = true
-			c.send(tagEval, code)
+			c.send(tagEval, codes[sent])
+			sent++
 		case tagBye:
 			return exitCode(failed)
 		}
 	}
-	fmt.Fprintln(stderr, "console: connection closed")
+	fmt.Fprintln(stderr, "console: connection closed by the program")
 	return 1
 }
 

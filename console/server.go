@@ -39,6 +39,10 @@ type ServeOptions struct {
 	// Logger receives a record for every connection and evaluation.
 	// Default slog.Default().
 	Logger *slog.Logger
+	// AllowRemote is passed by [Start] to [Listen]: it permits a tcp
+	// address that is not loopback. The token is still required. Default
+	// false. [Serve] ignores it.
+	AllowRemote bool
 }
 
 func (o ServeOptions) withDefaults() ServeOptions {

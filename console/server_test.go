@@ -128,7 +128,7 @@ func TestUnixSocketPermissions(t *testing.T) {
 	}
 	serve(t, ln, ServeOptions{})
 	var stdout, stderr bytes.Buffer
-	if code := Exec(addr, "1 + 1", "", &stdout, &stderr); code != 0 || stdout.String() != "2\n" {
+	if code := Exec(addr, "", &stdout, &stderr, "1 + 1"); code != 0 || stdout.String() != "2\n" {
 		t.Fatalf("Exec = %d, %q, %q", code, stdout.String(), stderr.String())
 	}
 }
@@ -180,11 +180,11 @@ func TestTCPWrongToken(t *testing.T) {
 		}
 	}
 	var stdout, stderr bytes.Buffer
-	if code := Exec(addr, "1", "wrong", &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "authentication failed") {
+	if code := Exec(addr, "wrong", &stdout, &stderr, "1"); code != 1 || !strings.Contains(stderr.String(), "authentication failed") {
 		t.Errorf("Exec with wrong token = %d, %q", code, stderr.String())
 	}
 	stderr.Reset()
-	if code := Exec(addr, "1", token, &stdout, &stderr); code != 0 || stdout.String() != "1\n" {
+	if code := Exec(addr, token, &stdout, &stderr, "1"); code != 0 || stdout.String() != "1\n" {
 		t.Errorf("Exec with token = %d, %q, %q", code, stdout.String(), stderr.String())
 	}
 }
@@ -300,13 +300,13 @@ func TestExec(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var stdout, stderr bytes.Buffer
-		exit := Exec(addr, tt.code, "", &stdout, &stderr)
+		exit := Exec(addr, "", &stdout, &stderr, tt.code)
 		if exit != tt.exit || stdout.String() != tt.stdout || stderr.String() != tt.stderr {
 			t.Errorf("Exec(%q) = %d, %q, %q; want %d, %q, %q", tt.code, exit, stdout.String(), stderr.String(), tt.exit, tt.stdout, tt.stderr)
 		}
 	}
 	var stderr bytes.Buffer
-	if exit := Exec("unix:"+filepath.Join(t.TempDir(), "none.sock"), "1", "", io.Discard, &stderr); exit != 1 || stderr.Len() == 0 {
+	if exit := Exec("unix:"+filepath.Join(t.TempDir(), "none.sock"), "", io.Discard, &stderr, "1"); exit != 1 || stderr.Len() == 0 {
 		t.Errorf("Exec on a missing socket = %d, %q", exit, stderr.String())
 	}
 }

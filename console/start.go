@@ -27,7 +27,7 @@ func Start(ctx context.Context, addr string, t Target, opts ServeOptions) (*Serv
 	if strings.HasPrefix(addr, "tcp:") && opts.Token == "" {
 		opts.Token = NewToken()
 	}
-	ln, err := Listen(addr, ListenOptions{})
+	ln, err := Listen(addr, ListenOptions{AllowRemote: opts.AllowRemote})
 	if err != nil {
 		return nil, err
 	}

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"flag"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,20 +21,22 @@ const tokenEnv = "HOTLUA_CONSOLE_TOKEN"
 var consoleCommand = &command{
 	name:    "console",
 	args:    []string{"ADDR"},
-	flags:   "[-e CODE] [--token-file FILE]",
+	flags:   "[-e CODE]... [--token-file FILE]",
 	summary: "attach a Lua console to a running program",
 	details: `Console attaches to the console of the program listening at ADDR, unix:PATH
 or tcp:HOST:PORT, as printed by "hotlua run". Interactively, it offers line
 editing, completion and a history file in the user's cache directory; Ctrl-C
 interrupts an evaluation and Ctrl-D or :quit detaches, which never stops the
 program. With -e it evaluates CODE (a chunk or a meta command such as :reload),
-prints what it printed and returned, and exits 1 if it failed.
+prints what it printed and returned, and exits 1 if it failed; several -e run
+in order, in one session, and stop at the first that fails.
 
 A tcp console needs the token the program printed: from the file it names
 (--token-file), or the environment variable ` + tokenEnv + `. There is no flag
 for the token itself: other users can read a process's arguments.`,
 	setup: func(fs *flag.FlagSet) runFunc {
-		code := fs.String("e", "", "evaluate `CODE` and exit instead of attaching")
+		var codes chunks
+		fs.Var(&codes, "e", "evaluate `CODE` and exit instead of attaching; may be repeated")
 		tokenFile := fs.String("token-file", "", "read the console's token from `FILE` (default $"+tokenEnv+")")
 		return func(ctx context.Context, s stdio, args []string) error {
 			token := os.Getenv(tokenEnv)
@@ -41,30 +47,56 @@ for the token itself: other users can read a process's arguments.`,
 				}
 				token = strings.TrimSpace(string(data))
 			}
-			return attach(ctx, s, args[0], *code, token)
+			return attach(ctx, s, args[0], codes, token)
 		}
 	},
 }
 
-// attach runs "hotlua console": one evaluation when code is set, an
-// interactive session otherwise.
-func attach(ctx context.Context, s stdio, addr, code, token string) error {
+// chunks collects the values of a repeated -e flag, in order.
+type chunks []string
+
+func (c *chunks) String() string     { return strings.Join(*c, "; ") }
+func (c *chunks) Set(v string) error { *c = append(*c, v); return nil }
+
+// attach runs "hotlua console": the evaluations of codes when there are
+// any, an interactive session otherwise.
+func attach(ctx context.Context, s stdio, addr string, codes []string, token string) error {
 	if err := checkAddr(addr); err != nil {
 		return err
 	}
-	if code != "" {
-		if console.Exec(addr, code, token, s.out, s.err) != 0 {
+	if len(codes) > 0 {
+		if console.Exec(addr, token, s.out, prefixed{s.err}, codes...) != 0 {
 			return errReported
 		}
 		return nil
 	}
-	return console.Attach(ctx, addr, console.ClientOptions{
+	err := console.Attach(ctx, addr, console.ClientOptions{
 		Token:       token,
 		HistoryFile: historyFile(),
 		Stdin:       s.in,
 		Stdout:      s.out,
 		Stderr:      s.err,
 	})
+	if err != nil {
+		// "hotlua console: " is printed before it: say "console" once.
+		return errors.New(strings.TrimPrefix(err.Error(), "console: "))
+	}
+	return nil
+}
+
+// prefixed writes what Exec reports about its connection (lines starting
+// with "console: ") as "hotlua console: ...", like the command's other
+// errors; the errors of evaluated code pass unchanged.
+type prefixed struct{ w io.Writer }
+
+func (p prefixed) Write(b []byte) (int, error) {
+	if rest, ok := bytes.CutPrefix(b, []byte("console: ")); ok {
+		if _, err := fmt.Fprintf(p.w, "hotlua console: %s", rest); err != nil {
+			return 0, err
+		}
+		return len(b), nil
+	}
+	return p.w.Write(b)
 }
 
 // historyFile returns the console's history file in the user's cache

@@ -2,35 +2,72 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/hotlua/hotlua/engine"
 )
 
 var checkCommand = &command{
 	name:    "check",
-	args:    []string{"DIR"},
-	summary: "load every script in a fresh state and run the checks",
-	details: `Check compiles every .lua file under DIR, runs them all in a fresh state and
-runs the checks they register with hot.check, as a reload would; nothing else
-runs. It prints each problem on its own line as path:line:col: message, with the
-path relative to DIR, and exits 1 if there is any; otherwise it prints
-"ok: N scripts, M classes". Syntax errors are all reported; loading stops at
-the first script or check that fails.`,
+	args:    []string{"PATH..."},
+	summary: "load scripts in a fresh state and run their checks",
+	details: `Check compiles every .lua file under each directory PATH, runs them all in a
+fresh state and runs the checks they register with hot.check, as a reload
+would; nothing else runs. A PATH that is a file is checked within its script
+root, the highest directory above it whose every level holds .lua files (so
+that it may require its neighbours), and only its own problems are printed.
+Each problem is printed on its own line as path:line:col: message, with the
+path relative to the directory, and check exits 1 if there is any; otherwise
+it prints "ok: N scripts, M classes" for each PATH, and fails when a PATH
+holds no scripts at all. Syntax errors are all reported; loading stops at the
+first script or check that fails.`,
 	setup: func(*flag.FlagSet) runFunc { return check },
 }
 
-// check runs "hotlua check DIR".
-func check(_ context.Context, s stdio, args []string) error {
-	dir := args[0]
-	if fi, err := os.Stat(dir); err != nil {
+// check runs "hotlua check PATH...".
+func check(_ context.Context, s stdio, paths []string) error {
+	failed := false
+	for _, path := range paths {
+		if err := checkPath(s.out, path); err != nil {
+			if !errors.Is(err, errReported) {
+				fmt.Fprintf(s.err, "hotlua check: %v\n", err)
+			}
+			failed = true
+		}
+	}
+	if failed {
+		return errReported
+	}
+	return nil
+}
+
+// checkPath checks one directory, or one file within its directory.
+func checkPath(w io.Writer, path string) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s: no such file or directory", path)
+	} else if err != nil {
 		return err
-	} else if !fi.IsDir() {
-		return fmt.Errorf("%s is not a directory", dir)
+	}
+	dir, only := path, ""
+	if !fi.IsDir() {
+		if filepath.Ext(path) != ".lua" {
+			return fmt.Errorf("%s: not a .lua file", path)
+		}
+		dir = scriptRoot(filepath.Dir(path))
+		if only, err = filepath.Rel(dir, path); err != nil {
+			return err
+		}
+		only = filepath.ToSlash(only)
 	}
 	scripts := 0
 	e, err := engine.New(engine.Options{
@@ -43,12 +80,45 @@ func check(_ context.Context, s stdio, args []string) error {
 		},
 	})
 	if err != nil {
-		printProblems(s.out, err)
+		problems := splitErrors(err)
+		if only != "" {
+			problems = slices.DeleteFunc(problems, func(p error) bool { return !strings.HasPrefix(p.Error(), only+":") })
+			if len(problems) == 0 {
+				return fmt.Errorf("%s: not checked: other scripts in %s fail to load (hotlua check %s)", path, dir, dir)
+			}
+		}
+		for _, p := range problems {
+			fmt.Fprintln(w, p)
+		}
 		return errReported
 	}
 	defer e.Close()
-	fmt.Fprintf(s.out, "ok: %d scripts, %d classes\n", scripts, len(e.Classes()))
+	if scripts == 0 {
+		return fmt.Errorf("%s: no .lua scripts found", path)
+	}
+	if only != "" {
+		fmt.Fprintf(w, "ok: %s\n", path)
+		return nil
+	}
+	fmt.Fprintf(w, "ok: %d scripts, %d classes\n", scripts, len(e.Classes()))
 	return nil
+}
+
+// scriptRoot returns the highest directory, dir or above, such that it and
+// every directory between it and dir hold .lua files: the likely root of a
+// script in dir.
+func scriptRoot(dir string) string {
+	for {
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return dir
+		}
+		luaFiles, _ := filepath.Glob(filepath.Join(parent, "*.lua"))
+		if len(luaFiles) == 0 {
+			return dir
+		}
+		dir = parent
+	}
 }
 
 // printProblems writes each error that err joins on its own line.

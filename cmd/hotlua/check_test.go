@@ -14,6 +14,8 @@ func TestCheck(t *testing.T) {
 		{"testdata/bad", 1, "broken.lua:6:3: syntax error near 'end'\n" +
 			"unclosed.lua:4:15: syntax error at end of file\n"},
 		{"testdata/badcheck", 1, "game/rules.lua:4: check failed: game.rules: speed must be positive\n"},
+		{"testdata/good/shapes/square.lua", 0, "ok: testdata/good/shapes/square.lua\n"},
+		{"testdata/bad/broken.lua", 1, "broken.lua:6:3: syntax error near 'end'\n"},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {
 			code, stdout, stderr := call(t, "check", tc.dir)
@@ -22,7 +24,13 @@ func TestCheck(t *testing.T) {
 			}
 		})
 	}
-	if code, _, stderr := call(t, "check", "testdata/missing"); code != 1 || stderr == "" {
-		t.Errorf("check of a missing directory: exit %d, stderr %q; want 1 and why", code, stderr)
+	empty := t.TempDir()
+	if code, _, stderr := call(t, "check", empty); code != 1 || stderr != "hotlua check: "+empty+": no .lua scripts found\n" {
+		t.Errorf("check of an empty directory: exit %d, stderr %q; want 1 and why", code, stderr)
+	}
+	// Several paths are all checked; one failing fails the command.
+	code, stdout, _ := call(t, "check", "testdata/good", "testdata/bad/broken.lua")
+	if code != 1 || stdout != "ok: 3 scripts, 2 classes\nbroken.lua:6:3: syntax error near 'end'\n" {
+		t.Errorf("check of two paths: exit %d, stdout %q", code, stdout)
 	}
 }

@@ -19,20 +19,30 @@ type stdio struct {
 // are parsed.
 type runFunc func(ctx context.Context, s stdio, args []string) error
 
-// command is one subcommand of hotlua.
+// command is one subcommand of hotlua. A new subcommand is a *command
+// appended to commands (see register), in a file of its own.
 type command struct {
-	name    string
-	args    []string // the names of the positional arguments, all required
-	flags   string   // the flags part of the synopsis
-	summary string   // one line for "hotlua help"
-	details string   // the paragraphs of "hotlua help NAME"
+	name string
+	// args names the positional arguments in order: "DIR" is required,
+	// "[NAME]" optional, and a last "PATH..." takes one or more.
+	args    []string
+	flags   string // the flags part of the synopsis
+	summary string // one line for "hotlua help"
+	details string // the paragraphs of "hotlua help NAME"
 	// setup defines the command's flags on fs and returns the function
 	// that runs it with the values fs parses.
 	setup func(fs *flag.FlagSet) runFunc
 }
 
-// commands lists hotlua's subcommands in the order "hotlua help" shows them.
+// commands lists hotlua's subcommands in the order "hotlua help" shows
+// them; help itself is added in init, since it refers to this list.
 var commands = []*command{runCommand, checkCommand, consoleCommand, versionCommand}
+
+func init() { register(helpCommand) }
+
+// register adds a subcommand at the end of the list "hotlua help" shows.
+// Files that define commands call it from their init.
+func register(c *command) { commands = append(commands, c) }
 
 // errReported makes a command exit with status 1 after it has said what went
 // wrong.
@@ -60,8 +70,10 @@ func hotlua(ctx context.Context, args []string, s stdio) int {
 		return 2
 	}
 	switch args[0] {
-	case "help", "-h", "-help", "--help":
-		return help(s, args[1:])
+	case "-h", "-help", "--help":
+		args = append([]string{"help"}, args[1:]...)
+	case "-version", "--version":
+		args = append([]string{"version"}, args[1:]...)
 	}
 	cmd := lookup(args[0])
 	if cmd == nil {
@@ -69,23 +81,27 @@ func hotlua(ctx context.Context, args []string, s stdio) int {
 		printUsage(s.err)
 		return 2
 	}
-	fs := flag.NewFlagSet("hotlua "+cmd.name, flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {} // reported below, to stdout for -h and to stderr otherwise
-	run := cmd.setup(fs)
-	err := fs.Parse(args[1:])
+	return cmd.exec(ctx, s, args[1:])
+}
+
+// exec parses args, flags and positional arguments in any order (a "--"
+// ends the flags), and runs the command. It returns the exit status.
+func (c *command) exec(ctx context.Context, s stdio, args []string) int {
+	fs, run, showVersion := c.flagSet()
+	fs.SetOutput(io.Discard) // errors are reported below, with the command's name
+	positional, err := parseInterspersed(fs, args)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-		cmd.printHelp(s.out)
+		c.printHelp(s.out)
 		return 0
-	case err != nil: // the flag package has printed what is wrong
-		err = &usageError{}
-	case fs.NArg() < len(cmd.args):
-		err = usagef("missing %s", strings.Join(cmd.args[fs.NArg():], " "))
-	case fs.NArg() > len(cmd.args):
-		err = usagef("unexpected arguments: %s", strings.Join(fs.Args()[len(cmd.args):], " "))
+	case err != nil:
+		err = &usageError{err.Error()}
+	case *showVersion:
+		err = version(ctx, s, nil)
 	default:
-		err = run(ctx, s, fs.Args())
+		if err = c.checkArgs(positional); err == nil {
+			err = run(ctx, s, positional)
+		}
 	}
 	var usage *usageError
 	switch {
@@ -93,14 +109,71 @@ func hotlua(ctx context.Context, args []string, s stdio) int {
 		return 0
 	case errors.As(err, &usage):
 		if usage.msg != "" {
-			fmt.Fprintf(s.err, "hotlua %s: %s\n", cmd.name, usage.msg)
+			fmt.Fprintf(s.err, "hotlua %s: %s\n", c.name, usage.msg)
 		}
-		fmt.Fprintf(s.err, "usage: %s\nRun 'hotlua help %s' for details.\n", cmd.synopsis(), cmd.name)
+		fmt.Fprintf(s.err, "usage: %s\nRun 'hotlua help %s' for details.\n", c.synopsis(), c.name)
 		return 2
 	case !errors.Is(err, errReported):
-		fmt.Fprintf(s.err, "hotlua %s: %v\n", cmd.name, err)
+		fmt.Fprintf(s.err, "hotlua %s: %v\n", c.name, err)
 	}
 	return 1
+}
+
+// flagSet returns the command's flags, with --version added to each, and
+// the function that runs it.
+func (c *command) flagSet() (*flag.FlagSet, runFunc, *bool) {
+	fs := flag.NewFlagSet("hotlua "+c.name, flag.ContinueOnError)
+	fs.Usage = func() {}
+	run := c.setup(fs)
+	var showVersion *bool
+	if fs.Lookup("version") == nil {
+		showVersion = fs.Bool("version", false, "print hotlua's version and exit")
+	} else {
+		showVersion = new(bool)
+	}
+	return fs, run, showVersion
+}
+
+// parseInterspersed parses the flags in args wherever they stand among the
+// positional arguments, which it returns in order. Everything after "--" is
+// positional.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
+
+// checkArgs returns a usage error unless args fit c.args.
+func (c *command) checkArgs(args []string) error {
+	required, variadic := 0, false
+	for _, a := range c.args {
+		switch {
+		case strings.HasSuffix(a, "..."):
+			variadic = true
+			required++
+		case !strings.HasPrefix(a, "["):
+			required++
+		}
+	}
+	switch {
+	case len(args) < required:
+		return usagef("missing %s", strings.Join(c.args[len(args):], " "))
+	case !variadic && len(args) > len(c.args):
+		return usagef("unexpected arguments: %s", strings.Join(args[len(c.args):], " "))
+	}
+	return nil
 }
 
 // lookup returns the command called name, or nil.
@@ -113,28 +186,36 @@ func lookup(name string) *command {
 	return nil
 }
 
+var helpCommand = &command{
+	name:    "help",
+	args:    []string{"[COMMAND]"},
+	summary: "describe a command, or list them all",
+	details: `Help describes COMMAND: its usage, what it does and its flags. Without
+COMMAND it lists every command. "hotlua COMMAND -h" (or --help) does the same.`,
+	setup: func(*flag.FlagSet) runFunc { return help },
+}
+
 // help runs "hotlua help [COMMAND]".
-func help(s stdio, args []string) int {
-	switch {
-	case len(args) == 0:
+func help(_ context.Context, s stdio, args []string) error {
+	if len(args) == 0 {
 		printUsage(s.out)
-		return 0
-	case len(args) == 1 && lookup(args[0]) != nil:
-		lookup(args[0]).printHelp(s.out)
-		return 0
+		return nil
 	}
-	fmt.Fprintf(s.err, "hotlua help: unknown command %q\n", strings.Join(args, " "))
-	printUsage(s.err)
-	return 2
+	c := lookup(args[0])
+	if c == nil {
+		return usagef("unknown command %q", args[0])
+	}
+	c.printHelp(s.out)
+	return nil
 }
 
 // printUsage writes the list of commands.
 func printUsage(w io.Writer) {
-	fmt.Fprint(w, "hotlua runs Lua classes with live reload.\n\nUsage: hotlua COMMAND [flags] [arguments]\n\nCommands:\n")
+	fmt.Fprint(w, "hotlua runs Lua classes with live reload.\n\nUsage: hotlua COMMAND [arguments and flags]\n\nCommands:\n")
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(w, "  %-9s %s\n\nRun 'hotlua help COMMAND' for a command's usage and flags.\n%s\n", "help", "describe a command", exitCodes)
+	fmt.Fprintf(w, "\nRun 'hotlua help COMMAND' for a command's usage and flags; 'hotlua --version'\nfor the version.\n%s\n", exitCodes)
 }
 
 // synopsis returns the command's one-line usage.
@@ -149,21 +230,11 @@ func (c *command) synopsis() string {
 // printHelp writes the command's help text, its flags included.
 func (c *command) printHelp(w io.Writer) {
 	fmt.Fprintf(w, "usage: %s\n\n%s\n", c.synopsis(), c.details)
-	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	c.setup(fs)
+	fs, _, _ := c.flagSet()
 	fs.SetOutput(w)
-	if hasFlags(fs) {
-		fmt.Fprintln(w, "\nFlags:")
-		fs.PrintDefaults()
-	}
+	fmt.Fprintln(w, "\nFlags (before or after the arguments):")
+	fs.PrintDefaults()
 	fmt.Fprintf(w, "\n%s\n", exitCodes)
-}
-
-// hasFlags reports whether fs defines any flag.
-func hasFlags(fs *flag.FlagSet) bool {
-	n := 0
-	fs.VisitAll(func(*flag.Flag) { n++ })
-	return n > 0
 }
 
 // checkAddr returns a usage error unless addr is unix:PATH or tcp:HOST:PORT.

@@ -22,30 +22,54 @@ func callInput(t *testing.T, input string, args ...string) (code int, stdout, st
 	return code, out.String(), errs.String()
 }
 
-// TestUsage checks the exit statuses and help texts of the command line
-// itself: 0 for help, 2 for every usage error.
+// TestUsage checks the exit statuses and texts of the command line itself:
+// 0 for help and --version, everywhere; 2 for every usage error, whose
+// message starts with the command's name; 1 for a runtime error, also named.
 func TestUsage(t *testing.T) {
-	for _, tc := range []struct {
+	type row struct {
 		args   []string
 		code   int
 		stdout string // a substring of stdout
 		stderr string // a substring of stderr
-	}{
+	}
+	rows := []row{
 		{args: nil, code: 2, stderr: "Commands:"},
-		{args: []string{"frobnicate"}, code: 2, stderr: `unknown command "frobnicate"`},
+		{args: []string{"frobnicate"}, code: 2, stderr: `hotlua: unknown command "frobnicate"`},
 		{args: []string{"help"}, code: 0, stdout: "Exit status: 0 on success"},
-		{args: []string{"help", "run"}, code: 0, stdout: "usage: hotlua run [--console ADDR] [--tick D] [--poll D] [-v] DIR"},
+		{args: []string{"-h"}, code: 0, stdout: "Commands:"},
+		{args: []string{"--help"}, code: 0, stdout: "Commands:"},
+		{args: []string{"--version"}, code: 0, stdout: "gopher-lua v"},
+		{args: []string{"help", "run"}, code: 0, stdout: "usage: hotlua run [--console ADDR] [--console-allow-remote] [--tick D] [--poll D] [-v] DIR"},
+		{args: []string{"help", "help"}, code: 0, stdout: "usage: hotlua help [COMMAND]"},
 		{args: []string{"run", "-h"}, code: 0, stdout: "-tick D"},
+		{args: []string{"run", "dir", "--help"}, code: 0, stdout: "-tick D"},
 		{args: []string{"console", "--help"}, code: 0, stdout: "HOTLUA_CONSOLE_TOKEN"},
-		{args: []string{"help", "nope"}, code: 2, stderr: `unknown command "nope"`},
+		{args: []string{"check", "--version"}, code: 0, stdout: "gopher-lua v"},
+		{args: []string{"help", "nope"}, code: 2, stderr: `hotlua help: unknown command "nope"`},
+		{args: []string{"help", "run", "check"}, code: 2, stderr: "hotlua help: unexpected arguments: check"},
 		{args: []string{"run"}, code: 2, stderr: "hotlua run: missing DIR"},
-		{args: []string{"check", "a", "b"}, code: 2, stderr: "hotlua check: unexpected arguments: b\nusage: hotlua check DIR"},
-		{args: []string{"run", "--bogus", "dir"}, code: 2, stderr: "flag provided but not defined: -bogus"},
-		{args: []string{"run", "--tick", "soon", "dir"}, code: 2, stderr: "invalid value"},
-		{args: []string{"run", "--console", "http:localhost", "dir"}, code: 2, stderr: `address "http:localhost" is not unix:PATH or tcp:HOST:PORT`},
-		{args: []string{"console", "-e", "1", "localhost:80"}, code: 2, stderr: "Run 'hotlua help console' for details."},
+		{args: []string{"check"}, code: 2, stderr: "hotlua check: missing PATH...\nusage: hotlua check PATH..."},
+		{args: []string{"run", "a", "b"}, code: 2, stderr: "hotlua run: unexpected arguments: b\nusage: hotlua run"},
+		{args: []string{"run", "--bogus", "dir"}, code: 2, stderr: "hotlua run: flag provided but not defined: -bogus"},
+		{args: []string{"run", "dir", "--bogus"}, code: 2, stderr: "hotlua run: flag provided but not defined: -bogus"},
+		{args: []string{"run", "--tick", "soon", "dir"}, code: 2, stderr: "hotlua run: invalid value"},
+		{args: []string{"run", "--console", "http:localhost", "dir"}, code: 2, stderr: `hotlua run: address "http:localhost" is not unix:PATH or tcp:HOST:PORT`},
+		{args: []string{"run", "--console-allow-remote", "dir"}, code: 2, stderr: "hotlua run: --console-allow-remote needs --console tcp:HOST:PORT"},
+		{args: []string{"run", "testdata/missing", "--poll", "1s"}, code: 1, stderr: "hotlua run: testdata/missing: no such directory\n"},
+		{args: []string{"run", "--console", "off", "testdata/good/main.lua"}, code: 1, stderr: "hotlua run: testdata/good/main.lua: not a directory\n"},
+		{args: []string{"check", "testdata/missing"}, code: 1, stderr: "hotlua check: testdata/missing: no such file or directory\n"},
+		{args: []string{"console", "-e", "1", "localhost:80"}, code: 2, stderr: "hotlua console: address \"localhost:80\" is not unix:PATH or tcp:HOST:PORT\nusage: hotlua console"},
+		{args: []string{"console", "-e", "1", "unix:testdata/none.sock"}, code: 1, stderr: "hotlua console: dial unix testdata/none.sock"},
 		{args: []string{"version", "extra"}, code: 2, stderr: "hotlua version: unexpected arguments: extra"},
-	} {
+		{args: []string{"run", "--", "-dir"}, code: 1, stderr: "hotlua run: -dir: no such directory"},
+	}
+	// Every listed command has help, by "help NAME" and by -h.
+	for _, c := range commands {
+		rows = append(rows,
+			row{args: []string{"help", c.name}, code: 0, stdout: "usage: " + c.synopsis()},
+			row{args: []string{c.name, "-h"}, code: 0, stdout: "usage: " + c.synopsis()})
+	}
+	for _, tc := range rows {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, stdout, stderr := call(t, tc.args...)
 			if code != tc.code || !strings.Contains(stdout, tc.stdout) || !strings.Contains(stderr, tc.stderr) {

@@ -3,14 +3,16 @@
 //
 // Usage:
 //
-//	hotlua run [--console ADDR] [--tick D] [--poll D] [-v] DIR
-//	hotlua check DIR
-//	hotlua console [-e CODE] [--token-file FILE] ADDR
+//	hotlua run [--console ADDR] [--console-allow-remote] [--tick D] [--poll D] [-v] DIR
+//	hotlua check PATH...
+//	hotlua console [-e CODE]... [--token-file FILE] ADDR
 //	hotlua version
 //	hotlua help [COMMAND]
 //
-// Flags come before the arguments. "hotlua help COMMAND" and
-// "hotlua COMMAND -h" describe each command.
+// Flags may come before or after the arguments; "--" ends them.
+// "hotlua help COMMAND", "hotlua COMMAND -h" and --help describe each
+// command, and --version works with every command. Every error starts with
+// the command's name ("hotlua run: scripts: no such directory").
 //
 // # run
 //
@@ -24,21 +26,28 @@
 // reach (console.DefaultAddr). With --console tcp:HOST:PORT it listens
 // on loopback and requires a token, generated at start, printed on stderr and
 // written to a file of mode 0600 in the user's cache directory, removed at
-// exit. --console off serves none.
+// exit; the line that tells where the console is says how to attach with
+// the token. --console-allow-remote lets a tcp console listen on an address
+// that is not loopback (it still requires the token). --console off serves
+// none.
 //
 // # check
 //
-// Check compiles and loads every script under DIR in a fresh state and runs
-// the checks the scripts register with hot.check, as a reload would, for
-// editors and CI. It prints each problem on its own line of stdout as
-// path:line:col: message, with the path relative to DIR, or
-// "ok: N scripts, M classes".
+// Check compiles and loads every script under each directory PATH in a fresh
+// state and runs the checks the scripts register with hot.check, as a reload
+// would, for editors and CI. A PATH that is a file is checked within its
+// script root (the highest directory above it whose every level holds .lua
+// files) and only its problems are printed. It prints each problem on its own
+// line of stdout as path:line:col: message, with the path relative to the
+// root, or "ok: N scripts, M classes"; a directory without scripts is an
+// error.
 //
 // # console
 //
 // Console attaches an interactive console, with line editing and a history
 // file in the user's cache directory, to the program listening at ADDR; with
-// -e it evaluates CODE, prints the result and exits. The token of a tcp
+// -e it evaluates CODE, prints the result and exits; several -e run in order
+// in one session. The token of a tcp
 // console comes from the file --token-file names (run writes one, mode
 // 0600) or from the environment variable
 // HOTLUA_CONSOLE_TOKEN.

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -17,7 +20,7 @@ import (
 var runCommand = &command{
 	name:    "run",
 	args:    []string{"DIR"},
-	flags:   "[--console ADDR] [--tick D] [--poll D] [-v]",
+	flags:   "[--console ADDR] [--console-allow-remote] [--tick D] [--poll D] [-v]",
 	summary: "run the scripts in DIR, reloading them on save",
 	details: `Run loads every .lua file under DIR ("units/goblin.lua" is module
 units.goblin), reloads the scripts when they are saved, and runs until SIGINT
@@ -30,10 +33,15 @@ problem as path:line:col: message and the last good version keeps running.
 The console listens by default on a unix socket only this user can reach. With
 --console tcp:HOST:PORT (loopback only; port 0 picks one) it requires a token,
 which run prints on stderr and writes to a file of mode 0600 in the user's
-cache directory, removed at exit. Attach with "hotlua console ADDR".`,
+cache directory, removed at exit. Attach with "hotlua console ADDR", giving
+the token with --token-file FILE or $HOTLUA_CONSOLE_TOKEN, as run prints.
+--console-allow-remote lets the tcp console listen on an address that is not
+loopback; it still requires the token, which anyone who can read the network
+traffic may learn (there is no encryption).`,
 	setup: func(fs *flag.FlagSet) runFunc {
 		var cfg runConfig
 		fs.StringVar(&cfg.console, "console", "", "serve the console at `ADDR`: unix:PATH, tcp:HOST:PORT, or off (default a private unix socket)")
+		fs.BoolVar(&cfg.allowRemote, "console-allow-remote", false, "let a tcp console listen on an address that is not loopback (it still needs the token)")
 		fs.DurationVar(&cfg.tick, "tick", 100*time.Millisecond, "call the scripts' tick(dt) every `D`; 0 never calls it")
 		fs.DurationVar(&cfg.poll, "poll", 0, "watch DIR by polling every `D` instead of with file system events")
 		fs.BoolVar(&cfg.verbose, "v", false, "log every reload, tick start and console session, not only warnings and errors")
@@ -46,10 +54,11 @@ cache directory, removed at exit. Attach with "hotlua console ADDR".`,
 
 // runConfig is what the flags of "hotlua run" set.
 type runConfig struct {
-	dir        string
-	console    string
-	tick, poll time.Duration
-	verbose    bool
+	dir         string
+	console     string
+	allowRemote bool
+	tick, poll  time.Duration
+	verbose     bool
 }
 
 // run runs "hotlua run" until ctx is done or a signal arrives.
@@ -58,6 +67,12 @@ func (cfg runConfig) run(ctx context.Context, s stdio) error {
 		if err := checkAddr(cfg.console); err != nil {
 			return err
 		}
+	}
+	if cfg.allowRemote && !strings.HasPrefix(cfg.console, "tcp:") {
+		return usagef("--console-allow-remote needs --console tcp:HOST:PORT")
+	}
+	if err := checkDir(cfg.dir); err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -94,7 +109,7 @@ func (cfg runConfig) run(ctx context.Context, s stdio) error {
 		return err
 	}
 	if cfg.console != "off" {
-		stopConsole, err := serveConsole(ctx, e, cfg.console, log, s.err)
+		stopConsole, err := serveConsole(ctx, e, cfg.console, cfg.allowRemote, log, s.err)
 		if err != nil {
 			return err
 		}
@@ -119,4 +134,19 @@ func reportReload(w io.Writer, ev engine.ReloadEvent) {
 	}
 	fmt.Fprintf(w, "hotlua: reload (%s) failed; generation %d keeps running:\n", ev.Trigger, ev.Generation)
 	printProblems(w, ev.Err)
+}
+
+// checkDir returns an error unless dir is a directory, worded for people:
+// "scripts: no such directory".
+func checkDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s: no such directory", dir)
+	case err != nil:
+		return err
+	case !fi.IsDir():
+		return fmt.Errorf("%s: not a directory", dir)
+	}
+	return nil
 }

@@ -103,9 +103,14 @@ func TestRunWithTCPConsole(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	t.Setenv(tokenEnv, "")
 	dir := copyScripts(t, "good")
-	r := startRun(t, "-v", "--console", "tcp:127.0.0.1:0", "--tick", "5ms", "--poll", "10ms", dir)
+	// Flags after the directory, as most commands allow.
+	r := startRun(t, "-v", "--console", "tcp:127.0.0.1:0", dir, "--tick", "5ms", "--poll", "10ms")
 	r.waitFor(t, "hotlua: reload (initial): generation 1: main.lua, shapes/shape.lua, shapes/square.lua")
-	addr := after(t, r.waitFor(t, "hotlua: console at "), "console at ")
+	at := r.waitFor(t, "hotlua: console at ")
+	addr := after(t, at, "console at ")
+	if !strings.Contains(at, "(attach: hotlua console --token-file ") {
+		t.Errorf("the attach hint does not say how to pass the token: %q", at)
+	}
 	line := r.waitFor(t, "hotlua: console token ")
 	token, tokenFile := strings.TrimSuffix(after(t, line, "token "), ";"), after(t, line, "from ")
 	if fi, err := os.Stat(tokenFile); err != nil || fi.Mode().Perm() != 0o600 {
@@ -127,6 +132,9 @@ func TestRunWithTCPConsole(t *testing.T) {
 	console(1, "", "", "-e", "1", "--token-file", wrong, addr)
 	t.Setenv(tokenEnv, token)
 	console(0, "16\n", "", "-e", "require('shapes.square').new(4):area()", addr)
+	// Several -e run in order in one session, and stop at the first error.
+	console(0, "1\n2\n", "", "-e", "n = 1", "-e", "n", addr, "-e", "n + 1")
+	console(1, "", "console:1: stop here", "-e", "error('stop here')", "-e", "print('not reached')", addr)
 
 	square := filepath.Join(dir, "shapes", "square.lua")
 	src, err := os.ReadFile(square)

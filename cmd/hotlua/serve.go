@@ -16,21 +16,24 @@ import (
 // until ctx is done or the returned stop is called, which waits for it to
 // end. For tcp it prints the token on w and writes it to a file of mode
 // 0600 that stop removes.
-func serveConsole(ctx context.Context, e *engine.Engine, addr string, log *slog.Logger, w io.Writer) (stop func(), err error) {
-	srv, err := console.Start(ctx, addr, console.ForEngine(e), console.ServeOptions{Logger: log})
+func serveConsole(ctx context.Context, e *engine.Engine, addr string, allowRemote bool, log *slog.Logger, w io.Writer) (stop func(), err error) {
+	srv, err := console.Start(ctx, addr, console.ForEngine(e), console.ServeOptions{Logger: log, AllowRemote: allowRemote})
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(w, "hotlua: console at %s (attach: hotlua console %s)\n", srv.Addr, srv.Addr)
 	tokenFile := ""
-	if srv.Token != "" {
+	if srv.Token == "" {
+		fmt.Fprintf(w, "hotlua: console at %s (attach: hotlua console %s)\n", srv.Addr, srv.Addr)
+	} else {
 		if tokenFile, err = writeToken(srv.Token); err != nil {
 			srv.Close()
 			return nil, err
 		}
 		if tokenFile != "" {
+			fmt.Fprintf(w, "hotlua: console at %s (attach: hotlua console --token-file %s %s)\n", srv.Addr, tokenFile, srv.Addr)
 			fmt.Fprintf(w, "hotlua: console token %s; read it from %s or set %s\n", srv.Token, tokenFile, tokenEnv)
 		} else {
+			fmt.Fprintf(w, "hotlua: console at %s (attach: %s=TOKEN hotlua console %s)\n", srv.Addr, tokenEnv, srv.Addr)
 			fmt.Fprintf(w, "hotlua: console token %s; set %s\n", srv.Token, tokenEnv)
 		}
 	}

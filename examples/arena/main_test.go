@@ -32,7 +32,7 @@ func TestArenaChangesBehaviorLive(t *testing.T) {
 	addr := strings.Fields(strings.TrimPrefix(waitFor("arena: console at "), "arena: console at "))[0]
 	addr = strings.TrimSuffix(addr, ":")
 	var stdout, stderr strings.Builder
-	if code := console.Exec(addr, ":classes", "", &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "units.goblin g1:") {
+	if code := console.Exec(addr, "", &stdout, &stderr, ":classes"); code != 0 || !strings.Contains(stdout.String(), "units.goblin g1:") {
 		t.Fatalf("console :classes exited %d: %q %q", code, stdout.String(), stderr.String())
 	}
 
