@@ -257,7 +257,7 @@ type outcome struct {
 // otherwise one outcome per engine, to report once the callers have released
 // their locks. Called with every engine's reloading lock held.
 func reloadGroup(ctx context.Context, engines []*Engine, names []string, trigger string, files []string, start time.Time) ([]outcome, error) {
-	automatic := trigger == "watch" || trigger == "poll"
+	automatic := trigger == "watch" || trigger == "poll" || trigger == "deploy"
 	outs := make([]outcome, len(engines))
 	failAll := func(err error) ([]outcome, error) {
 		for i := range outs {

@@ -15,8 +15,9 @@ import (
 type ReloadEvent struct {
 	// Trigger says what started it: "initial" for the first load by [New],
 	// "manual" for [Engine.Reload], "watch" for a change seen by fsnotify,
-	// "poll" for one seen by polling. An automatic reload happens only when
-	// some script's bytes differ from the running generation's.
+	// "poll" for one seen by polling, "deploy" for [Engine.Deploy]. These
+	// last three are automatic: they happen only when some script's bytes
+	// differ from the running generation's.
 	Trigger string
 	// Files are the scripts the watcher saw change, relative to their root
 	// (empty for a manual reload).

@@ -45,3 +45,44 @@ func TestSymlinkedRootIsReadThroughItsTarget(t *testing.T) {
 		t.Fatalf("speak after the swap = %v, want v2", got)
 	}
 }
+
+// Deploy after swapping the link prepares the new tree and, with
+// DeferCommit, leaves it for CommitPending in every shard.
+func TestDeployWaitsForCommitPendingWithDeferCommit(t *testing.T) {
+	dir := t.TempDir()
+	writeScripts(t, filepath.Join(dir, "v1"), map[string]string{"units/enemy.lua": enemyV1})
+	writeScripts(t, filepath.Join(dir, "v2"), map[string]string{"units/enemy.lua": strings.Replace(enemyV1, `return "grr"`, `return "v2"`, 1)})
+	current := filepath.Join(dir, "current")
+	if err := os.Symlink("v1", current); err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewShards(Options{Roots: []string{current}, DeferCommit: true, Logger: slog.New(slog.DiscardHandler)}, "a", "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if reports, err := s.Deploy(context.Background()); err != nil || len(reports) != 0 {
+		t.Fatalf("Deploy with nothing changed = %v, %v; want no reports", reports, err)
+	}
+	if err := os.Remove(current); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("v2", current); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Deploy(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range s.Names() {
+		e := s.Shard(name)
+		if !e.HasPending() || e.Generation() != 1 {
+			t.Fatalf("shard %s: pending %v generation %d; want a prepared reload on generation 1", name, e.HasPending(), e.Generation())
+		}
+		if _, err := e.CommitPending(); err != nil {
+			t.Fatal(err)
+		}
+		if e.Generation() != 2 {
+			t.Fatalf("shard %s: generation %d after CommitPending, want 2", name, e.Generation())
+		}
+	}
+}
