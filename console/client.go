@@ -58,9 +58,7 @@ func Run(ctx context.Context, t Target, opts ClientOptions) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		unauthenticated, slots := make(chan struct{}, 1), make(chan struct{}, 1)
-		unauthenticated <- struct{}{}
-		serveConn(ctx, server, t, sopts, sopts.Logger.With("session", "local"), unauthenticated, slots)
+		serveConn(ctx, server, t, sopts, sopts.Logger.With("session", "local"), func() {}, make(chan struct{}, 1))
 	}()
 	err := interact(ctx, client, opts)
 	client.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -27,6 +28,7 @@ func init() {
 		{"inspect", "<expr>", "show a value in full, with an object's methods", cmdInspect},
 		{"version", "", "show the current generation", lines(func(t Target, _ string) []string { return []string{t.Version()} })},
 		{"errors", "", "show recent reload errors", cmdErrors},
+		{"timeout", "[D|off]", "show or set this session's deadline per evaluation", cmdTimeout},
 		{"quit", "", "detach the console (the program keeps running)", func(*Session, context.Context, string, func(Event)) bool { return true }},
 	}
 }
@@ -108,5 +110,26 @@ func cmdInspect(s *Session, ctx context.Context, arg string, emit func(Event)) b
 			emit(Event{Result, text})
 		}
 	})
+	return false
+}
+
+func cmdTimeout(s *Session, _ context.Context, arg string, emit func(Event)) bool {
+	switch arg {
+	case "":
+	case "off", "0":
+		s.SetTimeout(0)
+	default:
+		d, err := time.ParseDuration(arg)
+		if err != nil || d <= 0 {
+			emit(Event{Error, fmt.Sprintf("usage: :timeout D (such as 10s or 500ms) or :timeout off; %q is not a duration", arg)})
+			return false
+		}
+		s.SetTimeout(d)
+	}
+	if s.timeout == 0 {
+		emit(Event{Result, "evaluations have no deadline"})
+	} else {
+		emit(Event{Result, fmt.Sprintf("evaluations stop after %v", s.timeout)})
+	}
 	return false
 }

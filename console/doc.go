@@ -76,6 +76,15 @@
 //   - Input lines are limited in size, idle sessions time out (never while
 //     an evaluation runs), the number of sessions is limited, and every
 //     session and evaluation is logged with log/slog.
+//   - A client must authenticate within [ServeOptions.AuthTimeout] (3s),
+//     a deadline for the whole first line, however slowly it trickles in.
+//     Connections still authenticating have places of their own, apart
+//     from the sessions; when they are full, the oldest is dropped, so
+//     slow clients cannot lock the operator out. An allowed peer of a
+//     unix socket needs no such place: it always gets in.
+//   - Every evaluation has a deadline ([ServeOptions.EvalTimeout], 5s by
+//     default; ":timeout 10s" or ":timeout off" per session): a runaway
+//     loop typed at the console is stopped and the program goes on.
 //   - Output goes through a bounded queue: a slow client loses print
 //     output rather than stalling the program.
 //   - The client's history file has mode 0600.

@@ -36,6 +36,15 @@ type ServeOptions struct {
 	// IdleTimeout ends a session that sends nothing for this long while no
 	// evaluation runs. Default 30 minutes.
 	IdleTimeout time.Duration
+	// AuthTimeout bounds the whole wait for a client's first line, however
+	// slowly it trickles in; a client that has not authenticated by then
+	// is dropped. Default 3s.
+	AuthTimeout time.Duration
+	// EvalTimeout is the default deadline of one evaluation: code still
+	// running after it is stopped, so that one typo never freezes the
+	// program. A session changes its own with ":timeout 10s" (or
+	// ":timeout off"). Default 5s; negative means no deadline.
+	EvalTimeout time.Duration
 	// Logger receives a record for every connection and evaluation.
 	// Default slog.Default().
 	Logger *slog.Logger
@@ -58,15 +67,23 @@ func (o ServeOptions) withDefaults() ServeOptions {
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 30 * time.Minute
 	}
+	if o.AuthTimeout <= 0 {
+		o.AuthTimeout = 3 * time.Second
+	}
+	if o.EvalTimeout == 0 {
+		o.EvalTimeout = DefaultEvalTimeout
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	return o
 }
 
+// DefaultEvalTimeout is the deadline of an evaluation unless the host
+// ([ServeOptions.EvalTimeout]) or the session (:timeout) sets another.
+const DefaultEvalTimeout = 5 * time.Second
+
 const (
-	// authTimeout bounds the wait for the first line.
-	authTimeout = 10 * time.Second
 	// writeTimeout bounds one write to a client.
 	writeTimeout = 30 * time.Second
 	// maxQueued bounds the requests a client may send ahead of replies.
@@ -100,7 +117,11 @@ func Serve(ctx context.Context, ln net.Listener, t Target, opts ServeOptions) er
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	slots := make(chan struct{}, opts.MaxSessions)
-	unauthenticated := make(chan struct{}, 4*opts.MaxSessions)
+	// Connections that have not authenticated yet have their own, larger,
+	// limit: they cannot take the sessions of operators. When it is full
+	// the oldest is dropped, so that slow clients cannot lock the operator
+	// out; an allowed peer of a unix socket needs no place at all.
+	unauthenticated := &waitingRoom{max: 4 * opts.MaxSessions}
 	for id := 1; ; id++ {
 		conn, err := ln.Accept()
 		switch {
@@ -121,15 +142,53 @@ func Serve(ctx context.Context, ln net.Listener, t Target, opts ServeOptions) er
 			continue
 		}
 		log := opts.Logger.With("session", id, "peer", peerName(conn))
-		// Connections that have not authenticated yet have their own,
-		// larger, limit: they cannot take the sessions of operators.
-		if !tryAcquire(unauthenticated) {
-			refuse(conn, log, "too many unauthenticated connections", opts.MaxSessions)
-			continue
+		room := unauthenticated
+		if uc, ok := conn.(*net.UnixConn); ok {
+			uid, err := peerUID(uc)
+			if err != nil || !slices.Contains(opts.AllowedUIDs, uid) {
+				log.Warn("console: connection refused: peer uid not allowed", "uid", uid, "err", err)
+				conn.Close()
+				continue
+			}
+			room = nil
 		}
+		leave := room.enter(conn, log)
 		wg.Go(func() {
-			serveConn(ctx, conn, t, opts, log, unauthenticated, slots)
+			serveConn(ctx, conn, t, opts, log, leave, slots)
 		})
+	}
+}
+
+// waitingRoom holds the connections that have not authenticated yet, at
+// most max of them: a new one pushes the oldest out. A nil *waitingRoom
+// admits everyone. Its methods are safe for concurrent use.
+type waitingRoom struct {
+	mu      sync.Mutex
+	max     int
+	waiting []net.Conn // oldest first
+}
+
+// enter makes room for conn and returns the function that takes it out
+// again once it has authenticated or failed.
+func (w *waitingRoom) enter(conn net.Conn, log *slog.Logger) (leave func()) {
+	if w == nil {
+		return func() {}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.waiting) >= w.max {
+		oldest := w.waiting[0]
+		w.waiting = w.waiting[1:]
+		log.Warn("console: too many unauthenticated connections; dropped the oldest", "max", w.max, "dropped", peerName(oldest))
+		oldest.Close()
+	}
+	w.waiting = append(w.waiting, conn)
+	return func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if i := slices.Index(w.waiting, conn); i >= 0 {
+			w.waiting = slices.Delete(w.waiting, i, i+1)
+		}
 	}
 }
 
@@ -158,16 +217,17 @@ func refuse(conn net.Conn, log *slog.Logger, why string, max int) {
 	conn.Close()
 }
 
-// serveConn authenticates conn, holding a place in unauthenticated, then
-// runs one session on it in a place of slots, and closes conn. opts has
-// defaults.
-func serveConn(ctx context.Context, conn net.Conn, t Target, opts ServeOptions, log *slog.Logger, unauthenticated, slots chan struct{}) {
+// serveConn authenticates conn, then calls leave (to give up its place
+// among the unauthenticated), runs one session on it in a place of slots,
+// and closes conn. opts has defaults.
+func serveConn(ctx context.Context, conn net.Conn, t Target, opts ServeOptions, log *slog.Logger, leave func(), slots chan struct{}) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	context.AfterFunc(ctx, func() { conn.Close() })
 
-	lr, ok := admit(conn, opts, log)
-	<-unauthenticated
+	lr := &lineReader{r: bufio.NewReader(conn), max: opts.MaxLineBytes}
+	ok := authenticate(conn, lr, opts.Token, opts.AuthTimeout, log)
+	leave()
 	if !ok {
 		return
 	}
@@ -182,6 +242,7 @@ func serveConn(ctx context.Context, conn net.Conn, t Target, opts ServeOptions, 
 	out := newOutbox(conn)
 	defer out.closeAndWait()
 	sess := NewSession(t)
+	sess.SetTimeout(opts.EvalTimeout)
 	out.put(encode(tagHello, "hotlua console, "+t.Version()+"; :help lists commands"), false)
 	out.put(encode(tagPrompt, sess.Prompt()), false)
 
@@ -238,19 +299,6 @@ func serveConn(ctx context.Context, conn net.Conn, t Target, opts ServeOptions, 
 	}
 }
 
-// admit checks the peer of a unix socket and the client's first line.
-func admit(conn net.Conn, opts ServeOptions, log *slog.Logger) (*lineReader, bool) {
-	if uc, ok := conn.(*net.UnixConn); ok {
-		uid, err := peerUID(uc)
-		if err != nil || !slices.Contains(opts.AllowedUIDs, uid) {
-			log.Warn("console: connection refused: peer uid not allowed", "uid", uid, "err", err)
-			return nil, false
-		}
-	}
-	lr := &lineReader{r: bufio.NewReader(conn), max: opts.MaxLineBytes}
-	return lr, authenticate(conn, lr, opts.Token, log)
-}
-
 // epoch is the context shared by the requests between two interrupts.
 type epoch struct {
 	ctx    context.Context
@@ -299,8 +347,8 @@ func handle(req request, sess *Session, out *outbox, log *slog.Logger) (quit boo
 // authenticate reads the first line and checks it is "AUTH <token>" (or
 // "AUTH" when token is empty). A line that looks like HTTP is dropped
 // without a reply.
-func authenticate(conn net.Conn, lr *lineReader, token string, log *slog.Logger) bool {
-	_ = conn.SetReadDeadline(time.Now().Add(authTimeout))
+func authenticate(conn net.Conn, lr *lineReader, token string, timeout time.Duration, log *slog.Logger) bool {
+	_ = conn.SetReadDeadline(time.Now().Add(timeout))
 	line, err := lr.next()
 	if err != nil {
 		log.Warn("console: connection dropped before AUTH", "err", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
@@ -45,6 +46,7 @@ type Event struct {
 type Session struct {
 	target  Target
 	pending []string
+	timeout time.Duration // of one evaluation; 0: none
 
 	// env holds the console's variables; its metatable's __index is
 	// builtins, whose metatable's __index is re-pointed on every Do to the
@@ -53,10 +55,14 @@ type Session struct {
 	emit                        func(Event)
 }
 
-// NewSession returns a Session evaluating in t.
+// NewSession returns a Session evaluating in t, with evaluations stopped
+// after [DefaultEvalTimeout].
 func NewSession(t Target) *Session {
-	return &Session{target: t}
+	return &Session{target: t, timeout: DefaultEvalTimeout}
 }
+
+// SetTimeout sets the deadline of each later evaluation; d <= 0 means none.
+func (s *Session) SetTimeout(d time.Duration) { s.timeout = max(d, 0) }
 
 // Prompt returns the prompt for the next line: [ContinuationPrompt] while a
 // chunk is incomplete, else [PrimaryPrompt].
@@ -182,6 +188,11 @@ func atEOF(err error) bool {
 // eval runs proto in the console environment and hands its return values to
 // render, inside Do. Errors are emitted.
 func (s *Session) eval(ctx context.Context, proto *lua.FunctionProto, emit func(Event), render func(*lua.LState, []lua.LValue)) {
+	if s.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.timeout)
+		defer cancel()
+	}
 	err := s.do(ctx, emit, func(L *lua.LState) error {
 		fn := L.NewFunctionFromProto(proto)
 		fn.Env = s.env
@@ -219,6 +230,9 @@ func (s *Session) do(ctx context.Context, emit func(Event), fn func(*lua.LState)
 }
 
 func (s *Session) errorText(ctx context.Context, err error) string {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Sprintf("stopped: the evaluation ran past the console's deadline of %v (:timeout changes it)", s.timeout)
+	}
 	if ctx.Err() != nil {
 		return errInterrupted.Error()
 	}
