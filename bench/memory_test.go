@@ -93,7 +93,7 @@ const generations = 4
 // prototypes alone keep (B/protos): one generation plus what an engine
 // keeps once (class handles, its bindings registry, the scripts' text).
 // Beside it, a raw gopher-lua state that loads the same prototypes,
-// compiled once.
+// compiled once and trimmed as the engine's are.
 func BenchmarkMemoryGeneration(b *testing.B) {
 	files, _ := project()
 	for _, p := range []struct {
@@ -122,7 +122,7 @@ func BenchmarkMemoryGeneration(b *testing.B) {
 				perProtos += retained(func() any {
 					ps := make([]map[string]*lua.FunctionProto, generations)
 					for i := range ps {
-						ps[i] = compile(b, p.files)
+						ps[i] = compileTrimmed(b, p.files)
 					}
 					return ps
 				}) / generations
@@ -133,7 +133,7 @@ func BenchmarkMemoryGeneration(b *testing.B) {
 			b.ReportMetric((perEngine-perProtos)/n, "B/generation")
 		})
 		b.Run(p.name+"/raw", func(b *testing.B) {
-			protos := compile(b, p.files)
+			protos := compileTrimmed(b, p.files)
 			var total float64
 			for b.Loop() {
 				var states []*lua.LState

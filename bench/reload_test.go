@@ -12,6 +12,7 @@ import (
 	"github.com/yuin/gopher-lua/parse"
 
 	"github.com/hotlua/hotlua/engine"
+	"github.com/hotlua/hotlua/internal/sandbox"
 )
 
 // blankSrc is the class of BenchmarkCommitPause's objects: without init,
@@ -136,8 +137,8 @@ func BenchmarkReload(b *testing.B) {
 	})
 }
 
-// compile parses and compiles files (path -> source) as the engine does,
-// and returns the prototypes by module name.
+// compile parses and compiles files (path -> source) as raw gopher-lua
+// does, and returns the prototypes by module name.
 func compile(tb testing.TB, files map[string]string) map[string]*lua.FunctionProto {
 	tb.Helper()
 	protos := make(map[string]*lua.FunctionProto, len(files))
@@ -172,4 +173,14 @@ func rawGeneration(tb testing.TB, protos map[string]*lua.FunctionProto) *lua.LSt
 		}
 	}
 	return L
+}
+
+// compileTrimmed compiles files as the engine does: as compile, with every
+// prototype trimmed to its length.
+func compileTrimmed(tb testing.TB, files map[string]string) map[string]*lua.FunctionProto {
+	protos := compile(tb, files)
+	for _, p := range protos {
+		sandbox.TrimProto(p)
+	}
+	return protos
 }

@@ -171,6 +171,7 @@ func compileSource(s source, lim Limits) (*lua.FunctionProto, error) {
 	if err := sandbox.CheckProto(proto, lim); err != nil {
 		return nil, sourceError(s.path, err)
 	}
+	sandbox.TrimProto(proto)
 	return proto, nil
 }
 
