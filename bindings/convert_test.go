@@ -341,3 +341,23 @@ func TestFromLuaRefusesExplodingSharedTables(t *testing.T) {
 		t.Fatalf("small shared table: %v, %v", v, err)
 	}
 }
+
+// TestFieldNames checks the names tools show for a Go value's fields: the
+// ones scripts see, tags applied, hidden ones left out.
+func TestFieldNames(t *testing.T) {
+	type inner struct{ Deep int }
+	type value struct {
+		ID     int
+		Name   string `lua:"name"`
+		Secret string `lua:"-"`
+		hidden int
+		inner
+	}
+	got := FieldNames(&value{hidden: 1})
+	if strings.Join(got, ",") != "ID,name" {
+		t.Errorf("FieldNames = %q, want ID, name", got)
+	}
+	if FieldNames(3) != nil || FieldNames(nil) != nil {
+		t.Error("FieldNames of a non-struct is not nil")
+	}
+}

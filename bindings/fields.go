@@ -75,3 +75,22 @@ func setField(s reflect.Value, f field, x reflect.Value) {
 	}
 	s.Set(x)
 }
+
+// FieldNames returns the names under which scripts see the exported fields
+// of v, a struct or a pointer to one (its `lua` tags, or the Go names), in
+// declaration order; nil for any other value. Tools such as the console use
+// it to show a Go value's fields. It is safe for concurrent use.
+func FieldNames(v any) []string {
+	t := reflect.TypeOf(v)
+	if t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	var names []string
+	for _, f := range fieldsOf(t) {
+		names = append(names, f.name)
+	}
+	return names
+}

@@ -1,0 +1,30 @@
+package engine
+
+import lua "github.com/yuin/gopher-lua"
+
+// Roots returns the script roots, as the engine resolved them from
+// Options.Roots. Tools such as the console read a script's source through
+// them: a function's source name is its path relative to its root.
+func (e *Engine) Roots() []string { return append([]string(nil), e.roots...) }
+
+// ObjectsInDo returns the tables of the live objects of the class called
+// name, or of every class when name is "", for code running inside
+// [Engine.Do] with the state L that Do passed: Do holds the engine, so
+// [Engine.Objects] would wait for itself there. It returns nil for any
+// other state, and must not be called outside Do.
+func (e *Engine) ObjectsInDo(L *lua.LState, name string) []*lua.LTable {
+	if L != e.L || e.closed {
+		return nil
+	}
+	if name != "" {
+		if h := e.handles[name]; h != nil {
+			return h.objects()
+		}
+		return nil
+	}
+	var out []*lua.LTable
+	for _, h := range e.handles {
+		out = append(out, h.objects()...)
+	}
+	return out
+}
