@@ -187,12 +187,17 @@ func callRaw(tb testing.TB, L *lua.LState, fn lua.LValue, self *lua.LTable) {
 // retained returns how many bytes of heap what mk makes keeps alive
 // (HeapAlloc after a collection, before and after).
 func retained(mk func() any) float64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
+	before := heapAlloc()
 	v := mk()
-	runtime.GC()
-	runtime.ReadMemStats(&after)
+	after := heapAlloc()
 	runtime.KeepAlive(v)
-	return float64(after.HeapAlloc) - float64(before.HeapAlloc)
+	return after - before
+}
+
+// heapAlloc returns HeapAlloc after a collection.
+func heapAlloc() float64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return float64(m.HeapAlloc)
 }

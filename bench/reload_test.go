@@ -158,10 +158,13 @@ func compile(tb testing.TB, files map[string]string) map[string]*lua.FunctionPro
 
 // rawGeneration loads compiled modules into a fresh raw gopher-lua state:
 // each becomes a package.preload function and is required, in module-name
-// order.
+// order. The state has a global hot with hot.class (rawHotClass).
 func rawGeneration(tb testing.TB, protos map[string]*lua.FunctionProto) *lua.LState {
 	tb.Helper()
 	L := lua.NewState()
+	hot := L.NewTable()
+	hot.RawSetString("class", L.NewFunction(rawHotClass))
+	L.SetGlobal("hot", hot)
 	preload := L.GetField(L.GetGlobal("package"), "preload").(*lua.LTable)
 	for m, proto := range protos {
 		preload.RawSetString(m, L.NewFunctionFromProto(proto))
@@ -183,4 +186,35 @@ func compileTrimmed(tb testing.TB, files map[string]string) map[string]*lua.Func
 		sandbox.TrimProto(p)
 	}
 	return protos
+}
+
+// rawHotClass is the least a raw host's hot.class(name [, base]) does: a
+// class table that is its own __index, inheriting from the base table if
+// there is one, with a constructor new(...) that calls init.
+func rawHotClass(L *lua.LState) int {
+	L.CheckString(1)
+	cls := L.NewTable()
+	cls.RawSetString("__index", cls)
+	if base, ok := L.Get(2).(*lua.LTable); ok {
+		meta := L.NewTable()
+		meta.RawSetString("__index", base)
+		cls.Metatable = meta
+	}
+	cls.RawSetString("new", L.NewFunction(func(L *lua.LState) int {
+		obj := L.NewTable()
+		obj.Metatable = cls
+		if init := L.GetField(obj, "init"); init != lua.LNil {
+			nargs := L.GetTop()
+			L.Push(init)
+			L.Push(obj)
+			for i := 1; i <= nargs; i++ {
+				L.Push(L.Get(i))
+			}
+			L.Call(nargs+1, 0)
+		}
+		L.Push(obj)
+		return 1
+	}))
+	L.Push(cls)
+	return 1
 }

@@ -93,8 +93,24 @@ func generation(files, project string) Row {
 		"BenchmarkMemoryGeneration/files="+files, "engine", "raw", "B/generation", MaxValue(300e3, "B/generation"))
 }
 
+// scale returns the rows of BenchmarkScale for a project of n modules: the
+// one-file reload against the raw re-run floor, and the heap.
+func scale(n string, reload, whole, generation Target) []Row {
+	group := "BenchmarkScale/modules=" + n
+	return []Row{
+		row("one-file reload, "+n+" modules, vs raw re-run floor (fresh raw state, same compiled modules)",
+			group, "engine", "raw-floor", "ns/op", reload),
+		row("heap of the whole engine, "+n+" modules, vs raw (its compiled modules and one state)",
+			group, "engine", "raw-floor", "B", whole),
+		row("heap per generation (engine less its protos), "+n+" modules, vs raw state",
+			group, "engine", "raw-floor", "B/generation", generation),
+		row("heap per generation per module, "+n+" modules, vs raw state",
+			group, "engine", "raw-floor", "B/module", Target{}),
+	}
+}
+
 // Rows are the rows the table command prints, in order.
-var Rows = []Row{
+var Rows = slices.Concat([]Row{
 	row("Go→Lua method call vs raw CallByParam, function looked up once",
 		"BenchmarkCall", "engine", "raw-fn-once", "ns/op", MaxRatio(1.05)),
 	row("Go→Lua method call vs raw GetField + CallByParam per call",
@@ -117,6 +133,11 @@ var Rows = []Row{
 		"BenchmarkMemoryObject", "engine-lua", "raw-lua", "B/object", MaxOver(64, "B/object")),
 	generation("50", "the 50-file project"),
 	generation("1", "mover.lua alone"),
+}, slices.Concat(
+	scale("50", Target{}, Target{}, MaxRatio(1.3)),
+	scale("500", MaxRatio(1.25), Target{}, MaxRatio(1.3)),
+	scale("5000", MaxRatio(1.25), MaxValue(120e6, "B"), MaxRatio(1.3)),
+), []Row{
 	row("16-shard reload, 1 of 50 files changed, vs one shard's reload",
 		"BenchmarkShardReload", "16-shards", "one-shard", "ns/op", Target{
 			Text: "< 2 × baseline + 8 ms",
@@ -136,7 +157,7 @@ var Rows = []Row{
 		"BenchmarkMethodCall", "gopher-luar", "handwritten", "ns/op", Target{}),
 	row("host function call from Lua: bindings vs hand-written LGFunction",
 		"BenchmarkFuncCall", "bindings", "handwritten", "ns/op", MaxRatio(1.5)),
-}
+})
 
 // Results holds every value measured, one per run, by metric.
 type Results map[Metric][]float64

@@ -1,0 +1,268 @@
+package bench
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/hotlua/hotlua/engine"
+)
+
+// scaleGroup is how many modules one group of the synthetic project has:
+// one base class written the idiomatic way, four classes derived from a
+// base in another file (idiomatic), three hot.class classes and two utility
+// modules.
+const scaleGroup = 10
+
+// scaleBaseSrc is a group's base class, g%[1]s/base.lua.
+const scaleBaseSrc = `-- g%[1]s/base.lua: a base class of the synthetic project.
+local util = require("g%[1]s.util")
+local Base = {}
+Base.__index = Base
+
+Base.max_hp = 100
+Base.speed = %[2]d
+
+function Base:init(x, y)
+  self.x, self.y = x or 0, y or 0
+  self.vx, self.vy = 1, 0.5
+  self.hp = self.max_hp
+end
+
+function Base:update(dt)
+  self.x = util.clamp(self.x + self.vx * self.speed * dt, 0, 100)
+  self.y = util.clamp(self.y + self.vy * self.speed * dt, 0, 100)
+  return self.x
+end
+
+function Base:hit(n)
+  self.hp = math.max(0, self.hp - n)
+  return self.hp
+end
+
+function Base:alive() return self.hp > 0 end
+
+function Base:describe()
+  return string.format("%%s at (%%.1f, %%.1f) hp %%d", self.kind or "base", self.x, self.y, self.hp)
+end
+
+return Base
+`
+
+// scaleDerivedSrc is an idiomatic class derived from the base of another
+// group (%[2]s): g%[1]s/d%[3]d.lua.
+const scaleDerivedSrc = `-- g%[1]s/d%[3]d.lua: a class derived from g%[2]s.base.
+local Base = require("g%[2]s.base")
+local names = require("g%[1]s.names")
+local D = setmetatable({}, {__index = Base})
+D.__index = D
+
+local RANGE = %[3]d * 2
+
+function D:init(x, y)
+  Base.init(self, x, y)
+  self.kind = names.pick(%[3]d)
+  self.cooldown = 0
+end
+
+function D:update(dt)
+  Base.update(self, dt)
+  self.cooldown = math.max(0, self.cooldown - dt)
+  if self.cooldown == 0 and self:alive() then self:act(dt) end
+  return self.x
+end
+
+function D:act(dt)
+  self.cooldown = 1 / self.speed
+  self.vx = self.vx + math.sin(self.x) * dt
+  self.vy = self.vy + math.cos(self.y) * dt
+end
+
+function D:inRange(other)
+  local dx, dy = other.x - self.x, other.y - self.y
+  return dx * dx + dy * dy <= RANGE * RANGE
+end
+
+function D:nearest(list)
+  local best, bestd = nil, math.huge
+  for _, o in ipairs(list) do
+    local dx, dy = o.x - self.x, o.y - self.y
+    local d = dx * dx + dy * dy
+    if o ~= self and d < bestd then best, bestd = o, d end
+  end
+  return best
+end
+
+return D
+`
+
+// scaleHotSrc is a hot.class class derived from its group's base:
+// g%[1]s/h%[2]d.lua.
+const scaleHotSrc = `-- g%[1]s/h%[2]d.lua: a hot.class class.
+local Base = require("g%[1]s.base")
+local util = require("g%[1]s.util")
+local H = hot.class("g%[1]s.h%[2]d", Base)
+
+H.speed = %[2]d + 1
+
+function H:init(x, y, team)
+  Base.init(self, x, y)
+  self.team = team or "red"
+  self.kind = "h%[2]d"
+  self.charge = 0
+end
+
+function H:update(dt)
+  self.charge = util.clamp(self.charge + dt, 0, 3)
+  if self.charge >= 3 then self:release() end
+  return Base.update(self, dt)
+end
+
+function H:release()
+  self.charge = 0
+  self.vx, self.vy = -self.vx, -self.vy
+end
+
+function H:heal(n)
+  self.hp = math.min(self.max_hp, self.hp + n)
+end
+
+return H
+`
+
+// scaleUtilSrc is a group's utility module, g%[1]s/util.lua.
+const scaleUtilSrc = `-- g%[1]s/util.lua: helper functions.
+local M = {}
+
+function M.clamp(v, lo, hi)
+  if v < lo then return lo elseif v > hi then return hi end
+  return v
+end
+
+function M.lerp(a, b, t) return a + (b - a) * t end
+
+function M.sum(xs)
+  local s = 0
+  for i = 1, #xs do s = s + xs[i] end
+  return s
+end
+
+function M.keys(t)
+  local out = {}
+  for k in pairs(t) do out[#out + 1] = k end
+  table.sort(out)
+  return out
+end
+
+return M
+`
+
+// scaleNamesSrc is a group's second utility module, a data table with a
+// function: g%[1]s/names.lua.
+const scaleNamesSrc = `-- g%[1]s/names.lua: names and a picker.
+local names = {"scout", "guard", "archer", "mage", "rogue", "knight", "healer", "smith"}
+local M = {list = names, group = "g%[1]s"}
+
+function M.pick(i)
+  return names[(i - 1) %% #names + 1]
+end
+
+return M
+`
+
+// scaleProject returns a synthetic project of n modules (n a multiple of
+// scaleGroup), by path, and the path of the file its benchmarks edit: a
+// derived class.
+func scaleProject(n int) (files map[string]string, edited string) {
+	groups := n / scaleGroup
+	files = make(map[string]string, n)
+	for g := range groups {
+		id := fmt.Sprintf("%04d", g)
+		other := fmt.Sprintf("%04d", (g+1)%groups)
+		files["g"+id+"/base.lua"] = fmt.Sprintf(scaleBaseSrc, id, 5+g%7)
+		for d := 1; d <= 4; d++ {
+			files[fmt.Sprintf("g%s/d%d.lua", id, d)] = fmt.Sprintf(scaleDerivedSrc, id, other, d)
+		}
+		for h := 1; h <= 3; h++ {
+			files[fmt.Sprintf("g%s/h%d.lua", id, h)] = fmt.Sprintf(scaleHotSrc, id, h)
+		}
+		files["g"+id+"/util.lua"] = fmt.Sprintf(scaleUtilSrc, id)
+		files["g"+id+"/names.lua"] = fmt.Sprintf(scaleNamesSrc, id)
+	}
+	return files, "g0000/d2.lua"
+}
+
+// scaleSizes are the project sizes of BenchmarkScale.
+var scaleSizes = []int{50, 500, 5000}
+
+// BenchmarkScale measures a synthetic project of 50, 500 and 5,000 modules
+// (scaleProject):
+//
+//   - engine: Engine.Reload after one derived class changed (the write is
+//     not timed), beside raw-floor, the least any reload can do: a fresh raw
+//     gopher-lua state running every module from prototypes compiled once,
+//     then closed.
+//   - the heap, after a collection, that the engine holds after the reloads
+//     (B), that
+//     the compiled prototypes alone hold (B/protos), their difference, one
+//     generation and what an engine keeps once (B/generation), and that per
+//     module (B/module); beside the raw state's (B/generation, B/module) and
+//     the raw total, prototypes plus one state (B).
+func BenchmarkScale(b *testing.B) {
+	for _, n := range scaleSizes {
+		files, edited := scaleProject(n)
+		b.Run(fmt.Sprintf("modules=%d", n), func(b *testing.B) {
+			var protoBytes float64
+			var protos map[string]*lua.FunctionProto
+			protoBytes = retained(func() any {
+				protos = compileTrimmed(b, files)
+				return protos
+			})
+			b.Run("engine", func(b *testing.B) {
+				dir := b.TempDir()
+				writeFiles(b, dir, files)
+				before := heapAlloc()
+				e, err := engine.New(options(dir))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer e.Close()
+				for i := 0; b.Loop(); i++ {
+					b.StopTimer()
+					writeFiles(b, dir, map[string]string{edited: fmt.Sprintf("%s-- edit %d\n", files[edited], i)})
+					b.StartTimer()
+					if _, err := e.Reload(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+				// After the reloads: what an engine keeps in use, not only once loaded.
+				engineBytes := heapAlloc() - before
+				runtime.KeepAlive(e)
+				reportHeap(b, n, engineBytes, engineBytes-protoBytes)
+			})
+			b.Run("raw-floor", func(b *testing.B) {
+				var L *lua.LState
+				stateBytes := retained(func() any {
+					L = rawGeneration(b, protos)
+					return L
+				})
+				L.Close()
+				for b.Loop() {
+					rawGeneration(b, protos).Close()
+				}
+				reportHeap(b, n, protoBytes+stateBytes, stateBytes)
+			})
+			runtime.KeepAlive(protos)
+		})
+	}
+}
+
+// reportHeap reports the heap of a whole engine (or raw equivalent) and of
+// a generation, and a generation's per module.
+func reportHeap(b *testing.B, modules int, whole, generation float64) {
+	b.ReportMetric(whole, "B")
+	b.ReportMetric(generation, "B/generation")
+	b.ReportMetric(generation/float64(modules), "B/module")
+}
