@@ -73,15 +73,20 @@ type handle struct {
 }
 
 func newHandle(name string, cv *classVersion) *handle {
-	h := &handle{name: name, t: newTable()}
+	if cv.meta == nil {
+		cv.meta = metaFields(cv.table)
+	}
+	h := &handle{name: name, t: newTable(len(cv.meta) + 1)}
 	h.t.RawSetString(handleKey, &lua.LUserData{Value: h})
 	h.point(cv)
 	return h
 }
 
-// newTable returns an empty table without an LState: a zero LTable needs
-// its Metatable set to LNil.
-func newTable() *lua.LTable { return &lua.LTable{Metatable: lua.LNil} }
+// newTable returns an empty table with room for n string keys, without an
+// LState: gopher-lua's CreateTable uses none. (A zero LTable, or one from
+// NewTable, makes room for 32 keys at its first string key: about 2.5 KB,
+// against a handle's few.)
+func newTable(n int) *lua.LTable { return (*lua.LState)(nil).CreateTable(0, n) }
 
 // metaField is a field a handle copies from its class.
 type metaField struct {

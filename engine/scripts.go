@@ -26,11 +26,12 @@ type source struct {
 	root   string // the root directory it was found under
 	path   string // relative to root, slash-separated: "units/enemy.lua"
 	module string // "units.enemy"
-	data   []byte
+	data   []byte // the text, nil in a script
 	hash   [sha256.Size]byte
 }
 
-// script is a compiled source.
+// script is a compiled source. It does not keep the text, which every
+// generation would otherwise hold.
 type script struct {
 	source
 	proto *lua.FunctionProto
@@ -142,6 +143,7 @@ func (c *protoCache) compile(srcs []source, lim Limits) ([]*script, error) {
 			}
 		}
 		next[key] = proto
+		s.data = nil
 		scripts = append(scripts, &script{source: s, proto: proto})
 	}
 	if len(errs) > 0 {
