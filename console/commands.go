@@ -2,7 +2,9 @@ package console
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,11 +23,13 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"help", "", "show this help", cmdHelp},
+		{"help", "[NAME]", "show this help, or what NAME is (a value, class, library, binding)", cmdHelp},
 		{"reload", "", "build a new generation from the scripts", cmdReload},
 		{"classes", "", "list classes and their versions", lines(func(t Target, _ string) []string { return t.Classes() })},
-		{"objects", "[class]", "list live objects, of one class or all", lines(Target.Objects)},
+		{"objects", "[class]", "list live objects with their numbers, of one class or all", cmdObjects},
+		{"bind", "NAME N", "set the console variable NAME to the live object #N", cmdBind},
 		{"inspect", "<expr>", "show a value in full, with an object's methods", cmdInspect},
+		{"source", "Class:method", "print a method's source lines from its script", cmdSource},
 		{"version", "", "show the current generation", lines(func(t Target, _ string) []string { return []string{t.Version()} })},
 		{"errors", "", "show recent reload errors", cmdErrors},
 		{"timeout", "[D|off]", "show or set this session's deadline per evaluation", cmdTimeout},
@@ -58,17 +62,6 @@ func lines(f func(t Target, arg string) []string) func(*Session, context.Context
 	}
 }
 
-func cmdHelp(_ *Session, _ context.Context, _ string, emit func(Event)) bool {
-	var b strings.Builder
-	b.WriteString("Enter Lua: an expression prints its values, a statement runs.\n")
-	b.WriteString("Ctrl-C interrupts or drops the pending chunk; Ctrl-D detaches.\n")
-	for _, c := range commands {
-		fmt.Fprintf(&b, "\n  %-18s %s", ":"+strings.TrimSpace(c.name+" "+c.args), c.help)
-	}
-	emit(Event{Result, b.String()})
-	return false
-}
-
 func cmdReload(s *Session, ctx context.Context, _ string, emit func(Event)) bool {
 	summary, err := s.target.Reload(ctx)
 	if err != nil {
@@ -99,7 +92,7 @@ func cmdInspect(s *Session, ctx context.Context, arg string, emit func(Event)) b
 		return false
 	}
 	s.eval(ctx, proto, emit, func(L *lua.LState, vals []lua.LValue) {
-		p := s.printer(inspectStyle)
+		p := s.printer(L, inspectStyle)
 		for _, v := range vals {
 			text := p.format(v)
 			if _, _, ok := s.target.Describe(v); ok {
@@ -130,6 +123,58 @@ func cmdTimeout(s *Session, _ context.Context, arg string, emit func(Event)) boo
 		emit(Event{Result, "evaluations have no deadline"})
 	} else {
 		emit(Event{Result, fmt.Sprintf("evaluations stop after %v", s.timeout)})
+	}
+	return false
+}
+
+// maxObjectLines bounds what :objects prints for one request.
+const maxObjectLines = 200
+
+// objectLineWidth is the width :objects cuts each object's line to.
+const objectLineWidth = 110
+
+func cmdObjects(s *Session, ctx context.Context, class string, emit func(Event)) bool {
+	err := s.do(ctx, emit, func(L *lua.LState) error {
+		objs := s.liveObjects(L, class)
+		if len(objs) == 0 {
+			emit(Event{Result, "(none)"})
+			return nil
+		}
+		p := s.printer(L, style{maxDepth: 1, maxItems: 6, width: 1 << 20})
+		var out []string
+		for _, o := range objs[:min(len(objs), maxObjectLines)] {
+			out = append(out, summary(p, o, objectLineWidth))
+		}
+		if more := len(objs) - maxObjectLines; more > 0 {
+			out = append(out, fmt.Sprintf("... (%d more; objects(%q) lists them all)", more, class))
+		}
+		emit(Event{Result, strings.Join(out, "\n")})
+		return nil
+	})
+	if err != nil {
+		emit(Event{Error, s.errorText(ctx, err)})
+	}
+	return false
+}
+
+func cmdBind(s *Session, ctx context.Context, arg string, emit func(Event)) bool {
+	name, num, _ := strings.Cut(arg, " ")
+	id, err := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(num), "#"))
+	if !isIdentifier(name) || err != nil {
+		emit(Event{Error, "usage: :bind NAME N (for example :bind boss 12; obj(12) does the same in Lua)"})
+		return false
+	}
+	err = s.do(ctx, emit, func(L *lua.LState) error {
+		t := s.ns.ids.lookup(id)
+		if t == nil {
+			return errors.New(noLiveObject(id))
+		}
+		s.ns.vars.RawSetString(name, t)
+		emit(Event{Result, name + " = " + s.printer(L, resultStyle).format(t)})
+		return nil
+	})
+	if err != nil {
+		emit(Event{Error, s.errorText(ctx, err)})
 	}
 	return false
 }

@@ -8,25 +8,37 @@
 // own use of the current generation's Lua state, with the console
 // interrupt as its context.
 //
-// Code runs in a console environment: a table that keeps the console's
-// variables (x = 1) across reloads and reads everything else from the
-// current generation's globals, re-pointed on every evaluation; so after a
-// reload the console sees the new classes, while its own variables still
-// hold the same objects (which switch to the new class code like every
-// other). Local variables last for one chunk, as in Lua's own REPL. print
-// writes to the console; functions of the program's scripts still print
-// to the program's output.
+// Console variables (x = 1) form one namespace per program, shared by
+// every session, in-process or attached, and kept with hot.persist, so they
+// survive reloads and sessions, as a kernel shared by several clients does;
+// reads fall through to the current generation's globals, re-pointed on
+// every evaluation, so after a reload the console sees the new classes while
+// its variables still hold the same objects (which switch to the new class
+// code like every other). Local variables last for one chunk, as in Lua's own
+// REPL. Each session has its own print (to its console), help, obj and
+// objects in front of the namespace; functions of the program's scripts
+// still print to the program's output.
 //
 // A line is first compiled as an expression ("return " .. line), then as a
-// statement. An expression prints its values, formatted by a
-// pretty-printer: tables with sorted keys, limited in depth and length, a
-// cycle shown as <cycle>, an object as <Class version> and its fields.
+// statement; "=expr" is "return expr", as in Lua 5.1's REPL. An expression
+// prints its values, formatted by a pretty-printer: tables with sorted
+// keys, limited in depth and length, a cycle shown as <cycle>, an object as
+// <Class #n version> and its fields, where #n is a number the console gives
+// the object for its life (obj(n) returns it, :bind NAME n binds it, and
+// objects(class) lists a class's objects); a library as <library string>;
+// a Go value bound by the host as <*pkg.Type> and the fields scripts see.
+// An error shows the innermost frames of its traceback; a name the sandbox
+// removed says so ("os.exit is not available in the sandbox").
+//
 // A chunk that ends early (gopher-lua reports the syntax error at the end
 // of the input) continues on the next line with the prompt ">> ". A line
-// starting with ':' outside a chunk is a meta command: :help, :reload,
-// :classes, :objects [class], :inspect <expr>, :version, :errors, :quit.
-// :quit detaches the console; nothing a console does stops the program.
-//
+// starting with ':' outside a chunk is a meta command: :help [NAME],
+// :reload, :classes, :objects [class], :bind NAME N, :inspect <expr>,
+// :source Class:method, :version, :errors, :timeout [D|off], :quit. :quit
+// detaches the console; nothing a console does stops the program. help(x)
+// and :help NAME describe a value: an object's class and methods, a
+// class, a library, the hot API, a host binding.
+
 // # Protocol
 //
 // The client and the server exchange lines of the form "TAG payload". In a

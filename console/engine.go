@@ -1,8 +1,11 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -44,35 +47,25 @@ func (t engineTarget) Classes() []string {
 	return out
 }
 
-// maxObjectLines bounds what :objects prints for one request.
-const maxObjectLines = 200
+func (t engineTarget) Objects(L *lua.LState, class string) []*lua.LTable {
+	return t.e.ObjectsInDo(L, class)
+}
 
-func (t engineTarget) Objects(class string) []string {
-	names := []string{class}
-	if class == "" {
-		names = names[:0]
-		for _, c := range t.e.Classes() {
-			names = append(names, c.Name)
+// ReadScript reads path in the first root that has it. A function's source
+// name is its script's path relative to its root, with slashes.
+func (t engineTarget) ReadScript(path string) ([]byte, error) {
+	if !filepath.IsLocal(filepath.FromSlash(path)) {
+		return nil, fmt.Errorf("console: %s is not a script path", path)
+	}
+	var firstErr error
+	for _, root := range t.e.Roots() {
+		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(path)))
+		if err == nil {
+			return data, nil
 		}
+		firstErr = cmp.Or(firstErr, err)
 	}
-	var objs []*engine.Object
-	for _, name := range names {
-		objs = append(objs, t.e.Objects(name)...)
-	}
-	more := len(objs) - maxObjectLines
-	objs = objs[:min(len(objs), maxObjectLines)]
-	var out []string
-	p := &printer{style: resultStyle, describe: t.Describe}
-	t.e.Do(context.Background(), func(*lua.LState) error {
-		for _, o := range objs {
-			out = append(out, p.format(o.Table()))
-		}
-		return nil
-	})
-	if more > 0 {
-		out = append(out, fmt.Sprintf("... (%d more)", more))
-	}
-	return out
+	return nil, firstErr
 }
 
 func (t engineTarget) Errors() []string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -13,7 +12,8 @@ import (
 // fakeTarget stands in for the engine: each Reload builds a fresh state,
 // runs classScript in it and moves live objects to the new classes.
 type fakeTarget struct {
-	sem     chan struct{} // held by Do and Reload
+	sem     chan struct{}         // held by Do and Reload
+	persist map[string]lua.LValue // hot.persist, across reloads
 	L       *lua.LState
 	gen     int
 	objects []*lua.LTable
@@ -32,8 +32,11 @@ end
 function Player:greet() return "hello " .. self.name .. " from generation " .. GEN end
 `
 
+// classFile is classScript's source name.
+const classFile = "classes/player.lua"
+
 func newFakeTarget() *fakeTarget {
-	t := &fakeTarget{sem: make(chan struct{}, 1)}
+	t := &fakeTarget{sem: make(chan struct{}, 1), persist: map[string]lua.LValue{}}
 	if _, err := t.Reload(context.Background()); err != nil {
 		panic(err)
 	}
@@ -97,7 +100,13 @@ func (t *fakeTarget) Reload(ctx context.Context) (string, error) {
 		t.broken = true
 		return 0
 	}))
-	if err := L.DoString(classScript); err != nil {
+	L.SetGlobal("hot", t.hot(L))
+	fn, err := L.Load(strings.NewReader(classScript), classFile)
+	if err != nil {
+		return "", err
+	}
+	L.Push(fn)
+	if err := L.PCall(0, 0, nil); err != nil {
 		return "", err
 	}
 	for _, o := range t.objects {
@@ -110,6 +119,24 @@ func (t *fakeTarget) Reload(ctx context.Context) (string, error) {
 	t.L = L
 	t.gen++
 	return fmt.Sprintf("reloaded: generation %d, %d objects moved", t.gen, len(t.objects)), nil
+}
+
+// hot returns the fake's hot module: persist only, as the engine's.
+func (t *fakeTarget) hot(L *lua.LState) *lua.LTable {
+	return L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{"persist": func(L *lua.LState) int {
+		key := L.CheckString(1)
+		if _, ok := t.persist[key]; !ok {
+			v := L.Get(2)
+			if fn, ok := v.(*lua.LFunction); ok {
+				L.Push(fn)
+				L.Call(0, 1)
+				v = L.Get(-1)
+			}
+			t.persist[key] = v
+		}
+		L.Push(t.persist[key])
+		return 1
+	}})
 }
 
 // locked runs f holding the state, for the methods called outside Do.
@@ -131,20 +158,21 @@ func (t *fakeTarget) classes() []string {
 	return []string{fmt.Sprintf("Player v%d (%d objects)", t.gen, len(t.objects))}
 }
 
-func (t *fakeTarget) Objects(class string) []string {
-	return locked(t, func() []string { return t.objectLines(class) })
-}
-
-func (t *fakeTarget) objectLines(class string) []string {
-	var out []string
-	for i, o := range t.objects {
-		name := o.Metatable.(*lua.LTable).RawGetString("__name").String()
-		if class == "" || class == name {
-			out = append(out, fmt.Sprintf("%s#%d v%d %s", name, i+1, t.gen, o.RawGetString("name")))
+func (t *fakeTarget) Objects(_ *lua.LState, class string) []*lua.LTable {
+	var out []*lua.LTable
+	for _, o := range t.objects {
+		if class == "" || class == o.Metatable.(*lua.LTable).RawGetString("__name").String() {
+			out = append(out, o)
 		}
 	}
-	sort.Strings(out)
 	return out
+}
+
+func (t *fakeTarget) ReadScript(path string) ([]byte, error) {
+	if path != classFile {
+		return nil, fmt.Errorf("%s: no such script", path)
+	}
+	return []byte(classScript), nil
 }
 
 func (t *fakeTarget) Errors() []string {

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/hotlua/hotlua/bindings"
 )
 
 // style sets the limits of a printer.
@@ -30,6 +32,11 @@ type printer struct {
 	style
 	describe func(lua.LValue) (class, version string, ok bool)
 	path     []*lua.LTable // the tables being printed, outermost first
+
+	// Set inside Do only (see Session.printer):
+	L         *lua.LState            // reads the fields of Go values
+	id        func(*lua.LTable) int  // an object's number, shown as #n
+	libraries map[*lua.LTable]string // library tables, shown as <library name>
 }
 
 func (p *printer) format(v lua.LValue) string {
@@ -40,12 +47,30 @@ func (p *printer) format(v lua.LValue) string {
 
 // write formats v at the given indentation and nesting depth.
 func (p *printer) write(b *strings.Builder, v lua.LValue, indent, depth int) {
+	if name := p.libraryName(v); name != "" {
+		b.WriteString("<library " + name + ">")
+		return
+	}
+	if name := metaString(v, "__removed"); name != "" {
+		b.WriteString("<" + name + ": not available in the sandbox>")
+		return
+	}
 	if class, version, ok := p.describe(v); ok {
-		b.WriteString("<" + strings.TrimSpace(class+" "+version) + ">")
+		tag := class
+		if t, isTable := v.(*lua.LTable); isTable && p.id != nil && t.Metatable != lua.LNil && !p.isClass(t) {
+			tag += fmt.Sprintf(" #%d", p.id(t))
+		}
+		b.WriteString("<" + strings.TrimSpace(tag+" "+version) + ">")
 		if _, isTable := v.(*lua.LTable); !isTable {
 			return
 		}
 		b.WriteString(" ")
+	}
+	if ud, ok := v.(*lua.LUserData); ok && p.L != nil {
+		if fields := p.goFields(ud); fields != nil {
+			fmt.Fprintf(b, "<%T> ", ud.Value)
+			v = fields
+		}
 	}
 	t, ok := v.(*lua.LTable)
 	if !ok {
@@ -100,6 +125,47 @@ func (p *printer) write(b *strings.Builder, v lua.LValue, indent, depth int) {
 		fmt.Fprintf(b, "%s... (%d more)\n", pad, more)
 	}
 	b.WriteString(pad[2:] + "}")
+}
+
+// libraryName returns the name of a library table, or "".
+func (p *printer) libraryName(v lua.LValue) string {
+	if t, ok := v.(*lua.LTable); ok {
+		if name, ok := p.libraries[t]; ok {
+			return name
+		}
+		return metaString(t, "__library")
+	}
+	return ""
+}
+
+// isClass reports whether t is a class table rather than an object: its
+// own __index is set, as a class's is.
+func (p *printer) isClass(t *lua.LTable) bool {
+	return t.RawGetString("__index") != lua.LNil
+}
+
+// goFields returns a table of the fields scripts see on a Go value bound
+// by the bindings, read through them, or nil when it has none or they
+// cannot be read (a type bound with its methods only).
+func (p *printer) goFields(ud *lua.LUserData) *lua.LTable {
+	names := bindings.FieldNames(ud.Value)
+	if len(names) == 0 {
+		return nil
+	}
+	fields := p.L.NewTable()
+	for _, name := range names {
+		p.L.Push(p.L.NewFunction(func(L *lua.LState) int {
+			L.Push(L.GetField(L.Get(1), name))
+			return 1
+		}))
+		p.L.Push(ud)
+		if err := p.L.PCall(1, 1, nil); err != nil {
+			return nil
+		}
+		fields.RawSetString(name, p.L.Get(-1))
+		p.L.Pop(1)
+	}
+	return fields
 }
 
 // oneLine formats entries as {a, b = c}, reporting false if the result

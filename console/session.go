@@ -38,8 +38,12 @@ type Event struct {
 }
 
 // Session is the transport-independent core of a console: it keeps the
-// pending multi-line chunk and the console environment, whose variables
-// survive reloads and which reads the current generation's globals.
+// pending multi-line chunk and the session's view of the console namespace.
+//
+// Console variables (x = 1) live in one namespace per program, shared by
+// every session and kept across reloads and sessions (with hot.persist);
+// reads fall through to the current generation's globals. Each session
+// adds its own builtins (print, help, obj, objects) in front.
 //
 // A Session is used by one goroutine at a time; the [Target] it talks to
 // may be shared.
@@ -48,11 +52,12 @@ type Session struct {
 	pending []string
 	timeout time.Duration // of one evaluation; 0: none
 
-	// env holds the console's variables; its metatable's __index is
-	// builtins, whose metatable's __index is re-pointed on every Do to the
-	// current generation's globals.
-	env, builtins, builtinsMeta *lua.LTable
-	emit                        func(Event)
+	// env is the environment of console chunks: empty, its metatable reads
+	// builtins (whose metatable reads ns.vars, whose metatable reads the
+	// globals) and writes ns.vars.
+	ns            *namespace
+	env, builtins *lua.LTable
+	emit          func(Event)
 }
 
 // NewSession returns a Session evaluating in t, with evaluations stopped
@@ -95,6 +100,9 @@ func (s *Session) Input(ctx context.Context, text string, emit func(Event)) (qui
 			return s.command(ctx, trimmed, emit)
 		}
 	}
+	if len(s.pending) == 0 && strings.HasPrefix(trimmed, "=") {
+		text = "return " + strings.TrimPrefix(trimmed, "=") // Lua 5.1's REPL: =expr
+	}
 	s.pending = append(s.pending, text)
 	proto, err := compileInput(strings.Join(s.pending, "\n"))
 	if errors.Is(err, errIncomplete) {
@@ -109,7 +117,7 @@ func (s *Session) Input(ctx context.Context, text string, emit func(Event)) (qui
 		if len(vals) == 0 {
 			return
 		}
-		p := s.printer(resultStyle)
+		p := s.printer(L, resultStyle)
 		parts := make([]string, len(vals))
 		for i, v := range vals {
 			parts[i] = p.format(v)
@@ -199,9 +207,7 @@ func (s *Session) eval(ctx context.Context, proto *lua.FunctionProto, emit func(
 		top := L.GetTop()
 		defer L.SetTop(top)
 		L.Push(fn)
-		// The handler returns the error value unchanged: no traceback,
-		// which infinite tail recursion would make huge.
-		if err := L.PCall(0, lua.MultRet, L.NewFunction(func(L *lua.LState) int { return 1 })); err != nil {
+		if err := L.PCall(0, lua.MultRet, L.NewFunction(shortTraceback)); err != nil {
 			return err
 		}
 		vals := make([]lua.LValue, 0, L.GetTop()-top)
@@ -241,23 +247,30 @@ func (s *Session) errorText(ctx context.Context, err error) string {
 		if str, ok := api.Object.(lua.LString); ok {
 			return string(str)
 		}
-		return "error: " + s.printer(resultStyle).format(api.Object)
+		return "error: " + s.printer(nil, resultStyle).format(api.Object)
 	}
 	return err.Error()
 }
 
-// bind creates the console environment on first use and points it at the
-// generation that L belongs to.
+// bind creates the session's environment on first use and points it at
+// the generation that L belongs to.
 func (s *Session) bind(L *lua.LState) {
-	if s.env == nil {
-		s.env, s.builtins, s.builtinsMeta = L.NewTable(), L.NewTable(), L.NewTable()
+	if s.ns == nil {
+		if s.ns = sharedNamespace(L); s.ns == nil {
+			s.ns = newNamespace(L) // a program without hot.persist: this session's own
+		}
+		s.env, s.builtins = L.NewTable(), L.NewTable()
 		envMeta := L.NewTable()
 		envMeta.RawSetString("__index", s.builtins)
+		envMeta.RawSetString("__newindex", s.ns.vars)
 		L.SetMetatable(s.env, envMeta)
-		L.SetMetatable(s.builtins, s.builtinsMeta)
+		builtinsMeta := L.NewTable()
+		builtinsMeta.RawSetString("__index", s.ns.vars)
+		L.SetMetatable(s.builtins, builtinsMeta)
+		s.installBuiltins(L)
 	}
-	s.builtinsMeta.RawSetString("__index", L.G.Global)
-	s.builtins.RawSetString("print", L.NewFunction(s.print))
+	s.ns.vars.Metatable.(*lua.LTable).RawSetString("__index", L.G.Global)
+	s.bindRemoved(L)
 }
 
 // print is the console's print: like Lua's, but to the console while the
@@ -277,6 +290,59 @@ func (s *Session) print(L *lua.LState) int {
 	return 0
 }
 
-func (s *Session) printer(st style) *printer {
-	return &printer{style: st, describe: s.target.Describe}
+// printer returns a printer in style st. Inside Do, L is the target's
+// state: objects then get their ids, and library tables and Go values are
+// recognised; outside it L is nil.
+func (s *Session) printer(L *lua.LState, st style) *printer {
+	p := &printer{style: st, describe: s.target.Describe, L: L}
+	if L != nil && s.ns != nil {
+		p.id = s.ns.ids.id
+		p.libraries = libraries(L)
+	}
+	return p
+}
+
+// maxTraceback bounds the frames an error's traceback shows.
+const maxTraceback = 8
+
+// shortTraceback is the error handler of console evaluations: it adds the
+// innermost frames, at most maxTraceback of them, to a string error when
+// there is more than the one its message names. It
+// walks the frames itself, since gopher-lua's traceback has a line per tail
+// call and grows without bound in a tail-recursive loop.
+func shortTraceback(L *lua.LState) int {
+	msg, ok := L.Get(1).(lua.LString)
+	if !ok {
+		return 1
+	}
+	var frames []string
+	for level := 1; ; level++ {
+		dbg, ok := L.GetStack(level)
+		if !ok {
+			break
+		}
+		if _, err := L.GetInfo("Sln", dbg, lua.LNil); err != nil || dbg.What == "G" || dbg.CurrentLine <= 0 {
+			continue
+		}
+		if len(frames) == maxTraceback {
+			frames = append(frames, "\t...")
+			break
+		}
+		where := fmt.Sprintf("in function <%s:%d>", dbg.Source, dbg.LineDefined)
+		switch {
+		case dbg.What == "main":
+			where = "in the main chunk"
+		case dbg.Name != "" && dbg.Name != "(anonymous)" && dbg.Name != "main chunk":
+			where = "in function " + dbg.Name
+		}
+		frame := fmt.Sprintf("\t%s:%d: %s", dbg.Source, dbg.CurrentLine, where)
+		if len(frames) == 0 || frames[len(frames)-1] != frame {
+			frames = append(frames, frame)
+		}
+	}
+	if len(frames) > 1 { // one frame is where the message already points
+		msg += lua.LString("\ntraceback:\n" + strings.Join(frames, "\n"))
+	}
+	L.Push(msg)
+	return 1
 }

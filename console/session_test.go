@@ -71,3 +71,39 @@ func waitEvent(t *testing.T, events <-chan Event) Event {
 		return Event{}
 	}
 }
+
+// TestSharedNamespace checks that console variables are one namespace per
+// program: set in one session, they are seen by another, after a reload,
+// and by a session that starts later; locals stay in their chunk; each
+// session keeps its own print.
+func TestSharedNamespace(t *testing.T) {
+	target := newFakeTarget()
+	ctx := context.Background()
+	eval := func(s *Session, code string) []Event {
+		t.Helper()
+		var out []Event
+		s.Input(ctx, code, func(e Event) { out = append(out, e) })
+		return out
+	}
+	want := func(s *Session, code, text string) {
+		t.Helper()
+		if got := eval(s, code); len(got) != 1 || got[0].Text != text {
+			t.Errorf("%s = %+v, want %q", code, got, text)
+		}
+	}
+	one, two := NewSession(target), NewSession(target)
+	eval(one, `boss = Player.new("ann")`)
+	eval(one, "local secret = 1")
+	want(two, "boss.name", `"ann"`)
+	want(two, "secret", "nil")
+	eval(two, "boss.hp = 3")
+	want(one, "boss.hp", "3")
+	if _, err := target.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	later := NewSession(target)
+	want(later, "boss:greet()", `"hello ann from generation 2"`)
+	if got := eval(later, `print("mine")`); len(got) != 1 || got[0].Kind != Output {
+		t.Errorf("print in a later session: %+v", got)
+	}
+}

@@ -25,9 +25,12 @@ type Target interface {
 	Version() string
 	// Classes returns one formatted line per class.
 	Classes() []string
-	// Objects returns one formatted line per live object of class, or of
-	// every class when class is empty.
-	Objects(class string) []string
+	// Objects returns the live objects of class, or of every class when
+	// class is empty. It is called only inside Do, with Do's state.
+	Objects(L *lua.LState, class string) []*lua.LTable
+	// ReadScript returns the current text of the script whose source name
+	// (as a function's Proto.SourceName has it) is path.
+	ReadScript(path string) ([]byte, error)
 	// Errors returns recent reload errors, formatted path:line:col: message.
 	Errors() []string
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotlua/hotlua/bindings"
 	"github.com/hotlua/hotlua/engine"
 )
 
@@ -35,7 +36,15 @@ func TestEngineTranscripts(t *testing.T) {
 		t.Fatalf("no transcripts: %v", err)
 	}
 	runTranscripts(t, files, func(t *testing.T) Target {
-		e, err := engine.New(engine.Options{Roots: []string{"testdata/engine/scripts"}, Logger: slog.New(slog.DiscardHandler)})
+		reg := bindings.New()
+		if err := bindings.Type[*testHost](reg, "Host"); err != nil {
+			t.Fatal(err)
+		}
+		reg.Value("host", &testHost{ID: 7, Name: "box"})
+		if err := reg.Func("host_add", func(a, b int) int { return a + b }); err != nil {
+			t.Fatal(err)
+		}
+		e, err := engine.New(engine.Options{Roots: []string{"testdata/engine/scripts"}, Bindings: reg, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,6 +52,16 @@ func TestEngineTranscripts(t *testing.T) {
 		return ForEngine(e)
 	})
 }
+
+// testHost is a Go value the engine transcripts' scripts can reach.
+type testHost struct {
+	ID     int
+	Name   string `lua:"name"`
+	secret int
+}
+
+// Grow is a method scripts can call on a testHost.
+func (h *testHost) Grow(n int) { h.ID += n + h.secret }
 
 func runTranscripts(t *testing.T, files []string, target func(*testing.T) Target) {
 	for _, file := range files {
