@@ -53,6 +53,21 @@ type Limits struct {
 	// quadratic time, which no deadline interrupts (1000 operators compile
 	// in about 10 ms, 40,000 in 13 s). Default 1000.
 	MaxExpressionOperators int
+	// MaxElseifs is the most elseif branches one if statement may have for
+	// [CheckSource]: gopher-lua compiles the chain in quadratic time (1000
+	// branches about 5 ms, 16,000 1.3 s). Default 1000.
+	MaxElseifs int
+	// MaxGotos is the most goto statements one function may have for
+	// [CheckSource]: gopher-lua resolves forward gotos in quadratic time
+	// (8,000 take 0.9 s). Default 1000.
+	MaxGotos int
+	// MaxConstantLookups bounds, for [CheckSource], the steps gopher-lua's
+	// compiler takes to look the constants of a chunk up: it searches a
+	// list of each function's constants for every use of one, so 20,000
+	// distinct strings in one function compile for 2-4 s. A step takes
+	// 6-40 ns (strings of equal length cost most). Default 10,000,000
+	// (at most about 0.4 s; one function of 4,400 distinct constants).
+	MaxConstantLookups int
 	// MaxConcatOperands is the most values other than literal constants
 	// one concatenation expression (a .. ", " .. b) may join for
 	// [CheckProto]: gopher-lua joins them in one allocation, between two
@@ -78,6 +93,9 @@ const (
 
 	DefaultMaxExpressionOperators = 1000
 	DefaultMaxConcatOperands      = 8
+	DefaultMaxElseifs             = 1000
+	DefaultMaxGotos               = 1000
+	DefaultMaxConstantLookups     = 10_000_000
 )
 
 // withDefaults returns l with every zero (or negative) field set to its default.
@@ -97,6 +115,9 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxNesting, DefaultMaxNesting)
 	def(&l.MaxExpressionOperators, DefaultMaxExpressionOperators)
 	def(&l.MaxConcatOperands, DefaultMaxConcatOperands)
+	def(&l.MaxElseifs, DefaultMaxElseifs)
+	def(&l.MaxGotos, DefaultMaxGotos)
+	def(&l.MaxConstantLookups, DefaultMaxConstantLookups)
 	return l
 }
 

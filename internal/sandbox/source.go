@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"fmt"
 	"unicode/utf8"
 )
@@ -10,6 +11,7 @@ import (
 // immutable.
 type SourceError struct {
 	Line    int // 1-based; 0 for the whole source
+	Column  int // 1-based, in bytes; 0 when unknown
 	Message string
 }
 
@@ -22,10 +24,14 @@ func (e *SourceError) Error() string {
 }
 
 // CheckSource reports whether src is Lua source text that gopher-lua can
-// compile without risking the process: at most [Limits.MaxSourceBytes] long,
-// valid UTF-8, not a bytecode chunk (a leading ESC byte), nested at most
-// [Limits.MaxNesting] levels deep, and with at most
-// [Limits.MaxExpressionOperators] binary operators in one expression.
+// compile without risking the process, quickly: at most
+// [Limits.MaxSourceBytes] long, not a bytecode chunk (a leading ESC byte),
+// nested at most [Limits.MaxNesting] levels deep, with at most
+// [Limits.MaxExpressionOperators] binary operators in one expression, at
+// most [Limits.MaxElseifs] elseif branches in one if statement, at most
+// [Limits.MaxGotos] gotos in one function, and at most
+// [Limits.MaxConstantLookups] steps of the compiler's constant lookups.
+// Strings and comments may hold any bytes, as in Lua 5.1.
 // The `load` and `loadstring` of [NewState] apply it; call it before
 // compiling a script file, and [CheckProto] after.
 //
@@ -41,6 +47,18 @@ func (e *SourceError) Error() string {
 // counted across brackets, and the count restarts at `,`, `;`, `=`, at the
 // statement keywords and between two statements.
 //
+// The compiler's other quadratic constructs, measured with gopher-lua
+// v1.1.2: it looks every constant (string, number, global or field name)
+// up in a list of the function's constants, so a function with 20,000
+// distinct constants compiles for 2-4 s, and 160,000 uses of the last of
+// 1,000 constants for 1 s; CheckSource replays that search (names count as
+// constants even where they are locals) and charges one step per entry
+// compared. An if statement with 16,000 elseif branches compiles for
+// 1.3 s even without constants, and 8,000 forward gotos in one function
+// for 0.9 s. Long table constructors, many statements, locals, functions,
+// and/or chains and a.b.c chains cost time in proportion to their length
+// once their constants are counted.
+//
 // A script that breaks a limit gets a *[SourceError]. CheckSource is safe
 // for concurrent use.
 func CheckSource(src []byte, lim Limits) error {
@@ -51,10 +69,8 @@ func CheckSource(src []byte, lim Limits) error {
 	if len(src) > 0 && src[0] == 0x1b {
 		return &SourceError{Message: "binary chunks are not allowed"}
 	}
-	if !utf8.Valid(src) {
-		return &SourceError{Message: "source is not valid UTF-8"}
-	}
 	s := sourceScanner{src: src, lim: lim, line: 1}
+	s.funcs = []*funcScope{{line: 1, consts: map[string]int{}}}
 	return s.scan()
 }
 
@@ -70,6 +86,19 @@ const (
 // scanFrame is what an opening bracket or block saves for its closer.
 type scanFrame struct {
 	ops, base, suffix int
+	// function is set for the block of a function; funcs is then the
+	// length of sourceScanner.funcs when it opened.
+	function bool
+	funcs    int
+	// elseifs is the number of elseif branches before this then-block.
+	elseifs int
+}
+
+// funcScope is what CheckSource counts per function.
+type funcScope struct {
+	line   int            // where the function starts
+	consts map[string]int // constants by first appearance, as the compiler lists them
+	gotos  int
 }
 
 // sourceScanner is the state of one CheckSource pass: a tokenizer just good
@@ -93,6 +122,17 @@ type sourceScanner struct {
 	// count at the opening bracket inside brackets, so that neither `f(a, b)`
 	// nor a function literal breaks an operator chain around it.
 	ops, base int
+	// funcs holds the functions being scanned, the main chunk first.
+	funcs []*funcScope
+	// lookups is the number of steps the compiler's constant lookups take
+	// so far; elseifs, the elseif branches of the current if statement.
+	lookups, elseifs int
+	// err is a limit the last token broke, for check to return.
+	err *SourceError
+	// tokenEnd is the offset after the last token, for an error's column.
+	tokenEnd int
+	// paramsNext is set between `function` and its parameter list.
+	paramsNext bool
 }
 
 func (s *sourceScanner) scan() error {
@@ -120,13 +160,18 @@ func (s *sourceScanner) scan() error {
 		case c == '[' && isLongBracket(src, i):
 			end, _ := longBracketEnd(src, i)
 			s.line += countLines(src[i:end])
+			s.constant("s", src[i:end])
 			i = end
 			s.literal(true)
 		case c == '"' || c == '\'':
-			i = s.stringEnd(i)
+			end := s.stringEnd(i)
+			s.constant("s", src[i+1:max(i+1, end-1)])
+			i = end
 			s.literal(true)
 		case isDigit(c) || c == '.' && i+1 < len(src) && isDigit(src[i+1]):
-			i = s.numberEnd(i)
+			end := s.numberEnd(i)
+			s.constant("n", src[i:end])
+			i = end
 			s.literal(false)
 		case isNameByte(c):
 			j := i
@@ -144,6 +189,7 @@ func (s *sourceScanner) scan() error {
 			}
 			i += n
 		}
+		s.tokenEnd = i
 		if err := s.check(); err != nil {
 			return err
 		}
@@ -151,15 +197,58 @@ func (s *sourceScanner) scan() error {
 	return nil
 }
 
-// check reports a nesting or an operator count over its limit.
+// check reports a limit the last token broke.
 func (s *sourceScanner) check() error {
-	if len(s.stack)+s.unary+s.suffix+s.savedSuffix > s.lim.MaxNesting {
-		return &SourceError{Line: s.line, Message: fmt.Sprintf("source nests too deeply (more than %d levels)", s.lim.MaxNesting)}
+	switch {
+	case s.err != nil:
+	case len(s.stack)+s.unary+s.suffix+s.savedSuffix > s.lim.MaxNesting:
+		s.fail(s.line, fmt.Sprintf("source nests too deeply (more than %d levels)", s.lim.MaxNesting))
+	case s.ops > s.lim.MaxExpressionOperators:
+		s.fail(s.line, fmt.Sprintf("expression too long (more than %d binary operators): split it", s.lim.MaxExpressionOperators))
+	default:
+		return nil
 	}
-	if s.ops > s.lim.MaxExpressionOperators {
-		return &SourceError{Line: s.line, Message: fmt.Sprintf("expression too long (more than %d binary operators): split it", s.lim.MaxExpressionOperators)}
+	s.err.Column = s.column()
+	return s.err
+}
+
+// fail records that the token at line broke a limit, unless one was already.
+func (s *sourceScanner) fail(line int, msg string) {
+	if s.err == nil {
+		s.err = &SourceError{Line: line, Message: msg}
 	}
-	return nil
+}
+
+// column returns the column of the last token: where it starts, or, for a
+// token spanning lines, where its last line does.
+func (s *sourceScanner) column() int {
+	end := s.tokenEnd
+	lineStart := bytes.LastIndexByte(s.src[:end], '\n') + 1
+	start := end - 1
+	for start > lineStart && !isSpace(s.src[start-1]) {
+		start--
+	}
+	return max(start, lineStart) - lineStart + 1
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' }
+
+// constant records a reference to a constant of the current function, of
+// the given kind and text, charging the compiler's linear lookup.
+func (s *sourceScanner) constant(kind string, text []byte) {
+	fn := s.funcs[len(s.funcs)-1]
+	key := kind + string(text)
+	i, ok := fn.consts[key]
+	if !ok {
+		i = len(fn.consts)
+		fn.consts[key] = i
+	}
+	s.lookups += i + 1
+	if s.lookups > s.lim.MaxConstantLookups {
+		s.fail(s.line, fmt.Sprintf("too many distinct constants for gopher-lua's compiler, which looks each one up in a list "+
+			"(%d lookup steps so far, more than %d; the function starting at line %d has %d): split the function or its tables across functions or files",
+			s.lookups, s.lim.MaxConstantLookups, fn.line, len(fn.consts)))
+	}
 }
 
 // literal records a string (which may be a call suffix: f"x") or another
@@ -196,12 +285,22 @@ func (s *sourceScanner) binary() {
 
 // open records an opening bracket, or a block keyword when block is set.
 func (s *sourceScanner) open(block bool) {
+	s.openFrame(block, false)
+}
+
+// openFrame is open, marking the frame of a function's body when function
+// is set.
+func (s *sourceScanner) openFrame(block, function bool) {
 	if !block && s.prev == tokOperand {
 		s.suffix++ // a call or an index
 	} else {
 		s.suffix = 0
 	}
-	s.stack = append(s.stack, scanFrame{ops: s.ops, base: s.base, suffix: s.suffix})
+	s.stack = append(s.stack, scanFrame{ops: s.ops, base: s.base, suffix: s.suffix, function: function, funcs: len(s.funcs), elseifs: s.elseifs})
+	s.elseifs = 0
+	// The function's own constants start at its parameter list: the name
+	// of `function a.b()` is a constant of the enclosing function.
+	s.paramsNext = function
 	s.savedSuffix += s.suffix
 	s.suffix = 0
 	if block {
@@ -220,6 +319,11 @@ func (s *sourceScanner) close(block bool) {
 		f = s.stack[n-1]
 		s.stack = s.stack[:n-1]
 	}
+	if f.function && f.funcs > 0 && f.funcs < len(s.funcs) {
+		s.funcs = s.funcs[:f.funcs]
+	}
+	s.paramsNext = false
+	s.elseifs = f.elseifs
 	s.savedSuffix -= f.suffix
 	s.suffix = f.suffix
 	s.base = f.base
@@ -236,16 +340,35 @@ func (s *sourceScanner) close(block bool) {
 func (s *sourceScanner) keyword(word []byte) {
 	switch string(word) {
 	case "function":
-		s.open(true)
+		s.openFrame(true, true)
 	case "do", "then", "repeat":
 		s.reset()
 		s.open(true)
 	case "end":
 		s.close(true)
-	case "until", "elseif":
+		s.elseifs = 0
+	case "until":
 		s.close(true)
 		s.reset()
-	case "local", "return", "if", "else", "while", "for", "in", "break", "goto":
+	case "elseif":
+		s.close(true)
+		s.reset()
+		// then's frame keeps the count: an if nested in this branch counts its own.
+		if s.elseifs++; s.elseifs > s.lim.MaxElseifs {
+			s.fail(s.line, fmt.Sprintf("if statement with more than %d elseif branches, which gopher-lua's compiler handles in quadratic time: use a table of functions or split it",
+				s.lim.MaxElseifs))
+		}
+	case "goto":
+		s.reset()
+		fn := s.funcs[len(s.funcs)-1]
+		if fn.gotos++; fn.gotos > s.lim.MaxGotos {
+			s.fail(s.line, fmt.Sprintf("function starting at line %d has more than %d gotos, which gopher-lua's compiler resolves in quadratic time: split it",
+				fn.line, s.lim.MaxGotos))
+		}
+	case "if":
+		s.reset()
+		s.elseifs = 0
+	case "local", "return", "else", "while", "for", "in", "break":
 		s.reset()
 	case "and", "or":
 		s.binary()
@@ -253,7 +376,10 @@ func (s *sourceScanner) keyword(word []byte) {
 		s.unary++
 		s.suffix = 0
 		s.prev = tokOther
-	default: // a name, nil, true or false
+	case "nil", "true", "false":
+		s.literal(false)
+	default: // a name: a constant unless it names a local
+		s.constant("s", word)
 		if s.prev == tokDot {
 			s.prev = tokOperand
 			return
@@ -321,6 +447,10 @@ func (s *sourceScanner) punct(c, next byte, dot3 bool) int {
 		s.suffix = 0
 		s.prev = tokOther
 	case '(', '[', '{':
+		if c == '(' && s.paramsNext {
+			s.paramsNext = false
+			s.funcs = append(s.funcs, &funcScope{line: s.line, consts: map[string]int{}})
+		}
 		s.open(false)
 	case ')', ']', '}':
 		s.close(false)
