@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -149,13 +150,15 @@ func TestBadScriptsNeverLoad(t *testing.T) {
 		{"syntax", "local x = = 1", "bad.lua:1:11: syntax error"},
 		{"runtime", "local t = nil\nreturn t.x", "bad.lua:2: attempt to index"},
 		{"infinite loop at top level", "while true do end", "bad.lua"},
-		{"not utf8", "return '\xff\xfe'", "bad.lua: source is not valid UTF-8"},
-		{"bytecode", "\x1bLua\x51\x00", "bad.lua: binary chunks are not allowed"},
-		{"oversized", "return '" + strings.Repeat("x", 2<<20) + "'", "bad.lua: source too large"},
+		{"too many locals", distinctLines("local v%d = 1", 201), "bad.lua:1:1: too many local variables (in the main chunk)"},
+		{"too many locals in a function", "return 1,\n  function()\n" + distinctLines("local v%d = 1", 201) + "end", "bad.lua:2:3: too many local variables"},
+		{"elseif chain", "if x then" + strings.Repeat("\nelseif x then", 1001) + " end", "bad.lua:1002:1: if statement with more than 1000 elseif branches"},
+		{"bytecode", "\x1bLua\x51\x00", "bad.lua:1:1: binary chunks are not allowed"},
+		{"oversized", "return '" + strings.Repeat("x", 2<<20) + "'", "bad.lua:1:1: source too large"},
 		{"require outside the roots", "return require('os')", "bad.lua:1: module 'os' not found"},
-		{"concatenation of many values", "local s = 'x'\nreturn s..s..s..s..s..s..s..s..s..s", "bad.lua:2: a concatenation of 10 values other than literals in one expression (the limit is 8): split it"},
-		{"operator chain", "return 1" + strings.Repeat("+x", 1001), "bad.lua:1: expression too long"},
-		{"call chain", "return x" + strings.Repeat("()", 300), "bad.lua:1: source nests too deeply"},
+		{"concatenation of many values", "local s = 'x'\nreturn s..s..s..s..s..s..s..s..s..s", "bad.lua:2:1: a concatenation of 10 values other than literals in one expression (the limit is 8): split it"},
+		{"operator chain", "return 1" + strings.Repeat("+x", 1001), "bad.lua:1:2009: expression too long"},
+		{"call chain", "return x" + strings.Repeat("()", 300), "bad.lua:1:407: source nests too deeply"},
 		{"check", "hot.check(function() error('invariant broken') end)", "bad.lua:1: invariant broken"},
 	}
 	for _, tc := range cases {
@@ -207,4 +210,13 @@ func TestQuarantine(t *testing.T) {
 	if v, err := bad.Call(ctx, "loop"); err != nil || v.Any() != "fixed" {
 		t.Fatalf("after a reload: %v, %v", v, err)
 	}
+}
+
+// distinctLines returns format, with %d the line's index, on n lines.
+func distinctLines(format string, n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, format+"\n", i)
+	}
+	return b.String()
 }

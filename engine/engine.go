@@ -265,7 +265,7 @@ func reloadGroup(ctx context.Context, engines []*Engine, names []string, trigger
 		}
 		return outs, nil
 	}
-	scripts, err := engines[0].compile(!automatic)
+	scripts, err := engines[0].compile(ctx, !automatic)
 	if errors.Is(err, errUnchanged) {
 		// The files are back to what runs: a parked reload is stale.
 		for _, e := range engines {
@@ -391,7 +391,7 @@ var errUnchanged = errors.New("engine: no script changed")
 
 // compile reads and compiles the scripts. Unless force is set, it stops
 // with errUnchanged when no script differs from the running generation's.
-func (e *Engine) compile(force bool) ([]*script, error) {
+func (e *Engine) compile(ctx context.Context, force bool) ([]*script, error) {
 	srcs, err := scanRoots(e.roots, e.opts.Limits)
 	if err != nil {
 		return nil, err
@@ -399,7 +399,7 @@ func (e *Engine) compile(force bool) ([]*script, error) {
 	if !force && e.unchanged(srcs) {
 		return nil, errUnchanged
 	}
-	return e.protos.compile(srcs, e.opts.Limits)
+	return e.protos.compile(ctx, srcs, e.opts.Limits)
 }
 
 // commitPrepared commits g, which prepare returned, under the engine's lock.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -76,5 +77,24 @@ func TestHostSurvivesBadInput(t *testing.T) {
 				t.Fatalf("after the reload the other object answered %v, want 3", n)
 			}
 		})
+	}
+}
+
+// TestReloadStopsCompilingWhenItsContextEnds reloads changed scripts with a
+// context that has already ended: the reload fails with the context's error
+// before compiling, and the running version stays.
+func TestReloadStopsCompilingWhenItsContextEnds(t *testing.T) {
+	e, dir := newEngine(t, map[string]string{"good.lua": goodClass})
+	writeScripts(t, dir, map[string]string{"good.lua": goodClass + "-- changed\n", "other.lua": "return 1\n"})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := e.Reload(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Reload with an ended context: %v, want context.Canceled", err)
+	}
+	if e.Generation() != 1 {
+		t.Fatalf("generation %d, want 1", e.Generation())
+	}
+	if _, err := e.Reload(context.Background()); err != nil || e.Generation() != 2 {
+		t.Fatalf("the next reload: %v, generation %d", err, e.Generation())
 	}
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -52,9 +53,11 @@ func moduleName(rel string) string {
 
 // scanRoots reads every script under the roots, sorted by module name. A
 // module defined in two roots is an error, as is a file that is too large,
-// is not UTF-8 text, or is precompiled bytecode.
+// is precompiled bytecode or breaks a limit of the source check; every such
+// file is reported.
 func scanRoots(roots []string, lim Limits) ([]source, error) {
 	var srcs []source
+	var refused []error              // files over a limit: every one is reported
 	where := make(map[string]string) // module -> root-qualified path
 	for _, root := range roots {
 		// A root that is a symbolic link (a release's "current" link,
@@ -90,8 +93,10 @@ func scanRoots(roots []string, lim Limits) ([]source, error) {
 			if err != nil {
 				return nil
 			}
+			data = sandbox.SkipShebang(data)
 			if err := sandbox.CheckSource(data, lim); err != nil {
-				return sourceError(rel, err)
+				refused = append(refused, sourceError(rel, data, err))
+				return nil
 			}
 			mod := moduleName(rel)
 			if other, dup := where[mod]; dup {
@@ -104,6 +109,9 @@ func scanRoots(roots []string, lim Limits) ([]source, error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+	if len(refused) > 0 {
+		return nil, joinErrors(refused)
 	}
 	sort.Slice(srcs, func(i, j int) bool { return srcs[i].module < srcs[j].module })
 	return srcs, nil
@@ -125,7 +133,9 @@ type protoKey struct {
 // compile returns the compiled scripts, compiling what the cache lacks. The
 // cache keeps only what this call used, so it never grows past one script
 // set. All syntax errors are reported, joined.
-func (c *protoCache) compile(srcs []source, lim Limits) ([]*script, error) {
+// ctx is checked between two files (one file's compile cannot be
+// interrupted; CheckSource bounds its time).
+func (c *protoCache) compile(ctx context.Context, srcs []source, lim Limits) ([]*script, error) {
 	c.mu.Lock()
 	old := c.m
 	c.mu.Unlock()
@@ -133,6 +143,9 @@ func (c *protoCache) compile(srcs []source, lim Limits) ([]*script, error) {
 	scripts := make([]*script, 0, len(srcs))
 	var errs []error
 	for _, s := range srcs {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("engine: compiling the scripts: %w", err)
+		}
 		key := protoKey{s.path, s.hash}
 		proto := old[key]
 		if proto == nil {
@@ -168,22 +181,63 @@ func compileSource(s source, lim Limits) (*lua.FunctionProto, error) {
 	}
 	proto, err := lua.Compile(chunk, s.path)
 	if err != nil {
-		return nil, scriptError(err, 0)
+		return nil, compileError(s, err)
 	}
 	if err := sandbox.CheckProto(proto, lim); err != nil {
-		return nil, sourceError(s.path, err)
+		return nil, sourceError(s.path, s.data, err)
 	}
 	sandbox.TrimProto(proto)
 	return proto, nil
 }
 
-// sourceError places a limit the sandbox found in a script at its line.
-func sourceError(path string, err error) *ScriptError {
+// sourceError places a limit the sandbox found in a script, data, at its
+// line and column (the line's first character when the column is unknown).
+func sourceError(path string, data []byte, err error) *ScriptError {
 	se := &ScriptError{Path: path, Message: err.Error(), Err: err}
 	if le, ok := errors.AsType[*sandbox.SourceError](err); ok {
-		se.Line, se.Message = le.Line, le.Message
+		se.Line, se.Column, se.Message = le.Line, le.Column, le.Message
+	}
+	if se.Line == 0 {
+		se.Line = 1
+	}
+	if se.Column == 0 {
+		se.Column = firstColumn(data, se.Line)
 	}
 	return se
+}
+
+// compileError places an error of gopher-lua's compiler ("too many local
+// variables", "register overflow") at the line it names: the first line of
+// the function it refers to, or line 1 for the main chunk.
+func compileError(s source, err error) *ScriptError {
+	ce, ok := errors.AsType[*lua.CompileError](err)
+	if !ok {
+		return scriptError(err, 0)
+	}
+	se := &ScriptError{Path: s.path, Line: ce.Line, Message: ce.Message, Err: err}
+	if se.Line <= 0 {
+		se.Line = 1
+		se.Message += " (in the main chunk)"
+	}
+	se.Column = firstColumn(s.data, se.Line)
+	return se
+}
+
+// firstColumn returns the column of the first character of line in data
+// that is not a space, or 1.
+func firstColumn(data []byte, line int) int {
+	for i := 1; i < line; i++ {
+		nl := bytes.IndexByte(data, '\n')
+		if nl < 0 {
+			return 1
+		}
+		data = data[nl+1:]
+	}
+	n := len(data) - len(bytes.TrimLeft(data, " \t"))
+	if n < len(data) && data[n] != '\n' && data[n] != '\r' {
+		return n + 1
+	}
+	return 1
 }
 
 // joinErrors returns the only error, or all of them joined one per line;

@@ -129,8 +129,8 @@ type sourceScanner struct {
 	lookups, elseifs int
 	// err is a limit the last token broke, for check to return.
 	err *SourceError
-	// tokenEnd is the offset after the last token, for an error's column.
-	tokenEnd int
+	// tokenStart is the offset of the last token, for an error's column.
+	tokenStart, tokenLine int
 	// paramsNext is set between `function` and its parameter list.
 	paramsNext bool
 }
@@ -139,6 +139,7 @@ func (s *sourceScanner) scan() error {
 	src := s.src
 	for i := 0; i < len(src); {
 		c := src[i]
+		s.tokenStart, s.tokenLine = i, s.line
 		switch {
 		case c == '\n':
 			s.line++
@@ -189,7 +190,6 @@ func (s *sourceScanner) scan() error {
 			}
 			i += n
 		}
-		s.tokenEnd = i
 		if err := s.check(); err != nil {
 			return err
 		}
@@ -202,9 +202,9 @@ func (s *sourceScanner) check() error {
 	switch {
 	case s.err != nil:
 	case len(s.stack)+s.unary+s.suffix+s.savedSuffix > s.lim.MaxNesting:
-		s.fail(s.line, fmt.Sprintf("source nests too deeply (more than %d levels)", s.lim.MaxNesting))
+		s.fail(fmt.Sprintf("source nests too deeply (more than %d levels)", s.lim.MaxNesting))
 	case s.ops > s.lim.MaxExpressionOperators:
-		s.fail(s.line, fmt.Sprintf("expression too long (more than %d binary operators): split it", s.lim.MaxExpressionOperators))
+		s.fail(fmt.Sprintf("expression too long (more than %d binary operators): split it", s.lim.MaxExpressionOperators))
 	default:
 		return nil
 	}
@@ -212,26 +212,17 @@ func (s *sourceScanner) check() error {
 	return s.err
 }
 
-// fail records that the token at line broke a limit, unless one was already.
-func (s *sourceScanner) fail(line int, msg string) {
+// fail records that the last token broke a limit, unless one was already.
+func (s *sourceScanner) fail(msg string) {
 	if s.err == nil {
-		s.err = &SourceError{Line: line, Message: msg}
+		s.err = &SourceError{Line: s.tokenLine, Message: msg}
 	}
 }
 
-// column returns the column of the last token: where it starts, or, for a
-// token spanning lines, where its last line does.
+// column returns the column, in bytes, where the last token starts.
 func (s *sourceScanner) column() int {
-	end := s.tokenEnd
-	lineStart := bytes.LastIndexByte(s.src[:end], '\n') + 1
-	start := end - 1
-	for start > lineStart && !isSpace(s.src[start-1]) {
-		start--
-	}
-	return max(start, lineStart) - lineStart + 1
+	return s.tokenStart - bytes.LastIndexByte(s.src[:s.tokenStart], '\n')
 }
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' }
 
 // constant records a reference to a constant of the current function, of
 // the given kind and text, charging the compiler's linear lookup.
@@ -245,7 +236,7 @@ func (s *sourceScanner) constant(kind string, text []byte) {
 	}
 	s.lookups += i + 1
 	if s.lookups > s.lim.MaxConstantLookups {
-		s.fail(s.line, fmt.Sprintf("too many distinct constants for gopher-lua's compiler, which looks each one up in a list "+
+		s.fail(fmt.Sprintf("too many distinct constants for gopher-lua's compiler, which looks each one up in a list "+
 			"(%d lookup steps so far, more than %d; the function starting at line %d has %d): split the function or its tables across functions or files",
 			s.lookups, s.lim.MaxConstantLookups, fn.line, len(fn.consts)))
 	}
@@ -355,14 +346,14 @@ func (s *sourceScanner) keyword(word []byte) {
 		s.reset()
 		// then's frame keeps the count: an if nested in this branch counts its own.
 		if s.elseifs++; s.elseifs > s.lim.MaxElseifs {
-			s.fail(s.line, fmt.Sprintf("if statement with more than %d elseif branches, which gopher-lua's compiler handles in quadratic time: use a table of functions or split it",
+			s.fail(fmt.Sprintf("if statement with more than %d elseif branches, which gopher-lua's compiler handles in quadratic time: use a table of functions or split it",
 				s.lim.MaxElseifs))
 		}
 	case "goto":
 		s.reset()
 		fn := s.funcs[len(s.funcs)-1]
 		if fn.gotos++; fn.gotos > s.lim.MaxGotos {
-			s.fail(s.line, fmt.Sprintf("function starting at line %d has more than %d gotos, which gopher-lua's compiler resolves in quadratic time: split it",
+			s.fail(fmt.Sprintf("function starting at line %d has more than %d gotos, which gopher-lua's compiler resolves in quadratic time: split it",
 				fn.line, s.lim.MaxGotos))
 		}
 	case "if":
@@ -580,4 +571,18 @@ func countLines(b []byte) int {
 		}
 	}
 	return n
+}
+
+// SkipShebang returns src with a first line starting with '#' (a "#!"
+// line) turned into spaces, as Lua's file loader skips it; line and column
+// numbers stay the same. It returns src itself when there is none.
+func SkipShebang(src []byte) []byte {
+	if len(src) == 0 || src[0] != '#' {
+		return src
+	}
+	out := bytes.Clone(src)
+	for i := 0; i < len(out) && out[i] != '\n' && out[i] != '\r'; i++ {
+		out[i] = ' '
+	}
+	return out
 }
