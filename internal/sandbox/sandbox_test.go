@@ -108,7 +108,7 @@ func TestBadInputs(t *testing.T) {
 		{"unpack bomb", `unpack({}, 1, 1e8)`, "registry overflow", 0, 0},
 		{"string.byte bomb", `string.byte(("x"):rep(1e6), 1, -1)`, "registry overflow", 0, 0},
 		{"unpack bomb under pcall", `pcall(unpack, {}, 1, 1e8)`, "registry overflow", 0, 0},
-		{"garbage-heavy loop is not stopped", "local n = 0\nfor i = 1, 3e5 do local s = (\"x\"):rep(100) .. i n = n + #s end", "", 0, 0},
+		{"garbage-heavy loop is not stopped", "local n = 0\nfor i = 1, 3e5 do local s = (\"x\"):rep(100) .. i n = n + #s end", "", time.Minute, 0},
 		{"huge array index is stored in the hash part", "local t = {}\nt[6e7] = 1\nt[2^40] = 2\nassert(t[6e7] + t[2^40] == 3)", "", 0, 0},
 		{"array fill loop", "local t = {}\nfor i = 1, 1e9 do t[i] = i end", "sandbox: memory limit exceeded", 10 * time.Second, 0},
 		{"catastrophic pattern", `string.find(("a"):rep(1e5), ".-.-.-.-b$")`, "string.find: pattern too complex (more than 1000000 matching steps)", 0, 2 * time.Second},
@@ -178,7 +178,7 @@ local s = {"b", "c", "a"} table.sort(s, function(x, y) return x > y end) assert(
 			if L.GetTop() != 0 {
 				t.Errorf("stack top %d after the call, want 0", L.GetTop())
 			}
-			if err := run(L, goodSnippet, 5*time.Second); err != nil {
+			if err := run(L, goodSnippet, 30*time.Second); err != nil {
 				t.Errorf("good snippet after the bad input: %v", err)
 			}
 		})
