@@ -1,0 +1,252 @@
+package fleet
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hotlua/hotlua/internal/watch"
+)
+
+// manifestName is the archive's first entry: the list of every script with
+// its size and SHA-256.
+const manifestName = "MANIFEST.json"
+
+// DefaultMaxBundleBytes is the size limit of a bundle, archive and unpacked
+// scripts each, when NodeOptions.MaxBundleBytes is zero.
+const DefaultMaxBundleBytes = 32 << 20
+
+// Manifest lists the scripts of a bundle, sorted by path. It is a plain value.
+type Manifest struct {
+	Files []ManifestFile `json:"files"`
+}
+
+// ManifestFile is one script of a bundle: its slash-separated path relative
+// to the script root, its size and the hex SHA-256 of its bytes.
+type ManifestFile struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// Bundle is a packed script root: a reproducible archive (the manifest,
+// then every script in path order, with fixed modes and times) named by its
+// Digest, the hex SHA-256 of Archive. The same scripts always pack to the
+// same bytes and so to the same digest. A Bundle is a plain value; do not
+// change Archive.
+type Bundle struct {
+	Digest   string
+	Archive  []byte
+	Manifest Manifest
+}
+
+// Pack packs the scripts under dir, the files the engine would load (".lua",
+// not hidden), into a bundle. Symbolic links to files are packed as the
+// files they point at; the archive holds regular files only.
+func Pack(dir string) (*Bundle, error) {
+	type file struct {
+		rel  string
+		data []byte
+	}
+	var files []file
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if p != dir && !watch.DefaultInclude(rel+"/x.lua") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !watch.DefaultInclude(rel) {
+			return nil
+		}
+		info, err := os.Stat(p)
+		if err != nil || !info.Mode().IsRegular() {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		files = append(files, file{rel, data})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fleet: pack %s: %w", dir, err)
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].rel < files[j].rel })
+	var m Manifest
+	for _, f := range files {
+		sum := sha256.Sum256(f.data)
+		m.Files = append(m.Files, ManifestFile{Path: f.rel, Size: int64(len(f.data)), SHA256: hex.EncodeToString(sum[:])})
+	}
+	mdata, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	add := func(name string, data []byte) error {
+		hdr := &tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		_, err := tw.Write(data)
+		return err
+	}
+	if err := add(manifestName, mdata); err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if err := add(f.rel, f.data); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	return &Bundle{Digest: hex.EncodeToString(sum[:]), Archive: buf.Bytes(), Manifest: m}, nil
+}
+
+// ErrBadBundle is wrapped by every error about a bundle that failed
+// verification: wrong digest, a file whose hash or size differs from the
+// manifest, an entry that is not a regular file or escapes the root, too
+// large.
+var ErrBadBundle = errors.New("fleet: bundle failed verification")
+
+func badBundle(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrBadBundle, fmt.Sprintf(format, args...))
+}
+
+// verifiedFile is a script read from a verified archive.
+type verifiedFile struct {
+	path string
+	data []byte
+}
+
+// verify checks archive against digest and its own manifest, within
+// maxBytes, and returns its scripts. It never touches the disk.
+func verify(digest string, archive []byte, maxBytes int64) ([]verifiedFile, error) {
+	if int64(len(archive)) > maxBytes {
+		return nil, badBundle("%d bytes, more than the limit of %d", len(archive), maxBytes)
+	}
+	sum := sha256.Sum256(archive)
+	if got := hex.EncodeToString(sum[:]); got != digest {
+		return nil, badBundle("digest %s, want %s", got, digest)
+	}
+	tr := tar.NewReader(bytes.NewReader(archive))
+	hdr, err := tr.Next()
+	if err != nil || hdr.Name != manifestName || hdr.Typeflag != tar.TypeReg || hdr.Size > maxBytes {
+		return nil, badBundle("no manifest first")
+	}
+	var m Manifest
+	if err := json.NewDecoder(io.LimitReader(tr, maxBytes)).Decode(&m); err != nil {
+		return nil, badBundle("manifest: %v", err)
+	}
+	want := make(map[string]ManifestFile, len(m.Files))
+	var total int64
+	for _, f := range m.Files {
+		if !safePath(f.Path) {
+			return nil, badBundle("unsafe path %q in the manifest", f.Path)
+		}
+		if _, dup := want[f.Path]; dup {
+			return nil, badBundle("%s listed twice", f.Path)
+		}
+		if total += f.Size; f.Size < 0 || total > maxBytes {
+			return nil, badBundle("scripts larger than the limit of %d bytes", maxBytes)
+		}
+		want[f.Path] = f
+	}
+	var files []verifiedFile
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, badBundle("archive: %v", err)
+		}
+		if hdr.Typeflag != tar.TypeReg {
+			return nil, badBundle("%s is not a regular file (type %q)", hdr.Name, hdr.Typeflag)
+		}
+		if !safePath(hdr.Name) {
+			return nil, badBundle("unsafe path %q", hdr.Name)
+		}
+		mf, ok := want[hdr.Name]
+		if !ok {
+			return nil, badBundle("%s is not in the manifest (or appears twice)", hdr.Name)
+		}
+		delete(want, hdr.Name)
+		if hdr.Size != mf.Size {
+			return nil, badBundle("%s: size %d, manifest says %d", hdr.Name, hdr.Size, mf.Size)
+		}
+		data, err := io.ReadAll(io.LimitReader(tr, mf.Size))
+		if err != nil {
+			return nil, badBundle("%s: %v", hdr.Name, err)
+		}
+		if s := sha256.Sum256(data); hex.EncodeToString(s[:]) != mf.SHA256 {
+			return nil, badBundle("%s: SHA-256 differs from the manifest", hdr.Name)
+		}
+		files = append(files, verifiedFile{hdr.Name, data})
+	}
+	for p := range want {
+		return nil, badBundle("%s is in the manifest but not in the archive", p)
+	}
+	return files, nil
+}
+
+// safePath reports whether p is a slash-separated relative path that stays
+// inside the root: no "..", no absolute path, no empty element, no
+// backslash, no NUL, and a script the engine would load.
+func safePath(p string) bool {
+	return fs.ValidPath(p) && p != "." && !strings.ContainsAny(p, "\\\x00") && watch.DefaultInclude(p)
+}
+
+// unpack writes verified files into a fresh directory under parent and
+// renames it to parent/name, so that parent/name is either absent or
+// complete. An existing parent/name, unpacked before, is kept.
+func unpack(files []verifiedFile, parent, name string) (string, error) {
+	final := filepath.Join(parent, name)
+	if _, err := os.Stat(final); err == nil {
+		return final, nil
+	}
+	tmp, err := os.MkdirTemp(parent, ".unpack-")
+	if err != nil {
+		return "", err
+	}
+	for _, f := range files {
+		p := filepath.Join(tmp, filepath.FromSlash(f.path))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			os.RemoveAll(tmp)
+			return "", err
+		}
+		if err := os.WriteFile(p, f.data, 0o644); err != nil {
+			os.RemoveAll(tmp)
+			return "", err
+		}
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		os.RemoveAll(tmp)
+		if _, serr := os.Stat(final); serr == nil {
+			return final, nil // unpacked meanwhile by another node sharing the cache
+		}
+		return "", err
+	}
+	return final, nil
+}

@@ -1,0 +1,398 @@
+package fleet
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// The JetStream buckets every fleet shares: releases and node statuses in
+// one key-value bucket, bundles in one object store.
+const (
+	kvBucket     = "hotlua_fleets"
+	bundleBucket = "hotlua_bundles"
+)
+
+// Phases of a release.
+const (
+	PhaseStable = "stable" // every node runs Bundle
+	PhaseCanary = "canary" // the Canary nodes run Bundle, the others Previous
+)
+
+// Release is what a fleet should run: the value of the fleet's release key.
+// Its Revision, the key's revision in JetStream, is the fleet's version.
+// It is a plain value.
+type Release struct {
+	Bundle    string    `json:"bundle"`             // digest of the bundle to run
+	Previous  string    `json:"previous,omitempty"` // digest of the bundle it replaced
+	Phase     string    `json:"phase"`              // PhaseStable or PhaseCanary
+	Canary    []string  `json:"canary,omitempty"`   // nodes that run Bundle during a canary phase
+	Published time.Time `json:"published"`
+	Revision  uint64    `json:"-"`
+}
+
+// BundleFor returns the digest node should run under r: Bundle, or during a
+// canary phase Previous for the nodes not in Canary ("" when there is none).
+func (r Release) BundleFor(node string) string {
+	if r.Phase == PhaseCanary && !slices.Contains(r.Canary, node) {
+		return r.Previous
+	}
+	return r.Bundle
+}
+
+// Status states.
+const (
+	StateACK  = "ack"  // the node runs the release's bundle
+	StateNACK = "nack" // the node rejected a release and kept what it ran
+)
+
+// Status is what a node reports under its own key: after every release it
+// handles and, as a heartbeat, every NodeOptions.Heartbeat. It is a plain
+// value.
+type Status struct {
+	Node        string            `json:"node"`
+	State       string            `json:"state"`            // StateACK or StateNACK
+	Revision    uint64            `json:"revision"`         // the release revision whose bundle runs
+	Bundle      string            `json:"bundle,omitempty"` // the digest that runs
+	Generations map[string]uint64 `json:"generations"`      // each shard's generation ("" for a single engine)
+	Rejected    uint64            `json:"rejected,omitempty"`
+	Error       string            `json:"error,omitempty"` // why Rejected failed: "path:line:col: message"
+	Shard       string            `json:"shard,omitempty"` // the shard that failed, when one did
+	Heartbeat   time.Time         `json:"heartbeat"`
+}
+
+// Answers reports whether s answers release revision rev: an ACK of it or
+// a NACK of it.
+func (s Status) Answers(rev uint64) bool {
+	return (s.State == StateACK && s.Revision == rev) || (s.State == StateNACK && s.Rejected == rev)
+}
+
+func (s Status) String() string {
+	if s.State == StateNACK {
+		where := ""
+		if s.Shard != "" {
+			where = " shard " + s.Shard
+		}
+		return fmt.Sprintf("%s NACK revision %d (kept %d)%s: %s", s.Node, s.Rejected, s.Revision, where, s.Error)
+	}
+	return fmt.Sprintf("%s ACK revision %d generations %s", s.Node, s.Revision, formatGenerations(s.Generations))
+}
+
+func formatGenerations(g map[string]uint64) string {
+	names := make([]string, 0, len(g))
+	for n := range g {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for i, n := range names {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if n == "" {
+			fmt.Fprintf(&b, "%d", g[n])
+		} else {
+			fmt.Fprintf(&b, "%s=%d", n, g[n])
+		}
+	}
+	return b.String()
+}
+
+// ErrConflict is returned when another publisher changed the release first:
+// the compare-and-set on its revision failed and nothing was changed.
+var ErrConflict = errors.New("fleet: the release changed meanwhile (another publisher won)")
+
+// ErrNoRelease is returned when a fleet has no release yet.
+var ErrNoRelease = errors.New("fleet: no release yet")
+
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// checkName checks a fleet or node name: letters, digits, '-' and '_'.
+func checkName(what, name string) error {
+	if !namePattern.MatchString(name) {
+		return fmt.Errorf("fleet: %s name %q: use 1-64 letters, digits, '-' or '_'", what, name)
+	}
+	return nil
+}
+
+func isDigest(s string) bool {
+	b, err := hex.DecodeString(s)
+	return err == nil && len(b) == 32 && strings.ToLower(s) == s
+}
+
+func releaseKey(fleet string) string      { return fleet + ".release" }
+func statusKey(fleet, node string) string { return fleet + ".node." + node }
+
+// Fleet publishes releases of one fleet and reads its nodes' statuses.
+// It is safe for concurrent use.
+type Fleet struct {
+	name    string
+	kv      jetstream.KeyValue
+	bundles jetstream.ObjectStore
+}
+
+// buckets opens, making them when needed, the fleet buckets.
+func buckets(ctx context.Context, nc *nats.Conn) (jetstream.KeyValue, jetstream.ObjectStore, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, nil, err
+	}
+	kv, err := js.KeyValue(ctx, kvBucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: kvBucket, Description: "hotlua fleet releases and node statuses", History: 16})
+		if errors.Is(err, jetstream.ErrBucketExists) {
+			kv, err = js.KeyValue(ctx, kvBucket)
+		}
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("fleet: key-value bucket %s: %w", kvBucket, err)
+	}
+	obj, err := js.ObjectStore(ctx, bundleBucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		obj, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: bundleBucket, Description: "hotlua script bundles, named by digest"})
+		if errors.Is(err, jetstream.ErrBucketExists) {
+			obj, err = js.ObjectStore(ctx, bundleBucket)
+		}
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("fleet: object store %s: %w", bundleBucket, err)
+	}
+	return kv, obj, nil
+}
+
+// Open returns the fleet called name on the NATS connection nc, making the
+// JetStream buckets when they do not exist.
+func Open(ctx context.Context, nc *nats.Conn, name string) (*Fleet, error) {
+	if err := checkName("fleet", name); err != nil {
+		return nil, err
+	}
+	kv, obj, err := buckets(ctx, nc)
+	if err != nil {
+		return nil, err
+	}
+	return &Fleet{name: name, kv: kv, bundles: obj}, nil
+}
+
+// Name returns the fleet's name.
+func (f *Fleet) Name() string { return f.name }
+
+// Release returns the current release (ErrNoRelease when there is none).
+func (f *Fleet) Release(ctx context.Context) (Release, error) {
+	e, err := f.kv.Get(ctx, releaseKey(f.name))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return Release{}, ErrNoRelease
+	}
+	if err != nil {
+		return Release{}, err
+	}
+	return decodeRelease(e)
+}
+
+func decodeRelease(e jetstream.KeyValueEntry) (Release, error) {
+	var r Release
+	if err := json.Unmarshal(e.Value(), &r); err != nil {
+		return Release{}, fmt.Errorf("fleet: release revision %d: %w", e.Revision(), err)
+	}
+	r.Revision = e.Revision()
+	return r, nil
+}
+
+// Upload stores b in the object store under its digest (a bundle already
+// there is not sent again).
+func (f *Fleet) Upload(ctx context.Context, b *Bundle) error {
+	if info, err := f.bundles.GetInfo(ctx, b.Digest); err == nil && info.Size == uint64(len(b.Archive)) {
+		return nil
+	}
+	if _, err := f.bundles.Put(ctx, jetstream.ObjectMeta{Name: b.Digest, Description: fmt.Sprintf("%d scripts", len(b.Manifest.Files))}, bytes.NewReader(b.Archive)); err != nil {
+		return fmt.Errorf("fleet: upload bundle %s: %w", b.Digest, err)
+	}
+	return nil
+}
+
+// setRelease writes next as the release by compare-and-set on the revision
+// of prev (prev.Revision 0: the key must not exist yet).
+func (f *Fleet) setRelease(ctx context.Context, prev uint64, next Release) (Release, error) {
+	next.Published = time.Now().UTC()
+	data, err := json.Marshal(next)
+	if err != nil {
+		return Release{}, err
+	}
+	var rev uint64
+	if prev == 0 {
+		rev, err = f.kv.Create(ctx, releaseKey(f.name), data)
+	} else {
+		rev, err = f.kv.Update(ctx, releaseKey(f.name), data, prev)
+	}
+	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		return Release{}, ErrConflict
+	}
+	if err != nil {
+		return Release{}, fmt.Errorf("fleet: set release: %w", err)
+	}
+	next.Revision = rev
+	return next, nil
+}
+
+// current returns the release and its revision, 0 when there is none.
+func (f *Fleet) current(ctx context.Context) (Release, error) {
+	r, err := f.Release(ctx)
+	if errors.Is(err, ErrNoRelease) {
+		return Release{}, nil
+	}
+	return r, err
+}
+
+// PublishOptions says how to publish a bundle.
+type PublishOptions struct {
+	// Canary, when not empty, publishes in a canary phase: only these
+	// nodes run the new bundle until [Fleet.Promote]. Default: every node.
+	Canary []string
+	// Revision is the release revision the publish is based on: the
+	// compare-and-set fails with ErrConflict when the release is not at
+	// it any more. Default 0: the revision read just before setting.
+	Revision uint64
+}
+
+// Publish uploads b and makes it the fleet's release, by compare-and-set:
+// of two publishers racing from the same revision, exactly one wins and the
+// other gets ErrConflict. It returns the new release; its Revision is the
+// fleet's new version.
+func (f *Fleet) Publish(ctx context.Context, b *Bundle, opts PublishOptions) (Release, error) {
+	for _, n := range opts.Canary {
+		if err := checkName("node", n); err != nil {
+			return Release{}, err
+		}
+	}
+	if err := f.Upload(ctx, b); err != nil {
+		return Release{}, err
+	}
+	cur, err := f.current(ctx)
+	if err != nil {
+		return Release{}, err
+	}
+	if opts.Revision != 0 && cur.Revision != opts.Revision {
+		return Release{}, ErrConflict
+	}
+	next := Release{Bundle: b.Digest, Previous: cur.Bundle, Phase: PhaseStable}
+	if cur.Phase == PhaseCanary {
+		next.Previous = cur.Previous // the canary never became the fleet's bundle
+	}
+	if len(opts.Canary) > 0 {
+		next.Phase, next.Canary = PhaseCanary, slices.Clone(opts.Canary)
+	}
+	return f.setRelease(ctx, cur.Revision, next)
+}
+
+// Rollback makes the previous bundle the release again, by compare-and-set
+// on the current revision (rev, or the one read now when rev is 0). During
+// a canary phase it ends the canary on the bundle the other nodes run.
+func (f *Fleet) Rollback(ctx context.Context, rev uint64) (Release, error) {
+	cur, err := f.current(ctx)
+	if err != nil {
+		return Release{}, err
+	}
+	if cur.Revision == 0 {
+		return Release{}, ErrNoRelease
+	}
+	if rev != 0 && cur.Revision != rev {
+		return Release{}, ErrConflict
+	}
+	if cur.Previous == "" {
+		return Release{}, errors.New("fleet: the release has no previous bundle to roll back to")
+	}
+	return f.setRelease(ctx, cur.Revision, Release{Bundle: cur.Previous, Previous: cur.Bundle, Phase: PhaseStable})
+}
+
+// Promote ends a canary phase: every node runs the release's bundle.
+func (f *Fleet) Promote(ctx context.Context) (Release, error) {
+	cur, err := f.current(ctx)
+	if err != nil {
+		return Release{}, err
+	}
+	if cur.Phase != PhaseCanary {
+		return Release{}, errors.New("fleet: the release is not in a canary phase")
+	}
+	return f.setRelease(ctx, cur.Revision, Release{Bundle: cur.Bundle, Previous: cur.Previous, Phase: PhaseStable})
+}
+
+// Statuses returns every node's last status, by node name.
+func (f *Fleet) Statuses(ctx context.Context) ([]Status, error) {
+	w, err := f.kv.Watch(ctx, statusKey(f.name, "*"))
+	if err != nil {
+		return nil, err
+	}
+	defer w.Stop()
+	var out []Status
+	for {
+		select {
+		case e := <-w.Updates():
+			if e == nil {
+				sort.Slice(out, func(i, j int) bool { return out[i].Node < out[j].Node })
+				return out, nil
+			}
+			if s, ok := decodeStatus(e); ok {
+				out = append(out, s)
+			}
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func decodeStatus(e jetstream.KeyValueEntry) (Status, bool) {
+	if e.Operation() != jetstream.KeyValuePut {
+		return Status{}, false
+	}
+	var s Status
+	if err := json.Unmarshal(e.Value(), &s); err != nil {
+		return Status{}, false
+	}
+	return s, true
+}
+
+// WatchStatuses sends every node's status as it is written, latest first
+// (the current statuses, then each change), until ctx ends. The channel is
+// closed then.
+func (f *Fleet) WatchStatuses(ctx context.Context) (<-chan Status, error) {
+	w, err := f.kv.Watch(ctx, statusKey(f.name, "*"))
+	if err != nil {
+		return nil, err
+	}
+	ch := make(chan Status, 64)
+	go func() {
+		defer close(ch)
+		defer w.Stop()
+		for {
+			select {
+			case e, ok := <-w.Updates():
+				if !ok {
+					return
+				}
+				if e == nil {
+					continue
+				}
+				if s, ok := decodeStatus(e); ok {
+					select {
+					case ch <- s:
+					case <-ctx.Done():
+						return
+					}
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ch, nil
+}

@@ -1,0 +1,323 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hotlua/hotlua/engine"
+)
+
+var (
+	v1 = map[string]string{"game/unit.lua": unitScript("v1", "")}
+	v2 = map[string]string{"game/unit.lua": unitScript("v2", "")}
+)
+
+// publish rolls b out to the fleet without waiting and returns its release.
+func (c *cluster) publish(b *Bundle, opts PublishOptions) Release {
+	c.t.Helper()
+	rel, err := c.fleet.Publish(context.Background(), b, opts)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return rel
+}
+
+// start runs count nodes on v1, each with an object per shard.
+func (c *cluster) start(count int) ([]*testNode, Release) {
+	c.t.Helper()
+	nodes := c.startNodes(count)
+	rel := c.publish(pack(c.t, v1), PublishOptions{})
+	for name, s := range c.answers(nodes, rel.Revision) {
+		if s.State != StateACK {
+			c.t.Fatalf("%s: %v", name, s)
+		}
+	}
+	for _, n := range nodes {
+		n.makeObjects(c.t)
+	}
+	return nodes, rel
+}
+
+func TestGoodPublishEveryNodeACKsAndLiveObjectsRunNewCode(t *testing.T) {
+	c := newCluster(t)
+	nodes := c.startNodes(4)
+	deferred := c.startNode("node-99", "eu", "", func(o *engine.Options) { o.DeferCommit = true })
+	committer(t, deferred.shards)
+	nodes = append(nodes, deferred)
+	c.waitLive(nodes)
+	first := c.publish(pack(t, v1), PublishOptions{})
+	c.answers(nodes, first.Revision)
+	for _, n := range nodes {
+		n.makeObjects(t)
+	}
+	before := generationsOf(nodes)
+
+	b := pack(t, v2)
+	rel, err := c.fleet.Rollout(context.Background(), b, RolloutOptions{Wait: patience})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rel.Revision <= first.Revision || rel.Bundle != b.Digest || rel.Previous != first.Bundle {
+		t.Fatalf("release %+v after %+v", rel, first)
+	}
+	got := c.answers(nodes, rel.Revision)
+	for _, n := range nodes {
+		s := got[n.name]
+		if s.State != StateACK || s.Bundle != b.Digest {
+			t.Fatalf("%s: %v, want an ACK of bundle %s", n.name, s, short(b.Digest))
+		}
+		for shard, g := range s.Generations {
+			if g != before[n.name][shard]+1 {
+				t.Fatalf("%s shard %s: generation %d, want %d", n.name, shard, g, before[n.name][shard]+1)
+			}
+		}
+		if w := n.speak(t); w != "v2" {
+			t.Fatalf("%s: live objects say %q, want v2", n.name, w)
+		}
+	}
+}
+
+func TestSyntaxErrorEveryNodeNACKsAndKeepsItsGenerations(t *testing.T) {
+	c := newCluster(t)
+	nodes, good := c.start(5)
+	before := generationsOf(nodes)
+	broken := pack(t, map[string]string{"game/unit.lua": unitScript("v2", "local x = = 1")})
+	rel := c.publish(broken, PublishOptions{})
+	for _, n := range nodes {
+		s := c.answers(nodes, rel.Revision)[n.name]
+		if s.State != StateNACK || s.Rejected != rel.Revision || s.Revision != good.Revision {
+			t.Fatalf("%s: %v, want a NACK of %d keeping %d", n.name, s, rel.Revision, good.Revision)
+		}
+		if !strings.HasPrefix(s.Error, "game/unit.lua:3:") {
+			t.Fatalf("%s: error %q, want it to start with game/unit.lua:3:", n.name, s.Error)
+		}
+		if g := n.generations(); !maps.Equal(g, before[n.name]) {
+			t.Fatalf("%s: generations %v, want %v unchanged", n.name, g, before[n.name])
+		}
+		if w := n.speak(t); w != "v1" {
+			t.Fatalf("%s: objects say %q, want v1", n.name, w)
+		}
+	}
+}
+
+func TestBundleFailingOnOneNodeRollsTheFleetBack(t *testing.T) {
+	c := newCluster(t)
+	nodes := c.startNodes(4)
+	nodes = append(nodes, c.startNode("node-mars", "mars", ""))
+	c.waitLive(nodes)
+	first := c.publish(pack(t, v1), PublishOptions{})
+	c.answers(nodes, first.Revision)
+	for _, n := range nodes {
+		n.makeObjects(t)
+	}
+
+	picky := pack(t, map[string]string{"game/unit.lua": unitScript("v2", `hot.check(function() return region ~= "mars", "cannot run on mars" end)`)})
+	var seen []Status
+	var mu sync.Mutex
+	_, err := c.fleet.Rollout(context.Background(), picky, RolloutOptions{Wait: patience, OnStatus: func(s Status) {
+		mu.Lock()
+		seen = append(seen, s)
+		mu.Unlock()
+	}})
+	var rerr *RolloutError
+	if !errors.As(err, &rerr) {
+		t.Fatalf("Rollout = %v, want a *RolloutError", err)
+	}
+	if len(rerr.NACKs) != 1 || rerr.NACKs[0].Node != "node-mars" || !strings.Contains(rerr.NACKs[0].Error, "cannot run on mars") {
+		t.Fatalf("NACKs = %v, want node-mars's", rerr.NACKs)
+	}
+	if rerr.Err != nil || rerr.Rollback.Bundle != first.Bundle {
+		t.Fatalf("rollback %+v (err %v), want bundle %s", rerr.Rollback, rerr.Err, short(first.Bundle))
+	}
+	for _, n := range nodes {
+		s := c.answers(nodes, rerr.Rollback.Revision)[n.name]
+		if s.State != StateACK || s.Bundle != first.Bundle {
+			t.Fatalf("%s: %v, want an ACK of the previous bundle", n.name, s)
+		}
+		if w := n.speak(t); w != "v1" {
+			t.Fatalf("%s: objects say %q, want v1 again", n.name, w)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) == 0 {
+		t.Fatal("OnStatus was told nothing")
+	}
+}
+
+func TestRacingPublishersExactlyOneWins(t *testing.T) {
+	c := newCluster(t)
+	nodes, base := c.start(5)
+	bundles := []*Bundle{pack(t, v2), pack(t, map[string]string{"game/unit.lua": unitScript("v3", "")})}
+	errs := make([]error, 2)
+	rels := make([]Release, 2)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range bundles {
+		wg.Go(func() {
+			<-start
+			rels[i], errs[i] = c.fleet.Publish(context.Background(), bundles[i], PublishOptions{Revision: base.Revision})
+		})
+	}
+	close(start)
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			if winner >= 0 {
+				t.Fatalf("both publishers won: %+v and %+v", rels[0], rels[1])
+			}
+			winner = i
+		case !errors.Is(err, ErrConflict):
+			t.Fatalf("publisher %d: %v, want ErrConflict", i, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatalf("no publisher won: %v", errs)
+	}
+	cur, err := c.fleet.Release(context.Background())
+	if err != nil || cur.Bundle != bundles[winner].Digest || cur.Revision != rels[winner].Revision {
+		t.Fatalf("release %+v (%v), want the winner's", cur, err)
+	}
+	for name, s := range c.answers(nodes, cur.Revision) {
+		if s.State != StateACK || s.Bundle != bundles[winner].Digest {
+			t.Fatalf("%s: %v", name, s)
+		}
+	}
+}
+
+func TestOfflineNodeCatchesUpWithTheLatestRelease(t *testing.T) {
+	c := newCluster(t)
+	nodes, _ := c.start(5)
+	away := nodes[4]
+	away.node.Close()
+	c.publish(pack(t, v2), PublishOptions{})
+	latest := pack(t, map[string]string{"game/unit.lua": unitScript("v3", "")})
+	rel := c.publish(latest, PublishOptions{})
+	c.answers(nodes[:4], rel.Revision)
+	if w := away.speak(t); w != "v1" {
+		t.Fatalf("offline node says %q, want v1", w)
+	}
+	away.follow(c, c.srv.URL())
+	s := c.answers(nodes[4:], rel.Revision)[away.name]
+	if s.State != StateACK || s.Bundle != latest.Digest {
+		t.Fatalf("returning node: %v, want an ACK of the latest bundle", s)
+	}
+	if w := away.speak(t); w != "v3" {
+		t.Fatalf("returning node says %q, want v3", w)
+	}
+}
+
+func TestNodeStartingWithoutNATSRunsItsLastGoodBundle(t *testing.T) {
+	c := newCluster(t)
+	nodes, _ := c.start(5)
+	rel := c.publish(pack(t, v2), PublishOptions{})
+	c.answers(nodes, rel.Revision)
+	// A failed release afterwards must not be what the node boots.
+	bad := c.publish(pack(t, map[string]string{"game/unit.lua": "return ("}), PublishOptions{})
+	c.answers(nodes, bad.Revision)
+	dir := nodes[0].cache.Dir()
+	nodes[0].node.Close()
+	nodes[0].shards.Close()
+	c.srv.Close()
+
+	cache, err := OpenCache(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, err := engine.NewShards(engine.Options{Roots: []string{cache.Root()}, Logger: quiet}, "s1", "s2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sh.Close()
+	restarted := &testNode{name: "node-00", cache: cache, shards: sh}
+	restarted.makeObjects(t)
+	if w := restarted.speak(t); w != "v2" {
+		t.Fatalf("restarted node says %q, want v2, its last good bundle", w)
+	}
+	// Following while NATS is away neither fails nor changes what runs.
+	node, err := Follow(connect(t, c.srv.URL(), true), Shards(sh), NodeOptions{Fleet: "game", Node: "node-00", Cache: cache, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Close()
+	if s := node.Status(); s.Revision != rel.Revision || s.Bundle != pack(t, v2).Digest {
+		t.Fatalf("status %v, want revision %d of the v2 bundle", s, rel.Revision)
+	}
+}
+
+func TestTamperedObjectIsRejectedAndNothingLoads(t *testing.T) {
+	c := newCluster(t)
+	nodes, good := c.start(5)
+	before := generationsOf(nodes)
+	real, forged := pack(t, v2), pack(t, map[string]string{"game/unit.lua": unitScript("evil", "")})
+	ctx := context.Background()
+	if _, err := c.fleet.bundles.PutBytes(ctx, real.Digest, forged.Archive); err != nil {
+		t.Fatal(err)
+	}
+	rel, err := c.fleet.setRelease(ctx, good.Revision, Release{Bundle: real.Digest, Previous: good.Bundle, Phase: PhaseStable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range c.answers(nodes, rel.Revision) {
+		if s.State != StateNACK || !strings.Contains(s.Error, ErrBadBundle.Error()) {
+			t.Fatalf("%s: %v, want a NACK for a bad bundle", name, s)
+		}
+	}
+	for _, n := range nodes {
+		if g := n.generations(); !maps.Equal(g, before[n.name]) {
+			t.Fatalf("%s: generations %v, want %v", n.name, g, before[n.name])
+		}
+		if _, err := os.Stat(filepath.Join(n.cache.Dir(), "bundles", real.Digest)); !os.IsNotExist(err) {
+			t.Fatalf("%s: the forged bundle was unpacked (%v)", n.name, err)
+		}
+		if w := n.speak(t); w != "v1" {
+			t.Fatalf("%s says %q", n.name, w)
+		}
+	}
+}
+
+func TestCanaryThenPromote(t *testing.T) {
+	c := newCluster(t)
+	nodes, first := c.start(5)
+	b := pack(t, v2)
+	rel, err := c.fleet.Rollout(context.Background(), b, RolloutOptions{Canary: 2, Wait: patience})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rel.Phase != PhaseCanary || len(rel.Canary) != 2 {
+		t.Fatalf("release %+v, want a canary of 2", rel)
+	}
+	got := c.answers(nodes, rel.Revision)
+	for _, n := range nodes {
+		want, word := first.Bundle, "v1"
+		if n.name == rel.Canary[0] || n.name == rel.Canary[1] {
+			want, word = b.Digest, "v2"
+		}
+		if s := got[n.name]; s.State != StateACK || s.Bundle != want {
+			t.Fatalf("%s during the canary: %v, want bundle %s", n.name, s, short(want))
+		}
+		if w := n.speak(t); w != word {
+			t.Fatalf("%s during the canary says %q, want %q", n.name, w, word)
+		}
+	}
+	promoted, err := c.fleet.Promote(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		if s := c.answers(nodes, promoted.Revision)[n.name]; s.State != StateACK || s.Bundle != b.Digest {
+			t.Fatalf("%s after promote: %v", n.name, s)
+		}
+		if w := n.speak(t); w != "v2" {
+			t.Fatalf("%s after promote says %q", n.name, w)
+		}
+	}
+}
