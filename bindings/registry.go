@@ -55,7 +55,9 @@ func (g global) lua(r *Registry, L *lua.LState) (lua.LValue, error) {
 // New returns an empty Registry.
 func New() *Registry {
 	return &Registry{
-		factory: lua.NewState(lua.Options{SkipOpenLibs: true, RegistrySize: 64, CallStackSize: 8}),
+		// 128 slots, gopher-lua's least: asked for fewer, it makes its
+		// default 5120 (80 KB per engine).
+		factory: lua.NewState(lua.Options{SkipOpenLibs: true, RegistrySize: 128, CallStackSize: 8}),
 		types:   make(map[reflect.Type]*hostType),
 		objects: make(map[objectKey]weak.Pointer[lua.LUserData]),
 	}
