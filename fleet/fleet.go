@@ -17,12 +17,19 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// The JetStream buckets every fleet shares: releases and node statuses in
-// one key-value bucket, bundles in one object store.
-const (
-	kvBucket     = "hotlua_fleets"
-	bundleBucket = "hotlua_bundles"
-)
+// bundleBucket is the object store every fleet shares: bundles are named
+// by their digest, so fleets running the same scripts share them too. Each
+// fleet has two key-value buckets of its own, named by releaseBucket and
+// statusBucket, so that the release's revisions count that fleet's
+// releases only.
+const bundleBucket = "hotlua_bundles"
+
+func releaseBucket(fleet string) string { return "hotlua_release_" + fleet }
+func statusBucket(fleet string) string  { return "hotlua_nodes_" + fleet }
+
+// releaseKey is the key of the release in its bucket; a node's status is
+// under the node's name in the status bucket.
+const releaseKey = "release"
 
 // Phases of a release.
 const (
@@ -86,10 +93,12 @@ func (s Status) String() string {
 		}
 		return fmt.Sprintf("%s NACK revision %d (kept %d)%s: %s", s.Node, s.Rejected, s.Revision, where, s.Error)
 	}
-	return fmt.Sprintf("%s ACK revision %d generations %s", s.Node, s.Revision, formatGenerations(s.Generations))
+	return fmt.Sprintf("%s ACK revision %d generations %s", s.Node, s.Revision, FormatGenerations(s.Generations))
 }
 
-func formatGenerations(g map[string]uint64) string {
+// FormatGenerations formats generations by shard name as "s1=3,s2=3",
+// sorted by name; a single engine's (shard "") as "3".
+func FormatGenerations(g map[string]uint64) string {
 	names := make([]string, 0, len(g))
 	for n := range g {
 		names = append(names, n)
@@ -131,57 +140,71 @@ func isDigest(s string) bool {
 	return err == nil && len(b) == 32 && strings.ToLower(s) == s
 }
 
-func releaseKey(fleet string) string      { return fleet + ".release" }
-func statusKey(fleet, node string) string { return fleet + ".node." + node }
-
 // Fleet publishes releases of one fleet and reads its nodes' statuses.
 // It is safe for concurrent use.
 type Fleet struct {
-	name    string
-	kv      jetstream.KeyValue
-	bundles jetstream.ObjectStore
+	name string
+	*stores
 }
 
-// buckets opens, making them when needed, the fleet buckets.
-func buckets(ctx context.Context, nc *nats.Conn) (jetstream.KeyValue, jetstream.ObjectStore, error) {
+// stores are a fleet's buckets.
+type stores struct {
+	releases, statuses jetstream.KeyValue
+	bundles            jetstream.ObjectStore
+}
+
+// openStores opens, making them when needed, the buckets of fleet.
+func openStores(ctx context.Context, nc *nats.Conn, fleet string) (*stores, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	kv, err := js.KeyValue(ctx, kvBucket)
+	var st stores
+	if st.releases, err = keyValue(ctx, js, jetstream.KeyValueConfig{Bucket: releaseBucket(fleet), Description: "hotlua releases of fleet " + fleet, History: 64}); err != nil {
+		return nil, err
+	}
+	if st.statuses, err = keyValue(ctx, js, jetstream.KeyValueConfig{Bucket: statusBucket(fleet), Description: "hotlua node statuses of fleet " + fleet}); err != nil {
+		return nil, err
+	}
+	st.bundles, err = js.ObjectStore(ctx, bundleBucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: kvBucket, Description: "hotlua fleet releases and node statuses", History: 16})
-		if errors.Is(err, jetstream.ErrBucketExists) {
-			kv, err = js.KeyValue(ctx, kvBucket)
+		st.bundles, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: bundleBucket, Description: "hotlua script bundles, named by digest"})
+		if errors.Is(err, jetstream.ErrBucketExists) { // made meanwhile by another client
+			st.bundles, err = js.ObjectStore(ctx, bundleBucket)
 		}
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("fleet: key-value bucket %s: %w", kvBucket, err)
+		return nil, fmt.Errorf("fleet: object store %s: %w", bundleBucket, err)
 	}
-	obj, err := js.ObjectStore(ctx, bundleBucket)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		obj, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: bundleBucket, Description: "hotlua script bundles, named by digest"})
-		if errors.Is(err, jetstream.ErrBucketExists) {
-			obj, err = js.ObjectStore(ctx, bundleBucket)
-		}
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("fleet: object store %s: %w", bundleBucket, err)
-	}
-	return kv, obj, nil
+	return &st, nil
 }
 
-// Open returns the fleet called name on the NATS connection nc, making the
+// keyValue opens the bucket of cfg, making it when needed.
+func keyValue(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	kv, err := js.KeyValue(ctx, cfg.Bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = js.CreateKeyValue(ctx, cfg)
+		if errors.Is(err, jetstream.ErrBucketExists) { // made meanwhile by another client
+			kv, err = js.KeyValue(ctx, cfg.Bucket)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("fleet: key-value bucket %s: %w", cfg.Bucket, err)
+	}
+	return kv, nil
+}
+
+// Open returns the fleet called name on the NATS connection nc, making its
 // JetStream buckets when they do not exist.
 func Open(ctx context.Context, nc *nats.Conn, name string) (*Fleet, error) {
 	if err := checkName("fleet", name); err != nil {
 		return nil, err
 	}
-	kv, obj, err := buckets(ctx, nc)
+	st, err := openStores(ctx, nc, name)
 	if err != nil {
 		return nil, err
 	}
-	return &Fleet{name: name, kv: kv, bundles: obj}, nil
+	return &Fleet{name: name, stores: st}, nil
 }
 
 // Name returns the fleet's name.
@@ -189,7 +212,7 @@ func (f *Fleet) Name() string { return f.name }
 
 // Release returns the current release (ErrNoRelease when there is none).
 func (f *Fleet) Release(ctx context.Context) (Release, error) {
-	e, err := f.kv.Get(ctx, releaseKey(f.name))
+	e, err := f.releases.Get(ctx, releaseKey)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return Release{}, ErrNoRelease
 	}
@@ -230,9 +253,9 @@ func (f *Fleet) setRelease(ctx context.Context, prev uint64, next Release) (Rele
 	}
 	var rev uint64
 	if prev == 0 {
-		rev, err = f.kv.Create(ctx, releaseKey(f.name), data)
+		rev, err = f.releases.Create(ctx, releaseKey, data)
 	} else {
-		rev, err = f.kv.Update(ctx, releaseKey(f.name), data, prev)
+		rev, err = f.releases.Update(ctx, releaseKey, data, prev)
 	}
 	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 		return Release{}, ErrConflict
@@ -328,7 +351,7 @@ func (f *Fleet) Promote(ctx context.Context) (Release, error) {
 
 // Statuses returns every node's last status, by node name.
 func (f *Fleet) Statuses(ctx context.Context) ([]Status, error) {
-	w, err := f.kv.Watch(ctx, statusKey(f.name, "*"))
+	w, err := f.statuses.WatchAll(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -365,7 +388,7 @@ func decodeStatus(e jetstream.KeyValueEntry) (Status, bool) {
 // (the current statuses, then each change), until ctx ends. The channel is
 // closed then.
 func (f *Fleet) WatchStatuses(ctx context.Context) (<-chan Status, error) {
-	w, err := f.kv.Watch(ctx, statusKey(f.name, "*"))
+	w, err := f.statuses.WatchAll(ctx)
 	if err != nil {
 		return nil, err
 	}

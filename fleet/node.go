@@ -74,8 +74,8 @@ type NodeOptions struct {
 	LoadTimeout time.Duration
 	// Logger receives what the node does. Default: slog.Default().
 	Logger *slog.Logger
-	// OnStatus, when set, is told every status the node writes (or would
-	// write, while NATS is away), on the node's goroutine.
+	// OnStatus, when set, is told every status the node writes, on the
+	// node's goroutine.
 	OnStatus func(Status)
 }
 
@@ -179,16 +179,16 @@ func (n *Node) follow(ctx context.Context) error {
 	if n.nc.Status() != nats.CONNECTED {
 		return fmt.Errorf("not connected to NATS (%s)", n.nc.Status())
 	}
-	kv, obj, err := buckets(ctx, n.nc)
+	st, err := openStores(ctx, n.nc, n.opts.Fleet)
 	if err != nil {
 		return err
 	}
-	w, err := kv.Watch(ctx, releaseKey(n.opts.Fleet))
+	w, err := st.releases.Watch(ctx, releaseKey)
 	if err != nil {
 		return err
 	}
 	defer w.Stop()
-	n.writeStatus(ctx, kv, n.Status())
+	n.writeStatus(ctx, st, n.Status())
 	beat := time.NewTicker(n.opts.Heartbeat)
 	defer beat.Stop()
 	for {
@@ -202,14 +202,14 @@ func (n *Node) follow(ctx context.Context) error {
 			}
 			rel, err := decodeRelease(e)
 			if err != nil {
-				n.reject(ctx, kv, e.Revision(), err, "")
+				n.reject(ctx, st, e.Revision(), err, "")
 				continue
 			}
-			if err := n.apply(ctx, kv, obj, rel); err != nil {
+			if err := n.apply(ctx, st, rel); err != nil {
 				return err
 			}
 		case <-beat.C:
-			n.writeStatus(ctx, kv, n.Status())
+			n.writeStatus(ctx, st, n.Status())
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -219,45 +219,45 @@ func (n *Node) follow(ctx context.Context) error {
 // apply brings the node to rel. It returns an error only when the bundle
 // could not be fetched for a reason that is not the bundle's own (then the
 // watch starts again and the release is tried again).
-func (n *Node) apply(ctx context.Context, kv jetstream.KeyValue, obj jetstream.ObjectStore, rel Release) error {
+func (n *Node) apply(ctx context.Context, st *stores, rel Release) error {
 	cur := n.Status()
 	if rel.Revision <= cur.Revision || rel.Revision <= n.failedRevision() {
 		return nil // handled before (a restarted watch delivers the latest again)
 	}
 	digest := rel.BundleFor(n.opts.Node)
 	if digest == "" || digest == cur.Bundle {
-		n.accept(ctx, kv, rel.Revision, cur.Bundle)
+		n.accept(ctx, st, rel.Revision, cur.Bundle)
 		return nil
 	}
 	if !isDigest(digest) {
-		n.reject(ctx, kv, rel.Revision, fmt.Errorf("%w: %q is not a bundle digest", ErrBadBundle, digest), "")
+		n.reject(ctx, st, rel.Revision, fmt.Errorf("%w: %q is not a bundle digest", ErrBadBundle, digest), "")
 		return nil
 	}
 	lctx, cancel := context.WithTimeout(ctx, n.opts.LoadTimeout)
 	defer cancel()
 	if !n.opts.Cache.has(digest) {
-		info, err := obj.GetInfo(lctx, digest)
+		info, err := st.bundles.GetInfo(lctx, digest)
 		if errors.Is(err, jetstream.ErrObjectNotFound) {
-			n.reject(ctx, kv, rel.Revision, fmt.Errorf("fleet: bundle %s is not in the object store", digest), "")
+			n.reject(ctx, st, rel.Revision, fmt.Errorf("fleet: bundle %s is not in the object store", digest), "")
 			return nil
 		}
 		if err != nil {
 			return err
 		}
 		if info.Size > uint64(n.opts.MaxBundleBytes) {
-			n.reject(ctx, kv, rel.Revision, badBundle("%d bytes, more than the limit of %d", info.Size, n.opts.MaxBundleBytes), "")
+			n.reject(ctx, st, rel.Revision, badBundle("%d bytes, more than the limit of %d", info.Size, n.opts.MaxBundleBytes), "")
 			return nil
 		}
-		archive, err := obj.GetBytes(lctx, digest)
+		archive, err := st.bundles.GetBytes(lctx, digest)
 		if errors.Is(err, jetstream.ErrDigestMismatch) {
-			n.reject(ctx, kv, rel.Revision, fmt.Errorf("%w: %v", ErrBadBundle, err), "")
+			n.reject(ctx, st, rel.Revision, fmt.Errorf("%w: %v", ErrBadBundle, err), "")
 			return nil
 		}
 		if err != nil {
 			return err
 		}
 		if err := n.opts.Cache.store(digest, archive, n.opts.MaxBundleBytes); err != nil {
-			n.reject(ctx, kv, rel.Revision, err, "")
+			n.reject(ctx, st, rel.Revision, err, "")
 			return nil
 		}
 	}
@@ -267,13 +267,13 @@ func (n *Node) apply(ctx context.Context, kv jetstream.KeyValue, obj jetstream.O
 		if errors.As(err, &se) {
 			shard, err = se.Shard, se.Err
 		}
-		n.reject(ctx, kv, rel.Revision, err, shard)
+		n.reject(ctx, st, rel.Revision, err, shard)
 		return nil
 	}
 	if err := n.opts.Cache.link("good", digest); err != nil {
 		n.log.Warn("hotlua fleet: cannot record the good bundle", "err", err)
 	}
-	n.accept(ctx, kv, rel.Revision, digest)
+	n.accept(ctx, st, rel.Revision, digest)
 	return nil
 }
 
@@ -311,7 +311,7 @@ func (n *Node) failedRevision() uint64 {
 }
 
 // accept records and writes an ACK of rev, running bundle.
-func (n *Node) accept(ctx context.Context, kv jetstream.KeyValue, rev uint64, bundle string) {
+func (n *Node) accept(ctx context.Context, st *stores, rev uint64, bundle string) {
 	n.mu.Lock()
 	n.status = Status{Node: n.opts.Node, State: StateACK, Revision: rev, Bundle: bundle, Generations: n.target.generations()}
 	s, failed := n.status, n.failed
@@ -319,12 +319,12 @@ func (n *Node) accept(ctx context.Context, kv jetstream.KeyValue, rev uint64, bu
 	if err := n.opts.Cache.saveState(cacheState{Revision: rev, Bundle: bundle, Failed: failed}); err != nil {
 		n.log.Warn("hotlua fleet: cannot save the cache state", "err", err)
 	}
-	n.log.Info("hotlua fleet: ACK", "revision", rev, "bundle", short(bundle), "generations", formatGenerations(s.Generations))
-	n.writeStatus(ctx, kv, s)
+	n.log.Info("hotlua fleet: ACK", "revision", rev, "bundle", short(bundle), "generations", FormatGenerations(s.Generations))
+	n.writeStatus(ctx, st, s)
 }
 
 // reject records and writes a NACK of rev: the node keeps what it runs.
-func (n *Node) reject(ctx context.Context, kv jetstream.KeyValue, rev uint64, err error, shard string) {
+func (n *Node) reject(ctx context.Context, st *stores, rev uint64, err error, shard string) {
 	n.mu.Lock()
 	n.failed = rev
 	s := n.status
@@ -336,11 +336,11 @@ func (n *Node) reject(ctx context.Context, kv jetstream.KeyValue, rev uint64, er
 		n.log.Warn("hotlua fleet: cannot save the cache state", "err", err)
 	}
 	n.log.Error("hotlua fleet: NACK; the running bundle stays", "revision", rev, "kept", s.Revision, "shard", shard, "err", err)
-	n.writeStatus(ctx, kv, s)
+	n.writeStatus(ctx, st, s)
 }
 
 // writeStatus writes s, with a fresh heartbeat, under the node's key.
-func (n *Node) writeStatus(ctx context.Context, kv jetstream.KeyValue, s Status) {
+func (n *Node) writeStatus(ctx context.Context, st *stores, s Status) {
 	s.Heartbeat = time.Now().UTC()
 	if n.opts.OnStatus != nil {
 		n.opts.OnStatus(s)
@@ -349,7 +349,7 @@ func (n *Node) writeStatus(ctx context.Context, kv jetstream.KeyValue, s Status)
 	if err != nil {
 		return
 	}
-	if _, err := kv.Put(ctx, statusKey(n.opts.Fleet, n.opts.Node), data); err != nil && ctx.Err() == nil {
+	if _, err := st.statuses.Put(ctx, n.opts.Node, data); err != nil && ctx.Err() == nil {
 		n.log.Warn("hotlua fleet: cannot write the status", "err", err)
 	}
 }

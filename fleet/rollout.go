@@ -110,12 +110,13 @@ func (f *Fleet) Rollout(ctx context.Context, b *Bundle, opts RolloutOptions) (Re
 	answers := f.await(ctx, statuses, rel.Revision, expect, opts.Wait, opts.OnStatus)
 	rerr := &RolloutError{Release: rel}
 	for _, n := range expect {
-		s, ok := answers[n]
-		switch {
-		case !ok:
-			rerr.Missing = append(rerr.Missing, n)
-		case s.State == StateNACK:
+		if s, ok := answers[n]; ok && s.State == StateNACK {
 			rerr.NACKs = append(rerr.NACKs, s)
+		}
+	}
+	for _, n := range expect {
+		if _, ok := answers[n]; !ok && len(rerr.NACKs) == 0 { // a NACK ends the wait early
+			rerr.Missing = append(rerr.Missing, n)
 		}
 	}
 	if len(rerr.NACKs) == 0 && len(rerr.Missing) == 0 {

@@ -76,6 +76,9 @@ func hotlua(ctx context.Context, args []string, s stdio) int {
 		args = append([]string{"version"}, args[1:]...)
 	}
 	cmd := lookup(args[0])
+	if cmd == nil && len(args) > 1 && lookup(args[0]+" "+args[1]) != nil { // "fleet serve"
+		cmd, args = lookup(args[0]+" "+args[1]), args[1:]
+	}
 	if cmd == nil {
 		fmt.Fprintf(s.err, "hotlua: unknown command %q\n", args[0])
 		printUsage(s.err)
@@ -188,7 +191,7 @@ func lookup(name string) *command {
 
 var helpCommand = &command{
 	name:    "help",
-	args:    []string{"[COMMAND]"},
+	args:    []string{"[COMMAND]", "[SUBCOMMAND]"},
 	summary: "describe a command, or list them all",
 	details: `Help describes COMMAND: its usage, what it does and its flags. Without
 COMMAND it lists every command. "hotlua COMMAND -h" (or --help) does the same.`,
@@ -201,9 +204,12 @@ func help(_ context.Context, s stdio, args []string) error {
 		printUsage(s.out)
 		return nil
 	}
-	c := lookup(args[0])
+	c := lookup(strings.Join(args, " "))
+	if c == nil && len(args) > 1 && lookup(args[0]) != nil {
+		return usagef("unexpected arguments: %s", strings.Join(args[1:], " "))
+	}
 	if c == nil {
-		return usagef("unknown command %q", args[0])
+		return usagef("unknown command %q", strings.Join(args, " "))
 	}
 	c.printHelp(s.out)
 	return nil
@@ -213,7 +219,7 @@ func help(_ context.Context, s stdio, args []string) error {
 func printUsage(w io.Writer) {
 	fmt.Fprint(w, "hotlua runs Lua classes with live reload.\n\nUsage: hotlua COMMAND [arguments and flags]\n\nCommands:\n")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-15s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun 'hotlua help COMMAND' for a command's usage and flags; 'hotlua --version'\nfor the version.\n%s\n", exitCodes)
 }

@@ -8,6 +8,10 @@
 //	hotlua console [-e CODE]... [--token-file FILE] ADDR
 //	hotlua version
 //	hotlua help [COMMAND]
+//	hotlua run --fleet NAME [--node ID] [--cache DIR] [NATS flags]
+//	hotlua publish DIR --fleet NAME [--canary N] [--wait D] [NATS flags]
+//	hotlua fleet serve [--store DIR] [--listen HOST:PORT] [--allow-remote]
+//	hotlua fleet status|rollback|promote NAME [NATS flags]
 //
 // Flags may come before or after the arguments; "--" ends them.
 // "hotlua help COMMAND", "hotlua COMMAND -h" and --help describe each
@@ -52,9 +56,22 @@
 // 0600) or from the environment variable
 // HOTLUA_CONSOLE_TOKEN.
 //
+// # fleet
+//
+// A fleet is many "hotlua run --fleet NAME" nodes that one publish reloads
+// (see package fleet). Publish packs DIR into a bundle named by its SHA-256,
+// uploads it to JetStream and sets fleet NAME's release by compare-and-set;
+// with --wait it prints each node's ACK or NACK and rolls back, exiting 1,
+// on a NACK or a missing ACK. Fleet status lists every node; fleet rollback
+// and fleet promote change the release by compare-and-set. Fleet serve runs
+// an embedded NATS server with JetStream on loopback. The NATS flags are
+// --nats URL ($NATS_URL, else nats://127.0.0.1:4222) and credentials from
+// files or the environment: --creds, --nkey, --token-file ($NATS_TOKEN),
+// --tlsca, --tlscert, --tlskey.
+//
 // # Exit codes
 //
 //	0  success
-//	1  problems found (check), a failed evaluation (console -e), or a runtime error
+//	1  problems found (check), a failed evaluation (console -e), a rolled-back publish, or a runtime error
 //	2  usage error: an unknown command or flag, a wrong number of arguments, a bad address
 package main

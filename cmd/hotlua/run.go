@@ -19,8 +19,8 @@ import (
 
 var runCommand = &command{
 	name:    "run",
-	args:    []string{"DIR"},
-	flags:   "[--console ADDR] [--console-allow-remote] [--tick D] [--poll D] [-v]",
+	args:    []string{"[DIR]"},
+	flags:   "[--console ADDR] [--console-allow-remote] [--tick D] [--poll D] [-v] " + nodeSynopsis,
 	summary: "run the scripts in DIR, reloading them on save",
 	details: `Run loads every .lua file under DIR ("units/goblin.lua" is module
 units.goblin), reloads the scripts when they are saved, and runs until SIGINT
@@ -37,7 +37,9 @@ cache directory, removed at exit. Attach with "hotlua console ADDR", giving
 the token with --token-file FILE or $HOTLUA_CONSOLE_TOKEN, as run prints.
 --console-allow-remote lets the tcp console listen on an address that is not
 loopback; it still requires the token, which anyone who can read the network
-traffic may learn (there is no encryption).`,
+traffic may learn (there is no encryption).
+
+` + nodeDetails,
 	setup: func(fs *flag.FlagSet) runFunc {
 		var cfg runConfig
 		fs.StringVar(&cfg.console, "console", "", "serve the console at `ADDR`: unix:PATH, tcp:HOST:PORT, or off (default a private unix socket)")
@@ -45,8 +47,11 @@ traffic may learn (there is no encryption).`,
 		fs.DurationVar(&cfg.tick, "tick", 100*time.Millisecond, "call the scripts' tick(dt) every `D`; 0 never calls it")
 		fs.DurationVar(&cfg.poll, "poll", 0, "watch DIR by polling every `D` instead of with file system events")
 		fs.BoolVar(&cfg.verbose, "v", false, "log every reload, tick start and console session, not only warnings and errors")
+		cfg.node.define(fs)
 		return func(ctx context.Context, s stdio, args []string) error {
-			cfg.dir = args[0]
+			if len(args) > 0 {
+				cfg.dir = args[0]
+			}
 			return cfg.run(ctx, s)
 		}
 	},
@@ -59,6 +64,7 @@ type runConfig struct {
 	allowRemote bool
 	tick, poll  time.Duration
 	verbose     bool
+	node        nodeFlags // with --fleet, a fleet node
 }
 
 // run runs "hotlua run" until ctx is done or a signal arrives.
@@ -71,7 +77,8 @@ func (cfg runConfig) run(ctx context.Context, s stdio) error {
 	if cfg.allowRemote && !strings.HasPrefix(cfg.console, "tcp:") {
 		return usagef("--console-allow-remote needs --console tcp:HOST:PORT")
 	}
-	if err := checkDir(cfg.dir); err != nil {
+	root, cache, err := cfg.node.scriptRoot(cfg.dir)
+	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -83,7 +90,7 @@ func (cfg runConfig) run(ctx context.Context, s stdio) error {
 	level.Set(slog.LevelError + 1)
 	log := slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: &level}))
 	e, err := engine.New(engine.Options{
-		Roots:  []string{cfg.dir},
+		Roots:  []string{root},
 		Logger: log,
 		OnReload: func(ev engine.ReloadEvent) {
 			if ev.Trigger != "initial" || ev.Err == nil { // a failed first load is printed below
@@ -100,9 +107,15 @@ func (cfg runConfig) run(ctx context.Context, s stdio) error {
 	if cfg.verbose {
 		level.Set(slog.LevelInfo)
 	}
-	if cfg.poll > 0 {
+	switch {
+	case cache != nil:
+		var stopNode func()
+		if stopNode, err = cfg.node.follow(e, cache, log, s.err); err == nil {
+			defer stopNode()
+		}
+	case cfg.poll > 0:
 		err = e.SetPollInterval(cfg.poll)
-	} else {
+	default:
 		err = e.Monitor()
 	}
 	if err != nil {
@@ -115,7 +128,7 @@ func (cfg runConfig) run(ctx context.Context, s stdio) error {
 		}
 		defer stopConsole()
 	}
-	fmt.Fprintf(s.err, "hotlua: running %s with %d classes; Ctrl-C stops\n", cfg.dir, len(e.Classes()))
+	fmt.Fprintf(s.err, "hotlua: running %s with %d classes; Ctrl-C stops\n", root, len(e.Classes()))
 	if cfg.tick > 0 {
 		runTicks(ctx, e, cfg.tick, log)
 	} else {

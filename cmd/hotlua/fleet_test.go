@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotlua/hotlua/fleet"
+)
+
+// hotluaOut runs the command line in-process and returns its exit status,
+// stdout and stderr.
+func hotluaOut(args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := hotlua(context.Background(), args, stdio{in: strings.NewReader(""), out: &out, err: &errOut})
+	return code, out.String(), errOut.String()
+}
+
+// nodeProcess is a "hotlua run --fleet" child process; lines has its stderr.
+type nodeProcess struct {
+	lines chan string
+	seen  []string
+}
+
+func startNodeProcess(t *testing.T, bin, url, name string) *nodeProcess {
+	t.Helper()
+	cmd := exec.Command(bin, "run", "--fleet", "game", "--node", name, "--cache", t.TempDir(), "--nats", url, "--console", "off", "--tick", "0")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &nodeProcess{lines: make(chan string, 256)}
+	go func() {
+		defer close(p.lines)
+		for sc := bufio.NewScanner(stderr); sc.Scan(); {
+			p.lines <- sc.Text()
+		}
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		for range p.lines {
+		}
+		cmd.Wait()
+	})
+	return p
+}
+
+// waitFor returns the next stderr line containing want.
+func (p *nodeProcess) waitFor(t *testing.T, want string) {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case line, ok := <-p.lines:
+			if !ok {
+				t.Fatalf("the node ended before saying %q:\n%s", want, strings.Join(p.seen, "\n"))
+			}
+			p.seen = append(p.seen, line)
+			if strings.Contains(line, want) {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no line containing %q in 30s:\n%s", want, strings.Join(p.seen, "\n"))
+		}
+	}
+}
+
+// TestFleetOfTwoProcesses runs two nodes as separate "hotlua run --fleet"
+// processes and publishes to them: a change, a broken change that is
+// rolled back, then a fix.
+func TestFleetOfTwoProcesses(t *testing.T) {
+	if testing.Short() || runtime.GOOS == "windows" {
+		t.Skip("builds the binary and runs two nodes")
+	}
+	srv, err := fleet.StartServer(fleet.ServerOptions{StoreDir: t.TempDir(), Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	bin := filepath.Join(t.TempDir(), "hotlua")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	nodes := []*nodeProcess{startNodeProcess(t, bin, srv.URL(), "a"), startNodeProcess(t, bin, srv.URL(), "b")}
+	for i, p := range nodes {
+		p.waitFor(t, "fleet "+[]string{"a", "b"}[i]+" ACK revision 0")
+	}
+	dir := t.TempDir()
+	write := func(body string) {
+		if err := os.WriteFile(filepath.Join(dir, "greeter.lua"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish := func() (int, string, string) {
+		return hotluaOut("publish", dir, "--fleet", "game", "--wait", "30s", "--nats", srv.URL())
+	}
+
+	write(`local G = hot.class("Greeter") function G:hi() return 1 end return G`)
+	if code, out, errOut := publish(); code != 0 || !strings.Contains(out, "a ACK revision 1") || !strings.Contains(out, "b ACK revision 1") {
+		t.Fatalf("publish: status %d\n%s%s", code, out, errOut)
+	}
+	for _, p := range nodes {
+		p.waitFor(t, "generation 2: greeter.lua")
+	}
+
+	write(`local G = hot.class("Greeter") function G:hi() return 2 end return (`)
+	code, out, errOut := publish()
+	if code != 1 || !strings.Contains(out, "NACK revision 2 (kept 1): greeter.lua:1:") || !strings.Contains(errOut, "rolled back") {
+		t.Fatalf("broken publish: status %d, want 1 after a NACK and a rollback\n%s%s", code, out, errOut)
+	}
+
+	write(`local G = hot.class("Greeter") function G:hi() return 3 end return G`)
+	if code, out, errOut := publish(); code != 0 {
+		t.Fatalf("fixed publish: status %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = hotluaOut("fleet", "status", "game", "--nats", srv.URL())
+	if code != 0 || strings.Count(out, " ACK ") != 2 || !strings.Contains(out, "revision 4") {
+		t.Fatalf("fleet status: status %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestFleetUsageErrors checks the fleet commands' mistakes that need no
+// server.
+func TestFleetUsageErrors(t *testing.T) {
+	rows := []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"publish", "testdata/good"}, 2, "hotlua publish: --fleet NAME is required"},
+		{[]string{"publish", "testdata/good", "--fleet", "game", "--canary", "-1"}, 2, "--canary -1"},
+		{[]string{"publish", "testdata/missing", "--fleet", "game"}, 1, "testdata/missing: no such directory"},
+		{[]string{"run", "testdata/good", "--fleet", "game"}, 2, "give DIR or --fleet NAME, not both"},
+		{[]string{"fleet", "serve", "--listen", "0.0.0.0:4222"}, 2, "not a loopback address"},
+		{[]string{"fleet", "status"}, 2, "hotlua fleet status: missing NAME"},
+		{[]string{"help", "fleet", "nope"}, 2, `unknown command "fleet nope"`},
+	}
+	for _, r := range rows {
+		code, _, errOut := hotluaOut(r.args...)
+		if code != r.code || !strings.Contains(errOut, r.stderr) {
+			t.Errorf("%v: exit %d, stderr:\n%s\nwant exit %d and %q", r.args, code, errOut, r.code, r.stderr)
+		}
+	}
+}
