@@ -156,11 +156,19 @@ func compile(tb testing.TB, files map[string]string) map[string]*lua.FunctionPro
 	return protos
 }
 
-// rawGeneration loads compiled modules into a fresh raw gopher-lua state:
-// each becomes a package.preload function and is required, in module-name
-// order. The state has a global hot with hot.class (rawHotClass).
+// rawGeneration loads compiled modules into a fresh raw gopher-lua state
+// (rawState) and requires each, in module-name order.
 func rawGeneration(tb testing.TB, protos map[string]*lua.FunctionProto) *lua.LState {
 	tb.Helper()
+	L := rawState(protos)
+	requireAll(tb, L, protos)
+	return L
+}
+
+// rawState returns a fresh raw gopher-lua state in which each of the
+// compiled modules is a package.preload function, with a global hot that
+// has hot.class (rawHotClass).
+func rawState(protos map[string]*lua.FunctionProto) *lua.LState {
 	L := lua.NewState()
 	hot := L.NewTable()
 	hot.RawSetString("class", L.NewFunction(rawHotClass))
@@ -169,23 +177,18 @@ func rawGeneration(tb testing.TB, protos map[string]*lua.FunctionProto) *lua.LSt
 	for m, proto := range protos {
 		preload.RawSetString(m, L.NewFunctionFromProto(proto))
 	}
+	return L
+}
+
+// requireAll requires every module of protos in L, in module-name order.
+func requireAll(tb testing.TB, L *lua.LState, protos map[string]*lua.FunctionProto) {
+	tb.Helper()
 	require := L.GetGlobal("require")
 	for _, m := range slices.Sorted(maps.Keys(protos)) {
 		if err := L.CallByParam(lua.P{Fn: require, Protect: true}, lua.LString(m)); err != nil {
 			tb.Fatal(err)
 		}
 	}
-	return L
-}
-
-// compileTrimmed compiles files as the engine does: as compile, with every
-// prototype trimmed to its length.
-func compileTrimmed(tb testing.TB, files map[string]string) map[string]*lua.FunctionProto {
-	protos := compile(tb, files)
-	for _, p := range protos {
-		sandbox.TrimProto(p)
-	}
-	return protos
 }
 
 // rawHotClass is the least a raw host's hot.class(name [, base]) does: a
@@ -217,4 +220,14 @@ func rawHotClass(L *lua.LState) int {
 	}))
 	L.Push(cls)
 	return 1
+}
+
+// compileTrimmed compiles files as the engine does: as compile, with every
+// prototype trimmed to its length.
+func compileTrimmed(tb testing.TB, files map[string]string) map[string]*lua.FunctionProto {
+	protos := compile(tb, files)
+	for _, p := range protos {
+		sandbox.TrimProto(p)
+	}
+	return protos
 }

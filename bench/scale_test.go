@@ -1,9 +1,12 @@
 package bench
 
 import (
+	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"testing"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -194,11 +197,21 @@ func scaleProject(n int) (files map[string]string, edited string) {
 	return files, "g0000/d2.lua"
 }
 
-// scaleSizes are the project sizes of BenchmarkScale.
-var scaleSizes = []int{50, 500, 5000}
+// largeEnv names the environment variable that adds the 5,000-module
+// project to BenchmarkScale (benchtable -large sets it): about 15 s more
+// per run, mostly writing and compiling 5,000 files twice.
+const largeEnv = "HOTLUA_BENCH_LARGE"
 
-// BenchmarkScale measures a synthetic project of 50, 500 and 5,000 modules
-// (scaleProject):
+// scaleSizes returns the project sizes of BenchmarkScale.
+func scaleSizes() []int {
+	if os.Getenv(largeEnv) != "" {
+		return []int{50, 500, 5000}
+	}
+	return []int{50, 500}
+}
+
+// BenchmarkScale measures a synthetic project of 50, 500 and, with
+// HOTLUA_BENCH_LARGE=1 in the environment, 5,000 modules (scaleProject):
 //
 //   - engine: Engine.Reload after one derived class changed (the write is
 //     not timed), beside raw-floor, the least any reload can do: a fresh raw
@@ -211,7 +224,7 @@ var scaleSizes = []int{50, 500, 5000}
 //     module (B/module); beside the raw state's (B/generation, B/module) and
 //     the raw total, prototypes plus one state (B).
 func BenchmarkScale(b *testing.B) {
-	for _, n := range scaleSizes {
+	for _, n := range scaleSizes() {
 		files, edited := scaleProject(n)
 		b.Run(fmt.Sprintf("modules=%d", n), func(b *testing.B) {
 			var protoBytes float64
@@ -265,4 +278,31 @@ func reportHeap(b *testing.B, modules int, whole, generation float64) {
 	b.ReportMetric(whole, "B")
 	b.ReportMetric(generation, "B/generation")
 	b.ReportMetric(generation/float64(modules), "B/module")
+}
+
+// BenchmarkLoadContext runs the top level of every module of the 500-module
+// project in a fresh raw state, with a deadline installed by SetContext, as
+// the engine bounds a load by Options.LoadTimeout, beside none. gopher-lua
+// checks the context before every instruction, but a module's top level
+// runs few of them (about 25 here): the state, the tables and the closures
+// it makes are the cost.
+func BenchmarkLoadContext(b *testing.B) {
+	files, _ := scaleProject(500)
+	protos := compileTrimmed(b, files)
+	run := func(b *testing.B, deadline bool) {
+		for b.Loop() {
+			L := rawState(protos)
+			if deadline {
+				c, cancel := context.WithTimeout(ctx, time.Minute)
+				L.SetContext(c)
+				requireAll(b, L, protos)
+				cancel()
+			} else {
+				requireAll(b, L, protos)
+			}
+			L.Close()
+		}
+	}
+	b.Run("deadline", func(b *testing.B) { run(b, true) })
+	b.Run("none", func(b *testing.B) { run(b, false) })
 }

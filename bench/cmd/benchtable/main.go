@@ -12,7 +12,8 @@
 // that a machine whose speed drifts (shared cores) slows both alike; a
 // single go test -count 6 would run the six runs of one benchmark before
 // any of its baseline. With -in it reads saved output from a file ("-" for
-// stdin) instead of running the benchmarks.
+// stdin) instead of running the benchmarks. With -large it also measures
+// the 5,000-module rows, which the README's table shows.
 package main
 
 import (
@@ -33,8 +34,13 @@ func main() {
 	pattern := flag.String("bench", ".", "go test -bench: which benchmarks to run")
 	pkg := flag.String("pkg", "./bench/ ./bindings/", "the benchmark packages, separated by spaces")
 	in := flag.String("in", "", "read go test -bench output from this file (- for stdin) instead of running it")
+	large := flag.Bool("large", false, "also measure the 5,000-module project (about 15 s more per round)")
 	flag.Parse()
-	if err := run(*in, *pkg, *pattern, *benchtime, *count); err != nil {
+	var env []string
+	if *large {
+		env = []string{"HOTLUA_BENCH_LARGE=1"} // read by package bench's BenchmarkScale
+	}
+	if err := run(*in, *pkg, *pattern, *benchtime, *count, env); err != nil {
 		fmt.Fprintln(os.Stderr, "benchtable:", err)
 		os.Exit(1)
 	}
@@ -42,12 +48,12 @@ func main() {
 
 // run gets the benchmark output, by running go test or from in, and
 // writes the table.
-func run(in, pkg, pattern, benchtime string, count int) error {
+func run(in, pkg, pattern, benchtime string, count int, env []string) error {
 	var out []byte
 	var err error
 	switch in {
 	case "":
-		out, err = runBenchmarks(pkg, pattern, benchtime, count)
+		out, err = runBenchmarks(pkg, pattern, benchtime, count, env)
 	case "-":
 		out, err = io.ReadAll(os.Stdin)
 	default:
@@ -64,9 +70,9 @@ func run(in, pkg, pattern, benchtime string, count int) error {
 }
 
 // runBenchmarks runs the benchmarks of the packages in pkg count times, one round after
-// the other, and returns go test's output, which it also copies to stderr
-// as it comes.
-func runBenchmarks(pkg, pattern, benchtime string, count int) ([]byte, error) {
+// the other, with env added to the environment, and returns go test's
+// output, which it also copies to stderr as it comes.
+func runBenchmarks(pkg, pattern, benchtime string, count int, env []string) ([]byte, error) {
 	var out bytes.Buffer
 	for i := range count {
 		fmt.Fprintf(os.Stderr, "benchtable: round %d of %d\n", i+1, count)
@@ -75,6 +81,7 @@ func runBenchmarks(pkg, pattern, benchtime string, count int) ([]byte, error) {
 		cmd := exec.Command("go", args...)
 		cmd.Stdout = io.MultiWriter(&out, os.Stderr)
 		cmd.Stderr = os.Stderr
+		cmd.Env = append(os.Environ(), env...)
 		if err := cmd.Run(); err != nil {
 			return nil, fmt.Errorf("go test: %w", err)
 		}
