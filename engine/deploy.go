@@ -10,6 +10,7 @@ import "context"
 // and a nil error in both of those cases ([Engine.HasPending] tells them
 // apart); otherwise it is [Engine.Reload].
 func (e *Engine) Deploy(ctx context.Context) (*Report, error) {
+	e.protos.files.forgetWalk() // the watcher knows nothing of it: look at every file
 	return e.reloadFor(ctx, "deploy", nil)
 }
 
@@ -17,5 +18,6 @@ func (e *Engine) Deploy(ctx context.Context) (*Report, error) {
 // [Shards.Reload]. With Options.DeferCommit each shard's prepared version
 // waits for that shard's CommitPending, and the reports leave it out.
 func (s *Shards) Deploy(ctx context.Context) (map[string]*Report, error) {
+	s.protos.files.forgetWalk()
 	return s.reload(ctx, "deploy", nil)
 }

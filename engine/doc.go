@@ -22,6 +22,22 @@
 // version they ran, and the error is a [*ScriptError] that prints as
 // "path:line:col: message" with the path relative to its root.
 //
+// A reload reads only the files that may have changed: those the watcher
+// names, or, for [Engine.Reload], those whose size, modification or change
+// time or inode moved. A script is never read past Limits.MaxSourceBytes
+// plus one byte, nor opened unless it is a regular file. A script that is
+// a symbolic link leading out of its root fails the load, unless
+// [Options].FollowExternalSymlinks allows it.
+//
+// A save still being written can look like a script that no longer
+// defines its class. So a reload that would leave a class that live
+// objects use undefined, while the script that defined it still exists,
+// waits 100ms and reads the script again: if it changed, the reload starts
+// over (for up to Options.MaxWait); if not, it fails with an error naming
+// the script and the class ([ErrClassUndefined]). A script deleted for good
+// orphans its classes: their objects keep the version they ran, and the
+// report says so.
+//
 // The commit does not visit objects. An object's metatable is a handle
 // table that belongs to its class name for the engine's life; the commit
 // points each class's handle at the new class table (its __index, its

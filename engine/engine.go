@@ -58,11 +58,22 @@ type Options struct {
 	// Default: 10s.
 	LoadTimeout time.Duration
 	// Debounce is the quiet period that closes a batch of file changes
-	// seen by [Engine.Monitor]. Default: 100ms.
+	// seen by [Engine.Monitor] when every changed script parses. Default:
+	// 15ms.
 	Debounce time.Duration
+	// Settle is the quiet period that closes a batch with a script that
+	// is empty, missing or does not parse: most often a save still being
+	// written (truncated, then written), or a file deleted and created
+	// again. Default: 100ms; never shorter than Debounce.
+	Settle time.Duration
 	// MaxWait bounds how long a continuous stream of changes delays a
 	// reload. Default: 1s.
 	MaxWait time.Duration
+	// FollowExternalSymlinks lets a script be a symbolic link that leads
+	// out of its root. Default: false, such a script fails the load with
+	// an error naming it; links that stay inside the root (a Kubernetes
+	// ConfigMap's ..data) are always followed.
+	FollowExternalSymlinks bool
 	// DeferCommit makes automatic reloads (Monitor, SetPollInterval) stop
 	// once prepared: the host commits them at a safe point of its loop with
 	// [Engine.CommitPending]. A newer prepared reload replaces an older one;
@@ -136,6 +147,9 @@ func open(opts Options, protos *protoCache) (*Engine, error) {
 	for _, r := range opts.Roots {
 		abs, err := filepath.Abs(r)
 		if err != nil {
+			return nil, fmt.Errorf("engine: script root %s: %w", r, err)
+		}
+		if err := checkRoot(abs); err != nil {
 			return nil, fmt.Errorf("engine: script root %s: %w", r, err)
 		}
 		e.roots = append(e.roots, abs)
@@ -308,6 +322,17 @@ func reloadGroup(ctx context.Context, engines []*Engine, names []string, trigger
 		}
 		return failAll(err)
 	}
+	// A save still being written can look like a script that no longer
+	// defines its class: look again before orphaning live objects.
+	if err := settleUndefined(ctx, engines, gens, start); err != nil {
+		for _, g := range gens {
+			g.discard()
+		}
+		if errors.Is(err, errResaved) {
+			return reloadGroup(ctx, engines, names, trigger, files, start)
+		}
+		return failAll(err)
+	}
 
 	for i, e := range engines {
 		e.discardParked() // superseded: this reload read every script anew
@@ -392,7 +417,7 @@ var errUnchanged = errors.New("engine: no script changed")
 // compile reads and compiles the scripts. Unless force is set, it stops
 // with errUnchanged when no script differs from the running generation's.
 func (e *Engine) compile(ctx context.Context, force bool) ([]*script, error) {
-	srcs, err := scanRoots(e.roots, e.opts.Limits)
+	srcs, err := e.protos.scan(e.roots, e.opts, force)
 	if err != nil {
 		return nil, err
 	}

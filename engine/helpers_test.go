@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/hotlua/hotlua/internal/watch"
 )
 
 // writeScripts writes files (path relative to dir -> content) under dir.
@@ -48,6 +50,17 @@ func reload(t testing.TB, e *Engine, dir string, files map[string]string) *Repor
 		t.Fatalf("Reload: %v", err)
 	}
 	return r
+}
+
+// watchReload reloads as the watcher does after a batch naming files
+// (relative to the engine's only root).
+func watchReload(e *Engine, files ...string) (*Report, error) {
+	b := watch.Batch{}
+	for _, f := range files {
+		b.Changes = append(b.Changes, watch.Change{Root: e.roots[0], Path: f})
+	}
+	e.protos.files.noteChanges(b)
+	return e.reloadFor(context.Background(), "watch", files)
 }
 
 func call(t testing.TB, o *Object, method string, args ...any) any {

@@ -1,12 +1,16 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/yuin/gopher-lua/parse"
+
+	"github.com/hotlua/hotlua/internal/sandbox"
 	"github.com/hotlua/hotlua/internal/watch"
 )
 
@@ -35,9 +39,11 @@ type ReloadEvent struct {
 
 // Monitor starts watching the script roots: the Go form of monitor_module.
 // Each batch of saves (editors write, rename and delete in several steps;
-// a quiet period of Options.Debounce closes a batch) becomes one reload,
-// reported to Options.OnReload and logged. A save that does not change a
-// file's bytes reloads nothing. When inotify cannot be used (its watch or
+// a quiet period of Options.Debounce closes a batch, one of Options.Settle
+// a batch with a script that is empty, missing or does not parse) becomes one
+// reload of the files it names, reported to Options.OnReload and logged. A
+// save that does not change a file's bytes reloads nothing. A script root
+// that disappears is watched for its return. When inotify cannot be used (its watch or
 // instance limits are reached) it falls back to polling, with a warning.
 // Calling Monitor again restarts watching.
 func (e *Engine) Monitor() error { return e.startWatching(0) }
@@ -55,10 +61,15 @@ func (e *Engine) PauseReloads() { e.watching.pause() }
 
 // ResumeReloads ends [Engine.PauseReloads], reloading at once if anything
 // changed meanwhile.
-func (e *Engine) ResumeReloads() { e.watching.resume() }
+func (e *Engine) ResumeReloads() {
+	// The reload walks the roots: a save whose events the watcher has not
+	// read yet is part of it too.
+	e.protos.files.forgetWalk()
+	e.watching.resume()
+}
 
 func (e *Engine) startWatching(poll time.Duration) error {
-	err := e.watching.start(e.roots, e.opts, e.log, poll, func(trigger string, files []string) {
+	err := e.watching.start(e.roots, e.opts, e.log, poll, &e.protos.files, func(trigger string, files []string) {
 		e.reloadFor(context.Background(), trigger, files)
 	})
 	if err != nil {
@@ -66,6 +77,7 @@ func (e *Engine) startWatching(poll time.Duration) error {
 	}
 	// Saves made between the last load and the watcher's start were not
 	// seen by it: catch up (this reloads only if some script differs).
+	e.protos.files.forgetWalk()
 	trigger := "watch"
 	if poll > 0 {
 		trigger = "poll"
@@ -86,8 +98,8 @@ type watching struct {
 }
 
 // start replaces the watcher with one on roots, polling every poll (0:
-// fsnotify), whose batches call reload.
-func (wg *watching) start(roots []string, opts Options, log *slog.Logger, poll time.Duration, reload func(trigger string, files []string)) error {
+// fsnotify), whose batches are noted in files, then call reload.
+func (wg *watching) start(roots []string, opts Options, log *slog.Logger, poll time.Duration, files *fileCache, reload func(trigger string, files []string)) error {
 	wg.mu.Lock()
 	defer wg.mu.Unlock()
 	if wg.stopped {
@@ -98,11 +110,17 @@ func (wg *watching) start(roots []string, opts Options, log *slog.Logger, poll t
 		wg.w = nil
 	}
 	w, err := watch.New(roots, watch.Options{
-		Debounce: opts.Debounce,
-		MaxWait:  opts.MaxWait,
-		Poll:     poll,
-		Logger:   log,
-	}, func(b watch.Batch) { reload(batchTrigger(b, poll > 0, log)) })
+		Debounce:     opts.Debounce,
+		Settle:       opts.Settle,
+		MaxWait:      opts.MaxWait,
+		Poll:         poll,
+		MaxFileBytes: sourceLimit(opts.Limits),
+		Complete:     func(rel string, data []byte) bool { return parses(rel, data, opts.Limits) },
+		Logger:       log,
+	}, func(b watch.Batch) {
+		files.noteChanges(b)
+		reload(batchTrigger(b, poll > 0, log))
+	})
 	if err != nil {
 		return err
 	}
@@ -136,6 +154,16 @@ func (wg *watching) resume() {
 	if wg.w != nil {
 		wg.w.Resume()
 	}
+}
+
+// parses reports whether data, the script at rel, looks like a finished
+// save: it passes the source check and parses.
+func parses(rel string, data []byte, lim Limits) bool {
+	if sandbox.CheckSource(data, lim) != nil {
+		return false
+	}
+	_, err := parse.Parse(bytes.NewReader(data), rel)
+	return err == nil
 }
 
 // batchTrigger names what started a reload and lists the files of a batch,

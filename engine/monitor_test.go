@@ -14,13 +14,33 @@ func watchedEngine(t *testing.T, files map[string]string) (*Engine, string, chan
 	t.Helper()
 	events := make(chan ReloadEvent, 16)
 	e, dir := newEngine(t, files, func(o *Options) {
+		// A save's steps (truncate, then write; rename away, then create)
+		// leave the file empty or missing in between: such a batch waits
+		// for Settle, long enough for a descheduled test goroutine to
+		// finish the save. A finished one waits only for Debounce.
 		o.Debounce = 20 * time.Millisecond
+		o.Settle = 2 * time.Second
 		o.OnReload = func(ev ReloadEvent) { events <- ev }
 	})
 	if ev := nextEvent(t, events); ev.Trigger != "initial" || ev.Generation != 1 {
 		t.Fatalf("first event = %+v, want the initial load", ev)
 	}
 	return e, dir, events
+}
+
+// saveAtomically saves content as rel under dir in one step: written to
+// a temporary name and renamed over it, so that no watcher ever sees a
+// half-written file.
+func saveAtomically(t testing.TB, dir, rel, content string) {
+	t.Helper()
+	p := filepath.Join(dir, filepath.FromSlash(rel))
+	tmp := filepath.Join(filepath.Dir(p), "."+filepath.Base(p)+".tmp")
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func nextEvent(t *testing.T, events chan ReloadEvent) ReloadEvent {
@@ -50,7 +70,7 @@ func TestMonitorReloadsOnSave(t *testing.T) {
 			obj, _ := e.New(context.Background(), "units.enemy")
 			obj.Set("hp", 10)
 
-			writeScripts(t, dir, map[string]string{"units/enemy.lua": strings.Replace(enemyV1, "self.hp - n", "self.hp - 4 * n", 1)})
+			saveAtomically(t, dir, "units/enemy.lua", strings.Replace(enemyV1, "self.hp - n", "self.hp - 4 * n", 1))
 			ev := nextEvent(t, events)
 			if ev.Err != nil || ev.Generation != 2 || strings.Join(ev.Files, ",") != "units/enemy.lua" {
 				t.Fatalf("event = %+v", ev)
@@ -64,7 +84,7 @@ func TestMonitorReloadsOnSave(t *testing.T) {
 			}
 
 			// A broken save is reported and changes nothing.
-			writeScripts(t, dir, map[string]string{"units/enemy.lua": "local = 1"})
+			saveAtomically(t, dir, "units/enemy.lua", "local = 1")
 			ev = nextEvent(t, events)
 			if ev.Err == nil || !strings.HasPrefix(ev.Err.Error(), "units/enemy.lua:1:") || ev.Generation != 2 {
 				t.Fatalf("broken save: event = %+v", ev)
@@ -141,7 +161,7 @@ func TestEditorSavesReloadOnce(t *testing.T) {
 			if got := call(t, obj, "v"); got != "v2" {
 				t.Fatalf("v = %v, want the saved v2", got)
 			}
-			writeScripts(t, dir, map[string]string{"sentinel.lua": "return 1"})
+			saveAtomically(t, dir, "sentinel.lua", "return 1")
 			ev = nextEvent(t, events)
 			if strings.Join(ev.Files, ",") != "sentinel.lua" || ev.Generation != 3 {
 				t.Fatalf("next event = %+v, want only the sentinel: one save, one reload", ev)

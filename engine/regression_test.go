@@ -155,12 +155,12 @@ func TestRevertedEditIsNotCommitted(t *testing.T) {
 	e, dir := newEngine(t, map[string]string{"c.lua": v1}, func(o *Options) { o.DeferCommit = true })
 	obj, _ := e.New(context.Background(), "C")
 	writeScripts(t, dir, map[string]string{"c.lua": strings.Replace(v1, "return 1", "return 2", 1)})
-	e.reloadFor(context.Background(), "watch", []string{"c.lua"})
+	watchReload(e, "c.lua")
 	if !e.HasPending() {
 		t.Fatal("no reload parked")
 	}
 	writeScripts(t, dir, map[string]string{"c.lua": v1})
-	e.reloadFor(context.Background(), "watch", []string{"c.lua"})
+	watchReload(e, "c.lua")
 	if r, err := e.CommitPending(); r != nil || err != nil {
 		t.Fatalf("CommitPending committed %v (%v) after the edit was reverted", r, err)
 	}

@@ -369,19 +369,6 @@ return C
 	}
 }
 
-func TestOrphanedClassKeepsOldVersion(t *testing.T) {
-	e, dir := newEngine(t, map[string]string{"units/enemy.lua": enemyV1})
-	obj, _ := e.New(context.Background(), "units.enemy")
-	obj.Set("hp", 10)
-	rep := reload(t, e, dir, map[string]string{"units/enemy.lua": "return 42"})
-	if len(rep.Orphaned) != 1 || rep.Orphaned[0].Class != "units.enemy" || rep.Orphaned[0].Objects != 1 {
-		t.Fatalf("orphaned = %+v, want units.enemy with 1 object", rep.Orphaned)
-	}
-	if got := call(t, obj, "damage", 1); got != 9.0 {
-		t.Fatalf("orphaned object runs %v, want the old version's 9", got)
-	}
-}
-
 func TestCheckFailsReload(t *testing.T) {
 	e, dir := newEngine(t, map[string]string{"units/enemy.lua": enemyV1})
 	writeScripts(t, dir, map[string]string{"checks.lua": "hot.check(function() return false, 'speed must be positive' end)\nreturn true\n"})

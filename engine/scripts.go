@@ -7,11 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path"
-	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 
@@ -19,7 +15,6 @@ import (
 	"github.com/yuin/gopher-lua/parse"
 
 	"github.com/hotlua/hotlua/internal/sandbox"
-	"github.com/hotlua/hotlua/internal/watch"
 )
 
 // source is one script file as read from a root.
@@ -51,78 +46,16 @@ func moduleName(rel string) string {
 	return strings.ReplaceAll(rel, "/", ".")
 }
 
-// scanRoots reads every script under the roots, sorted by module name. A
-// module defined in two roots is an error, as is a file that is too large,
-// is precompiled bytecode or breaks a limit of the source check; every such
-// file is reported.
-func scanRoots(roots []string, lim Limits) ([]source, error) {
-	var srcs []source
-	var refused []error              // files over a limit: every one is reported
-	where := make(map[string]string) // module -> root-qualified path
-	for _, root := range roots {
-		// A root that is a symbolic link (a release's "current" link,
-		// swapped atomically to deploy a new tree) is read through its
-		// target, resolved once so that one scan reads one tree.
-		tree := root
-		if target, err := filepath.EvalSymlinks(root); err == nil {
-			tree = target
-		}
-		err := filepath.WalkDir(tree, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				if p == tree {
-					return err
-				}
-				return nil // a file that vanished mid-scan is picked up by the next reload
-			}
-			rel, _ := filepath.Rel(tree, p)
-			if d.IsDir() {
-				if p != tree && !watch.DefaultInclude(filepath.ToSlash(rel)+"/x.lua") { // a hidden directory
-					return fs.SkipDir
-				}
-				return nil
-			}
-			if !watch.DefaultInclude(filepath.ToSlash(rel)) {
-				return nil
-			}
-			info, err := os.Stat(p) // follows symlinks, as reading does
-			if err != nil || !info.Mode().IsRegular() {
-				return nil
-			}
-			rel = filepath.ToSlash(rel)
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return nil
-			}
-			data = sandbox.SkipShebang(data)
-			if err := sandbox.CheckSource(data, lim); err != nil {
-				refused = append(refused, sourceError(rel, data, err))
-				return nil
-			}
-			mod := moduleName(rel)
-			if other, dup := where[mod]; dup {
-				return &ScriptError{Path: rel, Message: fmt.Sprintf("module %s is also defined by %s", mod, other)}
-			}
-			where[mod] = filepath.Join(root, rel)
-			srcs = append(srcs, source{root: root, path: rel, module: mod, data: data, hash: sha256.Sum256(data)})
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	if len(refused) > 0 {
-		return nil, joinErrors(refused)
-	}
-	sort.Slice(srcs, func(i, j int) bool { return srcs[i].module < srcs[j].module })
-	return srcs, nil
-}
-
-// protoCache keeps compiled prototypes by path and content hash, so that a
-// reload recompiles only the files that changed. Prototypes are read-only and
-// shared by every generation. Safe for concurrent use.
+// protoCache keeps what the engines of a Shards share about their script
+// files: each file as last read, so that a reload reads again only the
+// files that changed, and compiled prototypes by path and content hash, so
+// that it recompiles only those. Prototypes are read-only and shared by
+// every generation. Safe for concurrent use.
 type protoCache struct {
 	mu sync.Mutex
 	m  map[protoKey]*lua.FunctionProto
+
+	files fileCache
 }
 
 type protoKey struct {
@@ -165,7 +98,15 @@ func (c *protoCache) compile(ctx context.Context, srcs []source, lim Limits) ([]
 	c.mu.Lock()
 	c.m = next
 	c.mu.Unlock()
+	c.files.dropText()
 	return scripts, nil
+}
+
+// has reports whether the prototype of key is cached.
+func (c *protoCache) has(key protoKey) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[key] != nil
 }
 
 func compileSource(s source, lim Limits) (*lua.FunctionProto, error) {

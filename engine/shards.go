@@ -138,7 +138,7 @@ func (s *Shards) SetPollInterval(d time.Duration) error { return s.startWatching
 
 func (s *Shards) startWatching(poll time.Duration) error {
 	first := s.engines[s.names[0]]
-	return s.watching.start(first.roots, s.opts, first.log, poll, func(trigger string, files []string) {
+	return s.watching.start(first.roots, s.opts, first.log, poll, &s.protos.files, func(trigger string, files []string) {
 		s.reload(context.Background(), trigger, files)
 	})
 }

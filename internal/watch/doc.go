@@ -29,10 +29,20 @@
 // A save is a sequence of events spread over milliseconds (truncate, then
 // write; create, write, chmod, rename). Reading the file in the middle of
 // it would load half a file. The watcher waits for a quiet period
-// (Options.Debounce, 100ms by default) after the last event before looking.
+// (Options.Debounce, 15ms by default) after the last event before looking.
+// If a file it is about to report then looks unfinished (it is gone, empty,
+// or Options.Complete refuses it: for scripts, it does not parse), the
+// batch waits for a longer quiet period (Options.Settle, 100ms by default),
+// so that "truncate, then write 60ms later" or "delete, then create" is one
+// batch with the final content, while a finished save is reported quickly.
 // So that a continuous stream of writes cannot postpone a batch forever,
 // no batch waits longer than Options.MaxWait (1s by default) after its
 // first event.
+//
+// Files are never read past Options.MaxFileBytes (1 MiB by default) plus
+// one byte: a larger file is reported when its size or time changes, and
+// only regular files are opened (a FIFO named like a script is not waited
+// on). [ReadFile] is that bounded read, for the watcher's callers too.
 //
 // # Hashing
 //
@@ -56,13 +66,21 @@
 // directories inside a root are not descended into, and replacing the root
 // symlink itself is not noticed (watch its parent instead).
 //
+// # A root that disappears
+//
+// When a root is removed (`rm -rf`, a deploy replacing it), its files are
+// reported removed and the watcher logs a warning and looks for the root
+// every 100ms; when it is back, it is walked and watched again (logged),
+// and its files are reported as they are.
+//
 // # Polling
 //
 // Where inotify is unavailable (network file systems, or when the
 // fs.inotify.max_user_watches or max_user_instances limit is reached), the
 // watcher polls: at each interval it walks the roots, compares each file's
 // size, modification time and identity with the previous walk, and hashes
-// only those that differ. Polling is used when Options.Poll is set, and
+// only those that differ, once two walks in a row agree on them: a file
+// still being written is not read. Polling is used when Options.Poll is set, and
 // automatically, with a loud warning in the log, when inotify fails with
 // ENOSPC or EMFILE, at start or later when a new directory cannot be
 // watched. A change that keeps a file's size and lands within the file

@@ -3,11 +3,13 @@ package watch
 import (
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // fileState is the last known content of a file: its stat, to skip
@@ -63,6 +65,10 @@ func (w *Watcher) syncDir(k key, hashAll bool, changes map[key]Change) {
 	seen := make(map[string]bool)
 	full := w.path(k)
 	if fi, err := os.Stat(full); err == nil && fi.IsDir() {
+		if k.rel == "" && w.gone[k.root] {
+			delete(w.gone, k.root)
+			w.log.Info("watch: script root is back; watching it again", "root", full)
+		}
 		w.walk(k, full, w.watchDir, func(fk key, _ string) {
 			seen[fk.rel] = true
 			w.examineFile(fk, hashAll, changes)
@@ -70,6 +76,8 @@ func (w *Watcher) syncDir(k key, hashAll bool, changes map[key]Change) {
 	} else if k.rel != "" && w.opts.Include(k.rel) {
 		seen[k.rel] = true
 		w.examineFile(k, true, changes)
+	} else if k.rel == "" {
+		w.rootGone(k.root)
 	}
 	for fk := range w.files {
 		if fk.root == k.root && under(fk.rel, k.rel) && !seen[fk.rel] {
@@ -109,15 +117,20 @@ func (w *Watcher) examineFile(k key, hashAll bool, changes map[key]Change) {
 	if known && !hashAll && sameFile(old.info, fi) {
 		return
 	}
-	data, err := os.ReadFile(full)
-	if err != nil {
+	data, _, err := ReadFile(full, w.opts.MaxFileBytes)
+	var sum [sha256.Size]byte
+	if tl, ok := errors.AsType[*TooLargeError](err); ok {
+		// Never read whole: its size and time stand for its content.
+		sum = sha256.Sum256(fmt.Appendf(nil, "too large: %d bytes, %v", tl.Size, fi.ModTime()))
+	} else if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			w.log.Warn("watch: cannot read file", "file", full, "err", err)
 		}
 		w.forget(k, changes)
 		return
+	} else {
+		sum = sha256.Sum256(data)
 	}
-	sum := sha256.Sum256(data)
 	w.files[k] = fileState{info: fi, sum: sum}
 	if !known || old.sum != sum {
 		w.record(k, false, changes)
@@ -152,21 +165,103 @@ func (w *Watcher) scanStats() map[key]os.FileInfo {
 	return snap
 }
 
-// poll marks every file whose stat changed since the previous poll, and
-// every file that appeared or disappeared; the flush then hashes them.
+// poll marks every file whose stat changed, or that appeared or
+// disappeared, at the previous poll and stayed as it was since: a file
+// still being written is left alone until two looks agree (or it has kept
+// changing for Options.MaxWait). The flush then hashes them.
 func (w *Watcher) poll() {
+	now := time.Now()
 	snap := w.scanStats()
+	moving := make(map[key]time.Time)
+	moved := func(k key) {
+		since, ok := w.moving[k]
+		if !ok {
+			since = now
+		}
+		moving[k] = since
+	}
 	for k, fi := range snap {
 		if old, ok := w.snap[k]; !ok || !sameFile(old, fi) {
-			w.mark(k, kindFile)
+			moved(k)
 		}
 	}
 	for k := range w.snap {
 		if _, ok := snap[k]; !ok {
+			moved(k)
+		}
+	}
+	for k, since := range w.moving {
+		if _, still := moving[k]; !still || now.Sub(since) >= w.opts.MaxWait {
+			delete(moving, k)
 			w.mark(k, kindFile)
 		}
 	}
-	w.snap = snap
+	w.snap, w.moving = snap, moving
+}
+
+// unfinished reports whether a pending path looks like a save still being
+// made: a known file or directory that is gone (it may come back), or a
+// file whose new content is empty or refused by Options.Complete.
+func (w *Watcher) unfinished() bool {
+	for k, kd := range w.pending {
+		full := w.path(k)
+		if kd == kindDir {
+			if fi, err := os.Stat(full); (err != nil || !fi.IsDir()) && w.knowsUnder(k) {
+				return true
+			}
+			continue
+		}
+		old, known := w.files[k]
+		data, _, err := ReadFile(full, w.opts.MaxFileBytes)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if known {
+				return true
+			}
+		case err != nil: // too large or unreadable: nothing to wait for
+		case known && old.sum == sha256.Sum256(data): // back to what it was
+		case len(data) == 0 || !w.opts.Complete(k.rel, data):
+			return true
+		}
+	}
+	return false
+}
+
+// knowsUnder reports whether a file under k is known.
+func (w *Watcher) knowsUnder(k key) bool {
+	for fk := range w.files {
+		if fk.root == k.root && under(fk.rel, k.rel) {
+			return true
+		}
+	}
+	return false
+}
+
+// rootGone starts looking, every rootRetry, for a root that disappeared,
+// so that it is watched again when it comes back.
+func (w *Watcher) rootGone(i int) {
+	if w.gone[i] {
+		return
+	}
+	w.gone[i] = true
+	w.log.Warn("watch: script root is gone; watching for its return", "root", w.roots[i].clean)
+	if w.retry == nil {
+		w.retry = time.NewTicker(rootRetry)
+	}
+}
+
+// lookForRoots marks each root that came back, to be walked and watched
+// at the next flush.
+func (w *Watcher) lookForRoots() {
+	for i := range w.gone {
+		if fi, err := os.Stat(w.roots[i].clean); err == nil && fi.IsDir() {
+			w.mark(key{root: i}, kindDir)
+		}
+	}
+	if len(w.gone) == 0 && w.retry != nil {
+		w.retry.Stop()
+		w.retry = nil
+	}
 }
 
 // sameFile reports whether a and b look like the same, unmodified file:

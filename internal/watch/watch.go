@@ -18,8 +18,13 @@ import (
 
 // Defaults for the zero values of [Options].
 const (
-	defaultDebounce = 100 * time.Millisecond
-	defaultMaxWait  = time.Second
+	defaultDebounce     = 15 * time.Millisecond
+	defaultSettle       = 100 * time.Millisecond
+	defaultMaxWait      = time.Second
+	defaultMaxFileBytes = 1 << 20
+
+	// rootRetry is how often a root that disappeared is looked for.
+	rootRetry = 100 * time.Millisecond
 
 	// fallbackPoll is the polling interval used after inotify turned out
 	// to be unusable and Options.Poll was zero.
@@ -44,9 +49,16 @@ var (
 //
 // Options is a plain value: it is copied by [New] and not read afterwards.
 type Options struct {
-	// Debounce is the trailing quiet period: a batch is delivered once no
-	// relevant event has arrived for this long. Zero means 100ms.
+	// Debounce is the trailing quiet period: a batch whose files all look
+	// finished is delivered once no relevant event has arrived for this
+	// long. Zero means 15ms.
 	Debounce time.Duration
+
+	// Settle is the trailing quiet period of a batch with a file that
+	// looks unfinished: removed (it may come back, as editors and
+	// checkouts do), empty, or refused by Complete. Zero means 100ms;
+	// it is never shorter than Debounce.
+	Settle time.Duration
 
 	// MaxWait is the longest delay between the first event of a batch and
 	// its delivery, so that a continuous stream of saves still produces
@@ -59,6 +71,17 @@ type Options struct {
 	// means polling at that interval, comparing size, modification time
 	// and file identity, then hashing the files that differ.
 	Poll time.Duration
+
+	// MaxFileBytes bounds what is read of a file: a larger file is
+	// reported when its size or modification time changes, and never read
+	// past MaxFileBytes+1 bytes. Zero means 1 MiB.
+	MaxFileBytes int64
+
+	// Complete reports whether data, the content of the file at rel,
+	// looks like a finished save (for scripts: it parses). Nil means every
+	// file that is not empty does. It is called from the watcher's
+	// goroutine only.
+	Complete func(rel string, data []byte) bool
 
 	// Include reports whether the file at rel (relative to its root,
 	// slash-separated) counts. Nil means [DefaultInclude]: *.lua files
@@ -132,10 +155,14 @@ type Watcher struct {
 	dirs    map[key]bool        // directories walked (and watched)
 	snap    map[key]os.FileInfo // what the previous poll saw
 	pending map[key]kind        // paths to examine at the next flush
+	moving  map[key]time.Time   // polling: files whose stat moved at the last poll, since when
 	rescan  bool                // compare the whole tree at the next flush
 	armed   bool                // a flush is due
 	first   time.Time           // first event of the pending batch
+	last    time.Time           // last event of the pending batch
 	timer   *time.Timer
+	gone    map[int]bool // roots that disappeared, looked for every rootRetry
+	retry   *time.Ticker // non-nil while a root is gone
 }
 
 type root struct {
@@ -174,8 +201,18 @@ func New(roots []string, opts Options, onBatch func(Batch)) (*Watcher, error) {
 	if opts.Debounce <= 0 {
 		opts.Debounce = defaultDebounce
 	}
+	if opts.Settle <= 0 {
+		opts.Settle = defaultSettle
+	}
+	opts.Settle = max(opts.Settle, opts.Debounce)
 	if opts.MaxWait <= 0 {
 		opts.MaxWait = defaultMaxWait
+	}
+	if opts.MaxFileBytes <= 0 {
+		opts.MaxFileBytes = defaultMaxFileBytes
+	}
+	if opts.Complete == nil {
+		opts.Complete = func(string, []byte) bool { return true }
 	}
 	if opts.Include == nil {
 		opts.Include = DefaultInclude
@@ -192,6 +229,8 @@ func New(roots []string, opts Options, onBatch func(Batch)) (*Watcher, error) {
 		files:   make(map[key]fileState),
 		dirs:    make(map[key]bool),
 		pending: make(map[key]kind),
+		moving:  make(map[key]time.Time),
+		gone:    make(map[int]bool),
 		timer:   time.NewTimer(time.Hour),
 	}
 	w.timer.Stop()
@@ -295,6 +334,9 @@ func (w *Watcher) run() {
 		if w.ticker != nil {
 			w.ticker.Stop()
 		}
+		if w.retry != nil {
+			w.retry.Stop()
+		}
 		if w.notify != nil {
 			if err := w.notify.Close(); err != nil {
 				w.closeErr = fmt.Errorf("watch: close: %w", err)
@@ -306,12 +348,16 @@ func (w *Watcher) run() {
 			events <-chan fsnotify.Event
 			errs   <-chan error
 			ticks  <-chan time.Time
+			retry  <-chan time.Time
 		)
 		if w.notify != nil {
 			events, errs = w.notify.Events, w.notify.Errors
 		}
 		if w.ticker != nil {
 			ticks = w.ticker.C
+		}
+		if w.retry != nil {
+			retry = w.retry.C
 		}
 		select {
 		case <-w.done:
@@ -330,10 +376,12 @@ func (w *Watcher) run() {
 			}
 		case <-ticks:
 			w.poll()
+		case <-retry:
+			w.lookForRoots()
 		case <-w.timer.C:
-			w.flush()
+			w.flush(false)
 		case <-w.wake:
-			w.flush()
+			w.flush(true)
 		}
 	}
 }
@@ -395,6 +443,7 @@ func (w *Watcher) arm() {
 		w.armed = true
 		w.first = now
 	}
+	w.last = now
 	deadline := now.Add(w.opts.Debounce)
 	if limit := w.first.Add(w.opts.MaxWait); limit.Before(deadline) {
 		deadline = limit
@@ -403,10 +452,23 @@ func (w *Watcher) arm() {
 }
 
 // flush examines the pending paths and delivers the resulting batch, unless
-// paused, in which case everything stays pending for Resume.
-func (w *Watcher) flush() {
+// paused, in which case everything stays pending for Resume. Unless now
+// is set, a batch with a file that looks unfinished waits until
+// Options.Settle after its last event (and at most Options.MaxWait after
+// its first).
+func (w *Watcher) flush(now bool) {
 	if !w.armed || w.isPaused() {
 		return
+	}
+	if !now && !w.rescan {
+		deadline := w.last.Add(w.opts.Settle)
+		if limit := w.first.Add(w.opts.MaxWait); limit.Before(deadline) {
+			deadline = limit
+		}
+		if time.Now().Before(deadline) && w.unfinished() {
+			w.timer.Reset(time.Until(deadline))
+			return
+		}
 	}
 	pending, rescan := w.pending, w.rescan
 	w.pending, w.rescan, w.armed = make(map[key]kind), false, false

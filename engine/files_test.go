@@ -1,0 +1,378 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// allySrc is a second class whose object must keep its data whatever
+// happens to units/enemy.lua.
+const allySrc = "local A = hot.class('ally')\nfunction A:init(name) self.name = name end\nfunction A:hello() return 'hi ' .. self.name end\nreturn A\n"
+
+// enemyV2 deals twice the damage of enemyV1.
+var enemyV2 = strings.Replace(enemyV1, "self.hp - n", "self.hp - 2 * n", 1)
+
+// world is an engine with an enemy (hp 10) and an ally ("bo") alive.
+type world struct {
+	e           *Engine
+	dir         string
+	enemy, ally *Object
+}
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func newWorld(t *testing.T, opts ...func(*Options)) *world {
+	t.Helper()
+	e, dir := newEngine(t, map[string]string{"units/enemy.lua": enemyV1, "ally.lua": allySrc}, opts...)
+	w := &world{e: e, dir: dir}
+	var err error
+	if w.enemy, err = e.New(context.Background(), "units.enemy"); err != nil {
+		t.Fatal(err)
+	}
+	w.enemy.Set("hp", 10)
+	if w.ally, err = e.New(context.Background(), "ally", "bo"); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// alive checks that both objects answer with their data, the enemy with
+// damage n taken off hp at each call: it returns the hp left.
+func (w *world) alive(t *testing.T, damage float64) float64 {
+	t.Helper()
+	if got := call(t, w.ally, "hello"); got != "hi bo" {
+		t.Fatalf("ally says %v, want hi bo", got)
+	}
+	return call(t, w.enemy, "damage", damage).(float64)
+}
+
+// stillReloading saves enemyV2 and checks that a reload commits it and
+// the enemy runs it.
+func (w *world) stillReloading(t *testing.T) {
+	t.Helper()
+	before := w.alive(t, 0)
+	gen := w.e.Generation()
+	rep := reload(t, w.e, w.dir, map[string]string{"units/enemy.lua": enemyV2})
+	if rep.Generation != gen+1 {
+		t.Fatalf("reload committed generation %d, want %d", rep.Generation, gen+1)
+	}
+	if got := w.alive(t, 1); got != before-2 {
+		t.Fatalf("enemy has %v hp after a hit of the new version, want %v", got, before-2)
+	}
+}
+
+// A save still being written (empty, or cut before its last line) must
+// not orphan a class that live objects use; a script deleted for good
+// does, as the report says.
+func TestHalfWrittenSaveKeepsClass(t *testing.T) {
+	cut := strings.TrimSuffix(strings.TrimSpace(enemyV1), "return Enemy")
+	for _, tc := range []struct {
+		name     string
+		save     func(t *testing.T, w *world)
+		resave   string // written while the reload waits to look again
+		orphaned bool   // the reload commits with units.enemy orphaned
+	}{
+		{name: "empty", save: func(t *testing.T, w *world) { writeScripts(t, w.dir, map[string]string{"units/enemy.lua": ""}) }},
+		{name: "cut before return", save: func(t *testing.T, w *world) { writeScripts(t, w.dir, map[string]string{"units/enemy.lua": cut}) }},
+		{name: "empty, then finished", resave: enemyV2, save: func(t *testing.T, w *world) {
+			writeScripts(t, w.dir, map[string]string{"units/enemy.lua": ""})
+		}},
+		{name: "deleted for good", orphaned: true, save: func(t *testing.T, w *world) {
+			if err := os.Remove(filepath.Join(w.dir, "units/enemy.lua")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			if tc.resave != "" {
+				old := waitToSettle
+				t.Cleanup(func() { waitToSettle = old })
+				waitToSettle = func(context.Context) error {
+					writeScripts(t, w.dir, map[string]string{"units/enemy.lua": tc.resave})
+					return nil
+				}
+			}
+			tc.save(t, w)
+			rep, err := w.e.Reload(context.Background())
+			switch {
+			case tc.resave != "":
+				if err != nil || rep.Generation != 2 || w.alive(t, 1) != 8 {
+					t.Fatalf("reload = %v, %v; want the finished save committed", rep, err)
+				}
+				return
+			case tc.orphaned:
+				if err != nil || len(rep.Orphaned) != 1 || rep.Orphaned[0].Class != "units.enemy" || rep.Orphaned[0].Objects != 1 {
+					t.Fatalf("reload = %v, %v; want units.enemy orphaned with its object", rep, err)
+				}
+				if got := w.alive(t, 1); got != 9 {
+					t.Fatalf("orphaned enemy has %v hp, want the old version's 9", got)
+				}
+				writeScripts(t, w.dir, map[string]string{"units/enemy.lua": enemyV1})
+				if _, err := w.e.Reload(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			default:
+				var se *ScriptError
+				if !errors.Is(err, ErrClassUndefined) || !errors.As(err, &se) || se.Path != "units/enemy.lua" ||
+					!strings.Contains(err.Error(), "no longer defines class units.enemy, which 1 live objects use") {
+					t.Fatalf("reload = %v, %v; want an error naming units/enemy.lua and units.enemy", rep, err)
+				}
+				if g := w.e.Generation(); g != 1 {
+					t.Fatalf("generation %d after a refused reload", g)
+				}
+				if got := w.alive(t, 1); got != 9 {
+					t.Fatalf("enemy has %v hp, want 9 from the running version", got)
+				}
+				if _, err := w.e.New(context.Background(), "units.enemy"); err != nil {
+					t.Fatalf("New after a refused reload: %v", err)
+				}
+			}
+			w.stillReloading(t)
+		})
+	}
+}
+
+// Files are checked before they are read: a huge (sparse) file is
+// refused by its size, a FIFO named like a script is not waited on.
+func TestFilesCheckedBeforeRead(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		lim     Limits
+		make    func(t *testing.T, p string)
+		wantErr string // "" for a reload that skips the file
+	}{
+		{name: "sparse 1 GiB", wantErr: "big.lua:1:1: source too large (1073741824 bytes, max 1048576)", make: func(t *testing.T, p string) {
+			f, err := os.Create(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Truncate(1 << 30); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+		}},
+		{name: "one byte over the limit", lim: Limits{MaxSourceBytes: 4096}, wantErr: "big.lua:1:1: source too large (4097 bytes, max 4096)",
+			make: func(t *testing.T, p string) {
+				if err := os.WriteFile(p, []byte("--"+strings.Repeat("x", 4095)), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		{name: "fifo", make: func(t *testing.T, p string) {
+			if err := syscall.Mkfifo(p, 0o644); err != nil {
+				t.Skip("no FIFOs here:", err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, func(o *Options) { o.Limits.MaxSourceBytes = tc.lim.MaxSourceBytes })
+			p := filepath.Join(w.dir, "big.lua")
+			tc.make(t, p)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			done := make(chan error, 1)
+			go func() { _, err := w.e.Reload(context.Background()); done <- err }()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("Reload hangs on the file")
+			}
+			runtime.ReadMemStats(&after)
+			if read := after.TotalAlloc - before.TotalAlloc; read > 64<<20 {
+				t.Errorf("the reload allocated %d MiB: the file was read", read>>20)
+			}
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr) {
+				t.Fatalf("Reload: %v; want %q", err, tc.wantErr)
+			}
+			// New refuses it the same way.
+			_, err = New(Options{Roots: []string{w.dir}, Limits: tc.lim, Logger: w.e.log})
+			if tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr) {
+				t.Fatalf("New: %v; want %q", err, tc.wantErr)
+			}
+			w.alive(t, 1)
+			if err := os.Remove(p); err != nil {
+				t.Fatal(err)
+			}
+			w.stillReloading(t)
+		})
+	}
+}
+
+// A script that is a symbolic link out of its root is refused unless the
+// host allows it; links inside the root are followed.
+func TestSymlinksOutOfRoot(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "outside.lua")
+	writeScripts(t, filepath.Dir(outside), map[string]string{"outside.lua": "return hot.class('evil')\n"})
+	for _, tc := range []struct {
+		name    string
+		follow  bool
+		link    func(dir string) error
+		wantErr string
+		class   string // defined once the link loads
+	}{
+		{name: "file outside", link: func(dir string) error { return os.Symlink(outside, filepath.Join(dir, "evil.lua")) },
+			wantErr: "evil.lua:1:1: symbolic link leads out of the script root"},
+		{name: "relative path outside", link: func(dir string) error {
+			rel, err := filepath.Rel(dir, outside)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(rel, filepath.Join(dir, "evil.lua"))
+		}, wantErr: "evil.lua:1:1: symbolic link leads out of the script root"},
+		{name: "file outside, allowed", follow: true, class: "evil",
+			link: func(dir string) error { return os.Symlink(outside, filepath.Join(dir, "evil.lua")) }},
+		{name: "directory outside is not descended", link: func(dir string) error {
+			return os.Symlink(filepath.Dir(outside), filepath.Join(dir, "ext"))
+		}},
+		{name: "inside the root", class: "ally2", link: func(dir string) error {
+			writeScripts(t, dir, map[string]string{"..v1/a.lua": "return hot.class('ally2')\n"})
+			if err := os.Symlink("..v1", filepath.Join(dir, "..data")); err != nil {
+				return err
+			}
+			return os.Symlink("..data/a.lua", filepath.Join(dir, "a.lua"))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, func(o *Options) { o.FollowExternalSymlinks = tc.follow })
+			if err := tc.link(w.dir); err != nil {
+				t.Fatal(err)
+			}
+			_, err := w.e.Reload(context.Background())
+			if tc.wantErr != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
+					t.Fatalf("Reload: %v; want %q", err, tc.wantErr)
+				}
+				if _, err := New(Options{Roots: []string{w.dir}, Logger: w.e.log}); err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
+					t.Fatalf("New: %v; want %q", err, tc.wantErr)
+				}
+				w.alive(t, 1)
+				os.Remove(filepath.Join(w.dir, "evil.lua"))
+			} else if err != nil {
+				t.Fatalf("Reload: %v", err)
+			}
+			if tc.class != "" {
+				if _, err := w.e.New(context.Background(), tc.class); err != nil {
+					t.Fatalf("New(%s): %v", tc.class, err)
+				}
+			}
+			w.stillReloading(t)
+		})
+	}
+}
+
+// A Kubernetes ConfigMap swap (..data re-pointed) inside a root reloads
+// the new content.
+func TestConfigMapSwapReloads(t *testing.T) {
+	w := newWorld(t)
+	writeScripts(t, w.dir, map[string]string{"..v1/cfg.lua": "return 1\n", "..v2/cfg.lua": "return 2\n"})
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Symlink("..v1", filepath.Join(w.dir, "..data")))
+	must(os.Symlink("..data/cfg.lua", filepath.Join(w.dir, "cfg.lua")))
+	speed := func() any {
+		t.Helper()
+		v, err := w.e.CallGlobal(context.Background(), "require", "cfg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.Any()
+	}
+	if _, err := w.e.Reload(context.Background()); err != nil || speed() != 1.0 {
+		t.Fatalf("Reload: %v, speed %v", err, speed())
+	}
+	must(os.Symlink("..v2", filepath.Join(w.dir, "..data_tmp")))
+	must(os.Rename(filepath.Join(w.dir, "..data_tmp"), filepath.Join(w.dir, "..data")))
+	if _, err := w.e.Reload(context.Background()); err != nil || speed() != 2.0 {
+		t.Fatalf("Reload after the swap: %v, speed %v", err, speed())
+	}
+	w.stillReloading(t)
+}
+
+// A reload reads again only the files that may have changed: the ones
+// the watcher names, or, for a manual reload, those whose size, times or
+// inode moved.
+func TestReloadReadsOnlyChangedFiles(t *testing.T) {
+	files := map[string]string{"a.lua": "return 1\n", "b.lua": "return 2\n", "sub/c.lua": "return 3\n"}
+	for _, tc := range []struct {
+		name   string
+		reload func(e *Engine) error
+	}{
+		{name: "manual", reload: func(e *Engine) error { _, err := e.Reload(context.Background()); return err }},
+		{name: "watcher", reload: func(e *Engine) error { _, err := watchReload(e, "a.lua"); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeScripts(t, dir, files)
+			// Old enough that their status alone proves them unchanged.
+			old := time.Now().Add(-time.Hour)
+			for p := range files {
+				if err := os.Chtimes(filepath.Join(dir, p), old, old); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e, err := New(Options{Roots: []string{dir}, Logger: discard()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			cached := func(rel string) *readFile {
+				e.protos.files.mu.Lock()
+				defer e.protos.files.mu.Unlock()
+				return e.protos.files.files[fileRef{e.roots[0], rel}]
+			}
+			b, c := cached("b.lua"), cached("sub/c.lua")
+			writeScripts(t, dir, map[string]string{"a.lua": "return 10\n"})
+			if err := tc.reload(e); err != nil {
+				t.Fatal(err)
+			}
+			if cached("b.lua") != b || cached("sub/c.lua") != c {
+				t.Error("unchanged files were read again")
+			}
+			if v, err := e.CallGlobal(context.Background(), "require", "a"); err != nil || v.Any() != 10.0 {
+				t.Errorf("a = %v, %v; want 10", v, err)
+			}
+		})
+	}
+}
+
+// A manual reload right after a write of the same size sees the new bytes,
+// even when the write kept the file's times (same timestamp tick).
+func TestSameSizeEditRightAfterReadIsSeen(t *testing.T) {
+	e, dir := newEngine(t, map[string]string{"a.lua": "return 1\n"})
+	for i := 2; i <= 9; i++ {
+		src := "return " + string(rune('0'+i)) + "\n"
+		writeScripts(t, dir, map[string]string{"a.lua": src})
+		if _, err := e.Reload(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := e.CallGlobal(context.Background(), "require", "a"); err != nil || v.Any() != float64(i) {
+			t.Fatalf("a = %v, %v; want %d", v, err, i)
+		}
+	}
+}
+
+// engine.New refuses a script root that is not a directory.
+func TestRootMustBeDirectory(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a.lua")
+	writeScripts(t, dir, map[string]string{"a.lua": "return 1"})
+	for name, root := range map[string]string{"file": file, "missing": filepath.Join(dir, "missing")} {
+		_, err := New(Options{Roots: []string{root}, Logger: discard()})
+		if err == nil || !strings.HasPrefix(err.Error(), "engine: script root "+root+": ") {
+			t.Errorf("%s: New = %v, want an error naming the root", name, err)
+		}
+	}
+}
