@@ -28,8 +28,8 @@
 //     classes, derived classes in other files, hot.class classes, utility
 //     modules): a one-file reload against the raw re-run floor, and the heap
 //     of the engine, per generation and per module against a raw state's.
-//   - BenchmarkLoadContext: what the deadline of a load costs the top level
-//     of 500 modules.
+//   - BenchmarkContextCheck: what gopher-lua's per-instruction context check
+//     costs the top level of 500 modules, and a loop of Lua calls.
 //
 // The host binding calls (ours, gopher-luar, hand-written) are measured by
 // package bindings' BenchmarkMethodCall and BenchmarkFuncCall, which the

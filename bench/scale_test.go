@@ -280,29 +280,58 @@ func reportHeap(b *testing.B, modules int, whole, generation float64) {
 	b.ReportMetric(generation/float64(modules), "B/module")
 }
 
-// BenchmarkLoadContext runs the top level of every module of the 500-module
-// project in a fresh raw state, with a deadline installed by SetContext, as
-// the engine bounds a load by Options.LoadTimeout, beside none. gopher-lua
-// checks the context before every instruction, but a module's top level
-// runs few of them (about 25 here): the state, the tables and the closures
-// it makes are the cost.
-func BenchmarkLoadContext(b *testing.B) {
+// BenchmarkContextCheck measures what gopher-lua's per-instruction check of
+// a state's context (SetContext, which the engine installs for a load, under
+// Options.LoadTimeout, and for a call whose context can end) costs, in raw
+// states, beside none:
+//
+//   - top-level: the top level of every module of the 500-module project,
+//     in a fresh state. A module's top level runs few instructions (about 25
+//     here): the state, the tables and the closures it makes are the cost.
+//   - loop: a Lua loop of 100,000 calls, where the check is paid on every
+//     instruction.
+func BenchmarkContextCheck(b *testing.B) {
 	files, _ := scaleProject(500)
 	protos := compileTrimmed(b, files)
-	run := func(b *testing.B, deadline bool) {
-		for b.Loop() {
-			L := rawState(protos)
-			if deadline {
-				c, cancel := context.WithTimeout(ctx, time.Minute)
-				L.SetContext(c)
-				requireAll(b, L, protos)
-				cancel()
-			} else {
-				requireAll(b, L, protos)
-			}
-			L.Close()
+	withDeadline := func(L *lua.LState, deadline bool, run func()) {
+		if deadline {
+			c, cancel := context.WithTimeout(ctx, time.Minute)
+			defer cancel()
+			L.SetContext(c)
+			defer L.RemoveContext()
 		}
+		run()
 	}
-	b.Run("deadline", func(b *testing.B) { run(b, true) })
-	b.Run("none", func(b *testing.B) { run(b, false) })
+	for _, deadline := range []bool{true, false} {
+		name := "none"
+		if deadline {
+			name = "deadline"
+		}
+		b.Run("top-level/"+name, func(b *testing.B) {
+			for b.Loop() {
+				L := rawState(protos)
+				withDeadline(L, deadline, func() { requireAll(b, L, protos) })
+				L.Close()
+			}
+		})
+		b.Run("loop/"+name, func(b *testing.B) {
+			L := lua.NewState()
+			defer L.Close()
+			fn, err := L.LoadString(`
+local function add(a, b) return a + b end
+local s = 0
+for i = 1, 100000 do s = add(s, i) end
+return s`)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				withDeadline(L, deadline, func() {
+					if err := L.CallByParam(lua.P{Fn: fn, Protect: true}); err != nil {
+						b.Fatal(err)
+					}
+				})
+			}
+		})
+	}
 }

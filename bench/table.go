@@ -138,8 +138,10 @@ var Rows = slices.Concat([]Row{
 	scale("500", MaxRatio(1.25), Target{}, MaxRatio(1.3)),
 	scale("5000", MaxRatio(1.25), MaxValue(120e6, "B"), MaxRatio(1.3)),
 ), []Row{
-	row("top level of 500 modules, raw state, under a load deadline (SetContext) vs none",
-		"BenchmarkLoadContext", "deadline", "none", "ns/op", Target{}),
+	row("top level of 500 modules, raw state, with a deadline (SetContext) vs none",
+		"BenchmarkContextCheck", "top-level/deadline", "top-level/none", "ns/op", Target{}),
+	row("Lua loop of 100k calls, raw state, with a deadline (SetContext) vs none",
+		"BenchmarkContextCheck", "loop/deadline", "loop/none", "ns/op", Target{}),
 	row("16-shard reload, 1 of 50 files changed, vs one shard's reload",
 		"BenchmarkShardReload", "16-shards", "one-shard", "ns/op", Target{
 			Text: "< 2 × baseline + 8 ms",
