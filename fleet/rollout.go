@@ -107,7 +107,7 @@ func (f *Fleet) Rollout(ctx context.Context, b *Bundle, opts RolloutOptions) (Re
 	if err != nil || opts.Wait <= 0 {
 		return rel, err
 	}
-	answers := f.await(ctx, statuses, rel.Revision, expect, opts.Wait, opts.OnStatus)
+	answers := f.await(ctx, statuses, rel.Revision, expect, opts.Wait, opts.OnStatus, nil)
 	rerr := &RolloutError{Release: rel}
 	for _, n := range expect {
 		if s, ok := answers[n]; ok && s.State == StateNACK {
@@ -124,14 +124,29 @@ func (f *Fleet) Rollout(ctx context.Context, b *Bundle, opts RolloutOptions) (Re
 	}
 	rerr.Rollback, rerr.Err = f.Rollback(ctx, rel.Revision)
 	if rerr.Err == nil {
-		f.await(ctx, statuses, rerr.Rollback.Revision, expect, opts.Wait, opts.OnStatus)
+		// Nodes that had not answered yet answer the failed revision
+		// before the rollback: report those answers too.
+		late := func(s Status) {
+			if _, seen := answers[s.Node]; seen || !s.Answers(rel.Revision) {
+				return
+			}
+			answers[s.Node] = s
+			if s.State == StateNACK {
+				rerr.NACKs = append(rerr.NACKs, s)
+			}
+			if opts.OnStatus != nil {
+				opts.OnStatus(s)
+			}
+		}
+		f.await(ctx, statuses, rerr.Rollback.Revision, expect, opts.Wait, opts.OnStatus, late)
 	}
 	return rel, rerr
 }
 
 // await collects the answers of the expected nodes to rev from statuses,
-// until all answered, one NACKed, or wait passed.
-func (f *Fleet) await(ctx context.Context, statuses <-chan Status, rev uint64, expect []string, wait time.Duration, onStatus func(Status)) map[string]Status {
+// until all answered, one NACKed, or wait passed. Other statuses of the
+// expected nodes go to other, when it is not nil.
+func (f *Fleet) await(ctx context.Context, statuses <-chan Status, rev uint64, expect []string, wait time.Duration, onStatus, other func(Status)) map[string]Status {
 	answers := make(map[string]Status)
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
@@ -141,7 +156,13 @@ func (f *Fleet) await(ctx context.Context, statuses <-chan Status, rev uint64, e
 			if !ok {
 				return answers
 			}
-			if !slices.Contains(expect, s.Node) || !s.Answers(rev) {
+			if !slices.Contains(expect, s.Node) {
+				continue
+			}
+			if !s.Answers(rev) {
+				if other != nil {
+					other(s)
+				}
 				continue
 			}
 			if _, dup := answers[s.Node]; dup {
