@@ -17,36 +17,67 @@
 //
 // # Allow-list
 //
-// A state from NewState has only these globals:
+// A state from NewState has only these globals, each safe for the reason
+// given:
 //
-//   - base: assert, error, getmetatable, ipairs, next, pairs, pcall, print,
-//     rawequal, rawget, rawset, select, setmetatable, tonumber, tostring,
-//     type, unpack, xpcall, _G, _VERSION, _GOPHER_LUA_VERSION;
-//     pcall and xpcall render no traceback (see Limits); xpcall calls its
-//     handler after the failed call has unwound, with the error value;
-//     collectgarbage answers "count" only; load and loadstring compile
-//     source text only (see below). Absent: dofile, loadfile, getfenv,
-//     setfenv, module, require, newproxy.
-//   - string (without dump), table, math, coroutine.
-//   - os with time, clock, date and difftime only.
+//   - assert, error, ipairs, next, pairs, rawequal, rawget, select,
+//     tonumber, tostring, type, _G, _VERSION, _GOPHER_LUA_VERSION: they
+//     compute on values the script already has.
+//   - getmetatable, setmetatable, rawset: the metatables of _G, of the
+//     libraries and of strings are locked (__metatable), and rawset refuses
+//     the library proxies, so no script changes what the others see there.
+//   - unpack: bounded by the value stack ("registry overflow").
+//   - pcall, xpcall: render no traceback (see Limits); xpcall calls its
+//     handler after the failed call has unwound, with the error value.
+//   - load, loadstring: source text only (a string or, as in Lua 5.1, a
+//     reader function), which must pass CheckSource (no "\27Lua"
+//     bytecode, size, nesting, operator chains, compile time) and
+//     CheckProto (concatenations); the chunk runs with the state's globals.
+//   - print, io.write, io.stdout:write, io.stderr:write: write strings to
+//     the host's writers ([Config.Stdout], [Config.Stderr]; default the
+//     process's stdout and stderr, where gopher-lua's print writes), on the
+//     script's own time; the files' flush and setvbuf do nothing. There is
+//     nothing else of io: no open, read, lines, popen, stdin, close.
+//   - string (without dump), table, math: read-through proxies (see
+//     below); the builtins that loop in Go over their input are capped or
+//     check the deadline (see Limits). coroutine: resume runs under the
+//     caller's deadline.
+//   - os: time, clock, date (format length capped) and difftime only; they
+//     read the clock.
+//   - package: config (Lua 5.1's "/\n;\n?\n!\n-\n"), path and cpath
+//     (empty: nothing is searched on disk) and loaded, a read-only view of
+//     the libraries and of the modules the host records ([Loaded]), all
+//     read-only. require is the host's, resolving inside its roots; there
+//     is no loadlib, preload or seeall.
+//   - debug: traceback (bounded as PCall's) and getinfo, which answers
+//     only source, short_src, what, currentline, linedefined and
+//     lastlinedefined: nothing reaches a function up the stack, locals,
+//     upvalues, the registry, metatables or hooks.
+//   - collectgarbage: "count" answers the Go heap in KiB; "collect",
+//     "step", "stop" and "restart" do nothing and "setpause" and
+//     "setstepmul" answer 200, Lua's defaults: the heap is the host's, and
+//     a full collection per call from a script's loop would stall it.
 //
-// There is no io, debug, package or channel. load and loadstring accept a
-// string or, as in Lua 5.1, a reader function; the chunk must pass
-// CheckSource (no "\27Lua" bytecode, size, UTF-8, nesting, operator
-// chains) and CheckProto (concatenations), and runs with the state's
-// globals.
+// Absent: dofile, loadfile, getfenv, setfenv, module, require (the host
+// adds its own), newproxy, os.exit and the rest of os, and channel.
 //
 // # What scripts cannot change
 //
-// The globals string, table, math, coroutine and os are empty read-only
-// proxies of the real library tables: assigning a field raises "cannot
-// assign string.rep: library tables are read-only in the sandbox", rawset on
-// them is refused, their metatables are locked, and pairs over them sees
-// nothing. The string metatable indexes the real string table, which no
-// script can reach: getmetatable("") returns false and setmetatable("", mt)
-// fails, so ("x"):rep(3) always means the sandbox's string.rep. The metatable
-// of _G is locked too, so setmetatable(_G, nil) fails and cannot remove
-// anything the host put there (the host may still set one from Go).
+// The globals string, table and math are empty proxies of the real library
+// tables: a script may add a field the library lacks (function
+// string:split, function table.random), which stays in that proxy, that is
+// in this state only (the engine makes a state per generation, so a reload
+// drops what a removed script added); assigning or removing a builtin
+// raises "cannot assign string.rep: the sandbox's builtins are read-only".
+// coroutine, os, io, debug and package are fully read-only proxies:
+// assigning a field raises "cannot assign os.x: library tables are
+// read-only in the sandbox". rawset on any of them is refused, their
+// metatables are locked, and pairs sees only what scripts added. The string
+// metatable indexes the string proxy: getmetatable("") returns false and
+// setmetatable("", mt) fails, so ("x"):rep(3) always means the sandbox's
+// string.rep, and ("a,b"):split(",") finds an added string.split. The
+// metatable of _G is locked too, so setmetatable(_G, nil) fails and cannot
+// remove anything the host put there (the host may still set one from Go).
 // A script can still rebind a global name (string = {}) for the other
 // scripts sharing its globals; the engine decides whether scripts share them.
 //
@@ -84,7 +115,18 @@
 //     string.find(("a"):rep(1e5), ".-.-.-.-b$") fails after 10^7 steps
 //     (about 150 ms) instead of running for hours. The recursion limit is
 //     200,000 (Go stack); a greedy item over a longer subject fails with
-//     "pattern/input too complex".
+//     "pattern/input too complex". A pattern has at most 32 captures, as in
+//     Lua 5.1 ("too many captures"): the pattern parser recurses once per
+//     open capture, and 10^7 '(' overflowed Go's stack, a fatal error.
+//   - table.sort sorts a copy of the array and checks the call's deadline
+//     every 1024 comparisons (gopher-lua's sorts in Go without looking:
+//     2 million numbers ran 9 s past a 1 s deadline); a sort stopped by the
+//     deadline or by the comparison function's error leaves the table as it
+//     was. The other builtins that loop in Go over their input are bounded
+//     by their result's size (string.rep, format, gsub, table.concat), by
+//     the value stack (unpack, string.byte, string.char) or by the array
+//     size limit (table.insert and table.remove move at most
+//     MaxArrayIndex values).
 //   - Call depth (CallStackSize) and value stack (RegistrySize, grown on
 //     demand): "stack overflow" and "registry overflow" errors. gopher-lua
 //     panics past any PCall that has an error handler when the value stack
@@ -96,16 +138,28 @@
 //     render none; gopher-lua renders one line per tail call (about 200 MB
 //     for a second of infinite tail recursion) before truncating, and its
 //     xpcall does so whenever the handler fails, as it does at a deadline.
-//   - Source: [CheckSource] bounds size, nesting and operator chains.
-//     gopher-lua's compiler recurses per nesting level, and about 10^6
-//     levels (`x()()()...` counts a level per call) overflow Go's stack, a
-//     fatal error; it compiles an operator chain in quadratic time that no
-//     deadline interrupts (40,000 operators: 13 s), so one expression may
-//     have at most MaxExpressionOperators (1000, compiled in about 10 ms).
-//   - Concatenation: [CheckProto] bounds the values other than literals one
-//     expression concatenates (MaxConcatOperands, 8): gopher-lua joins them all in one
-//     allocation between two checks of the deadline and the heap, so
-//     `r = s2 .. s2 .. ...` with a hundred 128 MB operands ends the process.
+//   - Source: [CheckSource] bounds size, nesting and the constructs
+//     gopher-lua compiles in quadratic time, which no deadline interrupts.
+//     Its compiler recurses per nesting level, and about 10^6 levels
+//     (`x()()()...` counts a level per call) overflow Go's stack, a fatal
+//     error. Operator chains (40,000 operators: 13 s): at most
+//     MaxExpressionOperators (1000, about 10 ms) in one expression.
+//     Distinct constants of one function (20,000: 2-4 s): at most
+//     MaxConstantLookups steps of the compiler's constant search (about
+//     0.1-0.3 s at most, measured by BenchmarkCompileWorstAccepted).
+//     elseif chains (16,000 branches: 1.3 s): at most MaxElseifs (1000,
+//     about 10 ms). Forward gotos (8,000: 0.9 s): at most MaxGotos (1000,
+//     about 20 ms) per function. Measured and found linear: long table
+//     constructors, statements, locals, functions, and/or and a.b.c chains
+//     (once their constants are counted). A 1 MiB file of plain statements
+//     parses and compiles in about 0.25-0.7 s on two busy cores.
+//   - Concatenation: [CheckProto] bounds the values one expression
+//     concatenates that are neither literals nor locals or upvalues only
+//     ever holding literals (MaxConcatOperands, 8): gopher-lua joins them
+//     all in one allocation between two checks of the deadline and the
+//     heap, so `r = s2 .. s2 .. ...` with a hundred 128 MB operands ends the
+//     process, while a help text of 44 colour constants is bounded by the
+//     script's size.
 //   - Time and memory: [Guard]; see below.
 //
 // # Deadlines, memory and their cost

@@ -13,7 +13,7 @@ import (
 func ExampleNewState() {
 	L := sandbox.NewState(sandbox.Config{})
 	defer L.Close()
-	fn, err := L.LoadString(`return string.rep("ab", 3), io`)
+	fn, err := L.LoadString(`return string.rep("ab", 3), io.open`)
 	if err != nil {
 		fmt.Println(err)
 		return

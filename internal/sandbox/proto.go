@@ -23,23 +23,151 @@ func instA(inst uint32) int  { return int(inst>>instAShift) & instAMask }
 func instB(inst uint32) int  { return int(inst & instArgMask) }
 func instC(inst uint32) int  { return int(inst>>instCShift) & instArgMask }
 
-// constantOperand reports whether register r holds a literal constant at
-// instruction pc: the last instruction before pc that names r as its A
-// operand loads a constant (OP_LOADK). It looks back a bounded way and
-// answers false when unsure.
-func constantOperand(code []uint32, pc, r int) bool {
-	for i := pc - 1; i >= 0 && i >= pc-256; i-- {
-		if instA(code[i]) == r {
-			return instOp(code[i]) == lua.OP_LOADK
+// instBx decodes the Bx operand (bits 0-17), and instSbx the signed one.
+func instBx(inst uint32) int  { return int(inst & 0x3ffff) }
+func instSbx(inst uint32) int { return instBx(inst) - 0x3ffff>>1 }
+
+// maxRegisters is the number of registers a function may use (A has 8 bits).
+const maxRegisters = 256
+
+// writtenRegisters returns the registers inst writes, [from, to], or
+// from > to for none. It errs on the side of too many: an instruction that
+// may write every register above A (a call with multiple results) writes
+// all of them.
+func writtenRegisters(inst uint32) (from, to int) {
+	a, b, c := instA(inst), instB(inst), instC(inst)
+	switch instOp(inst) {
+	case lua.OP_SETGLOBAL, lua.OP_SETUPVAL, lua.OP_SETTABLE, lua.OP_SETTABLEKS, lua.OP_EQ, lua.OP_LT, lua.OP_LE,
+		lua.OP_TEST, lua.OP_JMP, lua.OP_RETURN, lua.OP_SETLIST, lua.OP_CLOSE, lua.OP_NOP:
+		return 1, 0
+	case lua.OP_LOADNIL:
+		return a, b
+	case lua.OP_SELF:
+		return a, a + 1
+	case lua.OP_CALL:
+		if c > 0 {
+			return a, a + max(c-2, 0)
 		}
+		return a, maxRegisters - 1
+	case lua.OP_FORLOOP, lua.OP_FORPREP:
+		return a, a + 3
+	case lua.OP_VARARG, lua.OP_TFORLOOP, lua.OP_TAILCALL:
+		return a, maxRegisters - 1
+	}
+	return a, a
+}
+
+// register names a register of a function.
+type register struct {
+	p *lua.FunctionProto
+	r int
+}
+
+// protoFacts is what CheckProto learns about a chunk before judging its
+// concatenations: which registers may hold something other than a literal
+// constant, where each upvalue comes from, and where jumps land.
+type protoFacts struct {
+	// variable holds the registers some instruction writes with other than
+	// OP_LOADK, or that a closure assigns through an upvalue.
+	variable map[register]bool
+	// loaded holds the registers some OP_LOADK writes.
+	loaded map[register]bool
+	// origin maps a function's upvalue to the register it captures, in the
+	// function that declares the local.
+	origin map[register]register
+	// targets holds the instructions a jump may land on, by function.
+	targets map[*lua.FunctionProto]map[int]bool
+}
+
+// learn records the facts of p and of the functions nested in it.
+func (f *protoFacts) learn(p *lua.FunctionProto) {
+	targets := map[int]bool{}
+	f.targets[p] = targets
+	code := p.Code
+	for pc := 0; pc < len(code); pc++ {
+		inst := code[pc]
+		switch instOp(inst) {
+		case lua.OP_LOADK:
+			f.loaded[register{p, instA(inst)}] = true
+			continue
+		case lua.OP_JMP, lua.OP_FORLOOP, lua.OP_FORPREP:
+			targets[pc+1+instSbx(inst)] = true
+		case lua.OP_LOADBOOL, lua.OP_EQ, lua.OP_LT, lua.OP_LE, lua.OP_TEST, lua.OP_TESTSET, lua.OP_TFORLOOP:
+			targets[pc+2] = true // they may skip the next instruction
+		case lua.OP_SETUPVAL:
+			if o, ok := f.origin[register{p, instB(inst)}]; ok {
+				f.variable[o] = true
+			}
+		case lua.OP_CLOSURE:
+			if bx := instBx(inst); bx < len(p.FunctionPrototypes) {
+				child := p.FunctionPrototypes[bx]
+				// The closure's upvalues follow as pseudo-instructions: MOVE
+				// captures a local of p, GETUPVAL one of p's upvalues.
+				for i := 0; i < int(child.NumUpvalues) && pc+1 < len(code); i++ {
+					pc++
+					from := register{p, instB(code[pc])}
+					if instOp(code[pc]) == lua.OP_GETUPVAL {
+						var ok bool
+						if from, ok = f.origin[from]; !ok {
+							continue
+						}
+					}
+					f.origin[register{child, i}] = from
+				}
+				f.variable[register{p, instA(inst)}] = true
+				continue
+			}
+		}
+		from, to := writtenRegisters(inst)
+		for r := from; r <= min(to, maxRegisters-1); r++ {
+			f.variable[register{p, r}] = true
+		}
+	}
+	for _, child := range p.FunctionPrototypes {
+		f.learn(child)
+	}
+}
+
+// constant reports whether reg only ever holds literal constants.
+func (f *protoFacts) constant(reg register) bool {
+	return f.loaded[reg] && !f.variable[reg]
+}
+
+// shortOperand reports whether register r holds a literal constant at
+// instruction pc of p, directly or from a local or upvalue that only ever
+// holds literal constants: the last instruction before pc that writes r
+// loads a constant, or copies such a local or upvalue, and no jump lands
+// between the two. It answers false when unsure.
+func (f *protoFacts) shortOperand(p *lua.FunctionProto, pc, r int) bool {
+	code := p.Code
+	for i := pc - 1; i >= 0 && i >= pc-256; i-- {
+		if f.targets[p][i+1] {
+			return false // another path may have written r
+		}
+		inst := code[i]
+		if from, to := writtenRegisters(inst); r < from || r > to {
+			continue
+		}
+		switch instOp(inst) {
+		case lua.OP_LOADK:
+			return true
+		case lua.OP_MOVE, lua.OP_MOVEN: // MOVEN is a MOVE followed by more
+			return f.constant(register{p, instB(inst)})
+		case lua.OP_GETUPVAL:
+			o, ok := f.origin[register{p, instB(inst)}]
+			return ok && f.constant(o)
+		}
+		return false
 	}
 	return false
 }
 
 // CheckProto reports whether a compiled chunk, proto and every function
 // nested in it, is free of concatenations of more than
-// [Limits.MaxConcatOperands] values other than literal constants in one
-// expression.
+// [Limits.MaxConcatOperands] values other than short ones in one
+// expression. A short value is a literal constant, or a local or upvalue
+// that only ever holds literal constants (local RED = "\27[31m"): a chain
+// of those is bounded by the script's size, however long.
 //
 // gopher-lua compiles `a .. b .. c .. ...` into one instruction that joins
 // all its operands in one allocation, which no deadline or memory watchdog
@@ -54,6 +182,9 @@ func constantOperand(code []uint32, pc, r int) bool {
 // concurrent use; it only reads proto.
 func CheckProto(proto *lua.FunctionProto, lim Limits) error {
 	lim = lim.withDefaults()
+	facts := &protoFacts{variable: map[register]bool{}, loaded: map[register]bool{}, origin: map[register]register{},
+		targets: map[*lua.FunctionProto]map[int]bool{}}
+	facts.learn(proto)
 	todo := []*lua.FunctionProto{proto}
 	for len(todo) > 0 {
 		p := todo[len(todo)-1]
@@ -67,7 +198,7 @@ func CheckProto(proto *lua.FunctionProto, lim Limits) error {
 			}
 			variable := 0
 			for r := instB(inst); r <= instC(inst); r++ {
-				if !constantOperand(p.Code, pc, r) {
+				if !facts.shortOperand(p, pc, r) {
 					variable++
 				}
 			}

@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"io"
+	"math"
 	"runtime/metrics"
 	"strings"
 
@@ -71,8 +73,9 @@ type Limits struct {
 	// MaxConcatOperands is the most values other than literal constants
 	// one concatenation expression (a .. ", " .. b) may join for
 	// [CheckProto]: gopher-lua joins them in one allocation, between two
-	// checks of the deadline and the memory bound. Literals are bounded by
-	// the script's size and do not count. Default 8.
+	// checks of the deadline and the memory bound. Literals, and locals and
+	// upvalues that only ever hold literals, are bounded by the script's
+	// size and do not count. Default 8.
 	MaxConcatOperands int
 	// MaxMemoryBytes is how much the Go heap may grow above its lowest size
 	// during a call bounded by [Guard] before the call is stopped (a trigger,
@@ -134,6 +137,11 @@ type Config struct {
 	Trusted bool
 	// Limits bounds the state; see [Limits].
 	Limits Limits
+	// Stdout receives what print, io.write and io.stdout:write write, and
+	// Stderr what io.stderr:write writes, in a sandboxed state. They are
+	// called on the goroutine running the script, and by several states at
+	// once when several share them. Default: os.Stdout and os.Stderr.
+	Stdout, Stderr io.Writer
 }
 
 // registryKey is where a state keeps its [stateData] in the Lua registry.
@@ -193,6 +201,8 @@ func NewState(cfg Config) *lua.LState {
 	}
 	g.RawSetString("collectgarbage", L.NewFunction(collectGarbage))
 	keepOnly(L.GetGlobal("os").(*lua.LTable), "time", "clock", "date", "difftime")
+	installDebug(L, lim)
+	installIO(L, orDefault(cfg.Stdout, defaultOutputs[0]), orDefault(cfg.Stderr, defaultOutputs[1]))
 
 	// The string metatable indexes the real string table, which no script
 	// can reach: getmetatable("") returns false and the global `string`
@@ -202,10 +212,16 @@ func NewState(cfg Config) *lua.LState {
 	str := L.GetGlobal("string").(*lua.LTable)
 	str.RawSetString("__index", lua.LNil)
 	str.RawSetString("dump", lua.LNil)
-	L.SetMetatable(lua.LString(""), lockedMetatable(L, str))
-	for _, name := range []string{"string", "table", "math", "coroutine", "os"} {
+	for _, name := range []string{"string", "table", "math"} {
+		g.RawSetString(name, extensible(L, name, L.GetGlobal(name).(*lua.LTable)))
+	}
+	for _, name := range []string{"coroutine", "os"} {
 		g.RawSetString(name, ReadOnly(L, name, L.GetGlobal(name).(*lua.LTable)))
 	}
+	// Through the proxy, so that ("x"):split() finds a function a script
+	// added to string.
+	L.SetMetatable(lua.LString(""), lockedMetatable(L, L.GetGlobal("string")))
+	installPackage(L, []string{"string", "table", "math", "coroutine", "os", "io", "debug"})
 	readOnly := dataOf(L).readOnly
 	L.SetMetatable(g, lockedMetatable(L, lua.LNil))
 	g.RawSetString("rawset", L.NewFunction(func(L *lua.LState) int {
@@ -292,6 +308,28 @@ func lockedMetatable(L *lua.LState, index lua.LValue) *lua.LTable {
 	return mt
 }
 
+// extensible returns a proxy of lib like [ReadOnly]'s, except that a
+// script may add fields that lib lacks (function string:split() ...): the
+// proxy keeps them, for this state only, and may change or remove them
+// again; the fields of lib stay as they are. pairs over the proxy sees the
+// added fields only.
+func extensible(L *lua.LState, name string, lib *lua.LTable) *lua.LTable {
+	proxy := ReadOnly(L, name, lib)
+	mt := proxy.Metatable.(*lua.LTable)
+	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
+		key := L.Get(2)
+		if lib.RawGet(key) != lua.LNil {
+			L.RaiseError("cannot assign %s.%s: the sandbox's builtins are read-only (a new name may be added)", name, L.ToStringMeta(key))
+		}
+		if key == lua.LNil || key == lua.LNumber(math.NaN()) {
+			L.RaiseError("table index is nil or NaN")
+		}
+		proxy.RawSet(key, L.Get(3))
+		return 0
+	}))
+	return proxy
+}
+
 // ReadOnly returns an empty table that reads through to lib and refuses
 // assignments, rawset included, naming it name in errors; pairs over it sees
 // nothing and getmetatable gives false. The sandbox's libraries are such
@@ -307,17 +345,6 @@ func ReadOnly(L *lua.LState, name string, lib *lua.LTable) *lua.LTable {
 	L.SetMetatable(proxy, mt)
 	dataOf(L).readOnly[proxy] = true
 	return proxy
-}
-
-// collectGarbage is collectgarbage reduced to the "count" query: the Go heap
-// in KiB, as Lua 5.1 reports its own heap.
-func collectGarbage(L *lua.LState) int {
-	opt := L.OptString(1, "collect")
-	if opt != "count" {
-		L.RaiseError("collectgarbage: option %q is not allowed in the sandbox (only \"count\")", opt)
-	}
-	L.Push(lua.LNumber(float64(heapBytes()) / 1024))
-	return 1
 }
 
 // heapObjectsMetric is the bytes of live and not yet swept heap objects.

@@ -89,9 +89,9 @@ func TestBadInputs(t *testing.T) {
 		{"os.date format bomb", `os.date(("%c"):rep(4e6))`, "os.date: format too long (8000000 bytes, max 256)", 0, 0},
 		{"long concatenation expression", "local s = (\"x\"):rep(2^20)\nlocal s2 = s..s..s..s..s..s..s..s\nlocal r = s2" + strings.Repeat("..s2", 99),
 			"sandbox: line 3: a concatenation of 100 values other than literals in one expression (the limit is 8): split it", 0, 0},
-		{"long concatenation in a nested function", "local s = 'x'\nlocal function f()\n  return function() return s..s..s..s..s..s..s..s..s end\nend",
+		{"long concatenation in a nested function", "local s = ('x'):rep(1)\nlocal function f()\n  return function() return s..s..s..s..s..s..s..s..s end\nend",
 			"sandbox: line 3: a concatenation of 9 values other than literals in one expression (the limit is 8): split it", 0, 0},
-		{"long concatenation through load", `assert(load("local s = 'x' return s" .. ("..s"):rep(20)))`,
+		{"long concatenation through load", `assert(load("local s = ... return s" .. ("..s"):rep(20)))`,
 			"sandbox: line 1: a concatenation of 21 values other than literals in one expression (the limit is 8): split it", 0, 0},
 		{"concatenations split into expressions", "local s = ('x'):rep(1000)\nlocal r = s..s..s..s..s..s..s..s\nr = r..r..r..r\nassert(#r == 32000)", "", 0, 0},
 		{"long operator chain through load", `assert(load("return 1" .. ("+x"):rep(40000)))`,
@@ -123,8 +123,16 @@ local s = {"b", "c", "a"} table.sort(s, function(x, y) return x > y end) assert(
 		{"assign to the string metatable", `getmetatable("").__index = {}`, "attempt to index", 0, 0},
 		{"replace the string metatable", `setmetatable("", {})`, "cannot change a protected metatable", 0, 0},
 		{"reach the string table through __index", `local s = string.__index or ("").__index; s.rep = nil`, "attempt to index a non-table object(nil) with key 'rep'", 0, 0},
-		{"assign to a library", `string.rep = nil`, "cannot assign string.rep: library tables are read-only", 0, 0},
-		{"add to a library", `math.tau = 6.28`, "cannot assign math.tau", 0, 0},
+		{"assign to a library", `string.rep = nil`, "cannot assign string.rep: the sandbox's builtins are read-only", 0, 0},
+		{"overwrite a builtin", `function string.format() end`, "cannot assign string.format", 0, 0},
+		{"overwrite a builtin of table", `table.insert = print`, "cannot assign table.insert", 0, 0},
+		{"add to a library", `math.tau = 6.28 assert(math.tau == 6.28)
+function string:split(sep) local t = {} for w in self:gmatch("[^" .. sep .. "]+") do t[#t + 1] = w end return t end
+assert(#("a,b,c"):split(",") == 3 and #string.split("a b", " ") == 2)
+function table.random(t) return t[1] end assert(table.random({7}) == 7)
+string.split = nil assert(string.split == nil and ("x").split == nil)`, "", 0, 0},
+		{"add to os", `os.myexit = print`, "cannot assign os.myexit: library tables are read-only", 0, 0},
+		{"add to coroutine", `coroutine.x = 1`, "cannot assign coroutine.x", 0, 0},
 		{"rawset into a library", `rawset(string, "rep", print)`, "rawset: library tables are read-only", 0, 0},
 		{"setmetatable(_G, nil)", `setmetatable(_G, nil)`, "cannot change a protected metatable", 0, 0},
 		{"dofile", `dofile("/etc/passwd")`, "attempt to call a non-function object", 0, 0},
@@ -133,14 +141,38 @@ local s = {"b", "c", "a"} table.sort(s, function(x, y) return x > y end) assert(
 		{"setfenv", `setfenv(1, {})`, "attempt to call a non-function object", 0, 0},
 		{"module", `module("m")`, "attempt to call a non-function object", 0, 0},
 		{"require", `require("os")`, "attempt to call a non-function object", 0, 0},
-		{"io", `io.open("/etc/passwd")`, "attempt to index a non-table object(nil) with key 'open'", 0, 0},
-		{"debug", `debug.getregistry()`, "attempt to index a non-table object(nil) with key 'getregistry'", 0, 0},
+		{"io", `io.open("/etc/passwd")`, "attempt to call a non-function object", 0, 0},
+		{"io.read", `io.read()`, "attempt to call a non-function object", 0, 0},
+		{"io.lines", `io.lines("/etc/passwd")`, "attempt to call a non-function object", 0, 0},
+		{"io.popen", `io.popen("true")`, "attempt to call a non-function object", 0, 0},
+		{"io.stdin", `io.stdin:read()`, "attempt to index a non-table object(nil)", 0, 0},
+		{"io.stdout:read", `io.stdout:read()`, "attempt to call a non-function object", 0, 0},
+		{"io.stdout:close", `io.stdout:close()`, "attempt to call a non-function object", 0, 0},
+		{"replace io.write", `io.write = print`, "cannot assign io.write", 0, 0},
+		{"debug", `debug.getregistry()`, "attempt to call a non-function object", 0, 0},
+		{"debug.getlocal", `debug.getlocal(1, 1)`, "attempt to call a non-function object", 0, 0},
+		{"debug.getupvalue", `debug.getupvalue(print, 1)`, "attempt to call a non-function object", 0, 0},
+		{"debug.sethook", `debug.sethook(print, "l")`, "attempt to call a non-function object", 0, 0},
+		{"debug.setmetatable", `debug.setmetatable("", nil)`, "attempt to call a non-function object", 0, 0},
+		{"debug.getinfo gives no function", `local i = debug.getinfo(1) assert(i.func == nil and i.short_src == "<string>" and i.currentline == 1 and i.what == "main") error("ok")`, "ok", 0, 0},
+		{"debug.getinfo of a function", `local function f() end local i = debug.getinfo(f, "f") assert(i.func == nil and i.linedefined == 1 and i.what == "Lua") error("ok")`, "ok", 0, 0},
+		{"debug.getinfo past the stack", `assert(debug.getinfo(100) == nil) error("ok")`, "ok", 0, 0},
+		{"debug.traceback", `local tb = debug.traceback("msg") assert(tb:find("^msg\nstack traceback:\n\t<string>:1: in main chunk")) error("ok")`, "ok", 0, 0},
+		{"debug.traceback of a table", `local t = {} assert(debug.traceback(t) == t) error("ok")`, "ok", 0, 0},
 		{"os.exit", `os.exit(1)`, "attempt to call a non-function object", 0, 0},
 		{"os.execute", `os.execute("true")`, "attempt to call a non-function object", 0, 0},
 		{"os.getenv", `os.getenv("HOME")`, "attempt to call a non-function object", 0, 0},
 		{"os.remove", `os.remove("/tmp/x")`, "attempt to call a non-function object", 0, 0},
-		{"package.loadlib", `package.loadlib("x", "y")`, "attempt to index a non-table object(nil) with key 'loadlib'", 0, 0},
-		{"collectgarbage collect", `collectgarbage()`, `collectgarbage: option "collect" is not allowed`, 0, 0},
+		{"package.loadlib", `package.loadlib("x", "y")`, "attempt to call a non-function object", 0, 0},
+		{"package.path", `package.path = "/etc/?"`, "cannot assign package.path", 0, 0},
+		{"package.loaded", `package.loaded.string = nil`, "cannot assign package.loaded.string", 0, 0},
+		{"package.preload", `package.preload.x = print`, "attempt to index a non-table object(nil) with key 'x'", 0, 0},
+		{"package.seeall", `package.seeall({})`, "attempt to call a non-function object", 0, 0},
+		{"package reads", `assert(package.config:sub(1, 1) == "/" and package.path == "" and package.cpath == "")
+assert(package.loaded.string == string and package.loaded._G == _G) error("ok")`, "ok", 0, 0},
+		{"collectgarbage collect", `assert(collectgarbage() == 0 and collectgarbage("collect") == 0 and collectgarbage("step") == false)
+assert(collectgarbage("stop") == 0 and collectgarbage("restart") == 0 and collectgarbage("count") > 0) error("ok")`, "ok", 0, 0},
+		{"collectgarbage of another option", `collectgarbage("generational")`, `bad argument #1 to collectgarbage (invalid option 'generational')`, 0, 0},
 		{"load of bytecode", "assert(load(\"\\27LuaQ\\0\\1\"))", "sandbox: binary chunks are not allowed", 0, 0},
 		{"loadstring of bytecode", "assert(loadstring(\"\\27Lua\"))", "sandbox: binary chunks are not allowed", 0, 0},
 		{"load of source sees the globals", `assert(load("return string.rep('a', 2)")() == "aa") error("ok")`, "ok", 0, 0},
@@ -191,8 +223,8 @@ func TestGlobalsAreTheAllowList(t *testing.T) {
 	var got []string
 	L.G.Global.ForEach(func(k, _ lua.LValue) { got = append(got, k.String()) })
 	slices.Sort(got)
-	want := []string{"_G", "_GOPHER_LUA_VERSION", "_VERSION", "assert", "collectgarbage", "coroutine", "error",
-		"getmetatable", "ipairs", "load", "loadstring", "math", "next", "os", "pairs", "pcall", "print",
+	want := []string{"_G", "_GOPHER_LUA_VERSION", "_VERSION", "assert", "collectgarbage", "coroutine", "debug", "error",
+		"getmetatable", "io", "ipairs", "load", "loadstring", "math", "next", "os", "package", "pairs", "pcall", "print",
 		"rawequal", "rawget", "rawset", "select", "setmetatable", "string", "table", "tonumber", "tostring",
 		"type", "unpack", "xpcall"}
 	if !slices.Equal(got, want) {
@@ -618,10 +650,41 @@ return "Player " .. name .. " has " .. hp .. "/" .. mx .. " HP at (" .. x .. ", 
 	if err := CheckProto(compile(line), Limits{}); err != nil {
 		t.Fatalf("a log line with 6 literals and 5 variables: %v", err)
 	}
-	vars := `local a = "x"
+	vars := `local a = ...
 return a .. a .. a .. a .. a .. a .. a .. a .. a`
 	if err := CheckProto(compile(vars), Limits{}); err == nil || !strings.Contains(err.Error(), "9 values other than literals") {
 		t.Fatalf("nine variables: %v", err)
+	}
+	for _, tc := range []struct{ name, src, want string }{
+		{"44 colour constants in locals", `local R, G, X = "\27[31m", "\27[32m", "\27[0m"
+return ` + strings.Repeat(`R .. "red" .. X .. G .. "green" .. X .. `, 7) + `R .. X`, ""},
+		{"constant upvalues", `local R, X = "\27[31m", "\27[0m"
+local function help() return function() return ` + strings.Repeat(`R .. "x" .. X .. `, 10) + `X end end
+return help`, ""},
+		{"a local reassigned a variable", `local R = "a"
+R = ... 
+return ` + strings.Repeat("R .. ", 9) + "R", "10 values other than literals"},
+		{"a local a closure assigns", `local R = "a"
+local function grow(s) R = s end
+return function() return ` + strings.Repeat("R .. ", 9) + "R end", "10 values other than literals"},
+		{"a local assigned in a loop", `local R = "a"
+for i = 1, 3 do R = R .. R end
+return ` + strings.Repeat("R .. ", 9) + "R", "10 values other than literals"},
+		{"a local assigned after its use in a loop", `local R = "a"
+while true do
+  local s = ` + strings.Repeat("R .. ", 9) + `R
+  R = s
+end`, "10 values other than literals"},
+		{"a constant or a variable", `local big = ...
+return ` + strings.Repeat(`(big or "x") .. `, 9) + `"y"`, "9 values other than literals"},
+		{"a constant local shadowed by a call", `do local a = "x" end
+local b = f()
+return ` + strings.Repeat("b .. ", 9) + "b", "10 values other than literals"},
+	} {
+		err := CheckProto(compile(tc.src), Limits{})
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
 	}
 }
 
@@ -632,5 +695,22 @@ func TestMethodChainNesting(t *testing.T) {
 	}
 	if err := CheckSource([]byte("return x"+strings.Repeat(":a()", 250)), Limits{}); err == nil {
 		t.Fatal("a chain of 250 method calls passed the nesting limit of 200")
+	}
+}
+
+// TestOutputGoesToTheConfiguredWriters writes with print, io.write and the
+// two io files: each lands in the writer Config names for it.
+func TestOutputGoesToTheConfiguredWriters(t *testing.T) {
+	var out, errOut strings.Builder
+	L := NewState(Config{Stdout: &out, Stderr: &errOut})
+	defer L.Close()
+	code := `print("a", 1) io.write("b", 2, "\n"):write("c\n") io.stdout:write("d\n"):flush() io.stdout:setvbuf("no")
+io.stderr:write("e\n")
+local ok = pcall(io.stdout.write, "x") assert(not ok, "write without ':'")`
+	if err := run(L, code, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "a\t1\nb2\nc\nd\n" || errOut.String() != "e\n" {
+		t.Errorf("stdout %q, stderr %q", out.String(), errOut.String())
 	}
 }
