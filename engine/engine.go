@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"os"
@@ -80,6 +81,13 @@ type Options struct {
 	// a manual Reload commits at once and drops a prepared one. Default:
 	// false, automatic reloads commit as soon as they are prepared.
 	DeferCommit bool
+	// Stdout and Stderr receive what sandboxed scripts write: print,
+	// io.write and io.stdout:write go to Stdout, io.stderr:write to Stderr.
+	// They are called with the engine's lock held, on the goroutine of the
+	// call that runs the script (several at once for the engines of a
+	// Shards). Default: os.Stdout, where gopher-lua's print writes, and
+	// os.Stderr. A trusted engine's scripts use Lua's own io.
+	Stdout, Stderr io.Writer
 	// OnReload, when set, is told about every reload, committed or failed,
 	// manual or automatic. It runs on the reloading goroutine (the
 	// watcher's, for automatic reloads) once the engine's locks are
@@ -463,7 +471,7 @@ func (e *Engine) prepare(ctx context.Context, scripts []*script) (_ *generation,
 	if e.isClosed() {
 		return nil, ErrClosed
 	}
-	L := sandbox.NewState(sandbox.Config{Trusted: e.opts.Trusted, Limits: e.opts.Limits})
+	L := sandbox.NewState(sandbox.Config{Trusted: e.opts.Trusted, Limits: e.opts.Limits, Stdout: e.opts.Stdout, Stderr: e.opts.Stderr})
 	g := newGeneration(e, e.genNum.Load()+1, L, scripts)
 	defer func() {
 		g.unlockEngine()

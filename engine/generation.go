@@ -166,6 +166,9 @@ func (g *generation) load(L *lua.LState, s *script) lua.LValue {
 		ret = lua.LTrue
 	}
 	g.modules[s.module] = ret
+	if loaded := sandbox.Loaded(L); loaded != nil {
+		loaded.RawSetString(s.module, ret)
+	}
 	if t, ok := ret.(*lua.LTable); ok && g.classes[t] == nil && t.RawGetString("__index") != lua.LNil {
 		g.register(s.module, t, s.module)
 	}
@@ -216,8 +219,10 @@ func (g *generation) baseOf(t *lua.LTable) *classVersion {
 }
 
 // require resolves a module inside the script roots, in this generation.
+// A name may use dots or, as Lua 5.1's and LÖVE's file searchers allow,
+// slashes: "game/util" is module "game.util", loaded once under that name.
 func (g *generation) require(L *lua.LState) int {
-	name := L.CheckString(1)
+	name := strings.ReplaceAll(L.CheckString(1), "/", ".")
 	if name == "hot" {
 		L.Push(g.hot)
 		return 1
