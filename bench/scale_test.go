@@ -198,8 +198,9 @@ func scaleProject(n int) (files map[string]string, edited string) {
 }
 
 // largeEnv names the environment variable that adds the 5,000-module
-// project to BenchmarkScale (benchtable -large sets it): about 15 s more
-// per run, mostly writing and compiling 5,000 files twice.
+// project to BenchmarkScale (about 15 s more per run, mostly writing and
+// compiling 5,000 files twice) and runs BenchmarkCommitPauseClasses (about
+// 25 s). benchtable -large sets it.
 const largeEnv = "HOTLUA_BENCH_LARGE"
 
 // scaleSizes returns the project sizes of BenchmarkScale.
@@ -332,6 +333,64 @@ return s`)
 					}
 				})
 			}
+		})
+	}
+}
+
+// pauseObjects is how many live objects BenchmarkCommitPauseClasses keeps.
+const pauseObjects = 1_000_000
+
+// spawnerSrc is k/spawner.lua of BenchmarkCommitPauseClasses: spawn(n,
+// classes) makes n objects in Lua, spread over the classes k.c0000 ...,
+// and keeps them in a persisted table.
+const spawnerSrc = `
+local Spawner = {}
+Spawner.__index = Spawner
+function Spawner.spawn(n, classes)
+  local pool = hot.persist("pool", function() return {} end)
+  local cls = {}
+  for i = 0, classes - 1 do cls[i] = require(string.format("k.c%04d", i)) end
+  for i = 1, n do pool[#pool + 1] = setmetatable({}, cls[i % classes]) end
+end
+return Spawner
+`
+
+// BenchmarkCommitPauseClasses reloads a one-class change in a project of
+// 500 and 5,000 blank classes, one file each, with a million live objects
+// spread over them, and reports how long calls were held for the commit
+// (Report.Pause, as pause-ns/op) beside the whole reload (ns/op). It runs
+// only with HOTLUA_BENCH_LARGE=1 (about 25 s).
+func BenchmarkCommitPauseClasses(b *testing.B) {
+	if os.Getenv(largeEnv) == "" {
+		b.Skip("set " + largeEnv + "=1 (benchtable -large) to run it")
+	}
+	for _, n := range []int{500, 5000} {
+		b.Run(fmt.Sprintf("classes=%d/objects=%d", n, pauseObjects), func(b *testing.B) {
+			files := map[string]string{"k/spawner.lua": spawnerSrc}
+			for i := range n {
+				files[fmt.Sprintf("k/c%04d.lua", i)] = blankSrc
+			}
+			e, dir := newEngine(b, files)
+			spawner, err := e.Class("k.spawner")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := spawner.Call(ctx, "spawn", pauseObjects, n); err != nil {
+				b.Fatal(err)
+			}
+			edited := fmt.Sprintf("k/c%04d.lua", n/2)
+			var pause int64
+			for i := 0; b.Loop(); i++ {
+				b.StopTimer()
+				writeFiles(b, dir, map[string]string{edited: fmt.Sprintf("%s-- edit %d\n", blankSrc, i)})
+				b.StartTimer()
+				r, err := e.Reload(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				pause += r.Pause.Nanoseconds()
+			}
+			b.ReportMetric(float64(pause)/float64(b.N), "pause-ns/op")
 		})
 	}
 }

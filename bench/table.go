@@ -93,6 +93,18 @@ func generation(files, project string) Row {
 		"BenchmarkMemoryGeneration/files="+files, "engine", "raw", "B/generation", MaxValue(300e3, "B/generation"))
 }
 
+// classPause returns the row of the commit pause with n classes and a
+// million live objects, beside the whole reload, held to limit ns.
+func classPause(n string, limit float64) Row {
+	group := "BenchmarkCommitPauseClasses/classes=" + n + "/objects=1000000"
+	return Row{
+		Title:  "reload commit pause, " + n + " classes, 1000000 live objects, vs the whole reload",
+		Ours:   Metric{group, "pause-ns/op"},
+		Base:   Metric{group, "ns/op"},
+		Target: MaxValue(limit, "ns/op"),
+	}
+}
+
 // scale returns the rows of BenchmarkScale for a project of n modules: the
 // one-file reload against the raw re-run floor, and the heap.
 func scale(n string, reload, whole, generation Target) []Row {
@@ -138,6 +150,8 @@ var Rows = slices.Concat([]Row{
 	scale("500", MaxRatio(1.25), Target{}, MaxRatio(1.3)),
 	scale("5000", MaxRatio(1.25), MaxValue(120e6, "B"), MaxRatio(1.3)),
 ), []Row{
+	classPause("500", 100e3),
+	classPause("5000", 1e6),
 	row("top level of 500 modules, raw state, with a deadline (SetContext) vs none",
 		"BenchmarkContextCheck", "top-level/deadline", "top-level/none", "ns/op", Target{}),
 	row("Lua loop of 100k calls, raw state, with a deadline (SetContext) vs none",
