@@ -21,7 +21,7 @@ func ForEngine(e *engine.Engine) Target { return engineTarget{e} }
 type engineTarget struct{ e *engine.Engine }
 
 func (t engineTarget) Do(ctx context.Context, fn func(L *lua.LState) error) error {
-	return t.e.Do(ctx, fn)
+	return t.e.Do(engine.Labeled(ctx, "console evaluation"), fn)
 }
 
 func (t engineTarget) Describe(v lua.LValue) (class, version string, ok bool) {

@@ -102,6 +102,17 @@
 // use. One engine runs one call of Lua code at a time, and a commit happens
 // between two calls, so a call runs entirely on one version.
 //
+// Waiting for the engine honours the caller's context: a call (Object.Call,
+// Engine.New, Do, CallGlobal, Emit, Class.Call, Reload) that cannot get the
+// engine before its context ends returns at once with a [*BusyError]
+// naming what held it ("console evaluation since 1.2s", "commit of
+// generation 4 (__migrate of units.goblin)", "a call of the function at
+// units/goblin.lua:12"); it matches [ErrBusy] and the context's error. The
+// slack past the deadline is the scheduler's wake-up, well under 50 ms on
+// an idle machine. Get, Set, Classes and the other methods without a
+// context wait as long as it takes. Waiters are served in turn: a
+// goroutine calling in a loop cannot starve another.
+//
 // A reload compiles without holding calls up, and loads the new generation
 // in its fresh state beside the running calls until its scripts touch state
 // the generations share (hot.persist): from then on, and for the commit, it

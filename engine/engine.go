@@ -110,15 +110,16 @@ type Engine struct {
 	bind   *bindings.Registry
 	protos *protoCache // shared by the engines of a Shards
 
-	reloading sync.Mutex    // one reload at a time; held while compiling and preparing
+	reloading engineLock    // one reload at a time; held while compiling and preparing
 	parked    *parkedReload // guarded by reloading
-	mu        sync.Mutex    // serializes Lua execution, commits and the fields below
-	closed    bool
+	lk        engineLock    // serializes Lua execution, commits and the fields below
+	closed    atomic.Bool   // set by Close, with the lock held; read without it
 	gen       *generation
 	L         *lua.LState
 	handles   map[string]*handle    // class name -> its automatic handle
 	persist   map[string]lua.LValue // hot.persist
-	hashes    map[string]string     // script path -> hash, of the current generation
+	hashes    map[string]string     // script path -> hash, of the current generation; written with both locks held
+	errsMu    sync.Mutex            // guards errs, which reloads write while calls run
 	errs      []error               // recent reload errors, oldest first
 	strikes   map[methodKey]int     // deadline hits in a row, by method; cleared by a commit
 
@@ -144,13 +145,15 @@ func open(opts Options, protos *protoCache) (*Engine, error) {
 		return nil, errors.New("engine: no script roots given")
 	}
 	e := &Engine{
-		protos:  protos,
-		opts:    opts,
-		log:     opts.Logger,
-		bind:    opts.Bindings,
-		handles: make(map[string]*handle),
-		strikes: make(map[methodKey]int),
-		persist: make(map[string]lua.LValue),
+		protos:    protos,
+		opts:      opts,
+		log:       opts.Logger,
+		bind:      opts.Bindings,
+		handles:   make(map[string]*handle),
+		strikes:   make(map[methodKey]int),
+		persist:   make(map[string]lua.LValue),
+		lk:        newEngineLock(),
+		reloading: newEngineLock(),
 	}
 	for _, r := range opts.Roots {
 		abs, err := filepath.Abs(r)
@@ -254,9 +257,13 @@ func (e *Engine) Reload(ctx context.Context) (*Report, error) {
 // reloadFor reloads, then records and logs the outcome and tells OnReload.
 func (e *Engine) reloadFor(ctx context.Context, trigger string, files []string) (*Report, error) {
 	start := time.Now()
-	e.reloading.Lock()
+	if err := e.reloading.lock(ctx); err != nil {
+		return nil, err
+	}
+	done := e.reloading.doing("a reload (" + trigger + ")")
 	outs, err := reloadGroup(ctx, []*Engine{e}, nil, trigger, files, start)
-	e.reloading.Unlock()
+	done()
+	e.reloading.unlock()
 	if errors.Is(err, errUnchanged) || outs[0].parked {
 		return nil, nil
 	}
@@ -342,17 +349,52 @@ func reloadGroup(ctx context.Context, engines []*Engine, names []string, trigger
 		return failAll(err)
 	}
 
-	for i, e := range engines {
+	if len(engines) == 1 {
+		e := engines[0]
 		e.discardParked() // superseded: this reload read every script anew
 		if automatic && e.opts.DeferCommit {
-			e.parked = &parkedReload{g: gens[i], trigger: trigger, files: files, start: start}
+			e.park(gens[0], trigger, files, start)
+			outs[0].parked = true
+			return outs, nil
+		}
+		outs[0].report, outs[0].err = e.commitPrepared(ctx, gens[0], start)
+		return outs, nil
+	}
+	// Every shard or none: take every lock (ctx bounds the wait) before the
+	// first commit.
+	if !automatic || !engines[0].opts.DeferCommit {
+		for i, e := range engines {
+			if err := e.lk.lock(ctx); err != nil {
+				for _, locked := range engines[:i] {
+					locked.lk.unlock()
+				}
+				for _, g := range gens {
+					g.discard()
+				}
+				if names != nil {
+					err = &ShardError{Shard: names[i], Err: err}
+				}
+				return failAll(err)
+			}
+		}
+	}
+	for i, e := range engines {
+		e.discardParked()
+		if automatic && e.opts.DeferCommit {
+			e.park(gens[i], trigger, files, start)
 			outs[i].parked = true
-			e.log.Info("hotlua: reload prepared; it commits at the next CommitPending", "generation", gens[i].num, "files", files)
 			continue
 		}
-		outs[i].report, outs[i].err = e.commitPrepared(gens[i], start)
+		outs[i].report, outs[i].err = e.commitLocked(gens[i], start)
+		e.lk.unlock()
 	}
 	return outs, nil
+}
+
+// park keeps g for CommitPending. Called with e.reloading held.
+func (e *Engine) park(g *generation, trigger string, files []string, start time.Time) {
+	e.parked = &parkedReload{g: g, trigger: trigger, files: files, start: start}
+	e.log.Info("hotlua: reload prepared; it commits at the next CommitPending", "generation", g.num, "files", files)
 }
 
 // parkedReload is a prepared generation waiting for CommitPending.
@@ -377,23 +419,23 @@ func (e *Engine) discardParked() {
 // Preparing (compiling, loading the scripts in a fresh state, checking)
 // already happened off the loop; the commit holds calls for microseconds.
 func (e *Engine) CommitPending() (*Report, error) {
-	e.reloading.Lock()
+	e.reloading.lockBackground()
 	p := e.parked
 	e.parked = nil
 	if p == nil {
-		e.reloading.Unlock()
+		e.reloading.unlock()
 		return nil, nil
 	}
-	report, err := e.commitPrepared(p.g, p.start)
-	e.reloading.Unlock()
+	report, err := e.commitPrepared(context.Background(), p.g, p.start)
+	e.reloading.unlock()
 	e.finish(p.trigger, p.files, p.start, report, err)
 	return report, err
 }
 
 // HasPending reports whether a prepared reload waits for CommitPending.
 func (e *Engine) HasPending() bool {
-	e.reloading.Lock()
-	defer e.reloading.Unlock()
+	e.reloading.lockBackground()
+	defer e.reloading.unlock()
 	return e.parked != nil
 }
 
@@ -403,12 +445,12 @@ func (e *Engine) finish(trigger string, files []string, start time.Time, report 
 		return
 	}
 	if err != nil {
-		e.mu.Lock()
+		e.errsMu.Lock()
 		e.errs = append(e.errs, err)
 		if len(e.errs) > recentErrors {
 			e.errs = slices.Delete(e.errs, 0, len(e.errs)-recentErrors)
 		}
-		e.mu.Unlock()
+		e.errsMu.Unlock()
 		e.log.Error("hotlua: reload failed; the current version keeps running", "trigger", trigger, "generation", e.Generation(), "err", err)
 	} else {
 		e.log.Info("hotlua: reloaded", "trigger", trigger, "generation", report.Generation, "report", report.String())
@@ -435,11 +477,20 @@ func (e *Engine) compile(ctx context.Context, force bool) ([]*script, error) {
 	return e.protos.compile(ctx, srcs, e.opts.Limits)
 }
 
-// commitPrepared commits g, which prepare returned, under the engine's lock.
-func (e *Engine) commitPrepared(g *generation, start time.Time) (*Report, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
+// commitPrepared commits g, which prepare returned, under the engine's
+// lock, which it waits for until ctx ends.
+func (e *Engine) commitPrepared(ctx context.Context, g *generation, start time.Time) (*Report, error) {
+	if err := e.lk.lock(ctx); err != nil {
+		g.discard()
+		return nil, err
+	}
+	defer e.lk.unlock()
+	return e.commitLocked(g, start)
+}
+
+// commitLocked commits g. Called with the engine's lock held.
+func (e *Engine) commitLocked(g *generation, start time.Time) (*Report, error) {
+	if e.closed.Load() {
 		g.discard()
 		return nil, ErrClosed
 	}
@@ -449,9 +500,8 @@ func (e *Engine) commitPrepared(g *generation, start time.Time) (*Report, error)
 }
 
 // unchanged reports whether srcs are exactly the current generation's scripts.
+// Called with e.reloading held, which guards e.hashes against commits.
 func (e *Engine) unchanged(srcs []source) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	if len(srcs) != len(e.hashes) {
 		return false
 	}
@@ -529,6 +579,8 @@ func runCheck(L *lua.LState, check *lua.LFunction, gen uint64) error {
 func (e *Engine) commit(g *generation) *Report {
 	hookCtx, cancel := context.WithTimeout(context.Background(), e.opts.LoadTimeout)
 	defer cancel()
+	commitTask := fmt.Sprintf("commit of generation %d", g.num)
+	defer e.lk.doing(commitTask)()
 	old := e.gen
 	report := &Report{Generation: g.num}
 	hashes := make(map[string]string, len(g.scripts))
@@ -548,7 +600,9 @@ func (e *Engine) commit(g *generation) *Report {
 	slices.Sort(report.Files)
 	if old != nil {
 		report.Previous = old.num
+		done := e.lk.doing(commitTask + " (unload handlers)")
 		report.HookErrors = append(report.HookErrors, old.emit(hookCtx, old.L, "unload")...)
+		done()
 	}
 
 	pauseStart := time.Now()
@@ -609,13 +663,17 @@ func (e *Engine) commit(g *generation) *Report {
 			report.Changed = append(report.Changed, s.h.name)
 		}
 		if !e.opts.ManualSwap {
+			done := e.lk.doing(commitTask + " (__migrate of " + s.h.name + ")")
 			e.migrate(hookCtx, s.h, s.prev, s.changed, report)
+			done()
 		}
 	}
 	slices.Sort(report.Changed)
 	slices.Sort(report.Added)
 	if old != nil {
+		done := e.lk.doing(commitTask + " (reload handlers)")
 		report.HookErrors = append(report.HookErrors, g.emit(hookCtx, g.L, "reload", lua.LNumber(old.num))...)
+		done()
 	}
 	return report
 }
@@ -687,16 +745,16 @@ func (e *Engine) Emit(ctx context.Context, event string, args ...any) error {
 // more after each committed reload.
 func (e *Engine) Generation() uint64 { return e.genNum.Load() }
 
-func (e *Engine) isClosed() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.closed
-}
+// lockBackground takes the engine's lock, waiting as long as it takes: for
+// bookkeeping that runs no Lua code and has no context.
+func (e *Engine) lockBackground() { e.lk.lockBackground() }
+
+func (e *Engine) isClosed() bool { return e.closed.Load() }
 
 // Errors returns the most recent reload errors, oldest first.
 func (e *Engine) Errors() []error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.errsMu.Lock()
+	defer e.errsMu.Unlock()
 	return slices.Clone(e.errs)
 }
 
@@ -704,18 +762,18 @@ func (e *Engine) Errors() []error {
 // and releases the engine. Later calls fail with ErrClosed. Close is idempotent.
 func (e *Engine) Close() error {
 	e.watching.stop()
-	e.reloading.Lock()
-	defer e.reloading.Unlock()
+	e.reloading.lockBackground()
+	defer e.reloading.unlock()
 	e.discardParked()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
+	e.lockBackground()
+	defer e.lk.unlock()
+	if e.closed.Load() {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), e.opts.LoadTimeout)
 	defer cancel()
 	errs := e.gen.emit(ctx, e.L, "unload")
-	e.closed = true
+	e.closed.Store(true)
 	e.L.Close()
 	e.L = nil
 	return errors.Join(errs...)
@@ -727,11 +785,14 @@ func (e *Engine) Close() error {
 // error raised inside fn (by L.Call, L.RaiseError ...) is returned as a
 // *ScriptError; ctx, when it can be cancelled, interrupts Lua code.
 func (e *Engine) Do(ctx context.Context, fn func(L *lua.LState) error) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
+	if err := e.lk.lock(ctx); err != nil {
+		return err
+	}
+	defer e.lk.unlock()
+	if e.closed.Load() {
 		return ErrClosed
 	}
+	defer e.lk.doing(labelOf(ctx, "Engine.Do"))()
 	L := e.L
 	defer sandbox.Guard(L, ctx)()
 	top := L.GetTop()
@@ -757,10 +818,10 @@ type ClassInfo struct {
 
 // Classes lists the classes of the current generation, by name.
 func (e *Engine) Classes() []ClassInfo {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.lockBackground()
+	defer e.lk.unlock()
 	var out []ClassInfo
-	if e.closed {
+	if e.closed.Load() {
 		return nil
 	}
 	for _, cv := range e.gen.order {
@@ -772,8 +833,8 @@ func (e *Engine) Classes() []ClassInfo {
 
 // Class returns the current version of the class called name.
 func (e *Engine) Class(name string) (*Class, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.lockBackground()
+	defer e.lk.unlock()
 	cv, err := e.classVersion(name)
 	if err != nil {
 		return nil, err
@@ -784,7 +845,7 @@ func (e *Engine) Class(name string) (*Class, error) {
 // classVersion returns the current generation's class called name. Called
 // with e.mu held.
 func (e *Engine) classVersion(name string) (*classVersion, error) {
-	if e.closed {
+	if e.closed.Load() {
 		return nil, ErrClosed
 	}
 	if cv := e.gen.byName[name]; cv != nil {
@@ -806,10 +867,10 @@ func (e *Engine) UpdatedClass(c *Class) (*Class, bool) {
 
 // Objects returns the live objects of the class called name.
 func (e *Engine) Objects(name string) []*Object {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.lockBackground()
+	defer e.lk.unlock()
 	h := e.handles[name]
-	if h == nil || e.closed {
+	if h == nil || e.closed.Load() {
 		return nil
 	}
 	var out []*Object

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"maps"
@@ -47,6 +48,7 @@ type generation struct {
 	// checks, on prepare's goroutine; locked, while it holds the engine's
 	// lock (see lockEngine).
 	preparing, locked bool
+	unlockTask        func() // ends the busy description lockEngine set
 	// discarded is set when the generation failed or was superseded before
 	// it committed. Its functions may survive in persisted values; its hot
 	// functions then refuse to run.
@@ -60,10 +62,17 @@ type generation struct {
 //
 // Only prepare's goroutine takes it: a function of this generation called
 // later, by a call that holds the lock already, must not.
-func (g *generation) lockEngine() {
+func (g *generation) lockEngine(L *lua.LState) {
 	if g.preparing && !g.locked {
-		g.e.mu.Lock()
+		ctx := L.Context()
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		if err := g.e.lk.lock(ctx); err != nil {
+			L.RaiseError("%v", err)
+		}
 		g.locked = true
+		g.unlockTask = g.e.lk.doing(fmt.Sprintf("loading generation %d (its scripts reached hot.persist)", g.num))
 	}
 }
 
@@ -84,7 +93,8 @@ func (g *generation) checkAlive(L *lua.LState) {
 func (g *generation) unlockEngine() {
 	if g.locked {
 		g.locked = false
-		g.e.mu.Unlock()
+		g.unlockTask()
+		g.e.lk.unlock()
 	}
 }
 
@@ -352,7 +362,7 @@ func (g *generation) construct(L *lua.LState, cls *lua.LTable) int {
 func (g *generation) hotPersist(L *lua.LState) int {
 	key := L.CheckString(1)
 	g.checkAlive(L)
-	g.lockEngine()
+	g.lockEngine(L)
 	if v, ok := g.e.persist[key]; ok {
 		L.Push(v)
 		return 1

@@ -26,8 +26,10 @@ type Object struct {
 // on which init(self, args...) is called when the class has an init method.
 // To call a script's own constructor instead, use [Class.Call].
 func (e *Engine) New(ctx context.Context, name string, args ...any) (*Object, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	if err := e.lk.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer e.lk.unlock()
 	cv, err := e.classVersion(name)
 	if err != nil {
 		return nil, err
@@ -57,9 +59,11 @@ func (o *Object) Call(ctx context.Context, method string, args ...any) (Value, e
 // globals. The method is looked up on every call, as Lua does: a method a
 // script or the console defines at run time is seen at once.
 func (e *Engine) call(ctx context.Context, recv *lua.LTable, self bool, class, name string, args []any) (Value, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
+	if err := e.lk.lock(ctx); err != nil {
+		return Value{}, err
+	}
+	defer e.lk.unlock()
+	if e.closed.Load() {
 		return Value{}, ErrClosed
 	}
 	if recv == nil {
@@ -77,6 +81,7 @@ func (e *Engine) call(ctx context.Context, recv *lua.LTable, self bool, class, n
 // held.
 func (e *Engine) run(ctx context.Context, fn *lua.LFunction, recv *lua.LTable, self bool, class, name string, args []any) (Value, error) {
 	L := e.L
+	e.lk.fn.Store(fn)
 	if len(e.strikes) > 0 && e.opts.QuarantineAfter > 0 && e.strikes[methodKey{className(recv, class), name}] >= e.opts.QuarantineAfter {
 		return Value{}, &ScriptError{Class: className(recv, class), Method: name, Message: ErrQuarantined.Error(), Generation: e.gen.num, Err: ErrQuarantined}
 	}
@@ -231,8 +236,8 @@ func (o *Object) Set(field string, v any) error {
 
 // Class returns the version of the class the object runs now.
 func (o *Object) Class() *Class {
-	o.e.mu.Lock()
-	defer o.e.mu.Unlock()
+	o.e.lockBackground()
+	defer o.e.lk.unlock()
 	h := handleOf(o.t)
 	if h == nil {
 		return nil

@@ -97,11 +97,11 @@ func (s *Shards) reload(ctx context.Context, trigger string, files []string) (ma
 	engines := make([]*Engine, len(s.names))
 	for i, name := range s.names {
 		engines[i] = s.engines[name]
-		engines[i].reloading.Lock()
+		engines[i].reloading.lockBackground()
 	}
 	outs, err := reloadGroup(ctx, engines, s.names, trigger, files, start)
 	for _, e := range engines {
-		e.reloading.Unlock()
+		e.reloading.unlock()
 	}
 	s.reloading.Unlock()
 	if errors.Is(err, errUnchanged) {

@@ -1,0 +1,209 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/hotlua/hotlua/bindings"
+)
+
+// gate lets a test hold Lua code in a loop until it releases it: scripts
+// call entered() once they are inside the work, and loop on released().
+type gate struct {
+	in       chan struct{}
+	once     sync.Once
+	released atomic.Bool
+}
+
+func newGate(t *testing.T) (*gate, *bindings.Registry) {
+	g := &gate{in: make(chan struct{})}
+	reg := bindings.New()
+	if err := reg.Func("entered", func() { g.once.Do(func() { close(g.in) }) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Func("released", func() bool { return g.released.Load() }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.released.Store(true) })
+	return g, reg
+}
+
+// waitIn waits until the held work is running.
+func (g *gate) waitIn(t *testing.T) {
+	t.Helper()
+	select {
+	case <-g.in:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the busy work never started")
+	}
+}
+
+const goblinScript = `
+local Goblin = {}
+Goblin.__index = Goblin
+function Goblin:init(hp) self.hp = hp end
+function Goblin:update() return self.hp end
+function Goblin:spin()
+  entered()
+  while not released() do end
+end
+%s
+return Goblin
+`
+
+const spinningMigrate = `
+function Goblin:__migrate(old)
+  entered()
+  while not released() do end
+end`
+
+// TestDeadlineHoldsWhileTheEngineIsBusy calls every entry point that waits
+// for the engine with a 200 ms deadline while other work holds it, and
+// checks that each returns, with a busy error naming that work, while the
+// work still runs; once the work ends, the engine answers and reloads.
+func TestDeadlineHoldsWhileTheEngineIsBusy(t *testing.T) {
+	rows := []struct {
+		name   string
+		holder string // in the busy error
+		// start begins the busy work; it returns when the work ends.
+		start func(t *testing.T, e *Engine, dir string, spinner *Object) error
+	}{
+		{"a console evaluation loops", "console evaluation", func(t *testing.T, e *Engine, _ string, _ *Object) error {
+			return e.Do(Labeled(context.Background(), "console evaluation"), func(L *lua.LState) error {
+				return L.DoString("entered() while not released() do end")
+			})
+		}},
+		{"another goroutine runs a long call", "a call of the function at units/goblin.lua:6", func(t *testing.T, e *Engine, _ string, spinner *Object) error {
+			_, err := spinner.Call(context.Background(), "spin")
+			return err
+		}},
+		{"__migrate loops", "commit of generation 2 (__migrate of units.goblin)", func(t *testing.T, e *Engine, dir string, _ *Object) error {
+			writeScripts(t, dir, map[string]string{"units/goblin.lua": strings.Replace(goblinScript, "%s", spinningMigrate, 1)})
+			_, err := e.Reload(context.Background())
+			return err
+		}},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			g, reg := newGate(t)
+			e, dir := newEngine(t, map[string]string{"units/goblin.lua": strings.Replace(goblinScript, "%s", "", 1)},
+				func(o *Options) { o.Bindings = reg; o.LoadTimeout = time.Minute })
+			bg := context.Background()
+			spinner, err := e.New(bg, "units.goblin", 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, err := e.New(bg, "units.goblin", 42)
+			if err != nil {
+				t.Fatal(err)
+			}
+			class, err := e.Class("units.goblin")
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- row.start(t, e, dir, spinner) }()
+			g.waitIn(t)
+
+			probes := []struct {
+				name string
+				call func(ctx context.Context) error
+			}{
+				{"Object.Call", func(ctx context.Context) error { _, err := other.Call(ctx, "update"); return err }},
+				{"Engine.New", func(ctx context.Context) error { _, err := e.New(ctx, "units.goblin", 1); return err }},
+				{"Engine.CallGlobal", func(ctx context.Context) error { _, err := e.CallGlobal(ctx, "tostring", 1); return err }},
+				{"Engine.Emit", func(ctx context.Context) error { return e.Emit(ctx, "tick") }},
+				{"Class.Call", func(ctx context.Context) error { _, err := class.Call(ctx, "update", other); return err }},
+				{"Engine.Do", func(ctx context.Context) error { return e.Do(ctx, func(*lua.LState) error { return nil }) }},
+				{"Engine.Reload", func(ctx context.Context) error { _, err := e.Reload(ctx); return err }},
+			}
+			for _, p := range probes {
+				ctx, cancel := context.WithTimeout(bg, 200*time.Millisecond)
+				start := time.Now()
+				err := p.call(ctx)
+				elapsed := time.Since(start)
+				cancel()
+				t.Logf("%s: returned after %v: %v", p.name, elapsed, err)
+				if !errors.Is(err, ErrBusy) || !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("%s: error %v, want ErrBusy and context.DeadlineExceeded", p.name, err)
+				} else if p.name != "Engine.Reload" && !strings.Contains(err.Error(), row.holder) {
+					t.Errorf("%s: error %q does not name %q", p.name, err, row.holder)
+				}
+				if elapsed > 2*time.Second {
+					t.Errorf("%s: returned after %v, want about 200ms", p.name, elapsed)
+				}
+				select {
+				case err := <-done:
+					t.Fatalf("the busy work ended before the probes did (%v): the test proves nothing", err)
+				default:
+				}
+			}
+
+			g.released.Store(true)
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("the busy work failed: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("the busy work did not end once released")
+			}
+			if hp := call(t, other, "update"); hp != 42.0 {
+				t.Errorf("other object answers %v, want its hp 42", hp)
+			}
+			reload(t, e, dir, map[string]string{"units/goblin.lua": strings.Replace(goblinScript, "%s", "-- again", 1)})
+			if hp := call(t, other, "update"); hp != 42.0 {
+				t.Errorf("after a reload, other object answers %v, want its hp 42", hp)
+			}
+		})
+	}
+}
+
+// TestWaitersAreServedInTurn checks that a goroutine calling in a tight
+// loop does not starve another one waiting for the engine: the lock is
+// handed over.
+func TestWaitersAreServedInTurn(t *testing.T) {
+	e, _ := newEngine(t, map[string]string{"units/goblin.lua": strings.Replace(goblinScript, "%s", "", 1)},
+		func(o *Options) { o.Bindings = mustGateBindings(t) })
+	bg := context.Background()
+	obj, err := e.New(bg, "units.goblin", 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var looper sync.WaitGroup
+	looper.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := obj.Call(bg, "update"); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	defer func() { close(stop); looper.Wait() }()
+	for range 200 {
+		ctx, cancel := context.WithTimeout(bg, 10*time.Second)
+		_, err := obj.Call(ctx, "update")
+		cancel()
+		if err != nil {
+			t.Fatalf("a waiting call was starved: %v", err)
+		}
+	}
+}
+
+func mustGateBindings(t *testing.T) *bindings.Registry {
+	_, reg := newGate(t)
+	return reg
+}
