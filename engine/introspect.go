@@ -13,7 +13,7 @@ func (e *Engine) Roots() []string { return append([]string(nil), e.roots...) }
 // [Engine.Objects] would wait for itself there. It returns nil for any
 // other state, and must not be called outside Do.
 func (e *Engine) ObjectsInDo(L *lua.LState, name string) []*lua.LTable {
-	if L != e.L || e.closed {
+	if L != e.L || e.closed.Load() {
 		return nil
 	}
 	if name != "" {
