@@ -54,7 +54,11 @@ type undefinedClass struct {
 func settleUndefined(ctx context.Context, engines []*Engine, gens []*generation, start time.Time) error {
 	var found []undefinedClass
 	for i, e := range engines {
-		for _, u := range e.undefinedClasses(gens[i]) {
+		undefined, err := e.undefinedClasses(ctx, gens[i])
+		if err != nil {
+			return err
+		}
+		for _, u := range undefined {
 			if !slices.ContainsFunc(found, func(f undefinedClass) bool { return f.class == u.class }) {
 				found = append(found, u)
 			}
@@ -94,9 +98,11 @@ func settleUndefined(ctx context.Context, engines []*Engine, gens []*generation,
 
 // undefinedClasses lists the classes with live objects that g does not
 // define although g still has the script that defined them.
-func (e *Engine) undefinedClasses(g *generation) []undefinedClass {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+func (e *Engine) undefinedClasses(ctx context.Context, g *generation) ([]undefinedClass, error) {
+	if err := e.lk.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer e.lk.unlock()
 	var out []undefinedClass
 	for _, name := range slices.Sorted(maps.Keys(e.handles)) {
 		h := e.handles[name]
@@ -111,5 +117,5 @@ func (e *Engine) undefinedClasses(g *generation) []undefinedClass {
 			out = append(out, undefinedClass{class: name, objects: n, script: s.source})
 		}
 	}
-	return out
+	return out, nil
 }
