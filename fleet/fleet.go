@@ -3,6 +3,8 @@ package fleet
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -231,10 +233,12 @@ func decodeRelease(e jetstream.KeyValueEntry) (Release, error) {
 	return r, nil
 }
 
-// Upload stores b in the object store under its digest (a bundle already
-// there is not sent again).
+// Upload stores b in the object store under its digest.
 func (f *Fleet) Upload(ctx context.Context, b *Bundle) error {
-	if info, err := f.bundles.GetInfo(ctx, b.Digest); err == nil && info.Size == uint64(len(b.Archive)) {
+	// An object already there with these bytes is not sent again; one with
+	// other bytes under this name (tampered with) is replaced.
+	sum := sha256.Sum256(b.Archive)
+	if info, err := f.bundles.GetInfo(ctx, b.Digest); err == nil && info.Digest == "SHA-256="+base64.URLEncoding.EncodeToString(sum[:]) {
 		return nil
 	}
 	if _, err := f.bundles.Put(ctx, jetstream.ObjectMeta{Name: b.Digest, Description: fmt.Sprintf("%d scripts", len(b.Manifest.Files))}, bytes.NewReader(b.Archive)); err != nil {

@@ -282,6 +282,13 @@ func TestTamperedObjectIsRejectedAndNothingLoads(t *testing.T) {
 			t.Fatalf("%s says %q", n.name, w)
 		}
 	}
+	// Publishing the real bundle replaces the forged object.
+	fixed := c.publish(real, PublishOptions{})
+	for name, s := range c.answers(nodes, fixed.Revision) {
+		if s.State != StateACK || s.Bundle != real.Digest {
+			t.Fatalf("%s after publishing the real bundle: %v", name, s)
+		}
+	}
 }
 
 func TestCanaryThenPromote(t *testing.T) {

@@ -15,7 +15,9 @@ import (
 )
 
 // Target is what a node reloads: an engine ([Engine]) or a group of shards
-// ([Shards]) whose script root is the node's [Cache.Root].
+// ([Shards]) whose script root is the node's [Cache.Root]. A Target is used
+// by its node's goroutine; the engine behind it stays safe for concurrent
+// use by the host.
 type Target interface {
 	deploy(ctx context.Context) error
 	generations() map[string]uint64
@@ -158,12 +160,16 @@ func (n *Node) Close() error {
 func (n *Node) run(ctx context.Context) {
 	defer close(n.done)
 	backoff := 100 * time.Millisecond
+	lastErr := ""
 	for ctx.Err() == nil {
 		err := n.follow(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		n.log.Warn("hotlua fleet: not following the release; trying again", "err", err, "in", backoff)
+		if err.Error() != lastErr { // the same failure again is not logged again
+			n.log.Warn("hotlua fleet: not following the release; trying again until it works", "err", err)
+			lastErr = err.Error()
+		}
 		select {
 		case <-time.After(backoff):
 		case <-ctx.Done():

@@ -63,7 +63,9 @@ heartbeat is at most 15s old.
 			}
 			defer nc.Close()
 			fmt.Fprintf(s.out, "bundle %s: %d scripts, %d bytes\n", shortDigest(b.Digest), len(b.Manifest.Files), len(b.Archive))
+			answers := 0
 			rel, err := f.Rollout(octx, b, fleet.RolloutOptions{Canary: canary, Wait: wait, OnStatus: func(st fleet.Status) {
+				answers++
 				fmt.Fprintln(s.out, st)
 			}})
 			var rerr *fleet.RolloutError
@@ -73,6 +75,9 @@ heartbeat is at most 15s old.
 			}
 			if err != nil {
 				return err
+			}
+			if wait > 0 && answers == 0 {
+				fmt.Fprintln(s.err, "hotlua publish: no node to wait for: none has a heartbeat of the last 15s")
 			}
 			printRelease(s, name, rel)
 			return nil
