@@ -114,7 +114,7 @@ func scale(n string, reload, whole, generation Target) []Row {
 			group, "engine", "raw-floor", "ns/op", reload),
 		row("heap of the whole engine, "+n+" modules, vs raw (its compiled modules and one state)",
 			group, "engine", "raw-floor", "B", whole),
-		row("heap per generation (engine less its protos), "+n+" modules, vs raw state",
+		row("heap per generation (a second engine sharing the protos), "+n+" modules, vs raw state",
 			group, "engine", "raw-floor", "B/generation", generation),
 		row("heap per generation per module, "+n+" modules, vs raw state",
 			group, "engine", "raw-floor", "B/module", Target{}),
