@@ -251,6 +251,18 @@ func TestNodeStartingWithoutNATSRunsItsLastGoodBundle(t *testing.T) {
 	if s := node.Status(); s.Revision != rel.Revision || s.Bundle != pack(t, v2).Digest {
 		t.Fatalf("status %v, want revision %d of the v2 bundle", s, rel.Revision)
 	}
+
+	// When NATS is back (same address, same store), the node catches up.
+	url := c.srv.URL()
+	c.srv = c.startServer(strings.TrimPrefix(url, "nats://"))
+	latest := pack(t, map[string]string{"game/unit.lua": unitScript("v3", "")})
+	back := c.publish(latest, PublishOptions{})
+	if s := c.answers([]*testNode{restarted}, back.Revision)["node-00"]; s.State != StateACK || s.Bundle != latest.Digest {
+		t.Fatalf("after NATS came back: %v, want an ACK of the latest bundle", s)
+	}
+	if w := restarted.speak(t); w != "v3" {
+		t.Fatalf("after NATS came back the node says %q, want v3", w)
+	}
 }
 
 func TestTamperedObjectIsRejectedAndNothingLoads(t *testing.T) {

@@ -57,23 +57,32 @@ func pack(t testing.TB, files map[string]string) *Bundle {
 // cluster is an embedded server and the fleet "game" on it.
 type cluster struct {
 	t     testing.TB
+	store string
 	srv   *Server
 	fleet *Fleet
 }
 
 func newCluster(t testing.TB) *cluster {
 	t.Helper()
-	srv, err := StartServer(ServerOptions{StoreDir: t.TempDir(), Listen: "127.0.0.1:0"})
+	c := &cluster{t: t, store: t.TempDir()}
+	c.srv = c.startServer("127.0.0.1:0")
+	f, err := Open(context.Background(), connect(t, c.srv.URL(), false), "game")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(srv.Close)
-	nc := connect(t, srv.URL(), false)
-	f, err := Open(context.Background(), nc, "game")
+	c.fleet = f
+	return c
+}
+
+// startServer starts the embedded server on the cluster's store.
+func (c *cluster) startServer(listen string) *Server {
+	c.t.Helper()
+	srv, err := StartServer(ServerOptions{StoreDir: c.store, Listen: listen})
 	if err != nil {
-		t.Fatal(err)
+		c.t.Fatal(err)
 	}
-	return &cluster{t: t, srv: srv, fleet: f}
+	c.t.Cleanup(srv.Close)
+	return srv
 }
 
 func connect(t testing.TB, url string, retry bool) *nats.Conn {
