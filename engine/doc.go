@@ -49,9 +49,15 @@
 // After the commit, each class that changed and defines a
 // __migrate(self, old) method has it called once on each of its live
 // objects, where old is {class=, version=, generation=} of the version the
-// object ran. If the hook fails, the object gets its fields back as they
-// were before the hook and stays pinned to the version it ran; the report
-// lists the failure, and the next reload of the class migrates it again.
+// object ran. If the hook fails, the object is left exactly as it was
+// before the hook: its fields, and the fields and metatables of every
+// plain table reachable from them (nested lists, shared tables, cycles;
+// other objects, classes and the upvalues of functions are not part of
+// it), and it stays pinned to the version it ran; the report lists the
+// failure, and the next reload of the class migrates it again. Taking that
+// snapshot costs a copy of the reachable fields per object; an object that
+// reaches more than 2^20 of them is not migrated (its hook does not run)
+// and the report says so.
 // Then the new generation's "reload" handlers run (hot.on("reload", fn)),
 // once; the old generation's "unload" handlers ran just before the commit.
 //

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -12,7 +13,8 @@ import (
 // commit moved it from prev to h's current version (when changed is set:
 // the version's hash differs). An object whose hook fails gets its fields
 // back as they were before the hook and is pinned to the version it ran
-// before (a frozen handle); the failure is reported and the next commit of
+// before (a frozen handle), with every plain table reachable from it as it
+// was too (see snapshot); the failure is reported and the next commit of
 // the class tries again. Objects pinned by an earlier failure are migrated
 // from their pinned version, or released when the new version has no hook.
 // Called with e.mu held, after the commit; ctx bounds the hooks.
@@ -47,18 +49,20 @@ func (e *Engine) migrate(ctx context.Context, h *handle, prev *classVersion, cha
 		if hook == nil {
 			continue
 		}
-		saved := snapshot(obj)
-		top := L.GetTop()
-		L.Push(hook)
-		L.Push(obj)
-		L.Push(oldInfo(from))
-		err := sandbox.PCall(L, 2, 0)
-		L.SetTop(top)
+		saved, err := e.gen.snapshot(obj)
 		if err == nil {
-			report.Migrated++
-			continue
+			top := L.GetTop()
+			L.Push(hook)
+			L.Push(obj)
+			L.Push(oldInfo(from))
+			err = sandbox.PCall(L, 2, 0)
+			L.SetTop(top)
+			if err == nil {
+				report.Migrated++
+				continue
+			}
+			restore(saved)
 		}
-		restore(obj, saved)
 		obj.Metatable = from.frozenHandle(h).t
 		pinned = true
 		se := scriptError(err, h.cur.version.Generation)
@@ -70,21 +74,77 @@ func (e *Engine) migrate(ctx context.Context, h *handle, prev *classVersion, cha
 
 type field struct{ k, v lua.LValue }
 
-// snapshot copies a table's own fields (shallowly).
-func snapshot(t *lua.LTable) []field {
-	var fs []field
-	t.ForEach(func(k, v lua.LValue) { fs = append(fs, field{k, v}) })
-	return fs
+// maxSnapshotFields bounds the data a __migrate hook may reach from its
+// object: the fields of every table the snapshot copies, counted
+// together. An object over it is not migrated (its hook does not run, the
+// report says why) and keeps its version.
+const maxSnapshotFields = 1 << 20
+
+// savedTable is one table of a snapshot: its fields and metatable.
+type savedTable struct {
+	t      *lua.LTable
+	mt     lua.LValue
+	fields []field
 }
 
-// restore gives a table back exactly the fields of a snapshot.
-func restore(t *lua.LTable, fs []field) {
-	var keys []lua.LValue
-	t.ForEach(func(k, _ lua.LValue) { keys = append(keys, k) })
-	for _, k := range keys {
-		t.RawSet(k, lua.LNil)
+// snapshot copies the object obj and every plain table reachable from its
+// fields, keys and values alike, once each (cycles and shared tables are
+// fine), so that restore can undo whatever a failed hook did to them.
+// Instances of classes (objects with their own hooks and data), class
+// tables and handles are not entered; functions are kept as values, their
+// upvalues untouched. It fails when the tables hold more than
+// maxSnapshotFields fields.
+func (g *generation) snapshot(obj *lua.LTable) ([]savedTable, error) {
+	seen := map[*lua.LTable]bool{obj: true}
+	todo := []*lua.LTable{obj}
+	var saved []savedTable
+	n := 0
+	for len(todo) > 0 {
+		t := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		st := savedTable{t: t, mt: t.Metatable}
+		t.ForEach(func(k, v lua.LValue) {
+			st.fields = append(st.fields, field{k, v})
+			for _, x := range [2]lua.LValue{k, v} {
+				if nt, ok := x.(*lua.LTable); ok && !seen[nt] && g.plainTable(nt) {
+					seen[nt] = true
+					todo = append(todo, nt)
+				}
+			}
+		})
+		if n += len(st.fields); n > maxSnapshotFields {
+			return nil, fmt.Errorf("more than %d fields are reachable from the object: too much to restore should the hook fail, so it did not run", maxSnapshotFields)
+		}
+		saved = append(saved, st)
 	}
-	for _, f := range fs {
-		t.RawSet(f.k, f.v)
+	return saved, nil
+}
+
+// plainTable reports whether t is data a snapshot copies: not an object of
+// a class, a class table or a handle.
+func (g *generation) plainTable(t *lua.LTable) bool {
+	if handleOf(t) != nil {
+		return false
+	}
+	if _, isHandle := t.RawGetString(handleKey).(*lua.LUserData); isHandle {
+		return false
+	}
+	return g.classes[t] == nil
+}
+
+// restore gives every table of a snapshot back exactly its fields and
+// metatable.
+func restore(saved []savedTable) {
+	var keys []lua.LValue
+	for _, st := range saved {
+		keys = keys[:0]
+		st.t.ForEach(func(k, _ lua.LValue) { keys = append(keys, k) })
+		for _, k := range keys {
+			st.t.RawSet(k, lua.LNil)
+		}
+		for _, f := range st.fields {
+			st.t.RawSet(f.k, f.v)
+		}
+		st.t.Metatable = st.mt
 	}
 }

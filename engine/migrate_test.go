@@ -1,0 +1,87 @@
+package engine
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// migrateClass is version 1 of a class whose objects hold nested data:
+// a list, tables in tables, a cycle back to the object and a table two
+// objects share. dump shows all of it.
+const migrateClass = `
+local C = hot.class("C")
+function C:init(shared)
+  self.data = {1, 2, 3}
+  self.inv = {sword = {dmg = 5}}
+  self.me = self
+  self.shared = shared
+end
+function C:dump()
+  local parts = {table.concat(self.data, ","), self.inv.sword.dmg, tostring(self.inv.shield),
+    tostring(self.me == self), self.shared.n, tostring(getmetatable(self.data))}
+  return table.concat(parts, "|")
+end
+function C.newShared() return {n = 1} end
+%s
+return C
+`
+
+// TestFailedMigrationLeavesTheObjectExactlyAsItWas runs __migrate hooks
+// that change nested data and then fail: each object must come back with
+// every nested table as it was, keep answering on its old version, and
+// the engine must go on reloading.
+func TestFailedMigrationLeavesTheObjectExactlyAsItWas(t *testing.T) {
+	const want = "1,2,3|5|nil|true|1|nil"
+	rows := []struct{ name, change string }{
+		{"table.remove on a nested list", "table.remove(self.data)"},
+		{"a field two tables deep", "self.inv.sword.dmg = 99"},
+		{"a nested table replaced and one added", "self.inv.sword = {dmg = 0}; self.inv.shield = {}"},
+		{"the cycle to the object cut", "self.me = nil"},
+		{"a table shared with another object", "self.shared.n = self.shared.n + 1"},
+		{"a metatable set on a nested table", "setmetatable(self.data, {})"},
+		{"a list cleared in a loop", "for i = #self.data, 1, -1 do self.data[i] = nil end"},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			e, dir := newEngine(t, map[string]string{"c.lua": strings.Replace(migrateClass, "%s", "", 1)})
+			ctx := context.Background()
+			cls, err := e.Class("C")
+			if err != nil {
+				t.Fatal(err)
+			}
+			shared, err := cls.Call(ctx, "newShared")
+			if err != nil {
+				t.Fatal(err)
+			}
+			obj, err := e.New(ctx, "C", shared.lv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, err := e.New(ctx, "C", shared.lv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hook := "function C:__migrate(old)\n  " + row.change + "\n  error('boom')\nend"
+			rep := reload(t, e, dir, map[string]string{"c.lua": strings.Replace(migrateClass, "%s", hook, 1)})
+			if len(rep.Failed) != 2 || !strings.Contains(rep.Failed[0].Error(), "boom") {
+				t.Fatalf("report failures %v, want both objects' boom", rep.Failed)
+			}
+			for _, o := range []*Object{obj, other} {
+				if got := call(t, o, "dump"); got != want {
+					t.Errorf("after the failed hook the object is %v, want %v as before", got, want)
+				}
+				if o.Version().Generation != 1 {
+					t.Errorf("object runs %v, want its old version of generation 1", o.Version())
+				}
+			}
+			rep = reload(t, e, dir, map[string]string{"c.lua": strings.Replace(migrateClass, "%s", "function C:__migrate(old) self.inv.sword.dmg = 6 end", 1)})
+			if len(rep.Failed) != 0 || rep.Migrated != 2 {
+				t.Fatalf("next reload: migrated %d, failed %v; want 2 and none", rep.Migrated, rep.Failed)
+			}
+			if got := call(t, obj, "dump"); got != "1,2,3|6|nil|true|1|nil" {
+				t.Errorf("after a good hook the object is %v", got)
+			}
+		})
+	}
+}
