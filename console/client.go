@@ -24,7 +24,7 @@ type ClientOptions struct {
 	// Token is sent as "AUTH <token>"; needed for a tcp console.
 	Token string
 	// HistoryFile keeps entered chunks across runs, with mode 0600; a
-	// multi-line chunk is one entry, its lines joined by spaces. Default "":
+	// multi-line chunk is one entry, recalled with its newlines. Default "":
 	// no history file.
 	HistoryFile string
 	// Stdin, Stdout and Stderr default to the process's. Line editing,
@@ -123,12 +123,13 @@ type message struct{ tag, payload string }
 type clientConn struct {
 	conn  net.Conn
 	mu    sync.Mutex
-	msgs  chan message // everything but completions; closed at EOF
-	comps chan message // completion replies
+	msgs  chan message  // everything but completions; closed at EOF
+	comps chan message  // completion replies
+	gone  chan struct{} // closed when the server has closed the connection
 }
 
 func newClientConn(conn net.Conn, token string) *clientConn {
-	c := &clientConn{conn: conn, msgs: make(chan message, 16), comps: make(chan message, 1)}
+	c := &clientConn{conn: conn, msgs: make(chan message, 16), comps: make(chan message, 1), gone: make(chan struct{})}
 	go c.read()
 	c.send(tagAuth, token)
 	return c
@@ -136,6 +137,7 @@ func newClientConn(conn net.Conn, token string) *clientConn {
 
 func (c *clientConn) read() {
 	defer close(c.msgs)
+	defer close(c.gone)
 	sc := bufio.NewScanner(c.conn)
 	sc.Buffer(nil, 64<<20)
 	for sc.Scan() {
@@ -253,15 +255,17 @@ func interact(ctx context.Context, conn net.Conn, opts ClientOptions) error {
 		case tagError:
 			src.printErr(m.payload)
 		case tagBye:
-			hist.add(strings.Join(chunk, " "))
+			hist.add(strings.Join(chunk, "\n"))
 			return nil
 		case tagPrompt, tagMore:
 			if m.tag == tagPrompt {
-				hist.add(strings.Join(chunk, " "))
+				hist.add(strings.Join(chunk, "\n"))
 				chunk = nil
 			}
-			line, err := src.readLine(m.payload)
+			line, err := readOrGone(src, m.payload, c.gone)
 			switch {
+			case errors.Is(err, errGone):
+				return closedError(ctx)
 			case errors.Is(err, errInterrupted):
 				chunk = nil
 				c.send(tagDrop, "")
@@ -275,10 +279,40 @@ func interact(ctx context.Context, conn net.Conn, opts ClientOptions) error {
 			}
 		}
 	}
+	return closedError(ctx)
+}
+
+// errGone is what readOrGone returns when the server went away first.
+var errGone = errors.New("console: connection closed by the program")
+
+// closedError is interact's error when the connection ended under it.
+func closedError(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	return errors.New("console: connection closed by the program")
+	return errGone
+}
+
+// readOrGone reads a line from src, or returns errGone as soon as gone is
+// closed, so that the client leaves at once when the program goes away,
+// not at the next key.
+func readOrGone(src lineSource, prompt string, gone <-chan struct{}) (string, error) {
+	type result struct {
+		line string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		line, err := src.readLine(prompt)
+		done <- result{line, err}
+	}()
+	select {
+	case r := <-done:
+		return r.line, r.err
+	case <-gone:
+		src.close() // ends a terminal's read; a plain reader's stays blocked until its input ends
+		return "", errGone
+	}
 }
 
 // plainSource reads lines from any reader and shows no prompts.
@@ -304,7 +338,8 @@ func (p *plainSource) close()               {}
 // terminal edits lines with readline, completes through the server and
 // colors errors.
 type terminal struct {
-	rl *readline.Instance
+	rl    *readline.Instance
+	stdin *readline.CancelableStdin // closed first: readline's Close waits for its read
 }
 
 type completer func(line []rune, pos int) ([][]rune, int)
@@ -312,7 +347,9 @@ type completer func(line []rune, pos int) ([][]rune, int)
 func (f completer) Do(line []rune, pos int) ([][]rune, int) { return f(line, pos) }
 
 func newTerminal(c *clientConn, hist *history, opts ClientOptions) (*terminal, error) {
+	stdin := readline.NewCancelableStdin(os.Stdin)
 	rl, err := readline.NewEx(&readline.Config{
+		Stdin:                  stdin,
 		AutoComplete:           completer(func(line []rune, pos int) ([][]rune, int) { return c.complete(string(line[:pos])) }),
 		InterruptPrompt:        "^C",
 		DisableAutoSaveHistory: true,
@@ -329,7 +366,7 @@ func newTerminal(c *clientConn, hist *history, opts ClientOptions) (*terminal, e
 		}
 		hist.rl = rl
 	}
-	return &terminal{rl: rl}, nil
+	return &terminal{rl: rl, stdin: stdin}, nil
 }
 
 func (t *terminal) readLine(prompt string) (string, error) {
@@ -346,4 +383,7 @@ func (t *terminal) printErr(text string) {
 }
 
 func (t *terminal) greet(text string) { fmt.Fprintln(t.rl.Stdout(), text) }
-func (t *terminal) close()            { t.rl.Close() }
+func (t *terminal) close() {
+	t.stdin.Close()
+	t.rl.Close()
+}

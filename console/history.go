@@ -14,8 +14,10 @@ const maxHistory = 500
 
 // history is a history file of one entry per line, kept with mode 0600
 // (readline's own history file would be created world-readable, and
-// console input may hold secrets). A nil *history keeps nothing. It is used
-// by one goroutine.
+// console input may hold secrets). An entry is a whole chunk: its newlines
+// and backslashes are escaped as in the protocol, which historyHeader, the
+// file's first line, announces; a file without it has one line per entry.
+// A nil *history keeps nothing. It is used by one goroutine.
 type history struct {
 	f       *os.File
 	entries []string
@@ -37,9 +39,26 @@ func openHistory(path string) (*history, error) {
 	h := &history{f: f}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
+	escaped, first := false, true
 	for sc.Scan() {
-		if line := strings.TrimSpace(sc.Text()); line != "" {
+		line := sc.Text()
+		if first {
+			first, escaped = false, line == historyHeader
+			if escaped {
+				continue
+			}
+		}
+		if escaped {
+			line = unescaper.Replace(line)
+		}
+		if strings.TrimSpace(line) != "" {
 			h.entries = append(h.entries, line)
+		}
+	}
+	if first { // a new file
+		if _, err := f.WriteString(historyHeader + "\n"); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("console: history: %w", err)
 		}
 	}
 	if len(h.entries) > maxHistory {
@@ -48,7 +67,10 @@ func openHistory(path string) (*history, error) {
 	return h, nil
 }
 
-// add records a chunk, its lines joined into one entry.
+// historyHeader starts a history file whose entries are escaped.
+const historyHeader = "# hotlua console history; one chunk a line, \\n is a newline"
+
+// add records a chunk, its lines joined by newlines, as one entry.
 func (h *history) add(entry string) {
 	if h == nil || strings.TrimSpace(entry) == "" {
 		return
@@ -57,7 +79,7 @@ func (h *history) add(entry string) {
 	if h.rl != nil {
 		_ = h.rl.SaveHistory(entry)
 	}
-	_, _ = h.f.WriteString(strings.ReplaceAll(entry, "\n", " ") + "\n")
+	_, _ = h.f.WriteString(escaper.Replace(entry) + "\n")
 }
 
 func (h *history) close() {

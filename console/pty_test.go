@@ -3,6 +3,7 @@ package console
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -16,18 +17,89 @@ import (
 )
 
 // childEnv makes the test binary run an in-process console (Run) on its
-// terminal instead of the tests; its value is the history file.
-const childEnv = "HOTLUA_CONSOLE_TEST_HISTORY"
+// terminal instead of the tests; its value is the history file. With
+// attachEnv too, it attaches to the console at that address instead, as
+// "hotlua console ADDR" does.
+const (
+	childEnv  = "HOTLUA_CONSOLE_TEST_HISTORY"
+	attachEnv = "HOTLUA_CONSOLE_TEST_ATTACH"
+)
 
 func TestMain(m *testing.M) {
 	if hist := os.Getenv(childEnv); hist != "" {
 		slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-		if err := Run(context.Background(), newFakeTarget(), ClientOptions{HistoryFile: hist}); err != nil {
+		var err error
+		if addr := os.Getenv(attachEnv); addr != "" {
+			err = Attach(context.Background(), addr, ClientOptions{HistoryFile: hist})
+		} else {
+			err = Run(context.Background(), newFakeTarget(), ClientOptions{HistoryFile: hist})
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "client:", err)
 			os.Exit(1)
 		}
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
+}
+
+// terminalClient is a console client running in a pseudo-terminal.
+type terminalClient struct {
+	t      *testing.T
+	tty    *os.File
+	out    *terminalOutput
+	exited chan error
+}
+
+// startTerminal runs the test binary as a console client in a
+// pseudo-terminal: attached to addr, or in-process when addr is "".
+func startTerminal(t *testing.T, addr, hist string) *terminalClient {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+hist, attachEnv+"="+addr)
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	c := &terminalClient{t: t, tty: tty, out: &terminalOutput{more: make(chan struct{}, 1)}, exited: make(chan error, 1)}
+	go c.out.copyFrom(tty)
+	go func() { c.exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+		}
+		tty.Close()
+	})
+	return c
+}
+
+// enter types line and Enter once the client shows a prompt.
+func (c *terminalClient) enter(line string) {
+	c.t.Helper()
+	c.out.waitFor(c.t, "> ")
+	if _, err := c.tty.WriteString(line + "\r"); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// expect waits until the terminal shows s.
+func (c *terminalClient) expect(s string) {
+	c.t.Helper()
+	c.out.waitFor(c.t, s)
+}
+
+// waitExit waits for the client to end and returns its error.
+func (c *terminalClient) waitExit(why string) error {
+	c.t.Helper()
+	select {
+	case err := <-c.exited:
+		return err
+	case <-time.After(20 * time.Second):
+		c.out.mu.Lock()
+		defer c.out.mu.Unlock()
+		c.t.Fatalf("the client did not leave %s; its terminal shows %q", why, c.out.buf[c.out.read:])
+		return nil
+	}
 }
 
 // terminalOutput collects what a pseudo-terminal shows.
@@ -83,25 +155,11 @@ func (o *terminalOutput) waitFor(t *testing.T, s string) {
 // history is kept with mode 0600, Ctrl-D quits.
 func TestTerminal(t *testing.T) {
 	hist := filepath.Join(t.TempDir(), "history")
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+hist)
-	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
-	if err != nil {
-		t.Skipf("no pseudo-terminal: %v", err)
-	}
-	defer tty.Close()
-	out := &terminalOutput{more: make(chan struct{}, 1)}
-	go out.copyFrom(tty)
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-		}
-	}()
+	c := startTerminal(t, "", hist)
+	out := c.out
 	typeIn := func(s string) {
 		t.Helper()
-		if _, err := tty.WriteString(s); err != nil {
+		if _, err := c.tty.WriteString(s); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -110,6 +168,9 @@ func TestTerminal(t *testing.T) {
 	// while it shows a prompt; in between, the terminal is cooked and
 	// Ctrl-C is a SIGINT.
 	out.waitFor(t, "hotlua console, generation 1")
+	out.waitFor(t, "> ")
+	typeIn(":timeout off\r") // only Ctrl-C stops the loop below, however slow the machine
+	out.waitFor(t, "no deadline")
 	out.waitFor(t, "> ")
 	typeIn(`print("spin" .. "ning") while true do end` + "\r")
 	out.waitFor(t, "spinning")
@@ -140,13 +201,8 @@ func TestTerminal(t *testing.T) {
 	out.waitFor(t, `"X"`)
 	out.waitFor(t, "> ")
 	typeIn("\x04")
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("console exited with %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("Ctrl-D did not quit")
+	if err := c.waitExit("on Ctrl-D"); err != nil {
+		t.Fatalf("console exited with %v", err)
 	}
 
 	fi, err := os.Stat(hist)
@@ -157,11 +213,14 @@ func TestTerminal(t *testing.T) {
 		t.Errorf("history has mode %v, want 0600", fi.Mode().Perm())
 	}
 	data, _ := os.ReadFile(hist)
-	// The dropped chunk is not there; the multi-line one is one entry.
-	want := `print("spin" .. "ning") while true do end
+	// The dropped chunk is not there; the multi-line one is one entry,
+	// with its newlines.
+	want := historyHeader + `
+:timeout off
+print("spin" .. "ning") while true do end
 21 * 2
 20 + 3
-for i = 1, 2 do print(i * 100) end
+for i = 1, 2 do\nprint(i * 100)\nend
 string.upper('x')
 `
 	if string(data) != want {

@@ -335,6 +335,9 @@ func handle(req request, sess *Session, out *outbox, log *slog.Logger) (quit boo
 			out.put(encode(eventTags[e.Kind], e.Text), e.Kind == Output)
 		})
 		log.Info("console: eval", "input", req.payload, "duration", time.Since(start), "error", failure)
+		if quit {
+			return true // BYE follows, not a prompt the client would wait at
+		}
 	}
 	tag := tagPrompt
 	if sess.Prompt() == ContinuationPrompt {

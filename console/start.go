@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"strings"
+	"sync"
 )
 
 // Server is a console served in the background by [Start].
@@ -15,6 +16,8 @@ type Server struct {
 	Token  string
 	cancel context.CancelFunc
 	done   chan error
+	once   sync.Once
+	err    error
 }
 
 // Start listens on addr ("" for [DefaultAddr]), makes a token with
@@ -43,8 +46,11 @@ func Start(ctx context.Context, addr string, t Target, opts ServeOptions) (*Serv
 }
 
 // Close stops serving, ends every session and waits until they have ended.
-// It returns Serve's error; it may be called once.
+// It returns Serve's error, every time it is called.
 func (s *Server) Close() error {
-	s.cancel()
-	return <-s.done
+	s.once.Do(func() {
+		s.cancel()
+		s.err = <-s.done
+	})
+	return s.err
 }
