@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hotlua/hotlua/engine"
 )
@@ -337,6 +338,39 @@ func TestCanaryThenPromote(t *testing.T) {
 		}
 		if w := n.speak(t); w != "v2" {
 			t.Fatalf("%s after promote says %q", n.name, w)
+		}
+	}
+}
+
+// A host with DeferCommit that never reaches its safe point gets a NACK
+// once the load timeout passes, and the prepared reload is dropped, so a
+// later CommitPending cannot commit a bundle the fleet was told failed.
+func TestUncommittedDeferredReloadIsNACKedAndDropped(t *testing.T) {
+	c := newCluster(t)
+	cache, err := OpenCache(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, err := engine.NewShards(engine.Options{Roots: []string{cache.Root()}, Logger: quiet, DeferCommit: true}, "s1", "s2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sh.Close()
+	stuck := &testNode{name: "stuck", cache: cache, shards: sh}
+	node, err := Follow(connect(t, c.srv.URL(), true), Shards(sh), NodeOptions{Fleet: "game", Node: "stuck", Cache: cache, Logger: quiet, LoadTimeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Close()
+	rel := c.publish(pack(t, v1), PublishOptions{})
+	s := c.answers([]*testNode{stuck}, rel.Revision)["stuck"]
+	if s.State != StateNACK {
+		t.Fatalf("status %v, want a NACK", s)
+	}
+	for _, name := range sh.Names() {
+		e := sh.Shard(name)
+		if e.HasPending() || e.Generation() != 1 {
+			t.Fatalf("shard %s: pending %v, generation %d; want nothing prepared on generation 1", name, e.HasPending(), e.Generation())
 		}
 	}
 }

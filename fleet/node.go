@@ -304,6 +304,12 @@ func (n *Node) load(ctx context.Context, digest, previous string) error {
 		}
 		if lerr := n.opts.Cache.link("current", previous); lerr != nil {
 			n.log.Error("hotlua fleet: cannot point the root back at the running bundle", "err", lerr)
+		} else if n.target.pending() {
+			// Deploying the running scripts again finds nothing changed
+			// and drops the prepared reload the host did not commit.
+			dctx, cancel := context.WithTimeout(context.Background(), n.opts.LoadTimeout)
+			n.target.deploy(dctx)
+			cancel()
 		}
 		return err
 	}
