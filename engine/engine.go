@@ -141,6 +141,19 @@ func New(opts Options) (*Engine, error) { return open(opts, &protoCache{}) }
 // open makes an engine whose compiled prototypes come from protos,
 // which shards share.
 func open(opts Options, protos *protoCache) (*Engine, error) {
+	e, err := unloaded(opts, protos)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := e.reloadFor(context.Background(), "initial", nil); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// unloaded makes an engine with opts and its defaults, without loading
+// any generation.
+func unloaded(opts Options, protos *protoCache) (*Engine, error) {
 	if len(opts.Roots) == 0 {
 		return nil, errors.New("engine: no script roots given")
 	}
@@ -179,9 +192,6 @@ func open(opts Options, protos *protoCache) (*Engine, error) {
 	}
 	if e.opts.LoadTimeout <= 0 {
 		e.opts.LoadTimeout = 10 * time.Second
-	}
-	if _, err := e.reloadFor(context.Background(), "initial", nil); err != nil {
-		return nil, err
 	}
 	return e, nil
 }

@@ -127,7 +127,8 @@ func (c *protoCache) scan(roots []string, opts Options, walk bool) ([]source, er
 		return nil, err
 	}
 	if len(sc.refused) > 0 {
-		return nil, joinErrors(sc.refused)
+		srcs, _ := sc.sources(roots) // the files that passed, for Check
+		return srcs, joinErrors(sc.refused)
 	}
 	srcs, err := sc.sources(roots)
 	if err != nil {

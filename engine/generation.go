@@ -49,6 +49,13 @@ type generation struct {
 	// lock (see lockEngine).
 	preparing, locked bool
 	unlockTask        func() // ends the busy description lockEngine set
+	// failed, set only by Check, holds the modules whose top level failed,
+	// failedModule is the error value that stops the modules requiring
+	// them (which Check does not report again), and checkErrs collects
+	// Check's problems.
+	failed       map[string]bool
+	failedModule *lua.LTable
+	checkErrs    []error
 	// discarded is set when the generation failed or was superseded before
 	// it committed. Its functions may survive in persisted values; its hot
 	// functions then refuse to run.
@@ -168,7 +175,14 @@ func (g *generation) load(L *lua.LState, s *script) lua.LValue {
 	g.loading = append(g.loading, s.module)
 	L.Push(L.NewFunctionFromProto(s.proto))
 	L.Push(lua.LString(s.module))
-	L.Call(1, 1)
+	if g.failed == nil {
+		L.Call(1, 1)
+	} else if err := g.pcall.PCall(L, 1, 1); err != nil { // Check: record, and stop what required it
+		g.loading = g.loading[:len(g.loading)-1]
+		g.failed[s.module] = true
+		g.checkFailed(err)
+		L.Error(g.failedModule, 0)
+	}
 	ret := L.Get(-1)
 	L.Pop(1)
 	g.loading = g.loading[:len(g.loading)-1]
@@ -244,6 +258,9 @@ func (g *generation) require(L *lua.LState) int {
 	s := g.scripts[name]
 	if s == nil {
 		L.RaiseError("module '%s' not found in the script roots", name)
+	}
+	if g.failed[name] {
+		L.Error(g.failedModule, 0)
 	}
 	for i, m := range g.loading {
 		if m == name {

@@ -28,16 +28,17 @@ that it may require its neighbours), and only its own problems are printed.
 Each problem is printed on its own line as path:line:col: message, with the
 path relative to the directory, and check exits 1 if there is any; otherwise
 it prints "ok: N scripts, M classes" for each PATH, and fails when a PATH
-holds no scripts at all. Syntax errors are all reported; loading stops at the
-first script or check that fails.`,
+holds no scripts at all. Every problem check can find is reported: each file
+refused by the source check or the compiler, each module whose top level
+fails (once: not again for the modules that require it), each failed check.`,
 	setup: func(*flag.FlagSet) runFunc { return check },
 }
 
 // check runs "hotlua check PATH...".
-func check(_ context.Context, s stdio, paths []string) error {
+func check(ctx context.Context, s stdio, paths []string) error {
 	failed := false
 	for _, path := range paths {
-		if err := checkPath(s.out, path); err != nil {
+		if err := checkPath(ctx, s.out, path); err != nil {
 			if !errors.Is(err, errReported) {
 				fmt.Fprintf(s.err, "hotlua check: %v\n", err)
 			}
@@ -51,7 +52,7 @@ func check(_ context.Context, s stdio, paths []string) error {
 }
 
 // checkPath checks one directory, or one file within its directory.
-func checkPath(w io.Writer, path string) error {
+func checkPath(ctx context.Context, w io.Writer, path string) error {
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%s: no such file or directory", path)
@@ -69,16 +70,7 @@ func checkPath(w io.Writer, path string) error {
 		}
 		only = filepath.ToSlash(only)
 	}
-	scripts := 0
-	e, err := engine.New(engine.Options{
-		Roots:  []string{dir},
-		Logger: slog.New(slog.DiscardHandler),
-		OnReload: func(ev engine.ReloadEvent) {
-			if ev.Report != nil {
-				scripts = len(ev.Report.Files)
-			}
-		},
-	})
+	res, err := engine.Check(ctx, engine.Options{Roots: []string{dir}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		problems := splitErrors(err)
 		if only != "" {
@@ -92,15 +84,14 @@ func checkPath(w io.Writer, path string) error {
 		}
 		return errReported
 	}
-	defer e.Close()
-	if scripts == 0 {
+	if res.Scripts == 0 {
 		return fmt.Errorf("%s: no .lua scripts found", path)
 	}
 	if only != "" {
 		fmt.Fprintf(w, "ok: %s\n", path)
 		return nil
 	}
-	fmt.Fprintf(w, "ok: %d scripts, %d classes\n", scripts, len(e.Classes()))
+	fmt.Fprintf(w, "ok: %d scripts, %d classes\n", res.Scripts, len(res.Classes))
 	return nil
 }
 

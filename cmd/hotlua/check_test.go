@@ -13,6 +13,9 @@ func TestCheck(t *testing.T) {
 		{"testdata/good", 0, "ok: 3 scripts, 2 classes\n"},
 		{"testdata/bad", 1, "broken.lua:6:3: syntax error near 'end'\n" +
 			"unclosed.lua:4:15: syntax error at end of file\n"},
+		{"testdata/threebroken", 1, "locals.lua:1:1: too many local variables (in the main chunk)\n" +
+			"syntax.lua:3:10: syntax error near '='\n" +
+			"runtime.lua:3: attempt to index a non-table object(nil) with key 'speed'\n"},
 		{"testdata/badcheck", 1, "game/rules.lua:4: check failed: game.rules: speed must be positive\n"},
 		{"testdata/good/shapes/square.lua", 0, "ok: testdata/good/shapes/square.lua\n"},
 		{"testdata/bad/broken.lua", 1, "broken.lua:6:3: syntax error near 'end'\n"},

@@ -1,0 +1,3 @@
+-- fails at its top level
+local cfg = nil
+return cfg.speed

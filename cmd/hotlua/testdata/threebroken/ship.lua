@@ -1,0 +1,3 @@
+local Ship = hot.class("Ship")
+function Ship:init() self.speed = 1 end
+return Ship

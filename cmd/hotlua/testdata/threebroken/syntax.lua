@@ -1,0 +1,4 @@
+-- a syntax error
+local function f()
+  return = 1
+end
