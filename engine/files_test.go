@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hotlua/hotlua/internal/syncbuf"
 )
 
 // allySrc is a second class whose object must keep its data whatever
@@ -374,5 +376,117 @@ func TestRootMustBeDirectory(t *testing.T) {
 		if err == nil || !strings.HasPrefix(err.Error(), "engine: script root "+root+": ") {
 			t.Errorf("%s: New = %v, want an error naming the root", name, err)
 		}
+	}
+}
+
+// watchModes starts watching by fsnotify or by polling.
+var watchModes = []struct {
+	name  string
+	start func(e *Engine) error
+}{
+	{"fsnotify", (*Engine).Monitor},
+	{"poll", func(e *Engine) error { return e.SetPollInterval(10 * time.Millisecond) }},
+}
+
+// monitoredWorld is a world whose engine watches its root and reports its
+// reloads on a channel, logging into logs.
+func monitoredWorld(t *testing.T, start func(*Engine) error) (*world, chan ReloadEvent, *syncbuf.Buffer) {
+	t.Helper()
+	events := make(chan ReloadEvent, 1000)
+	logs := &syncbuf.Buffer{}
+	w := newWorld(t, func(o *Options) {
+		o.Debounce = 20 * time.Millisecond
+		o.Settle = 2 * time.Second
+		o.Logger = slog.New(slog.NewTextHandler(logs, nil))
+		o.OnReload = func(ev ReloadEvent) { events <- ev }
+	})
+	if ev := nextEvent(t, events); ev.Trigger != "initial" {
+		t.Fatalf("first event %+v", ev)
+	}
+	if err := start(w.e); err != nil {
+		t.Fatal(err)
+	}
+	return w, events, logs
+}
+
+// untilCommitted reads events until a reload commits a version of the
+// enemy whose hit of 1 takes perHit hp (1 for enemyV1, 2 for enemyV2, ...),
+// failing on any reload that orphaned a class.
+func untilCommitted(t *testing.T, w *world, events chan ReloadEvent, perHit float64) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case ev := <-events:
+			if ev.Report != nil && len(ev.Report.Orphaned) > 0 {
+				t.Fatalf("a reload orphaned %+v", ev.Report.Orphaned)
+			}
+			if ev.Err != nil {
+				continue
+			}
+			if before := w.alive(t, 0); w.alive(t, 1) == before-perHit {
+				return
+			}
+		case <-deadline:
+			t.Fatal("the saved version was never committed")
+		}
+	}
+}
+
+// With Monitor running, a root removed and created again is watched again.
+func TestMonitorHealsWhenRootComesBack(t *testing.T) {
+	for _, mode := range watchModes {
+		t.Run(mode.name, func(t *testing.T) {
+			w, events, logs := monitoredWorld(t, mode.start)
+			if err := os.RemoveAll(w.dir); err != nil {
+				t.Fatal(err)
+			}
+			// The failed reloads while it is gone change nothing.
+			for ev := nextEvent(t, events); ev.Err == nil || !strings.Contains(ev.Err.Error(), "script root"); ev = nextEvent(t, events) {
+				if ev.Report != nil {
+					t.Fatalf("a reload committed while the root was gone: %+v", ev.Report)
+				}
+			}
+			w.alive(t, 1)
+			writeScripts(t, w.dir, map[string]string{"ally.lua": allySrc})
+			saveAtomically(t, w.dir, "units/enemy.lua", enemyV2)
+			untilCommitted(t, w, events, 2)
+			if mode.name == "fsnotify" && !strings.Contains(logs.String(), "script root is back") {
+				t.Errorf("log does not say the root is back:\n%s", logs)
+			}
+			saveAtomically(t, w.dir, "units/enemy.lua", enemyV1)
+			untilCommitted(t, w, events, 1)
+		})
+	}
+}
+
+// A writer rewriting a class's script over and over, in steps (truncate,
+// half, rest), never makes a reload orphan the class, and its last save
+// is what runs.
+func TestRewrittenScriptNeverOrphansItsClass(t *testing.T) {
+	for _, mode := range watchModes {
+		t.Run(mode.name, func(t *testing.T) {
+			w, events, _ := monitoredWorld(t, mode.start)
+			p := filepath.Join(w.dir, "units/enemy.lua")
+			half := len(enemyV2) / 2
+			for i := range 30 {
+				src := enemyV2
+				if i%2 == 1 {
+					src = enemyV1
+				}
+				f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.WriteString(src[:half])
+				time.Sleep(5 * time.Millisecond) // part of the pattern: a slow writer
+				f.WriteString(src[half:])
+				f.Close()
+				time.Sleep(5 * time.Millisecond)
+			}
+			// The last save hits for 3: only it can be what runs at the end.
+			saveAtomically(t, w.dir, "units/enemy.lua", strings.Replace(enemyV1, "self.hp - n", "self.hp - 3 * n", 1))
+			untilCommitted(t, w, events, 3)
+		})
 	}
 }

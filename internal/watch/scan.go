@@ -166,37 +166,49 @@ func (w *Watcher) scanStats() map[key]os.FileInfo {
 }
 
 // poll marks every file whose stat changed, or that appeared or
-// disappeared, at the previous poll and stayed as it was since: a file
-// still being written is left alone until two looks agree (or it has kept
-// changing for Options.MaxWait). The flush then hashes them.
+// disappeared, at the previous poll and stayed as it was since (see
+// settled); the flush then hashes them.
 func (w *Watcher) poll() {
-	now := time.Now()
 	snap := w.scanStats()
-	moving := make(map[key]time.Time)
+	ready, moving := settled(w.snap, snap, w.moving, time.Now(), w.opts.MaxWait)
+	for _, k := range ready {
+		w.mark(k, kindFile)
+	}
+	w.snap, w.moving = snap, moving
+}
+
+// settled compares the stats of two polls in a row, prev and cur, given
+// the files that moved (changed, appeared or disappeared) between the two
+// polls before, and since when. It returns the files that moved then and
+// stayed as they were since, to be read, and the files that moved now: a
+// file still being written is left alone until two looks agree, or until
+// it has kept moving for maxWait.
+func settled(prev, cur map[key]os.FileInfo, moving map[key]time.Time, now time.Time, maxWait time.Duration) (ready []key, next map[key]time.Time) {
+	next = make(map[key]time.Time)
 	moved := func(k key) {
-		since, ok := w.moving[k]
+		since, ok := moving[k]
 		if !ok {
 			since = now
 		}
-		moving[k] = since
+		next[k] = since
 	}
-	for k, fi := range snap {
-		if old, ok := w.snap[k]; !ok || !sameFile(old, fi) {
+	for k, fi := range cur {
+		if old, ok := prev[k]; !ok || !sameFile(old, fi) {
 			moved(k)
 		}
 	}
-	for k := range w.snap {
-		if _, ok := snap[k]; !ok {
+	for k := range prev {
+		if _, ok := cur[k]; !ok {
 			moved(k)
 		}
 	}
-	for k, since := range w.moving {
-		if _, still := moving[k]; !still || now.Sub(since) >= w.opts.MaxWait {
-			delete(moving, k)
-			w.mark(k, kindFile)
+	for k, since := range moving {
+		if _, still := next[k]; !still || now.Sub(since) >= maxWait {
+			delete(next, k)
+			ready = append(ready, k)
 		}
 	}
-	w.snap, w.moving = snap, moving
+	return ready, next
 }
 
 // unfinished reports whether a pending path looks like a save still being

@@ -32,16 +32,17 @@ type harness struct {
 }
 
 // start creates a Watcher on dir (or on t.TempDir() when dir is empty).
-// Debounce defaults to 100ms here: short enough to keep the tests fast, long
-// enough that a descheduled test goroutine does not split one editor save
-// into two batches.
+// Settle defaults to 2s here: every step of an editor save but the last
+// leaves the file missing or empty, so a batch waits that long for the
+// rest of a save whose test goroutine was descheduled in the middle of it.
+// A finished save is reported after the package's short Debounce.
 func start(t *testing.T, dir string, opts Options) *harness {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	if opts.Debounce == 0 {
-		opts.Debounce = 100 * time.Millisecond
+	if opts.Settle == 0 {
+		opts.Settle = 2 * time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -185,19 +186,36 @@ func TestWriteInPlace(t *testing.T) {
 	h.expectOne("a.lua", false, "return 1 + 1")
 }
 
+// A save that leaves the file unfinished for a while (empty after the
+// truncation, or half written) is one batch with the final content: an
+// unfinished file waits for Settle, a finished one only for Debounce.
 func TestTruncateThenWriteLater(t *testing.T) {
-	dir := t.TempDir()
-	must(t, os.WriteFile(filepath.Join(dir, "a.lua"), []byte("return 1"), 0o644))
-	// The 50ms gap must fit in the quiet period even when this goroutine
-	// is descheduled for a while.
-	h := start(t, dir, Options{Debounce: 400 * time.Millisecond, MaxWait: 2 * time.Second})
-	f, err := os.OpenFile(h.path("a.lua"), os.O_WRONLY|os.O_TRUNC, 0)
-	must(t, err)
-	time.Sleep(50 * time.Millisecond) // part of the pattern, not a wait
-	_, err = f.WriteString("return 2")
-	must(t, err)
-	must(t, f.Close())
-	h.expectOne("a.lua", false, "return 2")
+	finished := func(_ string, data []byte) bool { return strings.HasSuffix(string(data), "end") }
+	for _, tc := range []struct {
+		name   string
+		opts   Options
+		first  string // written after the truncation
+		second string
+	}{
+		{name: "empty for 60ms", second: "return 2 -- end"},
+		{name: "half written for 60ms", opts: Options{Complete: finished}, first: "return 2", second: " -- end"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			must(t, os.WriteFile(filepath.Join(dir, "a.lua"), []byte("return 1 -- end"), 0o644))
+			tc.opts.MaxWait = 20 * time.Second
+			h := start(t, dir, tc.opts)
+			f, err := os.OpenFile(h.path("a.lua"), os.O_WRONLY|os.O_TRUNC, 0)
+			must(t, err)
+			_, err = f.WriteString(tc.first)
+			must(t, err)
+			time.Sleep(60 * time.Millisecond) // part of the pattern, not a wait
+			_, err = f.WriteString(tc.second)
+			must(t, err)
+			must(t, f.Close())
+			h.expectOne("a.lua", false, tc.first+tc.second)
+		})
+	}
 }
 
 func TestVimDefaultSave(t *testing.T) {
@@ -290,7 +308,7 @@ func TestSlowWritesIntoNewDirectory(t *testing.T) {
 	// A new directory is watched as soon as its creation is seen, so
 	// writes into it extend the quiet period like any other: six writes
 	// spread over more than one quiet period still make one batch.
-	h := start(t, "", Options{Debounce: 400 * time.Millisecond, MaxWait: 3 * time.Second})
+	h := start(t, "", Options{Debounce: 2 * time.Second, MaxWait: 20 * time.Second})
 	must(t, os.Mkdir(h.path("d"), 0o755))
 	for i := range 6 {
 		if i > 0 {
