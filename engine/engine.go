@@ -123,7 +123,8 @@ type Engine struct {
 	errs      []error               // recent reload errors, oldest first
 	strikes   map[methodKey]int     // deadline hits in a row, by method; cleared by a commit
 
-	genNum atomic.Uint64 // the current generation's number, readable without mu
+	genNum  atomic.Uint64 // the current generation's number, readable without mu
+	failing atomic.Bool   // the last reload failed (see reportRestored)
 
 	watching watching
 }
@@ -274,7 +275,11 @@ func (e *Engine) reloadFor(ctx context.Context, trigger string, files []string) 
 	outs, err := reloadGroup(ctx, []*Engine{e}, nil, trigger, files, start)
 	done()
 	e.reloading.unlock()
-	if errors.Is(err, errUnchanged) || outs[0].parked {
+	if errors.Is(err, errUnchanged) {
+		e.reportRestored(trigger, files, start)
+		return nil, nil
+	}
+	if outs[0].parked {
 		return nil, nil
 	}
 	e.finish(trigger, files, start, outs[0].report, outs[0].err)
@@ -454,6 +459,7 @@ func (e *Engine) finish(trigger string, files []string, start time.Time, report 
 	if errors.Is(err, ErrClosed) {
 		return
 	}
+	e.failing.Store(err != nil)
 	if err != nil {
 		e.errsMu.Lock()
 		e.errs = append(e.errs, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"testing"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -44,4 +45,42 @@ func TestObjectsInDo(t *testing.T) {
 		t.Errorf("Roots() = %q, want [%s]", roots, dir)
 	}
 	runtime.KeepAlive(keep)
+}
+
+// TestRestoredAfterFailedSave checks that undoing a broken save is
+// reported: a reload fails, then the file gets back the running bytes, and
+// OnReload hears Restored once, with the file, so a status line can clear
+// its failure.
+func TestRestoredAfterFailedSave(t *testing.T) {
+	events := make(chan ReloadEvent, 16)
+	good := "local A = hot.class('a') return A"
+	e, dir := newEngine(t, map[string]string{"a.lua": good}, func(o *Options) {
+		o.OnReload = func(ev ReloadEvent) { events <- ev }
+		o.Debounce = 5 * time.Millisecond
+	})
+	next := func() ReloadEvent {
+		t.Helper()
+		for {
+			select {
+			case ev := <-events:
+				if ev.Trigger != "initial" {
+					return ev
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("no reload event within 20s")
+			}
+		}
+	}
+	if err := e.SetPollInterval(10 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	writeScripts(t, dir, map[string]string{"a.lua": "local A = hot.class('a'"})
+	if ev := next(); ev.Err == nil {
+		t.Fatalf("a broken save: %+v, want a failure", ev)
+	}
+	writeScripts(t, dir, map[string]string{"a.lua": good})
+	ev := next()
+	if !ev.Restored || ev.Err != nil || ev.Report != nil || ev.Generation != 1 || len(ev.Files) != 1 || ev.Files[0] != "a.lua" {
+		t.Errorf("the undone save: %+v, want Restored for a.lua on generation 1", ev)
+	}
 }

@@ -35,6 +35,23 @@ type ReloadEvent struct {
 	Err error
 	// Duration is the whole reload, compile included.
 	Duration time.Duration
+	// Restored is true when, after a failed reload, the scripts came back
+	// to the bytes of the running generation (the broken save was undone):
+	// nothing reloads, and the failure no longer stands. Report and Err are
+	// then nil.
+	Restored bool
+}
+
+// reportRestored tells OnReload and the log that an automatic reload found
+// the running generation's scripts again after a failed reload.
+func (e *Engine) reportRestored(trigger string, files []string, start time.Time) {
+	if !e.failing.CompareAndSwap(true, false) {
+		return
+	}
+	e.log.Info("hotlua: back to the running code", "trigger", trigger, "generation", e.Generation(), "files", files)
+	if e.opts.OnReload != nil {
+		e.opts.OnReload(ReloadEvent{Trigger: trigger, Files: files, Generation: e.Generation(), Duration: time.Since(start), Restored: true})
+	}
 }
 
 // Monitor starts watching the script roots: the Go form of monitor_module.

@@ -141,6 +141,10 @@ func (cfg runConfig) run(ctx context.Context, s stdio) error {
 // reportReload writes one line about a reload, the first load included,
 // then each problem of a failed one on its own line.
 func reportReload(w io.Writer, ev engine.ReloadEvent) {
+	if ev.Restored {
+		fmt.Fprintf(w, "hotlua: %s\n", restoredText(ev))
+		return
+	}
 	if ev.Err == nil {
 		fmt.Fprintf(w, "hotlua: reload (%s): %v\n", ev.Trigger, ev.Report)
 		return
@@ -162,4 +166,14 @@ func checkDir(dir string) error {
 		return fmt.Errorf("%s: not a directory", dir)
 	}
 	return nil
+}
+
+// restoredText says that an undone save brought back the running code:
+// "units/goblin.lua: back to the running code of generation 3".
+func restoredText(ev engine.ReloadEvent) string {
+	what := "the scripts"
+	if len(ev.Files) > 0 {
+		what = strings.Join(ev.Files, ", ")
+	}
+	return fmt.Sprintf("%s: back to the running code of generation %d", what, ev.Generation)
 }

@@ -148,6 +148,11 @@ func TestRunWithTCPConsole(t *testing.T) {
 	if line := r.waitFor(t, "shapes/square.lua"); line != "shapes/square.lua:1:17: syntax error at end of file" {
 		t.Errorf("problem line = %q", line)
 	}
+	// Undoing the broken save says so.
+	if err := os.WriteFile(square, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor(t, "hotlua: shapes/square.lua: back to the running code of generation 1")
 	fixed := strings.Replace(string(src), "return self.side * self.side", "return self.side ^ 2", 1)
 	if err := os.WriteFile(square, []byte(fixed), 0o644); err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/hotlua/hotlua/bindings"
@@ -94,6 +95,9 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "arena: %d units from %s, generation %d; edit the scripts while it runs\n", cfg.entities, cfg.scripts, e.Generation())
+	if cfg.status > 0 {
+		fmt.Fprintln(out, statusLegend)
+	}
 	if cfg.console != "off" {
 		srv, err := console.Start(ctx, cfg.console, console.ForEngine(e), console.ServeOptions{Logger: quiet})
 		if err != nil {
@@ -123,7 +127,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		defer status.Stop()
 		statusC = status.C
 	}
-	lastReload := "none yet"
+	lastReload := "none yet" // in a few words, for the status line
 	for {
 		select {
 		case <-ctx.Done():
@@ -136,12 +140,17 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			if ev.Trigger == "initial" {
 				continue
 			}
-			if ev.Err != nil {
-				lastReload = fmt.Sprintf("FAILED, still on generation %d: %v", ev.Generation, ev.Err)
-			} else {
-				lastReload = ev.Report.String()
+			switch {
+			case ev.Restored: // the broken save was undone: the failure is over
+				fmt.Fprintf(out, "reload: %s: back to the running code of generation %d\n", strings.Join(ev.Files, ", "), ev.Generation)
+				lastReload = fmt.Sprintf("ok, gen %d", ev.Generation)
+			case ev.Err != nil:
+				fmt.Fprintf(out, "reload: FAILED, still on generation %d: %v\n", ev.Generation, ev.Err)
+				lastReload = fmt.Sprintf("FAILED (gen %d runs; see above)", ev.Generation)
+			default:
+				fmt.Fprintln(out, "reload:", ev.Report)
+				lastReload = fmt.Sprintf("ok, gen %d", ev.Generation)
 			}
-			fmt.Fprintln(out, "reload:", lastReload)
 		case <-statusC:
 			fmt.Fprintln(out, w.Status(lastReload))
 		}

@@ -36,14 +36,14 @@ func TestArenaChangesBehaviorLive(t *testing.T) {
 		t.Fatalf("console :classes exited %d: %q %q", code, stdout.String(), stderr.String())
 	}
 
-	waitFor("actions[")
+	waitFor("| reload: none yet")
 	edited := strings.ReplaceAll(string(src), `return "bite"`, `return "chomp"`)
 	edited = strings.ReplaceAll(edited, `return "chase"`, `return "chomp"`)
 	if err := os.WriteFile(goblin, []byte(edited), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	waitFor("reload: generation 2")
-	waitFor("chomp=")
+	waitFor("chomp ")
 
 	if err := os.WriteFile(goblin, []byte("local Goblin = hot.class(\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -52,7 +52,16 @@ func TestArenaChangesBehaviorLive(t *testing.T) {
 	if !strings.Contains(line, "units/goblin.lua:") || !strings.Contains(line, "still on generation 2") {
 		t.Fatalf("failure line = %q, want the script's path and the running generation", line)
 	}
-	waitFor("chomp=") // the world keeps running on the last good version
+	waitFor("chomp ") // the world keeps running on the last good version
+	if line := waitFor("| reload: FAILED"); len([]rune(line)) > statusWidth {
+		t.Errorf("the status line is %d columns, want at most %d: %q", len([]rune(line)), statusWidth, line)
+	}
+	// Undoing the broken save says so and clears the failure.
+	if err := os.WriteFile(goblin, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("reload: units/goblin.lua: back to the running code of generation 2")
+	waitFor("| reload: ok, gen 2")
 	if err := out.Stop(); err != nil {
 		t.Fatal(err)
 	}

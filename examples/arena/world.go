@@ -97,8 +97,17 @@ func (w *World) Tick(ctx context.Context, dt float64) {
 	w.times = append(w.times, time.Since(start))
 }
 
-// Status returns the status line and starts a new measuring period.
-func (w *World) Status(lastReload string) string {
+// statusWidth is the most columns a status line takes.
+const statusWidth = 120
+
+// statusLegend explains the status line; the demo prints it at start.
+const statusLegend = `arena: a status line each second: "ticks" counts ticks so far; "tick p50/p99" is the median and
+arena: 99th percentile time of one tick (all units' Lua calls) over that second; "gen" the generation running;
+arena: then what units did that second, by action; "reload" how the last reload ended.`
+
+// Status returns the status line, at most statusWidth columns, and starts a
+// new measuring period. reload is the last reload's outcome, in a few words.
+func (w *World) Status(reload string) string {
 	slices.Sort(w.times)
 	pct := func(p float64) time.Duration {
 		if len(w.times) == 0 {
@@ -108,12 +117,15 @@ func (w *World) Status(lastReload string) string {
 	}
 	var acts []string
 	for _, k := range slices.Sorted(maps.Keys(w.actions)) {
-		acts = append(acts, fmt.Sprintf("%s=%d", k, w.actions[k]))
+		acts = append(acts, fmt.Sprintf("%s %d", k, w.actions[k]))
 	}
-	line := fmt.Sprintf("ticks=%d p50=%v p99=%v entities=%d generation=%d actions[%s] last reload: %s",
-		w.ticks, pct(0.5).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), len(w.entities),
-		w.e.Generation(), strings.Join(acts, " "), lastReload)
+	line := fmt.Sprintf("ticks %d | tick p50/p99 %v/%v | %d units | gen %d | %s | reload: %s",
+		w.ticks, pct(0.5).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), len(w.entities),
+		w.e.Generation(), strings.Join(acts, ", "), reload)
 	w.times = w.times[:0]
 	clear(w.actions)
+	if r := []rune(line); len(r) > statusWidth {
+		line = string(r[:statusWidth-1]) + "…"
+	}
 	return line
 }

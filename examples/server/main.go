@@ -60,6 +60,8 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		OnReload: func(ev engine.ReloadEvent) {
 			switch {
 			case ev.Trigger == "initial":
+			case ev.Restored:
+				fmt.Fprintf(out, "server: %v: back to the running code of generation %d\n", ev.Files, ev.Generation)
 			case ev.Err != nil:
 				fmt.Fprintf(out, "server: reload failed, generation %d keeps serving: %v\n", ev.Generation, ev.Err)
 			default:
