@@ -9,10 +9,9 @@ import (
 	"testing"
 )
 
-// A root that is a symbolic link is read through its target, and swapping
-// the link (rename of a new link over it, as deploys and Kubernetes' ..data
-// do) makes the next reload load the new tree.
-func TestSymlinkedRootIsReadThroughItsTarget(t *testing.T) {
+// linkedReleases writes two versions of enemy.lua, in dir/v1 and dir/v2
+// (whose speak says "v2"), and returns dir/current, a link to v1.
+func linkedReleases(t *testing.T) string {
 	dir := t.TempDir()
 	writeScripts(t, filepath.Join(dir, "v1"), map[string]string{"units/enemy.lua": enemyV1})
 	writeScripts(t, filepath.Join(dir, "v2"), map[string]string{"units/enemy.lua": strings.Replace(enemyV1, `return "grr"`, `return "v2"`, 1)})
@@ -20,6 +19,14 @@ func TestSymlinkedRootIsReadThroughItsTarget(t *testing.T) {
 	if err := os.Symlink("v1", current); err != nil {
 		t.Fatal(err)
 	}
+	return current
+}
+
+// A root that is a symbolic link is read through its target, and swapping
+// the link (rename of a new link over it, as deploys and Kubernetes' ..data
+// do) makes the next reload load the new tree.
+func TestSymlinkedRootIsReadThroughItsTarget(t *testing.T) {
+	current := linkedReleases(t)
 	e, err := New(Options{Roots: []string{current}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -49,13 +56,7 @@ func TestSymlinkedRootIsReadThroughItsTarget(t *testing.T) {
 // Deploy after swapping the link prepares the new tree and, with
 // DeferCommit, leaves it for CommitPending in every shard.
 func TestDeployWaitsForCommitPendingWithDeferCommit(t *testing.T) {
-	dir := t.TempDir()
-	writeScripts(t, filepath.Join(dir, "v1"), map[string]string{"units/enemy.lua": enemyV1})
-	writeScripts(t, filepath.Join(dir, "v2"), map[string]string{"units/enemy.lua": strings.Replace(enemyV1, `return "grr"`, `return "v2"`, 1)})
-	current := filepath.Join(dir, "current")
-	if err := os.Symlink("v1", current); err != nil {
-		t.Fatal(err)
-	}
+	current := linkedReleases(t)
 	s, err := NewShards(Options{Roots: []string{current}, DeferCommit: true, Logger: slog.New(slog.DiscardHandler)}, "a", "b")
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hotlua/hotlua/fleet"
 )
@@ -23,13 +22,9 @@ func hotluaOut(args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
-// nodeProcess is a "hotlua run --fleet" child process; lines has its stderr.
-type nodeProcess struct {
-	lines chan string
-	seen  []string
-}
-
-func startNodeProcess(t *testing.T, bin, url, name string) *nodeProcess {
+// startNodeProcess starts "hotlua run --fleet game --node name" as a child
+// process and returns its stderr, read line by line.
+func startNodeProcess(t *testing.T, bin, url, name string) *running {
 	t.Helper()
 	cmd := exec.Command(bin, "run", "--fleet", "game", "--node", name, "--cache", t.TempDir(), "--nats", url, "--console", "off", "--tick", "0")
 	stderr, err := cmd.StderrPipe()
@@ -39,40 +34,20 @@ func startNodeProcess(t *testing.T, bin, url, name string) *nodeProcess {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &nodeProcess{lines: make(chan string, 256)}
+	r := &running{lines: make(chan string, 256)}
 	go func() {
-		defer close(p.lines)
+		defer close(r.lines)
 		for sc := bufio.NewScanner(stderr); sc.Scan(); {
-			p.lines <- sc.Text()
+			r.lines <- sc.Text()
 		}
 	}()
 	t.Cleanup(func() {
 		cmd.Process.Signal(os.Interrupt)
-		for range p.lines {
+		for range r.lines {
 		}
 		cmd.Wait()
 	})
-	return p
-}
-
-// waitFor returns the next stderr line containing want.
-func (p *nodeProcess) waitFor(t *testing.T, want string) {
-	t.Helper()
-	timeout := time.After(30 * time.Second)
-	for {
-		select {
-		case line, ok := <-p.lines:
-			if !ok {
-				t.Fatalf("the node ended before saying %q:\n%s", want, strings.Join(p.seen, "\n"))
-			}
-			p.seen = append(p.seen, line)
-			if strings.Contains(line, want) {
-				return
-			}
-		case <-timeout:
-			t.Fatalf("no line containing %q in 30s:\n%s", want, strings.Join(p.seen, "\n"))
-		}
-	}
+	return r
 }
 
 // TestFleetOfTwoProcesses runs two nodes as separate "hotlua run --fleet"
@@ -91,7 +66,7 @@ func TestFleetOfTwoProcesses(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	nodes := []*nodeProcess{startNodeProcess(t, bin, srv.URL(), "a"), startNodeProcess(t, bin, srv.URL(), "b")}
+	nodes := []*running{startNodeProcess(t, bin, srv.URL(), "a"), startNodeProcess(t, bin, srv.URL(), "b")}
 	for i, p := range nodes {
 		p.waitFor(t, "fleet "+[]string{"a", "b"}[i]+" ACK revision 0")
 	}
