@@ -184,7 +184,7 @@ func TestDeferCommitWaitsForSafePoint(t *testing.T) {
 	if err := e.Monitor(); err != nil {
 		t.Fatal(err)
 	}
-	writeScripts(t, dir, map[string]string{"v.lua": fmt.Sprintf(versionedScript, "two", "")})
+	saveAtomically(t, dir, "v.lua", fmt.Sprintf(versionedScript, "two", ""))
 	deadline := time.Now().Add(10 * time.Second)
 	for !e.HasPending() {
 		if time.Now().After(deadline) {
@@ -227,7 +227,7 @@ func TestShardsMonitor(t *testing.T) {
 	if err := s.Monitor(); err != nil {
 		t.Fatal(err)
 	}
-	writeScripts(t, dir, map[string]string{"v.lua": fmt.Sprintf(versionedScript, "two", "")})
+	saveAtomically(t, dir, "v.lua", fmt.Sprintf(versionedScript, "two", ""))
 	for range 2 {
 		if ev := nextEvent(t, events); ev.Err != nil || ev.Generation != 2 {
 			t.Fatalf("event = %+v", ev)

@@ -378,7 +378,9 @@ func TestManyFilesOneBatch(t *testing.T) {
 	for i := range n {
 		must(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%03d.lua", i)), []byte("return 0"), 0o644))
 	}
-	h := start(t, dir, Options{})
+	// A burst is one batch when its writes come within Debounce of each
+	// other: 2s, so that a descheduled test goroutine does not split it.
+	h := start(t, dir, Options{Debounce: 2 * time.Second, MaxWait: 20 * time.Second})
 	for i := range n {
 		h.write(fmt.Sprintf("f%03d.lua", i), fmt.Sprintf("return %d", i+1))
 	}
@@ -418,9 +420,12 @@ func TestNoBatchWithoutNewBytes(t *testing.T) {
 	h.write("a.lua", "return 1")
 	h.expectNone("a.lua")
 
-	// Changed, then changed back within one quiet period.
+	// Changed, then changed back before the watcher looked (held by a
+	// pause, which a quiet period shorter than the test's steps is like).
+	h.w.Pause()
 	h.write("a.lua", "return 2")
 	h.write("a.lua", "return 1")
+	h.w.Resume()
 	h.expectNone("a.lua")
 
 	// Debris only.
