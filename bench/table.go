@@ -13,7 +13,7 @@ import (
 
 // Metric names one measurement: a benchmark as go test prints it, without
 // its -GOMAXPROCS suffix ("BenchmarkCall/engine"), and a unit it reports
-// ("ns/op", or a custom one such as "B/object").
+// ("ns/op", or a custom one such as "B/object" or "cpu-ns/op").
 type Metric struct {
 	Bench, Unit string
 }
@@ -112,6 +112,8 @@ func scale(n string, reload, whole, generation Target) []Row {
 	return []Row{
 		row("one-file reload, "+n+" modules, vs raw re-run floor (fresh raw state, same compiled modules)",
 			group, "engine", "raw-floor", "ns/op", reload),
+		row("one-file reload, "+n+" modules, CPU time of the process, vs raw re-run floor",
+			group, "engine", "raw-floor", "cpu-ns/op", reload),
 		row("heap of the whole engine, "+n+" modules, vs raw (its compiled modules and one state)",
 			group, "engine", "raw-floor", "B", whole),
 		row("heap per generation (a second engine sharing the protos), "+n+" modules, vs raw state",
