@@ -139,6 +139,8 @@ var Rows = slices.Concat([]Row{
 	pause("1000000"),
 	row("save to committed, 1 of 50 files, 100k live objects, vs fresh engine.New",
 		"BenchmarkSaveToCommitted", "one-file", "full-recompile", "ns/op", MaxValue(3e6, "ns/op")),
+	row("save to new code through Monitor, 1 of 50 files, vs the same write and a direct Reload",
+		"BenchmarkSaveToNewCode", "monitor", "direct-reload", "ns/op", MaxValue(30e6, "ns/op")),
 	row("one-file reload of a 50-file project vs raw full recompile",
 		"BenchmarkReload", "one-file", "raw-full-recompile", "ns/op", Target{}),
 	row("memory per object, made by Engine.New and held as *Object, vs raw table",
