@@ -176,6 +176,7 @@ func (wg *watching) resume() {
 // parses reports whether data, the script at rel, looks like a finished
 // save: it passes the source check and parses.
 func parses(rel string, data []byte, lim Limits) bool {
+	data = sandbox.SkipShebang(data)
 	if sandbox.CheckSource(data, lim) != nil {
 		return false
 	}

@@ -172,3 +172,23 @@ func TestEditorSavesReloadOnce(t *testing.T) {
 		})
 	}
 }
+
+// What the watcher takes for a finished save: a script that parses, a
+// leading #! line included; not an empty, cut or oversized one.
+func TestParsesJudgesFinishedSaves(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		src  string
+		want bool
+	}{
+		{"class", enemyV1, true},
+		{"shebang", "#!/usr/bin/env lua\n" + enemyV1, true},
+		{"empty", "", true}, // empty parses; the watcher itself waits on empty files
+		{"cut mid-function", enemyV1[:len(enemyV1)/2], false},
+		{"too deep", "return " + strings.Repeat("(", 300) + "1" + strings.Repeat(")", 300), false},
+	} {
+		if got := parses("a.lua", []byte(tc.src), Limits{}); got != tc.want {
+			t.Errorf("%s: parses = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
