@@ -374,3 +374,23 @@ func TestUncommittedDeferredReloadIsNACKedAndDropped(t *testing.T) {
 		}
 	}
 }
+
+// A live node that does not answer within the wait (its host never commits)
+// makes the rollout roll back, naming the node.
+func TestRolloutRollsBackWhenANodeDoesNotAnswerInTime(t *testing.T) {
+	c := newCluster(t)
+	nodes, first := c.start(1)
+	stuck := c.startNode("stuck", "eu", "", func(o *engine.Options) { o.DeferCommit = true })
+	c.waitLive(append(nodes, stuck))
+	_, err := c.fleet.Rollout(context.Background(), pack(t, v2), RolloutOptions{Wait: time.Second})
+	var rerr *RolloutError
+	if !errors.As(err, &rerr) || len(rerr.Missing) != 1 || rerr.Missing[0] != "stuck" || len(rerr.NACKs) != 0 {
+		t.Fatalf("Rollout = %v, want a rollback for the missing answer of stuck", err)
+	}
+	if rerr.Err != nil || rerr.Rollback.Bundle != first.Bundle {
+		t.Fatalf("rollback %+v (%v), want bundle %s", rerr.Rollback, rerr.Err, short(first.Bundle))
+	}
+	if s := c.answers(nodes, rerr.Rollback.Revision)[nodes[0].name]; s.State != StateACK || s.Bundle != first.Bundle {
+		t.Fatalf("%s after the rollback: %v", nodes[0].name, s)
+	}
+}
