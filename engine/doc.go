@@ -126,6 +126,9 @@
 // therefore run concurrently with calls of the current generation. With
 // [Options].DeferCommit, automatic reloads stop once prepared and the host
 // commits them at a safe point of its loop with [Engine.CommitPending].
+// A host that replaces the scripts itself, by swapping a script root that
+// is a symbolic link to a new release (as package fleet does), reloads with
+// [Engine.Deploy]: an automatic reload, deferred like the watcher's.
 //
 // A host with many worlds, rooms or matches runs one engine per world with
 // [Shards]: one watcher and one compile per change for all of them, each
