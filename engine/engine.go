@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -210,7 +209,7 @@ type Report struct {
 	Failed     []error       // failed __migrate hooks; those objects keep their old version
 	HookErrors []error       // errors of "unload" and "reload" handlers
 	Duration   time.Duration // the whole reload, compile included
-	Pause      time.Duration // how long calls were held for the commit
+	Pause      time.Duration // how long the commit held the engine: calls waited at most this long for it, hooks included
 }
 
 // Orphan is a class that live objects may still use but that the new
@@ -401,7 +400,6 @@ func reloadGroup(ctx context.Context, engines []*Engine, names []string, trigger
 			continue
 		}
 		outs[i].report, outs[i].err = e.commitLocked(gens[i], start)
-		e.lk.unlock()
 	}
 	return outs, nil
 }
@@ -500,17 +498,22 @@ func (e *Engine) commitPrepared(ctx context.Context, g *generation, start time.T
 		g.discard()
 		return nil, err
 	}
-	defer e.lk.unlock()
 	return e.commitLocked(g, start)
 }
 
-// commitLocked commits g. Called with the engine's lock held.
+// commitLocked commits g and releases the engine's lock, which the caller
+// took. Report.Pause is how long the commit held it.
 func (e *Engine) commitLocked(g *generation, start time.Time) (*Report, error) {
+	locked := time.Now()
 	if e.closed.Load() {
+		e.lk.unlock()
 		g.discard()
 		return nil, ErrClosed
 	}
-	report := e.commit(g)
+	report, after := e.commit(g)
+	report.Pause = time.Since(locked)
+	e.lk.unlock()
+	after()
 	report.Duration = time.Since(start)
 	return report, nil
 }
@@ -563,6 +566,7 @@ func (e *Engine) prepare(ctx context.Context, scripts []*script) (_ *generation,
 			return nil, err
 		}
 	}
+	g.hashes, g.files = e.scriptDiff(g)
 	return g, nil
 }
 
@@ -592,28 +596,13 @@ func runCheck(L *lua.LState, check *lua.LFunction, gen uint64) error {
 //
 // The hooks it runs ("unload", __migrate, "reload") share one deadline of
 // Options.LoadTimeout: a hook that loops cannot hold calls up for longer.
-func (e *Engine) commit(g *generation) *Report {
+func (e *Engine) commit(g *generation) (report *Report, closeOld func()) {
 	hookCtx, cancel := context.WithTimeout(context.Background(), e.opts.LoadTimeout)
 	defer cancel()
 	commitTask := fmt.Sprintf("commit of generation %d", g.num)
 	defer e.lk.doing(commitTask)()
 	old := e.gen
-	report := &Report{Generation: g.num}
-	hashes := make(map[string]string, len(g.scripts))
-	for _, s := range g.scripts {
-		hashes[s.path] = shortHash(s.hash)
-	}
-	for p, h := range hashes {
-		if e.hashes[p] != h {
-			report.Files = append(report.Files, p)
-		}
-	}
-	for p := range e.hashes {
-		if _, ok := hashes[p]; !ok {
-			report.Files = append(report.Files, p)
-		}
-	}
-	slices.Sort(report.Files)
+	report = &Report{Generation: g.num, Files: g.files}
 	if old != nil {
 		report.Previous = old.num
 		done := e.lk.doing(commitTask + " (unload handlers)")
@@ -621,7 +610,6 @@ func (e *Engine) commit(g *generation) *Report {
 		done()
 	}
 
-	pauseStart := time.Now()
 	type swap struct {
 		h       *handle
 		prev    *classVersion
@@ -661,17 +649,12 @@ func (e *Engine) commit(g *generation) *Report {
 	g.committed = true
 	e.gen, e.L = g, g.L
 	clear(e.strikes)
-	e.hashes = hashes
+	e.hashes = g.hashes
 	e.genNum.Store(g.num)
-	report.Pause = time.Since(pauseStart)
 
-	if old != nil {
-		old.L.Close()
-		old.L = nil
-	}
-	for _, name := range slices.Sorted(maps.Keys(e.handles)) {
+	for name, h := range e.handles {
 		if g.byName[name] == nil {
-			report.Orphaned = append(report.Orphaned, Orphan{Class: name, Objects: len(e.handles[name].objects())})
+			report.Orphaned = append(report.Orphaned, Orphan{Class: name, Objects: len(h.objects())})
 		}
 	}
 	for _, s := range swaps {
@@ -684,14 +667,43 @@ func (e *Engine) commit(g *generation) *Report {
 			done()
 		}
 	}
-	slices.Sort(report.Changed)
-	slices.Sort(report.Added)
 	if old != nil {
 		done := e.lk.doing(commitTask + " (reload handlers)")
 		report.HookErrors = append(report.HookErrors, g.emit(hookCtx, g.L, "reload", lua.LNumber(old.num))...)
 		done()
 	}
-	return report
+	// What runs no Lua and touches nothing calls share waits for the unlock.
+	return report, func() {
+		slices.Sort(report.Changed)
+		slices.Sort(report.Added)
+		slices.SortFunc(report.Orphaned, func(a, b Orphan) int { return strings.Compare(a.Class, b.Class) })
+		if old != nil {
+			old.L.Close()
+		}
+	}
+}
+
+// scriptDiff returns the hashes of g's scripts, by path, and the paths
+// added, changed or removed since the current generation, sorted. Called
+// by prepare, with e.reloading held, so that the commit does not hash.
+func (e *Engine) scriptDiff(g *generation) (map[string]string, []string) {
+	hashes := make(map[string]string, len(g.scripts))
+	for _, s := range g.scripts {
+		hashes[s.path] = shortHash(s.hash)
+	}
+	var files []string
+	for p, h := range hashes {
+		if e.hashes[p] != h {
+			files = append(files, p)
+		}
+	}
+	for p := range e.hashes {
+		if _, ok := hashes[p]; !ok {
+			files = append(files, p)
+		}
+	}
+	slices.Sort(files)
+	return hashes, files
 }
 
 // attach gives obj the handle of class version cv and tracks it. Called
@@ -722,6 +734,9 @@ func (cv *classVersion) frozenHandle(owner *handle) *handle {
 // emit calls the handlers of event registered by generation g, on L, and
 // returns their errors. ctx bounds them.
 func (g *generation) emit(ctx context.Context, L *lua.LState, event string, args ...lua.LValue) []error {
+	if len(g.handlers[event]) == 0 {
+		return nil
+	}
 	defer sandbox.Guard(L, ctx)()
 	var errs []error
 	for _, fn := range g.handlers[event] {

@@ -44,6 +44,10 @@ type generation struct {
 	handlers   map[string][]*lua.LFunction // hot.on, by event
 	checks     []*lua.LFunction            // hot.check
 	committed  bool
+	// hashes (script path -> short hash) and files (the paths that differ
+	// from the current generation's) are computed by prepare for the commit.
+	hashes map[string]string
+	files  []string
 	// preparing is set while prepare runs the generation's scripts and
 	// checks, on prepare's goroutine; locked, while it holds the engine's
 	// lock (see lockEngine).

@@ -79,8 +79,10 @@ func TestFailedMigrationLeavesTheObjectExactlyAsItWas(t *testing.T) {
 			if len(rep.Failed) != 0 || rep.Migrated != 2 {
 				t.Fatalf("next reload: migrated %d, failed %v; want 2 and none", rep.Migrated, rep.Failed)
 			}
-			if got := call(t, obj, "dump"); got != "1,2,3|6|nil|true|1|nil" {
-				t.Errorf("after a good hook the object is %v", got)
+			for _, o := range []*Object{obj, other} {
+				if got := call(t, o, "dump"); got != "1,2,3|6|nil|true|1|nil" {
+					t.Errorf("after a good hook the object is %v", got)
+				}
 			}
 		})
 	}
