@@ -76,8 +76,8 @@ type NodeOptions struct {
 	LoadTimeout time.Duration
 	// Logger receives what the node does. Default: slog.Default().
 	Logger *slog.Logger
-	// OnStatus, when set, is told every status the node writes, on the
-	// node's goroutine.
+	// OnStatus, when set, is told every status the node writes, once it is
+	// written (or failed to be), on the node's goroutine.
 	OnStatus func(Status)
 }
 
@@ -354,15 +354,15 @@ func (n *Node) reject(ctx context.Context, st *stores, rev uint64, err error, sh
 // writeStatus writes s, with a fresh heartbeat, under the node's key.
 func (n *Node) writeStatus(ctx context.Context, st *stores, s Status) {
 	s.Heartbeat = time.Now().UTC()
-	if n.opts.OnStatus != nil {
-		n.opts.OnStatus(s)
-	}
 	data, err := json.Marshal(s)
 	if err != nil {
 		return
 	}
 	if _, err := st.statuses.Put(ctx, n.opts.Node, data); err != nil && ctx.Err() == nil {
 		n.log.Warn("hotlua fleet: cannot write the status", "err", err)
+	}
+	if n.opts.OnStatus != nil { // once written, so that readers of the bucket see it too
+		n.opts.OnStatus(s)
 	}
 }
 
