@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -220,6 +221,11 @@ func scaleSizes() []int {
 //     then closed. Both also report the CPU time the process used per
 //     reload (cpu-ns/op, the garbage collector's included), which a machine
 //     shared with other work disturbs less than the wall time.
+//   - then, with the engine's watcher on (Engine.Monitor), five saves of
+//     the same file: the mean reload the watcher makes, which reads only
+//     the file it reported, from its batch to the commit (watch-ns/op,
+//     ReloadEvent.Duration: no debounce), and the process's CPU time from
+//     each save to the end of its reload (watch-cpu-ns/op).
 //   - the heap, after a collection: what the engine holds after the reloads
 //     (B), beside the raw total, the prototypes plus one state; what one
 //     generation holds (B/generation) and that per module (B/module),
@@ -242,8 +248,15 @@ func BenchmarkScale(b *testing.B) {
 			b.Run("engine", func(b *testing.B) {
 				dir := b.TempDir()
 				writeFiles(b, dir, files)
+				watched := make(chan engine.ReloadEvent, 1)
+				opts := options(dir)
+				opts.OnReload = func(ev engine.ReloadEvent) {
+					if ev.Trigger == "watch" {
+						watched <- ev
+					}
+				}
 				before := heapAlloc()
-				e, err := engine.New(options(dir))
+				e, err := engine.New(opts)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -264,6 +277,9 @@ func BenchmarkScale(b *testing.B) {
 				engineBytes := heapAlloc() - before
 				runtime.KeepAlive(e)
 				reportHeap(b, n, engineBytes, twoShardsHeap(b, dir)-engineBytes)
+				watchWall, watchCPU := watchedReloads(b, e, dir, edited, files[edited], watched)
+				b.ReportMetric(watchWall, "watch-ns/op")
+				b.ReportMetric(watchCPU, "watch-cpu-ns/op")
 			})
 			b.Run("raw-floor", func(b *testing.B) {
 				var L *lua.LState
@@ -282,6 +298,38 @@ func BenchmarkScale(b *testing.B) {
 			runtime.KeepAlive(protos)
 		})
 	}
+}
+
+// watchedSaves is how many saves watchedReloads makes.
+const watchedSaves = 5
+
+// watchedReloads starts e's watcher and saves the file edited (under dir,
+// of text src) watchedSaves times, each time waiting for the reload the
+// watcher makes. It returns the mean of the reloads' durations (from the
+// watcher's batch to the commit, without the debounce before it) and of
+// the CPU time the process used from each save to its reload's end.
+func watchedReloads(b *testing.B, e *engine.Engine, dir, edited, src string, watched <-chan engine.ReloadEvent) (wall, cpu float64) {
+	if err := e.Monitor(); err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(dir, filepath.FromSlash(edited))
+	for i := range watchedSaves {
+		start := cpuTime()
+		if err := os.WriteFile(path, fmt.Appendf(nil, "%s-- saved %d\n", src, i), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		select {
+		case ev := <-watched:
+			if ev.Err != nil {
+				b.Fatal(ev.Err)
+			}
+			wall += float64(ev.Duration)
+		case <-time.After(time.Minute):
+			b.Fatal("no reload within a minute of a save")
+		}
+		cpu += float64(cpuTime() - start)
+	}
+	return wall / watchedSaves, cpu / watchedSaves
 }
 
 // twoShardsHeap returns the heap that engine.Shards of two engines over

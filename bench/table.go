@@ -114,6 +114,18 @@ func scale(n string, reload, whole, generation Target) []Row {
 			group, "engine", "raw-floor", "ns/op", reload),
 		row("one-file reload, "+n+" modules, CPU time of the process, vs raw re-run floor",
 			group, "engine", "raw-floor", "cpu-ns/op", reload),
+		{
+			Title:  "one-file reload made by the watcher (Monitor, from its batch to the commit), " + n + " modules, vs raw re-run floor",
+			Ours:   Metric{group + "/engine", "watch-ns/op"},
+			Base:   Metric{group + "/raw-floor", "ns/op"},
+			Target: reload,
+		},
+		{
+			Title:  "one-file reload made by the watcher, " + n + " modules, CPU time of the process from the save, vs raw re-run floor",
+			Ours:   Metric{group + "/engine", "watch-cpu-ns/op"},
+			Base:   Metric{group + "/raw-floor", "cpu-ns/op"},
+			Target: reload,
+		},
 		row("heap of the whole engine, "+n+" modules, vs raw (its compiled modules and one state)",
 			group, "engine", "raw-floor", "B", whole),
 		row("heap per generation (a second engine sharing the protos), "+n+" modules, vs raw state",
