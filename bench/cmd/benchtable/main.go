@@ -6,8 +6,9 @@
 //
 //	go run ./bench/cmd/benchtable
 //
-// It runs go test -run '^$' -bench . -count 1 ./bench/ six times (-count),
-// echoing its output to stderr as it goes, and writes the table to stdout.
+// It runs go test -run '^$' -bench . -count 1 -benchtime 500ms ./bench/
+// ./bindings/ six times (-count), echoing its output to stderr as it goes,
+// and writes the table to stdout.
 // Each round runs every benchmark once, each right beside its baseline, so
 // that a machine whose speed drifts (shared cores) slows both alike; a
 // single go test -count 6 would run the six runs of one benchmark before
@@ -31,7 +32,10 @@ import (
 
 func main() {
 	count := flag.Int("count", 6, "rounds: runs of each benchmark; the table shows their medians")
-	benchtime := flag.String("benchtime", "1s", "go test -benchtime for each run")
+	// 500ms: six rounds of the default set take about 12 minutes on two
+	// shared cores (a round at 1s took 2 min 40 s); the medians of the
+	// rounds, not the length of one run, are what steadies the figures.
+	benchtime := flag.String("benchtime", "500ms", "go test -benchtime for each run")
 	pattern := flag.String("bench", ".", "go test -bench: which benchmarks to run")
 	pkg := flag.String("pkg", "./bench/ ./bindings/", "the benchmark packages, separated by spaces")
 	in := flag.String("in", "", "read go test -bench output from this file (- for stdin) instead of running it")
