@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -392,5 +393,56 @@ func TestRolloutRollsBackWhenANodeDoesNotAnswerInTime(t *testing.T) {
 	}
 	if s := c.answers(nodes, rerr.Rollback.Revision)[nodes[0].name]; s.State != StateACK || s.Bundle != first.Bundle {
 		t.Fatalf("%s after the rollback: %v", nodes[0].name, s)
+	}
+}
+
+// A revision that failed is not tried again, not even by the node after a
+// restart; a newer one is.
+func TestFailedRevisionIsNotTriedAgain(t *testing.T) {
+	c := newCluster(t)
+	var failures atomic.Int32
+	n := c.startNode("node-00", "eu", "", func(o *engine.Options) {
+		o.OnReload = func(ev engine.ReloadEvent) {
+			if ev.Err != nil {
+				failures.Add(1)
+			}
+		}
+	})
+	c.waitLive([]*testNode{n})
+	bad := c.publish(pack(t, map[string]string{"game/unit.lua": "return ("}), PublishOptions{})
+	if s := c.answers([]*testNode{n}, bad.Revision)["node-00"]; s.State != StateNACK {
+		t.Fatalf("status %v, want a NACK", s)
+	}
+	before := failures.Load()
+	if before == 0 {
+		t.Fatal("the failed load was not seen")
+	}
+	// Restart following: the watch delivers the failed revision again
+	// first, then the newer one.
+	n.node.Close()
+	restart := time.Now()
+	n.follow(c, c.srv.URL())
+	// The node writes its status once its watch is open: wait for that,
+	// so that the watch starts at the failed revision.
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	statuses, err := c.fleet.WatchStatuses(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s := range statuses {
+		if s.Heartbeat.After(restart) {
+			break
+		}
+	}
+	if ctx.Err() != nil {
+		t.Fatal("no status after the restart")
+	}
+	good := c.publish(pack(t, v1), PublishOptions{})
+	if s := c.answers([]*testNode{n}, good.Revision)["node-00"]; s.State != StateACK {
+		t.Fatalf("status %v, want an ACK of the newer revision", s)
+	}
+	if after := failures.Load(); after != before {
+		t.Fatalf("%d failed loads after the restart, want none: the failed revision was tried again", after-before)
 	}
 }
