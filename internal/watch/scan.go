@@ -170,7 +170,7 @@ func (w *Watcher) scanStats() map[key]os.FileInfo {
 // settled); the flush then hashes them.
 func (w *Watcher) poll() {
 	snap := w.scanStats()
-	ready, moving := settled(w.snap, snap, w.moving, time.Now(), w.opts.MaxWait)
+	ready, moving := settled(w.snap, snap, w.moving, w.clock.Now(), w.opts.MaxWait)
 	for _, k := range ready {
 		w.mark(k, kindFile)
 	}

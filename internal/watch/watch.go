@@ -88,6 +88,13 @@ type Options struct {
 	// that are not editor or tool debris.
 	Include func(rel string) bool
 
+	// clock is the time the debounce runs on; nil means the real one.
+	// Tests set a clock they advance by hand.
+	clock clock
+	// onMark, when set, is called from the watcher's goroutine each time
+	// a path is marked to be examined. For tests.
+	onMark func(rel string)
+
 	// Logger receives warnings (fallback to polling, overflow, unreadable
 	// directories) and debug records of each batch. Nil means
 	// slog.Default().
@@ -158,9 +165,10 @@ type Watcher struct {
 	moving  map[key]time.Time   // polling: files whose stat moved at the last poll, since when
 	rescan  bool                // compare the whole tree at the next flush
 	armed   bool                // a flush is due
-	first   time.Time           // first event of the pending batch
-	last    time.Time           // last event of the pending batch
-	timer   *time.Timer
+	clock   clock
+	first   time.Time // first event of the pending batch
+	last    time.Time // last event of the pending batch
+	timer   timer
 	gone    map[int]bool // roots that disappeared, looked for every rootRetry
 	retry   *time.Ticker // non-nil while a root is gone
 }
@@ -231,8 +239,12 @@ func New(roots []string, opts Options, onBatch func(Batch)) (*Watcher, error) {
 		pending: make(map[key]kind),
 		moving:  make(map[key]time.Time),
 		gone:    make(map[int]bool),
-		timer:   time.NewTimer(time.Hour),
+		clock:   opts.clock,
 	}
+	if w.clock == nil {
+		w.clock = realClock{}
+	}
+	w.timer = w.clock.NewTimer(time.Hour)
 	w.timer.Stop()
 	for _, r := range roots {
 		clean := filepath.Clean(r)
@@ -378,7 +390,7 @@ func (w *Watcher) run() {
 			w.poll()
 		case <-retry:
 			w.lookForRoots()
-		case <-w.timer.C:
+		case <-w.timer.C():
 			w.flush(false)
 		case <-w.wake:
 			w.flush(true)
@@ -393,6 +405,9 @@ func (w *Watcher) handleEvent(ev fsnotify.Event) {
 	k, ok := w.keyOf(ev.Name)
 	if !ok {
 		return
+	}
+	if k.rel == "" && ev.Has(fsnotify.Remove|fsnotify.Rename) {
+		w.rootGone(k.root) // even if it is back before the flush looks
 	}
 	switch {
 	case k.rel != "" && w.opts.Include(k.rel):
@@ -429,6 +444,9 @@ func (w *Watcher) handleError(err error) {
 // mark records a path to examine at the next flush and re-arms the
 // debounce timer.
 func (w *Watcher) mark(k key, kd kind) {
+	if w.opts.onMark != nil {
+		w.opts.onMark(k.rel)
+	}
 	if old, ok := w.pending[k]; !ok || kd > old {
 		w.pending[k] = kd
 	}
@@ -438,7 +456,7 @@ func (w *Watcher) mark(k key, kd kind) {
 // arm sets the timer to the end of the quiet period, or to the maximum
 // wait from the first event, whichever comes first.
 func (w *Watcher) arm() {
-	now := time.Now()
+	now := w.clock.Now()
 	if !w.armed {
 		w.armed = true
 		w.first = now
@@ -448,7 +466,7 @@ func (w *Watcher) arm() {
 	if limit := w.first.Add(w.opts.MaxWait); limit.Before(deadline) {
 		deadline = limit
 	}
-	w.timer.Reset(time.Until(deadline))
+	w.timer.Reset(deadline.Sub(now))
 }
 
 // flush examines the pending paths and delivers the resulting batch, unless
@@ -465,8 +483,8 @@ func (w *Watcher) flush(now bool) {
 		if limit := w.first.Add(w.opts.MaxWait); limit.Before(deadline) {
 			deadline = limit
 		}
-		if time.Now().Before(deadline) && w.unfinished() {
-			w.timer.Reset(time.Until(deadline))
+		if now := w.clock.Now(); now.Before(deadline) && w.unfinished() {
+			w.timer.Reset(deadline.Sub(now))
 			return
 		}
 	}
@@ -582,3 +600,30 @@ func (w *Watcher) keyOf(name string) (key, bool) {
 func (w *Watcher) path(k key) string {
 	return filepath.Join(w.roots[k.root].clean, filepath.FromSlash(k.rel))
 }
+
+// clock is where the watcher's debounce takes its time from.
+type clock interface {
+	Now() time.Time
+	NewTimer(d time.Duration) timer
+}
+
+// timer is the part of *time.Timer the watcher uses. Reset and Stop leave
+// no stale value in its channel, as time.Timer's do since Go 1.23.
+type timer interface {
+	C() <-chan time.Time
+	Reset(d time.Duration)
+	Stop()
+}
+
+// realClock is the time of the day.
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) NewTimer(d time.Duration) timer { return realTimer{time.NewTimer(d)} }
+
+type realTimer struct{ t *time.Timer }
+
+func (r realTimer) C() <-chan time.Time   { return r.t.C }
+func (r realTimer) Reset(d time.Duration) { r.t.Reset(d) }
+func (r realTimer) Stop()                 { r.t.Stop() }

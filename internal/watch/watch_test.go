@@ -27,27 +27,33 @@ type harness struct {
 	t        *testing.T
 	dir      string
 	w        *Watcher
+	clock    *fakeClock
 	batches  chan Batch
+	marked   chan string // every path the watcher marks, in order
 	sentinel int
 }
 
-// start creates a Watcher on dir (or on t.TempDir() when dir is empty).
-// Settle defaults to 2s here: every step of an editor save but the last
-// leaves the file missing or empty, so a batch waits that long for the
-// rest of a save whose test goroutine was descheduled in the middle of it.
-// A finished save is reported after the package's short Debounce.
+// start creates a Watcher on dir (or on t.TempDir() when dir is empty),
+// whose debounce runs on a clock that only the test moves: a save made
+// by the test is complete before any quiet period can end, however slowly
+// this goroutine or the watcher's runs. (Polling and the retry of a lost
+// root still tick in real time; what they find waits for the clock too.)
 func start(t *testing.T, dir string, opts Options) *harness {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	if opts.Settle == 0 {
-		opts.Settle = 2 * time.Second
-	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	h := &harness{t: t, dir: dir, batches: make(chan Batch, 1000)}
+	h := &harness{t: t, dir: dir, batches: make(chan Batch, 1000), marked: make(chan string, 100_000), clock: newFakeClock()}
+	opts.clock = h.clock
+	opts.onMark = func(rel string) {
+		select {
+		case h.marked <- rel:
+		default: // a test that does not read marks
+		}
+	}
 	w, err := New([]string{dir}, opts, func(b Batch) { h.batches <- b })
 	if err != nil {
 		t.Fatal(err)
@@ -73,21 +79,112 @@ func (h *harness) write(rel, content string) {
 }
 
 // waitFor collects batches until one names rel, failing after timeout. It
-// returns every batch collected, the last one naming rel.
+// moves the clock on by an hour at a time meanwhile, so that whatever is
+// pending is delivered. It returns every batch collected, the last one
+// naming rel.
 func (h *harness) waitFor(rel string) []Batch {
 	h.t.Helper()
 	var got []Batch
 	deadline := time.After(timeout)
 	for {
+		h.clock.Advance(time.Hour)
 		select {
 		case b := <-h.batches:
 			got = append(got, b)
 			if names(b, rel) {
 				return got
 			}
+		case <-time.After(5 * time.Millisecond):
 		case <-deadline:
 			h.t.Fatalf("no batch named %s within %v; got %+v", rel, timeout, got)
 		}
+	}
+}
+
+// waitMarked waits until the watcher has marked rel: it saw an event for it.
+func (h *harness) waitMarked(rel string) {
+	h.t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case got := <-h.marked:
+			if got == rel {
+				return
+			}
+		case <-deadline:
+			h.t.Fatalf("the watcher saw no event for %s within %v", rel, timeout)
+		}
+	}
+}
+
+// fakeClock is a clock that moves only when Advance is called. Safe for
+// concurrent use.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Unix(1_800_000_000, 0)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) NewTimer(d time.Duration) timer {
+	t := &fakeTimer{c: c, ch: make(chan time.Time, 1)}
+	c.mu.Lock()
+	c.timers = append(c.timers, t)
+	c.mu.Unlock()
+	t.Reset(d)
+	return t
+}
+
+// Advance moves the clock on by d and fires the timers that are due.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	for _, t := range c.timers {
+		if t.active && !t.when.After(c.now) {
+			t.active = false
+			select {
+			case t.ch <- c.now:
+			default:
+			}
+		}
+	}
+}
+
+type fakeTimer struct {
+	c      *fakeClock
+	ch     chan time.Time
+	when   time.Time
+	active bool
+}
+
+func (t *fakeTimer) C() <-chan time.Time { return t.ch }
+
+func (t *fakeTimer) Reset(d time.Duration) {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	t.drain()
+	t.when, t.active = t.c.now.Add(d), true
+}
+
+func (t *fakeTimer) Stop() {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	t.drain()
+	t.active = false
+}
+
+func (t *fakeTimer) drain() {
+	select {
+	case <-t.ch:
+	default:
 	}
 }
 
@@ -203,13 +300,13 @@ func TestTruncateThenWriteLater(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			must(t, os.WriteFile(filepath.Join(dir, "a.lua"), []byte("return 1 -- end"), 0o644))
-			tc.opts.MaxWait = 20 * time.Second
 			h := start(t, dir, tc.opts)
 			f, err := os.OpenFile(h.path("a.lua"), os.O_WRONLY|os.O_TRUNC, 0)
 			must(t, err)
 			_, err = f.WriteString(tc.first)
 			must(t, err)
-			time.Sleep(60 * time.Millisecond) // part of the pattern, not a wait
+			h.waitMarked("a.lua")                  // the watcher saw the unfinished file
+			h.clock.Advance(60 * time.Millisecond) // the writer's pause: past Debounce, within Settle
 			_, err = f.WriteString(tc.second)
 			must(t, err)
 			must(t, f.Close())
@@ -304,17 +401,17 @@ func TestNewFileInNewSubdirectory(t *testing.T) {
 	h.expectOne("a/b/c.lua", true, "")
 }
 
-func TestSlowWritesIntoNewDirectory(t *testing.T) {
+func TestWritesIntoNewDirectoryAreSeen(t *testing.T) {
 	// A new directory is watched as soon as its creation is seen, so
-	// writes into it extend the quiet period like any other: six writes
-	// spread over more than one quiet period still make one batch.
-	h := start(t, "", Options{Debounce: 2 * time.Second, MaxWait: 20 * time.Second})
+	// writes into it are events like any other (they extend the quiet
+	// period), and not only found by the walk of the flush.
+	h := start(t, "", Options{})
 	must(t, os.Mkdir(h.path("d"), 0o755))
+	h.waitMarked("d")
 	for i := range 6 {
-		if i > 0 {
-			time.Sleep(100 * time.Millisecond) // part of the pattern, not a wait
-		}
 		h.write("d/a.lua", fmt.Sprintf("return %d", i))
+		h.waitMarked("d/a.lua")
+		h.clock.Advance(time.Millisecond) // well within Debounce
 	}
 	h.expectOne("d/a.lua", false, "return 5")
 }
@@ -378,11 +475,14 @@ func TestManyFilesOneBatch(t *testing.T) {
 	for i := range n {
 		must(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%03d.lua", i)), []byte("return 0"), 0o644))
 	}
-	// A burst is one batch when its writes come within Debounce of each
-	// other: 2s, so that a descheduled test goroutine does not split it.
-	h := start(t, dir, Options{Debounce: 2 * time.Second, MaxWait: 20 * time.Second})
+	h := start(t, dir, Options{})
 	for i := range n {
 		h.write(fmt.Sprintf("f%03d.lua", i), fmt.Sprintf("return %d", i+1))
+	}
+	// The burst is over and seen (events come in order) before any quiet
+	// period ends.
+	for i := range n {
+		h.waitMarked(fmt.Sprintf("f%03d.lua", i))
 	}
 	batches := h.settle()
 	var first *Batch
@@ -444,15 +544,20 @@ func TestContinuousStreamStillFires(t *testing.T) {
 		// Each write comes well inside the quiet period of the previous
 		// one, so only MaxWait can end the batch.
 		h.write("a.lua", fmt.Sprintf("return %d", i))
+		h.waitMarked("a.lua")
+		h.clock.Advance(10 * time.Millisecond) // the pace of the stream
 		select {
 		case b := <-h.batches:
 			if !names(b, "a.lua") {
 				t.Fatalf("unexpected batch %+v", b)
 			}
+			if elapsed := time.Duration(i+1) * 10 * time.Millisecond; elapsed < 400*time.Millisecond {
+				t.Fatalf("a batch %v after the first write: before MaxWait", elapsed)
+			}
 			return
 		case <-deadline:
 			t.Fatalf("no batch within %v of continuous writes", timeout)
-		case <-time.After(10 * time.Millisecond): // the pace of the stream
+		default:
 		}
 	}
 }
@@ -464,9 +569,12 @@ func TestPauseResume(t *testing.T) {
 	h.write("b.lua", "return 2")
 	h.write("c.lua", "return 3")
 	h.write("c.lua", "return 3 -- edited")
-	// An absence can only be observed for a while: several quiet periods
-	// pass without a batch. The assertions below hold however long the
-	// events took to arrive.
+	for _, rel := range []string{"a.lua", "b.lua", "c.lua"} {
+		h.waitMarked(rel)
+	}
+	// An absence can only be observed for a while: every quiet period
+	// ends, and nothing comes.
+	h.clock.Advance(time.Hour)
 	select {
 	case b := <-h.batches:
 		t.Fatalf("batch while paused: %+v", b)
@@ -639,9 +747,10 @@ func TestOverflowRescans(t *testing.T) {
 	dir := t.TempDir()
 	batches := make(chan Batch, 100)
 	release := make(chan struct{})
+	clock := newFakeClock()
 	w, err := New([]string{dir}, Options{
-		Debounce: 30 * time.Millisecond,
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		clock:  clock,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}, func(b Batch) {
 		batches <- b
 		<-release // the first batch blocks the watcher until released
@@ -653,7 +762,7 @@ func TestOverflowRescans(t *testing.T) {
 		unblock() // even on failure, or Close would wait forever
 		must(t, w.Close())
 	}()
-	h := &harness{t: t, dir: dir, w: w, batches: batches}
+	h := &harness{t: t, dir: dir, w: w, batches: batches, clock: clock}
 	h.write("x.lua", "return 0")
 	h.waitFor("x.lua")
 
@@ -679,7 +788,9 @@ func TestOverflowRescans(t *testing.T) {
 	var seen []Batch
 	deadline := time.After(timeout)
 	for {
+		clock.Advance(time.Hour)
 		select {
+		case <-time.After(5 * time.Millisecond):
 		case got := <-batches:
 			seen = append(seen, got)
 			if !got.Rescan {
