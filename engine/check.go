@@ -22,8 +22,9 @@ type CheckResult struct {
 // would, in a state it then discards, and runs the checks they register
 // with hot.check, reporting every problem it can find instead of the
 // first: each file the source check or the compiler refuses, each module
-// whose top level fails (once: the modules that require it are not
-// reported again), and each check that fails. The problems are
+// whose top level fails (with its error, or, for a module that requires
+// a failed one, "module 'x' failed to load" where it requires it), and
+// each check that fails. The problems are
 // *ScriptError values, one per line, joined with [errors.Join]. No
 // engine is kept; ctx and opts.LoadTimeout bound the loading. Check is
 // safe for concurrent use.
@@ -71,7 +72,7 @@ func (e *Engine) checkLoad(ctx context.Context, scripts []*script) ([]string, er
 		return nil, err
 	}
 	g.install()
-	g.failed, g.failedModule = map[string]bool{}, L.NewTable()
+	g.failed = map[string]bool{}
 	ctx, cancel := context.WithTimeout(ctx, e.opts.LoadTimeout)
 	defer cancel()
 	defer sandbox.Guard(L, ctx)()
@@ -82,8 +83,8 @@ func (e *Engine) checkLoad(ctx context.Context, scripts []*script) ([]string, er
 		}
 		s := g.scripts[name]
 		L.Push(L.NewFunction(func(L *lua.LState) int { g.load(L, s); return 0 }))
-		if err := sandbox.PCall(L, 0, 0); err != nil {
-			g.checkFailed(err)
+		if err := sandbox.PCall(L, 0, 0); err != nil && !g.failed[name] {
+			g.checkErrs = append(g.checkErrs, scriptError(err, g.num)) // load records its own
 		}
 	}
 	for _, check := range g.checks {
@@ -97,13 +98,4 @@ func (e *Engine) checkLoad(ctx context.Context, scripts []*script) ([]string, er
 	}
 	slices.Sort(classes)
 	return classes, errors.Join(g.checkErrs...)
-}
-
-// checkFailed records err for Check, unless it only says that a module
-// required one that failed.
-func (g *generation) checkFailed(err error) {
-	if ae, ok := err.(*lua.ApiError); ok && ae.Object == g.failedModule {
-		return
-	}
-	g.checkErrs = append(g.checkErrs, scriptError(err, g.num))
 }

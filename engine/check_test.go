@@ -11,7 +11,8 @@ import (
 
 // TestCheckReportsEveryProblem checks a project with independent broken
 // modules of each kind and one that requires a broken one: every problem
-// is listed once, at path:line:col or path:line, and nothing else.
+// is listed once, at path:line:col or path:line, a module that requires a
+// broken one says so, and nothing else is listed.
 func TestCheckReportsEveryProblem(t *testing.T) {
 	dir := t.TempDir()
 	writeScripts(t, dir, map[string]string{
@@ -37,7 +38,9 @@ func TestCheckReportsEveryProblem(t *testing.T) {
 		"d/locals.lua:1:1: too many local variables (in the main chunk)",
 		"b/runtime.lua:2: attempt to index",
 		"e/top.lua:1: top level fails",
+		"f/uses_top.lua:1: module 'e.top' failed to load",
 		"i/missing.lua:1: module 'nowhere' not found in the script roots",
+		"j/deep/again.lua:1: module 'e.top' failed to load",
 		"g/check.lua:1: check failed: invariant broken",
 	}
 	got := strings.Split(err.Error(), "\n")

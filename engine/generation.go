@@ -53,13 +53,11 @@ type generation struct {
 	// lock (see lockEngine).
 	preparing, locked bool
 	unlockTask        func() // ends the busy description lockEngine set
-	// failed, set only by Check, holds the modules whose top level failed,
-	// failedModule is the error value that stops the modules requiring
-	// them (which Check does not report again), and checkErrs collects
-	// Check's problems.
-	failed       map[string]bool
-	failedModule *lua.LTable
-	checkErrs    []error
+	// failed, set only by Check, holds the modules whose top level failed;
+	// requiring one fails with a short error. checkErrs collects Check's
+	// problems.
+	failed    map[string]bool
+	checkErrs []error
 	// discarded is set when the generation failed or was superseded before
 	// it committed. Its functions may survive in persisted values; its hot
 	// functions then refuse to run.
@@ -184,8 +182,8 @@ func (g *generation) load(L *lua.LState, s *script) lua.LValue {
 	} else if err := g.pcall.PCall(L, 1, 1); err != nil { // Check: record, and stop what required it
 		g.loading = g.loading[:len(g.loading)-1]
 		g.failed[s.module] = true
-		g.checkFailed(err)
-		L.Error(g.failedModule, 0)
+		g.checkErrs = append(g.checkErrs, scriptError(err, g.num))
+		L.RaiseError("module '%s' failed to load", s.module)
 	}
 	ret := L.Get(-1)
 	L.Pop(1)
@@ -261,10 +259,14 @@ func (g *generation) require(L *lua.LState) int {
 	}
 	s := g.scripts[name]
 	if s == nil {
+		if lib := library(L, name); lib != lua.LNil {
+			L.Push(lib)
+			return 1
+		}
 		L.RaiseError("module '%s' not found in the script roots", name)
 	}
 	if g.failed[name] {
-		L.Error(g.failedModule, 0)
+		L.RaiseError("module '%s' failed to load", name)
 	}
 	for i, m := range g.loading {
 		if m == name {
@@ -450,4 +452,21 @@ func (g *generation) hotVersion(L *lua.LState) int {
 	}
 	L.Push(lua.LNil)
 	return 1
+}
+
+// library returns the library of the state called name (require "debug"
+// returns debug, as in Lua), or nil: from the sandbox's package.loaded, or
+// a trusted state's own.
+func library(L *lua.LState, name string) lua.LValue {
+	loaded := sandbox.Loaded(L)
+	if loaded == nil {
+		pkg, _ := L.GetGlobal("package").(*lua.LTable)
+		if pkg == nil {
+			return lua.LNil
+		}
+		if loaded, _ = pkg.RawGetString("loaded").(*lua.LTable); loaded == nil {
+			return lua.LNil
+		}
+	}
+	return loaded.RawGetString(name)
 }

@@ -36,8 +36,9 @@
 //   - print, io.write, io.stdout:write, io.stderr:write: write strings to
 //     the host's writers ([Config.Stdout], [Config.Stderr]; default the
 //     process's stdout and stderr, where gopher-lua's print writes), on the
-//     script's own time; the files' flush and setvbuf do nothing. There is
-//     nothing else of io: no open, read, lines, popen, stdin, close.
+//     script's own time; the files' flush and setvbuf do nothing, and
+//     io.type tells them apart. There is nothing else of io: no open,
+//     read, lines, popen, stdin, close.
 //   - string (without dump), table, math: read-through proxies (see
 //     below); the builtins that loop in Go over their input are capped or
 //     check the deadline (see Limits). coroutine: resume runs under the
@@ -47,7 +48,8 @@
 //   - package: config (Lua 5.1's "/\n;\n?\n!\n-\n"), path and cpath
 //     (empty: nothing is searched on disk) and loaded, a read-only view of
 //     the libraries and of the modules the host records ([Loaded]), all
-//     read-only. require is the host's, resolving inside its roots; there
+//     read-only (a script may add a new name, as to string). require is
+//     the host's, resolving inside its roots and to these libraries; there
 //     is no loadlib, preload or seeall.
 //   - debug: traceback (bounded as PCall's) and getinfo, which answers
 //     only source, short_src, what, currentline, linedefined and
@@ -69,7 +71,8 @@
 // in this state only (the engine makes a state per generation, so a reload
 // drops what a removed script added); assigning or removing a builtin
 // raises "cannot assign string.rep: the sandbox's builtins are read-only".
-// coroutine, os, io, debug and package are fully read-only proxies:
+// package takes new names the same way. coroutine, os, io and debug are
+// fully read-only proxies:
 // assigning a field raises "cannot assign os.x: library tables are
 // read-only in the sandbox". rawset on any of them is refused, their
 // metatables are locked, and pairs sees only what scripts added. The string

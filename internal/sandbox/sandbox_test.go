@@ -168,6 +168,8 @@ string.split = nil assert(string.split == nil and ("x").split == nil)`, "", 0, 0
 		{"package.loaded", `package.loaded.string = nil`, "cannot assign package.loaded.string", 0, 0},
 		{"package.preload", `package.preload.x = print`, "attempt to index a non-table object(nil) with key 'x'", 0, 0},
 		{"package.seeall", `package.seeall({})`, "attempt to call a non-function object", 0, 0},
+		{"package takes new names", `function package.searchpath() end assert(package.searchpath) package.path = "x"`, "cannot assign package.path", 0, 0},
+		{"io.type", `assert(io.type(io.stdout) == "file" and io.type(io.stderr) == "file" and io.type({}) == nil) error("ok")`, "ok", 0, 0},
 		{"package reads", `assert(package.config:sub(1, 1) == "/" and package.path == "" and package.cpath == "")
 assert(package.loaded.string == string and package.loaded._G == _G) error("ok")`, "ok", 0, 0},
 		{"collectgarbage collect", `assert(collectgarbage() == 0 and collectgarbage("collect") == 0 and collectgarbage("step") == false)

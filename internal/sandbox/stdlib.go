@@ -20,9 +20,11 @@ const packageConfig = "/\n;\n?\n!\n-\n"
 // loadedKey is where a state keeps the table behind package.loaded.
 const loadedKey = registryKey + "/loaded"
 
-// installPackage installs a read-only package table: config, an empty
-// path and cpath (nothing is searched on disk), and loaded, a read-only
-// view of the modules the host records with [Loaded] and of the libraries.
+// installPackage installs a package table whose fields are read-only:
+// config, an empty path and cpath (nothing is searched on disk), and
+// loaded, a read-only view of the modules the host records with [Loaded]
+// and of the libraries. As with string, a script may add a new name
+// (Penlight's compat defines package.searchpath), in this state only.
 func installPackage(L *lua.LState, libs []string) {
 	loaded := L.NewTable()
 	L.G.Registry.RawSetString(loadedKey, loaded)
@@ -35,7 +37,7 @@ func installPackage(L *lua.LState, libs []string) {
 	pkg.RawSetString("path", lua.LString(""))
 	pkg.RawSetString("cpath", lua.LString(""))
 	pkg.RawSetString("loaded", ReadOnly(L, "package.loaded", loaded))
-	L.SetGlobal("package", ReadOnly(L, "package", pkg))
+	L.SetGlobal("package", extensible(L, "package", pkg))
 	loaded.RawSetString("package", L.GetGlobal("package"))
 }
 
@@ -135,9 +137,9 @@ func getInfo(L *lua.LState) int {
 	return 1
 }
 
-// installIO installs an io table with write, stdout and stderr only: the
-// two files have write, flush and setvbuf, and write to the state's
-// output writers. print writes to stdout's writer too.
+// installIO installs an io table with write, type, stdout and stderr
+// only: the two files have write, flush and setvbuf, and write to the
+// state's output writers. print writes to stdout's writer too.
 func installIO(L *lua.LState, stdout, stderr io.Writer) {
 	file := func(name string, w io.Writer) *lua.LTable {
 		f := L.NewTable()
@@ -159,6 +161,15 @@ func installIO(L *lua.LState, stdout, stderr io.Writer) {
 	lib.RawSetString("stdout", out)
 	lib.RawSetString("stderr", file("stderr", stderr))
 	lib.RawSetString("write", L.NewFunction(func(L *lua.LState) int { return writeValues(L, stdout, 1, out) }))
+	files := map[lua.LValue]bool{out: true, lib.RawGetString("stderr"): true}
+	lib.RawSetString("type", L.NewFunction(func(L *lua.LState) int {
+		if files[L.CheckAny(1)] {
+			L.Push(lua.LString("file"))
+		} else {
+			L.Push(lua.LNil)
+		}
+		return 1
+	}))
 	L.SetGlobal("io", ReadOnly(L, "io", lib))
 	L.SetGlobal("print", L.NewFunction(func(L *lua.LState) int {
 		var b strings.Builder
