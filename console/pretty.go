@@ -32,6 +32,10 @@ type printer struct {
 	style
 	describe func(lua.LValue) (class, version string, ok bool)
 	path     []*lua.LTable // the tables being printed, outermost first
+	// items counts the entries printed so far: past maxPrintedItems, tables
+	// print as {...}, so that a table shared by many others (a DAG, no
+	// cycle) cannot multiply into an output of maxItems^maxDepth entries.
+	items int
 
 	// Set inside Do only (see Session.printer):
 	L         *lua.LState            // reads the fields of Go values
@@ -81,7 +85,7 @@ func (p *printer) write(b *strings.Builder, v lua.LValue, indent, depth int) {
 	case slices.Contains(p.path, t):
 		b.WriteString("<cycle>")
 		return
-	case depth >= p.maxDepth:
+	case depth >= p.maxDepth || p.items >= maxPrintedItems:
 		b.WriteString("{...}")
 		return
 	}
@@ -89,6 +93,7 @@ func (p *printer) write(b *strings.Builder, v lua.LValue, indent, depth int) {
 	defer func() { p.path = p.path[:len(p.path)-1] }()
 
 	entries, more := p.entries(t)
+	p.items += len(entries)
 	if len(entries) == 0 {
 		b.WriteString("{}")
 		return
@@ -126,6 +131,9 @@ func (p *printer) write(b *strings.Builder, v lua.LValue, indent, depth int) {
 	}
 	b.WriteString(pad[2:] + "}")
 }
+
+// maxPrintedItems bounds the entries one printer prints, over all tables.
+const maxPrintedItems = 100_000
 
 // libraryName returns the name of a library table, or "".
 func (p *printer) libraryName(v lua.LValue) string {
