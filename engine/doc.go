@@ -145,13 +145,21 @@
 // # Sandbox
 //
 // Scripts run with an allow-list of the standard library: base (without
-// dofile, loadfile, getfenv, setfenv, module; collectgarbage only counts),
-// string, table, math, coroutine, and os.time, clock, date and difftime;
-// load and loadstring take source text only. Libraries are read-only and
-// the string metatable is locked. Builtins that could kill the process are
-// capped (string.rep, format, gsub, table.concat, huge array indexes), as
-// are pattern work, call depth, the value stack and script size
-// ([Options].Limits). A call whose context can be cancelled is stopped at
+// dofile, loadfile, getfenv, setfenv, module; collectgarbage does nothing to
+// the heap), string, table, math, coroutine, os.time, clock, date and
+// difftime, io.write and io.stdout/io.stderr writes (to [Options].Stdout
+// and Stderr), a read-only package (config, empty path and cpath, loaded),
+// debug.traceback and a debug.getinfo that tells only where code is; load
+// and loadstring take source text only. require resolves modules of the
+// roots, by dots or slashes ("game/util"), and the libraries; a module's
+// chunk gets its name as "...". The builtins of the libraries are
+// read-only, though scripts may add new names to string, table, math and
+// package for their generation; the string metatable is locked. Builtins
+// that could kill the process are capped (string.rep, format, gsub,
+// table.concat, huge array indexes, pattern captures) or stop at the
+// deadline (table.sort), as are pattern work, call depth, the value stack,
+// script size and the source constructs gopher-lua compiles in quadratic
+// time ([Options].Limits). [Check] reports every problem of a script set. A call whose context can be cancelled is stopped at
 // its deadline and when the heap runs away; a call without one pays no
 // per-instruction check. [Options].Trusted opts out.
 package engine

@@ -44,7 +44,9 @@
 // files) and only its problems are printed. It prints each problem on its own
 // line of stdout as path:line:col: message, with the path relative to the
 // root, or "ok: N scripts, M classes"; a directory without scripts is an
-// error.
+// error. Every problem found is printed, not only the first: each refused
+// file, each module whose top level fails (and each that requires one of
+// those), each failed check.
 //
 // # console
 //
