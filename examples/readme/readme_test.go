@@ -1,0 +1,115 @@
+// Package readme tests the README's Embedding section: the program it
+// shows, taken from README.md as written, builds against this module and
+// runs.
+package readme
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fence matches a fenced code block: its language and its text.
+var fence = regexp.MustCompile("(?s)```(\\w+)\\n(.*?)```")
+
+// embedding returns the Go program and the Lua class the README's
+// Embedding section shows, and the path of the Lua file.
+func embedding(t *testing.T) (goSrc, luaSrc, luaPath string) {
+	t.Helper()
+	data, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(data), "\n## Embedding\n")
+	if !ok {
+		t.Fatal("README.md has no Embedding section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	for _, m := range fence.FindAllStringSubmatch(section, -1) {
+		switch m[1] {
+		case "go":
+			goSrc = m[2]
+		case "lua":
+			luaSrc = m[2]
+		}
+	}
+	first, _, _ := strings.Cut(luaSrc, "\n")
+	luaPath = strings.TrimSuffix(strings.Fields(strings.TrimPrefix(first, "--"))[0], ":")
+	if goSrc == "" || luaSrc == "" || !strings.HasSuffix(luaPath, ".lua") {
+		t.Fatalf("the Embedding section should show a Go program and a Lua class whose first line names its file; got %q", first)
+	}
+	return goSrc, luaSrc, luaPath
+}
+
+// TestEmbeddingSectionRuns writes the README's program and class into a new
+// module that requires this one (replaced by this checkout, as go get would
+// fetch it), builds it, runs it, and waits for the class's first answers.
+func TestEmbeddingSectionRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a program")
+	}
+	goSrc, luaSrc, luaPath := embedding(t)
+	repo, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("main.go", goSrc)
+	write(luaPath, luaSrc)
+	write("go.mod", "module example.com/game\n\ngo 1.26\n\nrequire github.com/hotlua/hotlua v0.0.0\n\nreplace github.com/hotlua/hotlua => "+repo+"\n")
+	sum, err := os.ReadFile(filepath.Join(repo, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("go.sum", string(sum))
+	goCmd := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("go", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	goCmd("mod", "tidy")
+	goCmd("vet", ".")
+	goCmd("build", "-o", "game", ".")
+
+	cmd := exec.Command(filepath.Join(dir, "game"))
+	cmd.Dir = dir
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	defer time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() }).Stop()
+	var seen []string
+	answers := 0
+	for sc := bufio.NewScanner(stderr); answers < 2 && sc.Scan(); {
+		seen = append(seen, sc.Text())
+		if strings.Contains(sc.Text(), "red walker at x=") {
+			answers++
+		}
+	}
+	if answers < 2 {
+		t.Fatalf("the program did not run its class twice; it said:\n%s", strings.Join(seen, "\n"))
+	}
+}
