@@ -36,7 +36,7 @@ func TestArenaChangesBehaviorLive(t *testing.T) {
 		t.Fatalf("console :classes exited %d: %q %q", code, stdout.String(), stderr.String())
 	}
 
-	waitFor("| reload: none yet")
+	waitFor("| reload: none yet | ")
 	edited := strings.ReplaceAll(string(src), `return "bite"`, `return "chomp"`)
 	edited = strings.ReplaceAll(edited, `return "chase"`, `return "chomp"`)
 	if err := os.WriteFile(goblin, []byte(edited), 0o644); err != nil {

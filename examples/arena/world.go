@@ -103,7 +103,7 @@ const statusWidth = 120
 // statusLegend explains the status line; the demo prints it at start.
 const statusLegend = `arena: a status line each second: "ticks" counts ticks so far; "tick p50/p99" is the median and
 arena: 99th percentile time of one tick (all units' Lua calls) over that second; "gen" the generation running;
-arena: then what units did that second, by action; "reload" how the last reload ended.`
+arena: "reload" how the last reload ended; then what units did that second, by action (cut at 120 columns).`
 
 // Status returns the status line, at most statusWidth columns, and starts a
 // new measuring period. reload is the last reload's outcome, in a few words.
@@ -119,9 +119,9 @@ func (w *World) Status(reload string) string {
 	for _, k := range slices.Sorted(maps.Keys(w.actions)) {
 		acts = append(acts, fmt.Sprintf("%s %d", k, w.actions[k]))
 	}
-	line := fmt.Sprintf("ticks %d | tick p50/p99 %v/%v | %d units | gen %d | %s | reload: %s",
+	line := fmt.Sprintf("ticks %d | tick p50/p99 %v/%v | %d units | gen %d | reload: %s | %s",
 		w.ticks, pct(0.5).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), len(w.entities),
-		w.e.Generation(), strings.Join(acts, ", "), reload)
+		w.e.Generation(), reload, strings.Join(acts, ", "))
 	w.times = w.times[:0]
 	clear(w.actions)
 	if r := []rune(line); len(r) > statusWidth {
