@@ -34,6 +34,8 @@ func TestHostSurvivesBadInput(t *testing.T) {
 		{"gmatch of position captures", `for a in ("x"):gmatch(("()"):rep(1e6)) do end`, "", "too many captures"},
 		{"deeply nested result", `return self.deep`, deep, "nest deeper"},
 		{"deeply nested error value", `error(self.deep)`, deep, "table"},
+		{"coroutines nested without end", `local function f(n) return coroutine.wrap(function() return f(n + 1) end)() end return f(1)`, "", "exceeded"},
+		{"coroutines nested under pcall", `local function f(n) return select(2, pcall(coroutine.wrap(function() return f(n + 1) end))) end return f(1)`, "", "exceeded"},
 		{"sort of 2 million numbers", `table.sort(self.t)`, `self.t = {} for i = 1, 2e6 do self.t[i] = (i * 7919) % 2e6 end`, "deadline exceeded"},
 		{"sort with a comparator", `table.sort(self.t, function(a, b) return a > b end)`, `self.t = {} for i = 1, 2e6 do self.t[i] = (i * 7919) % 2e6 end`, "deadline exceeded"},
 	} {

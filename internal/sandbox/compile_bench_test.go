@@ -25,6 +25,7 @@ var worstAccepted = []struct {
 	{"forward gotos", func(n int) string { return distinct("goto l%d\n", n) + distinct("::l%d::\n", n) }},
 	{"global functions", func(n int) string { return distinct("function f%d() return 1 end\n", n) }},
 	{"statements", func(n int) string { return strings.Repeat("x = y\n", n) }},
+	{"operator chain", func(n int) string { return "local x = 1 return 1" + strings.Repeat("+x", min(n, 1000)) }},
 }
 
 // largestAccepted returns the longest source gen makes that CheckSource

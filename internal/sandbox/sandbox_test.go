@@ -608,8 +608,9 @@ func TestCheckProtoDecoding(t *testing.T) {
 	}
 }
 
-// TestOperatorCapCompileTime measures how long gopher-lua takes to compile
-// the longest operator chain CheckSource accepts.
+// TestOperatorCapCompileTime compiles and runs the longest operator chain
+// CheckSource accepts; BenchmarkCompileWorstAccepted measures the time of
+// such constructs.
 func TestOperatorCapCompileTime(t *testing.T) {
 	src := "local x = 1 return 1" + strings.Repeat("+x", DefaultMaxExpressionOperators)
 	if err := CheckSource([]byte(src), Limits{}); err != nil {
@@ -617,15 +618,9 @@ func TestOperatorCapCompileTime(t *testing.T) {
 	}
 	L := NewState(Config{})
 	defer L.Close()
-	start := time.Now()
 	fn, err := L.LoadString(src)
-	elapsed := time.Since(start)
 	if err != nil {
 		t.Fatal(err)
-	}
-	t.Logf("compiling %d operators took %v", DefaultMaxExpressionOperators, elapsed)
-	if elapsed > 2*time.Second {
-		t.Errorf("compiling %d operators took %v, want well under a second", DefaultMaxExpressionOperators, elapsed)
 	}
 	L.Push(fn)
 	if err := PCall(L, 0, 1); err != nil || L.Get(-1) != lua.LNumber(DefaultMaxExpressionOperators+1) {
