@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // Cache is a node's local copy of its bundles, in one directory:
 //
-//	bundles/<digest>/   every bundle unpacked so far, each complete or absent
+//	bundles/<digest>/   the bundle that runs and the one it replaced, each complete or absent
 //	current             a symbolic link to the bundle the engine loads (its script root)
 //	good                a symbolic link to the last bundle that loaded
 //	state.json          the revision and bundle of good, and the last revision that failed
@@ -125,4 +126,22 @@ func (c *Cache) store(digest string, archive []byte, maxBytes int64) error {
 func (c *Cache) has(digest string) bool {
 	_, err := os.Stat(filepath.Join(c.dir, "bundles", digest))
 	return err == nil
+}
+
+// prune removes the unpacked bundles other than keep (and the empty root),
+// so that the cache holds what runs and what it replaced, not every bundle
+// ever loaded.
+func (c *Cache) prune(keep ...string) error {
+	entries, err := os.ReadDir(filepath.Join(c.dir, "bundles"))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		if e.Name() == emptyBundle || slices.Contains(keep, e.Name()) {
+			continue
+		}
+		errs = append(errs, os.RemoveAll(filepath.Join(c.dir, "bundles", e.Name())))
+	}
+	return errors.Join(errs...)
 }

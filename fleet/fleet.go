@@ -29,6 +29,10 @@ const bundleBucket = "hotlua_bundles"
 func releaseBucket(fleet string) string { return "hotlua_release_" + fleet }
 func statusBucket(fleet string) string  { return "hotlua_nodes_" + fleet }
 
+// statusTTL is how long the status of a node that stopped writing it (its
+// heartbeat) stays in the status bucket.
+const statusTTL = 24 * time.Hour
+
 // releaseKey is the key of the release in its bucket; a node's status is
 // under the node's name in the status bucket.
 const releaseKey = "release"
@@ -165,7 +169,7 @@ func openStores(ctx context.Context, nc *nats.Conn, fleet string) (*stores, erro
 	if st.releases, err = keyValue(ctx, js, jetstream.KeyValueConfig{Bucket: releaseBucket(fleet), Description: "hotlua releases of fleet " + fleet, History: 64}); err != nil {
 		return nil, err
 	}
-	if st.statuses, err = keyValue(ctx, js, jetstream.KeyValueConfig{Bucket: statusBucket(fleet), Description: "hotlua node statuses of fleet " + fleet}); err != nil {
+	if st.statuses, err = keyValue(ctx, js, jetstream.KeyValueConfig{Bucket: statusBucket(fleet), Description: "hotlua node statuses of fleet " + fleet, TTL: statusTTL}); err != nil {
 		return nil, err
 	}
 	st.bundles, err = js.ObjectStore(ctx, bundleBucket)

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -215,6 +216,25 @@ func TestOfflineNodeCatchesUpWithTheLatestRelease(t *testing.T) {
 	if w := away.speak(t); w != "v3" {
 		t.Fatalf("returning node says %q, want v3", w)
 	}
+	// A node that went through v1, v2 and v3 keeps v3 and v2 only.
+	entries, err := os.ReadDir(filepath.Join(nodes[0].cache.Dir(), "bundles"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, e := range entries {
+		kept = append(kept, e.Name())
+	}
+	if want := []string{pack(t, v2).Digest, latest.Digest, emptyBundle}; !equalSets(kept, want) {
+		t.Fatalf("the cache holds %v, want %v", kept, want)
+	}
+}
+
+func equalSets(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
 }
 
 func TestNodeStartingWithoutNATSRunsItsLastGoodBundle(t *testing.T) {

@@ -280,6 +280,9 @@ func (n *Node) apply(ctx context.Context, st *stores, rel Release) error {
 		n.log.Warn("hotlua fleet: cannot record the good bundle", "err", err)
 	}
 	n.accept(ctx, st, rel.Revision, digest)
+	if err := n.opts.Cache.prune(digest, cur.Bundle); err != nil {
+		n.log.Warn("hotlua fleet: cannot remove old bundles from the cache", "err", err)
+	}
 	return nil
 }
 
