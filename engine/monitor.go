@@ -105,6 +105,10 @@ func (e *Engine) startWatching(poll time.Duration) error {
 	return nil
 }
 
+// watchClock is the clock of the watchers engines start: nil, the real
+// one, except in tests, which move a watch.ManualClock by hand.
+var watchClock watch.Clock
+
 // watching holds the watcher of an Engine or of a Shards. Its methods are
 // safe for concurrent use. start and stop wait for a reload the watcher
 // started, so that reload must not call them.
@@ -134,6 +138,7 @@ func (wg *watching) start(roots []string, opts Options, log *slog.Logger, poll t
 		MaxFileBytes: sourceLimit(opts.Limits),
 		Complete:     func(rel string, data []byte) bool { return parses(rel, data, opts.Limits) },
 		Logger:       log,
+		Clock:        watchClock,
 	}, func(b watch.Batch) {
 		files.noteChanges(b)
 		reload(batchTrigger(b, poll > 0, log))

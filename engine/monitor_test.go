@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hotlua/hotlua/internal/watch"
 )
 
 // watchedEngine is an engine whose reload events arrive on a channel.
@@ -43,6 +45,33 @@ func saveAtomically(t testing.TB, dir, rel, content string) {
 	}
 	if err := os.Rename(tmp, p); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// manualClock makes the watchers this test starts run their debounce on
+// a clock the test moves (see nextEventAdvancing): a save the test made is
+// complete before any quiet period ends, however slow the machine.
+func manualClock(t *testing.T) *watch.ManualClock {
+	c := watch.NewManualClock()
+	watchClock = c
+	t.Cleanup(func() { watchClock = nil })
+	return c
+}
+
+// nextEventAdvancing waits for the next reload event, moving clock on
+// meanwhile so that whatever the watcher holds is delivered.
+func nextEventAdvancing(t *testing.T, events chan ReloadEvent, clock *watch.ManualClock) ReloadEvent {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		clock.Advance(time.Hour)
+		select {
+		case ev := <-events:
+			return ev
+		case <-time.After(5 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("no reload event within 10s")
+		}
 	}
 }
 
@@ -127,8 +156,8 @@ func TestEditorSavesReloadOnce(t *testing.T) {
 	body := func(v string) string {
 		return "local C = hot.class('C')\nfunction C:v() return '" + v + "' end\nreturn C\n"
 	}
-	saves := map[string]func(dir, content string){
-		"vim": func(dir, content string) { // 4913 probe, backup by rename, write anew, remove backup
+	saves := map[string]func(dir, content string, clock *watch.ManualClock){
+		"vim": func(dir, content string, _ *watch.ManualClock) { // 4913 probe, backup by rename, write anew, remove backup
 			p := filepath.Join(dir, "c.lua")
 			os.WriteFile(filepath.Join(dir, "4913"), nil, 0o644)
 			os.Remove(filepath.Join(dir, "4913"))
@@ -136,28 +165,51 @@ func TestEditorSavesReloadOnce(t *testing.T) {
 			os.WriteFile(p, []byte(content), 0o644)
 			os.Remove(p + "~")
 		},
-		"rename over": func(dir, content string) { // VS Code, JetBrains safe write, mv
+		"rename over": func(dir, content string, _ *watch.ManualClock) { // VS Code, JetBrains safe write, mv
 			tmp := filepath.Join(dir, ".c.lua.tmp")
 			os.WriteFile(tmp, []byte(content), 0o644)
 			os.Rename(tmp, filepath.Join(dir, "c.lua"))
 		},
-		"truncate then write": func(dir, content string) {
-			p := filepath.Join(dir, "c.lua")
-			os.WriteFile(p, nil, 0o644)
-			f, _ := os.OpenFile(p, os.O_WRONLY, 0)
+		"sed -i": func(dir, content string, _ *watch.ManualClock) {
+			tmp := filepath.Join(dir, "sedAbC123")
+			os.WriteFile(tmp, []byte(content), 0o600)
+			os.Chmod(tmp, 0o644)
+			os.Rename(tmp, filepath.Join(dir, "c.lua"))
+		},
+		"in place": func(dir, content string, _ *watch.ManualClock) {
+			f, _ := os.OpenFile(filepath.Join(dir, "c.lua"), os.O_WRONLY|os.O_TRUNC, 0)
 			f.WriteString(content)
 			f.Close()
+		},
+		"truncate, then write 60ms later": func(dir, content string, clock *watch.ManualClock) {
+			f, _ := os.OpenFile(filepath.Join(dir, "c.lua"), os.O_WRONLY|os.O_TRUNC, 0)
+			clock.Advance(60 * time.Millisecond) // past Debounce, within Settle
+			f.WriteString(content)
+			f.Close()
+		},
+		"half, then the rest 60ms later": func(dir, content string, clock *watch.ManualClock) {
+			f, _ := os.OpenFile(filepath.Join(dir, "c.lua"), os.O_WRONLY|os.O_TRUNC, 0)
+			f.WriteString(content[:len(content)/2])
+			clock.Advance(60 * time.Millisecond)
+			f.WriteString(content[len(content)/2:])
+			f.Close()
+		},
+		"delete, then create": func(dir, content string, _ *watch.ManualClock) {
+			p := filepath.Join(dir, "c.lua")
+			os.Remove(p)
+			os.WriteFile(p, []byte(content), 0o644)
 		},
 	}
 	for name, save := range saves {
 		t.Run(name, func(t *testing.T) {
+			clock := manualClock(t)
 			e, dir, events := watchedEngine(t, map[string]string{"c.lua": body("v1")})
 			if err := e.Monitor(); err != nil {
 				t.Fatal(err)
 			}
 			obj, _ := e.New(context.Background(), "C")
-			save(dir, body("v2"))
-			ev := nextEvent(t, events)
+			save(dir, body("v2"), clock)
+			ev := nextEventAdvancing(t, events, clock)
 			if ev.Err != nil || ev.Generation != 2 {
 				t.Fatalf("event = %+v", ev)
 			}
@@ -165,7 +217,7 @@ func TestEditorSavesReloadOnce(t *testing.T) {
 				t.Fatalf("v = %v, want the saved v2", got)
 			}
 			saveAtomically(t, dir, "sentinel.lua", "return 1")
-			ev = nextEvent(t, events)
+			ev = nextEventAdvancing(t, events, clock)
 			if strings.Join(ev.Files, ",") != "sentinel.lua" || ev.Generation != 3 {
 				t.Fatalf("next event = %+v, want only the sentinel: one save, one reload", ev)
 			}

@@ -88,9 +88,9 @@ type Options struct {
 	// that are not editor or tool debris.
 	Include func(rel string) bool
 
-	// clock is the time the debounce runs on; nil means the real one.
-	// Tests set a clock they advance by hand.
-	clock clock
+	// Clock is the time the debounce runs on. Nil means the real one;
+	// tests set a [ManualClock].
+	Clock Clock
 	// onMark, when set, is called from the watcher's goroutine each time
 	// a path is marked to be examined. For tests.
 	onMark func(rel string)
@@ -165,10 +165,10 @@ type Watcher struct {
 	moving  map[key]time.Time   // polling: files whose stat moved at the last poll, since when
 	rescan  bool                // compare the whole tree at the next flush
 	armed   bool                // a flush is due
-	clock   clock
+	clock   Clock
 	first   time.Time // first event of the pending batch
 	last    time.Time // last event of the pending batch
-	timer   timer
+	timer   Timer
 	gone    map[int]bool // roots that disappeared, looked for every rootRetry
 	retry   *time.Ticker // non-nil while a root is gone
 }
@@ -239,7 +239,7 @@ func New(roots []string, opts Options, onBatch func(Batch)) (*Watcher, error) {
 		pending: make(map[key]kind),
 		moving:  make(map[key]time.Time),
 		gone:    make(map[int]bool),
-		clock:   opts.clock,
+		clock:   opts.Clock,
 	}
 	if w.clock == nil {
 		w.clock = realClock{}
@@ -600,30 +600,3 @@ func (w *Watcher) keyOf(name string) (key, bool) {
 func (w *Watcher) path(k key) string {
 	return filepath.Join(w.roots[k.root].clean, filepath.FromSlash(k.rel))
 }
-
-// clock is where the watcher's debounce takes its time from.
-type clock interface {
-	Now() time.Time
-	NewTimer(d time.Duration) timer
-}
-
-// timer is the part of *time.Timer the watcher uses. Reset and Stop leave
-// no stale value in its channel, as time.Timer's do since Go 1.23.
-type timer interface {
-	C() <-chan time.Time
-	Reset(d time.Duration)
-	Stop()
-}
-
-// realClock is the time of the day.
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-func (realClock) NewTimer(d time.Duration) timer { return realTimer{time.NewTimer(d)} }
-
-type realTimer struct{ t *time.Timer }
-
-func (r realTimer) C() <-chan time.Time   { return r.t.C }
-func (r realTimer) Reset(d time.Duration) { r.t.Reset(d) }
-func (r realTimer) Stop()                 { r.t.Stop() }

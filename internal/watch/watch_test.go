@@ -27,7 +27,7 @@ type harness struct {
 	t        *testing.T
 	dir      string
 	w        *Watcher
-	clock    *fakeClock
+	clock    *ManualClock
 	batches  chan Batch
 	marked   chan string // every path the watcher marks, in order
 	sentinel int
@@ -46,8 +46,8 @@ func start(t *testing.T, dir string, opts Options) *harness {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	h := &harness{t: t, dir: dir, batches: make(chan Batch, 1000), marked: make(chan string, 100_000), clock: newFakeClock()}
-	opts.clock = h.clock
+	h := &harness{t: t, dir: dir, batches: make(chan Batch, 1000), marked: make(chan string, 100_000), clock: NewManualClock()}
+	opts.Clock = h.clock
 	opts.onMark = func(rel string) {
 		select {
 		case h.marked <- rel:
@@ -114,77 +114,6 @@ func (h *harness) waitMarked(rel string) {
 		case <-deadline:
 			h.t.Fatalf("the watcher saw no event for %s within %v", rel, timeout)
 		}
-	}
-}
-
-// fakeClock is a clock that moves only when Advance is called. Safe for
-// concurrent use.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*fakeTimer
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Unix(1_800_000_000, 0)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) NewTimer(d time.Duration) timer {
-	t := &fakeTimer{c: c, ch: make(chan time.Time, 1)}
-	c.mu.Lock()
-	c.timers = append(c.timers, t)
-	c.mu.Unlock()
-	t.Reset(d)
-	return t
-}
-
-// Advance moves the clock on by d and fires the timers that are due.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	for _, t := range c.timers {
-		if t.active && !t.when.After(c.now) {
-			t.active = false
-			select {
-			case t.ch <- c.now:
-			default:
-			}
-		}
-	}
-}
-
-type fakeTimer struct {
-	c      *fakeClock
-	ch     chan time.Time
-	when   time.Time
-	active bool
-}
-
-func (t *fakeTimer) C() <-chan time.Time { return t.ch }
-
-func (t *fakeTimer) Reset(d time.Duration) {
-	t.c.mu.Lock()
-	defer t.c.mu.Unlock()
-	t.drain()
-	t.when, t.active = t.c.now.Add(d), true
-}
-
-func (t *fakeTimer) Stop() {
-	t.c.mu.Lock()
-	defer t.c.mu.Unlock()
-	t.drain()
-	t.active = false
-}
-
-func (t *fakeTimer) drain() {
-	select {
-	case <-t.ch:
-	default:
 	}
 }
 
@@ -747,9 +676,9 @@ func TestOverflowRescans(t *testing.T) {
 	dir := t.TempDir()
 	batches := make(chan Batch, 100)
 	release := make(chan struct{})
-	clock := newFakeClock()
+	clock := NewManualClock()
 	w, err := New([]string{dir}, Options{
-		clock:  clock,
+		Clock:  clock,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}, func(b Batch) {
 		batches <- b
