@@ -246,13 +246,18 @@ func interact(ctx context.Context, conn net.Conn, opts ClientOptions) error {
 	}()
 
 	var chunk []string
+	greeted := false
 	for m := range c.msgs {
 		switch m.tag {
 		case tagHello:
+			greeted = true
 			src.greet(m.payload)
 		case tagOut, tagResult:
 			fmt.Fprintln(opts.Stdout, m.payload)
 		case tagError:
+			if !greeted { // refused: a wrong token, too many sessions
+				return errors.New(m.payload)
+			}
 			src.printErr(m.payload)
 		case tagBye:
 			hist.add(strings.Join(chunk, "\n"))

@@ -79,7 +79,12 @@ func (s *Session) describeValue(L *lua.LState, v lua.LValue, name string) string
 			n := len(s.target.Objects(L, class))
 			return fmt.Sprintf("class %s %s, %d live objects\nmethods: %s\n(:source %s:METHOD prints one)", class, version, n, strings.Join(fieldNames(t, "", true), ", "), class)
 		}
-		return fmt.Sprintf("%s, an object of class %s %s\nmethods: %s\n(:inspect shows all its fields; :source %s:METHOD a method's code)", p.format(v), class, version, strings.Join(methods(v), ", "), class)
+		what := "an object"
+		if t, isTable := v.(*lua.LTable); isTable && p.id != nil {
+			what = fmt.Sprintf("object #%d", p.id(t))
+		}
+		return fmt.Sprintf("%s of class %s %s\nfields: %s\nmethods: %s\n(:inspect shows its fields' values; :source %s:METHOD a method's code)",
+			what, class, version, strings.Join(ownKeys(v), ", "), strings.Join(methods(v), ", "), class)
 	}
 	switch v := v.(type) {
 	case *lua.LFunction:
@@ -99,6 +104,16 @@ func (s *Session) describeValue(L *lua.LState, v lua.LValue, name string) string
 		}
 	}
 	return fmt.Sprintf("a %s: %s", v.Type(), p.format(v))
+}
+
+// ownKeys returns the sorted keys of an object's own fields.
+func ownKeys(v lua.LValue) []string {
+	var keys []string
+	if t, ok := v.(*lua.LTable); ok {
+		t.ForEach(func(k, _ lua.LValue) { keys = append(keys, k.String()) })
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 func cmpOr(a, b string) string {

@@ -72,7 +72,8 @@ func TestOperatorTerminals(t *testing.T) {
 
 	// Help, source, =expr.
 	two.enter("help(boss)")
-	two.expect("an object of class Player")
+	two.expect("object #2 of class Player")
+	two.expect("fields: hp, name")
 	two.expect("methods: checked, greet, hurt, init, new")
 	two.enter(":source Player:hurt")
 	two.expect("player.lua:4-7")

@@ -79,7 +79,11 @@ func attach(ctx context.Context, s stdio, addr string, codes []string, token str
 	})
 	if err != nil {
 		// "hotlua console: " is printed before it: say "console" once.
-		return errors.New(strings.TrimPrefix(err.Error(), "console: "))
+		msg := strings.TrimPrefix(err.Error(), "console: ")
+		if strings.Contains(msg, "authentication failed") && token == "" {
+			msg += " (a tcp console needs the token its program printed: --token-file FILE or $" + tokenEnv + ")"
+		}
+		return errors.New(msg)
 	}
 	return nil
 }

@@ -130,6 +130,10 @@ func TestRunWithTCPConsole(t *testing.T) {
 	wrong := filepath.Join(t.TempDir(), "wrong")
 	os.WriteFile(wrong, []byte("wrong\n"), 0o600)
 	console(1, "", "", "-e", "1", "--token-file", wrong, addr)
+	// Interactively, a missing token is one message that says what to do.
+	if code, _, stderr := call(t, "console", addr); code != 1 || !strings.HasPrefix(stderr, "hotlua console: authentication failed (a tcp console needs the token") || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("console without its token: exit %d, stderr %q", code, stderr)
+	}
 	t.Setenv(tokenEnv, token)
 	console(0, "16\n", "", "-e", "require('shapes.square').new(4):area()", addr)
 	// Several -e run in order in one session, and stop at the first error.
