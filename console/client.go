@@ -32,6 +32,10 @@ type ClientOptions struct {
 	// terminal; otherwise input is read line by line and output is plain.
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+	// EvalTimeout is, for [Run], the deadline of one evaluation, as
+	// [ServeOptions.EvalTimeout]. Default [DefaultEvalTimeout]; negative
+	// means none. [Attach] uses the server's.
+	EvalTimeout time.Duration
 }
 
 // completionTimeout bounds the wait for the server's completions.
@@ -54,7 +58,7 @@ func Attach(ctx context.Context, addr string, opts ClientOptions) error {
 // uses the same session code as [Serve], with the default limits.
 func Run(ctx context.Context, t Target, opts ClientOptions) error {
 	server, client := net.Pipe()
-	sopts := ServeOptions{Token: opts.Token}.withDefaults()
+	sopts := ServeOptions{Token: opts.Token, EvalTimeout: opts.EvalTimeout}.withDefaults()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
