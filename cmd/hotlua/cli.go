@@ -218,9 +218,16 @@ func help(_ context.Context, s stdio, args []string) error {
 // printUsage writes the list of commands.
 func printUsage(w io.Writer) {
 	fmt.Fprint(w, "hotlua runs Lua classes with live reload.\n\nUsage: hotlua COMMAND [arguments and flags]\n\nCommands:\n")
+	var helpLine string // last, after the commands registered later
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-15s %s\n", c.name, c.summary)
+		line := fmt.Sprintf("  %-15s %s\n", c.name, c.summary)
+		if c.name == "help" {
+			helpLine = line
+			continue
+		}
+		fmt.Fprint(w, line)
 	}
+	fmt.Fprint(w, helpLine)
 	fmt.Fprintf(w, "\nRun 'hotlua help COMMAND' for a command's usage and flags; 'hotlua --version'\nfor the version.\n%s\n", exitCodes)
 }
 
