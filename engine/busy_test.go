@@ -84,6 +84,11 @@ func TestDeadlineHoldsWhileTheEngineIsBusy(t *testing.T) {
 			_, err := spinner.Call(context.Background(), "spin")
 			return err
 		}},
+		{"a generation loads slowly after touching hot.persist", "loading generation 2 (its scripts reached hot.persist)", func(t *testing.T, e *Engine, dir string, _ *Object) error {
+			writeScripts(t, dir, map[string]string{"slow.lua": "local s = hot.persist('s', {})\nentered()\nwhile not released() do end\nreturn true\n"})
+			_, err := e.Reload(context.Background())
+			return err
+		}},
 		{"__migrate loops", "commit of generation 2 (__migrate of units.goblin)", func(t *testing.T, e *Engine, dir string, _ *Object) error {
 			writeScripts(t, dir, map[string]string{"units/goblin.lua": strings.Replace(goblinScript, "%s", spinningMigrate, 1)})
 			_, err := e.Reload(context.Background())
@@ -93,7 +98,7 @@ func TestDeadlineHoldsWhileTheEngineIsBusy(t *testing.T) {
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			g, reg := newGate(t)
-			e, dir := newEngine(t, map[string]string{"units/goblin.lua": strings.Replace(goblinScript, "%s", "", 1)},
+			e, dir := newEngine(t, map[string]string{"units/goblin.lua": strings.Replace(goblinScript, "%s", "", 1), "persist.lua": "hot.persist('s', {})\nreturn true\n"},
 				func(o *Options) { o.Bindings = reg; o.LoadTimeout = time.Minute })
 			bg := context.Background()
 			spinner, err := e.New(bg, "units.goblin", 1)

@@ -122,7 +122,21 @@
 // A reload compiles without holding calls up, and loads the new generation
 // in its fresh state beside the running calls until its scripts touch state
 // the generations share (hot.persist): from then on, and for the commit, it
-// holds them. Go functions that scripts call at their top level may
+// holds them (a call waiting meanwhile gets a busy error naming the load
+// at its deadline). The first time a load reaches a persisted value, the
+// engine copies every table reachable from it (bounded like the __migrate
+// snapshot, at 2^20 fields; past that hot.persist fails with a clear
+// error): if the load or its checks fail, or the generation is discarded
+// before it commits, every field the load changed goes back to what it
+// was, unless a call changed it again since. So the common idiom
+//
+//	local state = hot.persist("state", {})
+//	state.count = state.count or 0
+//
+// works, and a failed reload changes nothing, persisted state included.
+// To keep a slow top level from holding calls, reach persisted values in
+// functions or a hot.on("reload") handler rather than at the top level.
+// Go functions that scripts call at their top level may
 // therefore run concurrently with calls of the current generation. With
 // [Options].DeferCommit, automatic reloads stop once prepared and the host
 // commits them at a safe point of its loop with [Engine.CommitPending].

@@ -254,12 +254,12 @@ func (r *Report) String() string {
 // every live object of every class runs the new version from its next call.
 // On failure no class or object changes and the error is a *ScriptError
 // (several, joined, for several syntax errors) naming the script by its path
-// relative to its root. (Writes the new scripts made at their top level to
-// hot.persist values stay: those values are shared data.)
+// relative to its root; writes the new scripts made at their top level
+// into hot.persist values are undone.
 //
 // Compiling and loading the fresh state happen beside running calls, until
 // the new scripts touch hot.persist; from then on, and for the commit, calls
-// wait.
+// wait. ctx bounds the load and every wait for the engine.
 func (e *Engine) Reload(ctx context.Context) (*Report, error) {
 	return e.reloadFor(ctx, "manual", nil)
 }
@@ -543,10 +543,12 @@ func (e *Engine) prepare(ctx context.Context, scripts []*script) (_ *generation,
 	L := sandbox.NewState(sandbox.Config{Trusted: e.opts.Trusted, Limits: e.opts.Limits, Stdout: e.opts.Stdout, Stderr: e.opts.Stderr})
 	g := newGeneration(e, e.genNum.Load()+1, L, scripts)
 	defer func() {
-		g.unlockEngine()
 		if err != nil {
-			g.discard()
+			g.discard() // with the lock still held, if the load took it
+		} else if g.locked {
+			g.loaded()
 		}
+		g.unlockEngine()
 	}()
 	if err := e.bind.Install(L); err != nil {
 		return nil, err
@@ -558,7 +560,9 @@ func (e *Engine) prepare(ctx context.Context, scripts []*script) (_ *generation,
 	g.preparing = true
 	defer func() { g.preparing = false }()
 	L.Push(L.NewFunction(g.loadAll))
-	if err := sandbox.PCall(L, 0, 0); err != nil {
+	if err := sandbox.PCall(L, 0, 0); g.lockErr != nil {
+		return nil, g.lockErr
+	} else if err != nil {
 		return nil, scriptError(err, g.num)
 	}
 	for _, check := range g.checks {
@@ -646,6 +650,7 @@ func (e *Engine) commit(g *generation) (report *Report, closeOld func()) {
 		e.persist[k] = v
 	}
 	g.newPersist = nil
+	g.persistPre, g.persistPost, g.persistSeen = nil, nil, nil
 	g.committed = true
 	e.gen, e.L = g, g.L
 	clear(e.strikes)

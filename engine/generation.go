@@ -44,6 +44,13 @@ type generation struct {
 	handlers   map[string][]*lua.LFunction // hot.on, by event
 	checks     []*lua.LFunction            // hot.check
 	committed  bool
+	// persistPre holds the persisted tables the load reached as they were
+	// before it (saveForUndo), persistPost as it left them (loaded), so
+	// that discarding the generation undoes its writes; persistSeen and
+	// persistFields bound the copy.
+	persistPre, persistPost []savedTable
+	persistSeen             map[*lua.LTable]bool
+	persistFields           int
 	// hashes (script path -> short hash) and files (the paths that differ
 	// from the current generation's) are computed by prepare for the commit.
 	hashes map[string]string
@@ -53,6 +60,7 @@ type generation struct {
 	// lock (see lockEngine).
 	preparing, locked bool
 	unlockTask        func() // ends the busy description lockEngine set
+	lockErr           error  // why lockEngine could not take the lock, which prepare returns
 	// failed, set only by Check, holds the modules whose top level failed;
 	// requiring one fails with a short error. checkErrs collects Check's
 	// problems.
@@ -78,6 +86,7 @@ func (g *generation) lockEngine(L *lua.LState) {
 			ctx = context.Background()
 		}
 		if err := g.e.lk.lock(ctx); err != nil {
+			g.lockErr = err
 			L.RaiseError("%v", err)
 		}
 		g.locked = true
@@ -87,6 +96,15 @@ func (g *generation) lockEngine(L *lua.LState) {
 
 // discard releases a generation that will never commit.
 func (g *generation) discard() {
+	if len(g.persistPre) > 0 {
+		if g.locked {
+			g.undoPersist()
+		} else {
+			g.e.lockBackground()
+			g.undoPersist()
+			g.e.lk.unlock()
+		}
+	}
 	g.discarded = true
 	g.L.Close()
 }
@@ -387,6 +405,9 @@ func (g *generation) hotPersist(L *lua.LState) int {
 	g.checkAlive(L)
 	g.lockEngine(L)
 	if v, ok := g.e.persist[key]; ok {
+		if g.locked {
+			g.saveForUndo(L, key, v)
+		}
 		L.Push(v)
 		return 1
 	}
@@ -408,6 +429,89 @@ func (g *generation) hotPersist(L *lua.LState) int {
 	}
 	L.Push(v)
 	return 1
+}
+
+// saveForUndo snapshots the persisted value v of key, the first time the
+// loading generation reaches it, so that a load that fails can give every
+// table reachable from it back what it held (see undoPersist). Called with
+// the engine's lock held.
+func (g *generation) saveForUndo(L *lua.LState, key string, v lua.LValue) {
+	t, ok := v.(*lua.LTable)
+	if !ok {
+		return
+	}
+	if g.persistSeen == nil {
+		g.persistSeen = make(map[*lua.LTable]bool)
+	}
+	saved, err := g.snapshotInto(g.persistPre, g.persistSeen, t, true, &g.persistFields)
+	if err != nil {
+		L.RaiseError("hot.persist(%q) while loading: %v", key, err)
+	}
+	g.persistPre = saved
+}
+
+// loaded records what the load left in the persisted tables it reached,
+// before prepare releases the engine's lock: undoPersist then reverts
+// only what the load changed and no call changed since.
+func (g *generation) loaded() {
+	g.persistPost = current(g.persistPre)
+}
+
+// current returns what the tables of saved hold now.
+func current(saved []savedTable) []savedTable {
+	out := make([]savedTable, len(saved))
+	for i, st := range saved {
+		out[i] = savedTable{t: st.t, mt: st.t.Metatable}
+		st.t.ForEach(func(k, v lua.LValue) { out[i].fields = append(out[i].fields, field{k, v}) })
+	}
+	return out
+}
+
+// undoPersist reverts the writes the load made into persisted tables, for
+// a generation that will not commit: each field (and metatable) the load
+// changed goes back to what it was, unless a call changed it since the
+// load ended. Called with the engine's lock held.
+func (g *generation) undoPersist() {
+	if len(g.persistPre) == 0 {
+		return
+	}
+	post := g.persistPost
+	if post == nil { // the load failed: it is what the tables hold now
+		post = current(g.persistPre)
+	}
+	for i, pre := range g.persistPre {
+		before, after := fieldMap(pre.fields), fieldMap(post[i].fields)
+		t := pre.t
+		for k, v := range after {
+			if b := before[k]; b != v && t.RawGet(k) == v {
+				t.RawSet(k, orNil(b))
+			}
+		}
+		for k, b := range before {
+			if _, kept := after[k]; !kept && t.RawGet(k) == lua.LNil {
+				t.RawSet(k, b)
+			}
+		}
+		if post[i].mt != pre.mt && t.Metatable == post[i].mt {
+			t.Metatable = pre.mt
+		}
+	}
+	g.persistPre, g.persistPost = nil, nil
+}
+
+func fieldMap(fs []field) map[lua.LValue]lua.LValue {
+	m := make(map[lua.LValue]lua.LValue, len(fs))
+	for _, f := range fs {
+		m[f.k] = f.v
+	}
+	return m
+}
+
+func orNil(v lua.LValue) lua.LValue {
+	if v == nil {
+		return lua.LNil
+	}
+	return v
 }
 
 // hot.on(event, fn) registers a handler for an event of this generation:

@@ -95,10 +95,20 @@ type savedTable struct {
 // upvalues untouched. It fails when the tables hold more than
 // maxSnapshotFields fields.
 func (g *generation) snapshot(obj *lua.LTable) ([]savedTable, error) {
-	seen := map[*lua.LTable]bool{obj: true}
-	todo := []*lua.LTable{obj}
-	var saved []savedTable
 	n := 0
+	return g.snapshotInto(nil, map[*lua.LTable]bool{}, obj, false, &n)
+}
+
+// snapshotInto appends to saved the tables reachable from root that seen
+// does not hold yet, marking them; objects says whether instances of
+// classes are entered too. n counts the fields saved, against
+// maxSnapshotFields.
+func (g *generation) snapshotInto(saved []savedTable, seen map[*lua.LTable]bool, root *lua.LTable, objects bool, n *int) ([]savedTable, error) {
+	if seen[root] {
+		return saved, nil
+	}
+	seen[root] = true
+	todo := []*lua.LTable{root}
 	for len(todo) > 0 {
 		t := todo[len(todo)-1]
 		todo = todo[:len(todo)-1]
@@ -106,30 +116,30 @@ func (g *generation) snapshot(obj *lua.LTable) ([]savedTable, error) {
 		t.ForEach(func(k, v lua.LValue) {
 			st.fields = append(st.fields, field{k, v})
 			for _, x := range [2]lua.LValue{k, v} {
-				if nt, ok := x.(*lua.LTable); ok && !seen[nt] && g.plainTable(nt) {
+				if nt, ok := x.(*lua.LTable); ok && !seen[nt] && g.plainTable(nt, objects) {
 					seen[nt] = true
 					todo = append(todo, nt)
 				}
 			}
 		})
-		if n += len(st.fields); n > maxSnapshotFields {
-			return nil, fmt.Errorf("more than %d fields are reachable from the object: too much to restore should the hook fail, so it did not run", maxSnapshotFields)
+		if *n += len(st.fields); *n > maxSnapshotFields {
+			return nil, fmt.Errorf("more than %d fields are reachable: too much to restore should the change fail", maxSnapshotFields)
 		}
 		saved = append(saved, st)
 	}
 	return saved, nil
 }
 
-// plainTable reports whether t is data a snapshot copies: not an object of
-// a class, a class table or a handle.
-func (g *generation) plainTable(t *lua.LTable) bool {
-	if handleOf(t) != nil {
+// plainTable reports whether t is data a snapshot copies: not a class
+// table or a handle, nor, unless objects is set, an object of a class.
+func (g *generation) plainTable(t *lua.LTable, objects bool) bool {
+	if !objects && handleOf(t) != nil {
 		return false
 	}
 	if _, isHandle := t.RawGetString(handleKey).(*lua.LUserData); isHandle {
 		return false
 	}
-	return g.classes[t] == nil
+	return g.classes[t] == nil && (g.e.gen == nil || g.e.gen.classes[t] == nil)
 }
 
 // restore gives every table of a snapshot back exactly its fields and

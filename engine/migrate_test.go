@@ -87,3 +87,62 @@ func TestFailedMigrationLeavesTheObjectExactlyAsItWas(t *testing.T) {
 		})
 	}
 }
+
+// persistScript keeps state in hot.persist the common way: the value at
+// the top level, a field initialized there, methods using it.
+const persistScript = `
+local state = hot.persist("state", {})
+state.count = state.count or 0
+state.log = state.log or {1, 2, 3}
+local Counter = hot.class("Counter")
+function Counter:bump() state.count = state.count + 1 return state.count end
+function Counter:dump()
+  local parts = {state.count, table.concat(state.log, ","), tostring(state.extra), tostring(getmetatable(state.log))}
+  return table.concat(parts, "|")
+end
+%s
+return Counter
+`
+
+// TestFailedReloadLeavesPersistedStateAsItWas reloads scripts whose top
+// level writes into persisted values and then fails: the persisted state
+// must be exactly as before, the objects must answer with it, and the
+// engine must go on reloading, the common idiom included.
+func TestFailedReloadLeavesPersistedStateAsItWas(t *testing.T) {
+	const want = "2|1,2,3|nil|nil"
+	rows := []struct{ name, tail string }{
+		{"a runtime error after the writes", "state.count = 100\nstate.extra = {}\nlocal x = nil\nx.boom = 1"},
+		{"a failing check", "state.count = 100\ntable.remove(state.log)\nhot.check(function() return false, 'no' end)"},
+		{"a nested list emptied", "for i = #state.log, 1, -1 do state.log[i] = nil end\nerror('boom')"},
+		{"a metatable set on a nested table", "setmetatable(state.log, {})\nerror('boom')"},
+		{"the state replaced in another module", "error('boom')"},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			e, dir := newEngine(t, map[string]string{"counter.lua": strings.Replace(persistScript, "%s", "", 1)})
+			ctx := context.Background()
+			obj, err := e.New(ctx, "Counter")
+			if err != nil {
+				t.Fatal(err)
+			}
+			call(t, obj, "bump")
+			call(t, obj, "bump")
+			files := map[string]string{"counter.lua": strings.Replace(persistScript, "%s", row.tail, 1)}
+			if row.name == "the state replaced in another module" {
+				files["other.lua"] = "local s = hot.persist('state', {})\ns.count = -1\ns.log[1] = 'x'\ns.log = {}\nreturn true\n"
+			}
+			writeScripts(t, dir, files)
+			if _, err := e.Reload(ctx); err == nil {
+				t.Fatal("the reload committed, want it to fail")
+			}
+			if got := call(t, obj, "dump"); got != want {
+				t.Errorf("after the failed reload the persisted state is %v, want %v as before", got, want)
+			}
+			writeScripts(t, dir, map[string]string{"other.lua": "return true\n"})
+			reload(t, e, dir, map[string]string{"counter.lua": strings.Replace(persistScript, "%s", "state.count = state.count + 10", 1)})
+			if got := call(t, obj, "bump"); got != 13.0 {
+				t.Errorf("after a good reload bump gives %v, want 13", got)
+			}
+		})
+	}
+}
