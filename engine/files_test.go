@@ -84,6 +84,9 @@ func TestHalfWrittenSaveKeepsClass(t *testing.T) {
 	}{
 		{name: "empty", save: func(t *testing.T, w *world) { writeScripts(t, w.dir, map[string]string{"units/enemy.lua": ""}) }},
 		{name: "cut before return", save: func(t *testing.T, w *world) { writeScripts(t, w.dir, map[string]string{"units/enemy.lua": cut}) }},
+		{name: "cut, with a #! line", save: func(t *testing.T, w *world) {
+			writeScripts(t, w.dir, map[string]string{"units/enemy.lua": "#!/usr/bin/env lua\n" + cut})
+		}},
 		{name: "empty, then finished", resave: enemyV2, save: func(t *testing.T, w *world) {
 			writeScripts(t, w.dir, map[string]string{"units/enemy.lua": ""})
 		}},
@@ -125,7 +128,7 @@ func TestHalfWrittenSaveKeepsClass(t *testing.T) {
 			default:
 				var se *ScriptError
 				if !errors.Is(err, ErrClassUndefined) || !errors.As(err, &se) || se.Path != "units/enemy.lua" ||
-					!strings.Contains(err.Error(), "no longer defines class units.enemy, which 1 live objects use") {
+					!strings.Contains(err.Error(), "no longer defines class units.enemy, which 1 live objects use (it did not change when read again)") {
 					t.Fatalf("reload = %v, %v; want an error naming units/enemy.lua and units.enemy", rep, err)
 				}
 				if g := w.e.Generation(); g != 1 {

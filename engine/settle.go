@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/hotlua/hotlua/internal/sandbox"
 	"github.com/hotlua/hotlua/internal/watch"
 )
 
@@ -78,7 +79,7 @@ func settleUndefined(ctx context.Context, engines []*Engine, gens []*generation,
 	var errs []error
 	for _, u := range found {
 		data, _, err := watch.ReadFile(filepath.Join(u.script.root, filepath.FromSlash(u.script.path)), sourceLimit(e.opts.Limits))
-		still := err == nil && sha256.Sum256(data) == u.script.hash
+		still := err == nil && sha256.Sum256(sandbox.SkipShebang(data)) == u.script.hash // hashed as scanned
 		if !still && time.Since(start) < maxWait {
 			return errResaved
 		}
