@@ -212,3 +212,51 @@ func mustGateBindings(t *testing.T) *bindings.Registry {
 	_, reg := newGate(t)
 	return reg
 }
+
+// TestCallEach runs one method over many objects as one call: every
+// object runs it, a failure stops the batch and names the object, and
+// the engine answers afterwards.
+func TestCallEach(t *testing.T) {
+	e, _ := newEngine(t, map[string]string{"units/goblin.lua": strings.Replace(goblinScript, "%s", `
+function Goblin:hit(n) self.hp = self.hp - n end
+function Goblin:fragile(n) if self.hp < 0 then error("dead goblin") end self.hp = self.hp - n end`, 1)})
+	other, _ := newEngine(t, map[string]string{"units/goblin.lua": strings.Replace(goblinScript, "%s", "", 1)})
+	bg := context.Background()
+	var objs []*Object
+	for _, hp := range []float64{10, 20, -1, 40} {
+		o, err := e.New(bg, "units.goblin", hp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs = append(objs, o)
+	}
+	stranger, _ := other.New(bg, "units.goblin", 1)
+	rows := []struct {
+		name    string
+		objs    []*Object
+		method  string
+		wantErr string // "" for none
+		wantHP  []float64
+	}{
+		{"every object runs the method", objs, "hit", "", []float64{9, 19, -2, 39}},
+		{"a failure stops the batch at its object", objs, "fragile", "dead goblin (object 2 of the batch)", []float64{8, 18, -2, 39}},
+		{"a missing method fails before any call", objs, "nothing", "no such method", []float64{8, 18, -2, 39}},
+		{"another engine's object fails before any call", append(objs[:1:1], stranger), "hit", ErrOtherEngine.Error(), []float64{8, 18, -2, 39}},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			err := e.CallEach(bg, row.objs, row.method, 1)
+			switch {
+			case row.wantErr == "" && err != nil:
+				t.Fatalf("error %v, want none", err)
+			case row.wantErr != "" && (err == nil || !strings.Contains(err.Error(), row.wantErr)):
+				t.Fatalf("error %v, want it to contain %q", err, row.wantErr)
+			}
+			for i, o := range objs {
+				if hp := call(t, o, "update"); hp != row.wantHP[i] {
+					t.Errorf("object %d has hp %v, want %v", i, hp, row.wantHP[i])
+				}
+			}
+		})
+	}
+}
