@@ -25,9 +25,18 @@ func (v Version) String() string { return fmt.Sprintf("g%d:%s", v.Generation, v.
 
 // classVersion is one generation's definition of a class.
 type classVersion struct {
-	name    string
-	table   *lua.LTable // the class table scripts see
-	module  string      // the module that defined it
+	name  string
+	table *lua.LTable // the class table scripts see: objects' metatable
+	// owner is the table scripts call the class: the module's value when
+	// the objects' metatable is a table inside it (an instance
+	// dictionary), else table. Engine.New calls it when it is callable.
+	owner *lua.LTable
+	// fresh holds what this generation defined for the class while table
+	// is the stable table of an identity an earlier generation made; the
+	// commit merges fresh into table (see stabilize). It equals table
+	// otherwise.
+	fresh   *lua.LTable
+	module  string // the module that defined it
 	version Version
 	gen     *generation
 	frozen  *handle     // made on first use by frozenHandle
@@ -74,7 +83,7 @@ type handle struct {
 
 func newHandle(name string, cv *classVersion) *handle {
 	if cv.meta == nil {
-		cv.meta = metaFields(cv.table)
+		cv.meta = metaFields(cv.table, cv.table)
 	}
 	h := &handle{name: name, t: newTable(len(cv.meta) + 1)}
 	h.t.RawSetString(handleKey, &lua.LUserData{Value: h})
@@ -96,10 +105,10 @@ type metaField struct {
 
 // metaFields lists what a handle copies from the class table t: its
 // metamethods (fields whose name starts with "__", __index included) and,
-// unless the class sets its own, __metatable = t, so that getmetatable of an
-// object is its class. It scans the whole class, so prepare calls it, before
-// the commit holds calls up.
-func metaFields(t *lua.LTable) []metaField {
+// unless the class sets its own, __metatable = self (the class's stable
+// table), so that getmetatable of an object is its class. It scans the
+// whole class, so prepare calls it, before the commit holds calls up.
+func metaFields(t, self *lua.LTable) []metaField {
 	var fs []metaField
 	protected := false
 	t.ForEach(func(k, v lua.LValue) {
@@ -111,7 +120,7 @@ func metaFields(t *lua.LTable) []metaField {
 		fs = append(fs, metaField{string(ks), v})
 	})
 	if !protected {
-		fs = append(fs, metaField{"__metatable", t})
+		fs = append(fs, metaField{"__metatable", self})
 	}
 	return fs
 }
@@ -121,7 +130,7 @@ func metaFields(t *lua.LTable) []metaField {
 // new one lacks.
 func (h *handle) point(cv *classVersion) {
 	if cv.meta == nil {
-		cv.meta = metaFields(cv.table)
+		cv.meta = metaFields(cv.table, cv.table)
 	}
 	for _, k := range h.copied {
 		if !slices.ContainsFunc(cv.meta, func(f metaField) bool { return f.key == k }) {

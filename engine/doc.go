@@ -5,11 +5,72 @@
 //
 // An [Engine] loads every .lua file under its script roots as a module
 // ("units/enemy.lua" is module "units.enemy") into one gopher-lua state: a
-// generation. A class is a table a module returns with an __index field
-// (idiomatic Lua: Enemy.__index = Enemy ... return Enemy), or a table made
-// by hot.class(name). Its name, the module name or the name given to
-// hot.class, is its identity across reloads. Objects are Lua tables whose
-// metatable stands for their class; Go holds them as [*Object].
+// generation. Objects are Lua tables whose metatable stands for their
+// class; Go holds them as [*Object].
+//
+// # Classes and their identity
+//
+// A class is a table that objects use as their metatable, found where a
+// module returns it:
+//
+//   - the table a module returns, when it has an __index field of its own
+//     (idiomatic Lua: Enemy.__index = Enemy ... return Enemy; and the
+//     classes of rxi/classic, Yonaba/30log, vrld/hump and Penlight);
+//   - otherwise the table under the returned table's first field whose name
+//     starts with "__" and that is its own __index: an instance dictionary,
+//     as kikito/middleclass's Class.__instanceDict (the returned table is
+//     then the class's owner, what scripts call the class);
+//   - a table made by hot.class(name).
+//
+// The class is named after its module (or the name given to hot.class):
+// that name is its identity across reloads. The engine adopts every object
+// whose metatable is set to a class, by setmetatable from any generation's
+// code or by [Engine.New]; setmetatable(t, Class) on a table t that has an
+// __index of its own extends the class (Sub = setmetatable(Sub, Base)) and
+// makes no object.
+//
+// A class table is the same Lua value in every generation. While a reload
+// is prepared, each table the new generation made for a class (or for an
+// owner) that an earlier one already had is replaced, everywhere the new
+// generation's code and data refer to it, by the first generation's table;
+// the commit then gives that table exactly the new fields and metatable.
+// So objects that keep their class in a field (self.class == Dog), tables
+// keyed by a class, and a library's registries of classes keep answering
+// the same for objects made before and after a reload, and getmetatable(obj)
+// is the class. The replacement walks the new generation's own values only
+// (it stops at objects, at other generations' values and at hot.persist
+// values), before the commit; the commit's cost depends on the size of the
+// class tables, never on the number of objects.
+//
+// A library module keeps its private state. A module whose returned value
+// is no class (a class library such as 30log, middleclass, hump or
+// Penlight's pl.class, a mixin table, a helper) and whose source did not
+// change, nor the source of any module it required, still runs in the new
+// generation, but require returns the value the previous generation's run
+// returned: its functions keep the module locals they had (30log's
+// registries of classes and objects). Such a value is shared by the
+// generations, so a reload that requires it holds calls up from then on,
+// as hot.persist does. Editing the library gives it a fresh value and fresh
+// locals: objects registered with the old ones are then unknown to it.
+//
+// A library is supported when its classes are tables returned by modules
+// (or reachable from them as an instance dictionary), its objects get their
+// class as metatable through setmetatable, and it keeps whatever must
+// outlive a reload either in its module locals (kept while its source does
+// not change) or in the class tables (kept by identity). Not supported:
+// classes that no module returns (a local class, or one stored only in a
+// global or in another table), whose objects keep the version that made
+// them; state a library keeps in globals; and weak tables (gopher-lua has
+// no __mode), so a library's registries grow with every class it ever made.
+// A class-keyed table made by an old generation is found by the new class
+// only if it is reached through hot.persist or a reused library.
+//
+// An object's class has an owner: the table scripts call the class. When the
+// owner can be called (its metatable has __call, as the five libraries'
+// classes do), [Engine.New] calls it with its arguments, so each library's
+// constructor convention holds (classic's new, middleclass's initialize,
+// 30log's and hump's init, Penlight's _init); otherwise New makes an empty
+// object and calls its init method.
 //
 // # Reload
 //
@@ -72,15 +133,18 @@
 //     that made them. So do coroutines started before the reload.
 //
 // Everything else is made again by each generation, as with Python's
-// reload: module-level locals and globals, class tables, handlers
-// registered with hot.on, checks. A class no script defines any more keeps
+// reload: module-level locals and globals, the contents of class tables
+// (their identity stays), handlers registered with hot.on, checks. The
+// exception is a library module whose sources did not change (see Classes
+// and their identity). A class no script defines any more keeps
 // its objects on the last version they ran; the report says so.
 //
 // # Versions
 //
 // Every generation has a number ([Engine.Generation]); every class version
-// a [Version] of its generation and a hash of its script combined with its
-// base classes' scripts; every object runs one class version
+// a [Version] of its generation and a hash of the scripts it was built from:
+// its module's, every module that one required (transitively: base classes,
+// mixins, the class library) and its base classes'; every object runs one class version
 // ([Object.Version]; hot.version(obj) in Lua). hot.generation() tells Lua
 // code which generation it belongs to.
 //

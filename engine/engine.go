@@ -113,14 +113,15 @@ type Engine struct {
 	parked    *parkedReload // guarded by reloading
 	lk        engineLock    // serializes Lua execution, commits and the fields below
 	closed    atomic.Bool   // set by Close, with the lock held; read without it
-	gen       *generation
+	gen       *generation   // written by a commit with both locks held
 	L         *lua.LState
-	handles   map[string]*handle    // class name -> its automatic handle
-	persist   map[string]lua.LValue // hot.persist
-	hashes    map[string]string     // script path -> hash, of the current generation; written with both locks held
-	errsMu    sync.Mutex            // guards errs, which reloads write while calls run
-	errs      []error               // recent reload errors, oldest first
-	strikes   map[methodKey]int     // deadline hits in a row, by method; cleared by a commit
+	handles   map[string]*handle     // class name -> its automatic handle
+	stable    map[string]*lua.LTable // class identity -> its table for the engine's life (see stabilize)
+	persist   map[string]lua.LValue  // hot.persist
+	hashes    map[string]string      // script path -> hash, of the current generation; written with both locks held
+	errsMu    sync.Mutex             // guards errs, which reloads write while calls run
+	errs      []error                // recent reload errors, oldest first
+	strikes   map[methodKey]int      // deadline hits in a row, by method; cleared by a commit
 
 	genNum  atomic.Uint64 // the current generation's number, readable without mu
 	failing atomic.Bool   // the last reload failed (see reportRestored)
@@ -163,6 +164,7 @@ func unloaded(opts Options, protos *protoCache) (*Engine, error) {
 		log:       opts.Logger,
 		bind:      opts.Bindings,
 		handles:   make(map[string]*handle),
+		stable:    make(map[string]*lua.LTable),
 		strikes:   make(map[methodKey]int),
 		persist:   make(map[string]lua.LValue),
 		lk:        newEngineLock(),
@@ -571,6 +573,7 @@ func (e *Engine) prepare(ctx context.Context, scripts []*script) (_ *generation,
 		}
 	}
 	g.hashes, g.files = e.scriptDiff(g)
+	g.stabilize()
 	return g, nil
 }
 
@@ -620,6 +623,7 @@ func (e *Engine) commit(g *generation) (report *Report, closeOld func()) {
 		changed bool // the version hash changed (else: only pinned objects to retry)
 	}
 	var swaps []swap
+	e.adoptIdentities(g, old)
 	for _, cv := range g.order {
 		h := e.handles[cv.name]
 		if h == nil {
@@ -636,9 +640,12 @@ func (e *Engine) commit(g *generation) (report *Report, closeOld func()) {
 		}
 	}
 	for _, p := range g.pending {
-		switch {
-		case g.classes[p.mt] != nil:
-			e.attach(p.obj, g.classes[p.mt])
+		switch cv := g.classes[p.mt]; {
+		case isClassTable(p.obj):
+			// A class extending another (setmetatable(Sub, Base)): the
+			// merge gave it its metatable; it is no object.
+		case cv != nil && cv.table == p.mt:
+			e.attach(p.obj, cv)
 		case p.mt == nil:
 			p.obj.Metatable = lua.LNil
 		default:

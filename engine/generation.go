@@ -29,6 +29,29 @@ type generation struct {
 	scripts map[string]*script // by module name
 	modules map[string]lua.LValue
 	loading []string // modules being loaded, innermost last
+	// deps lists the modules each module required while it loaded: the
+	// require graph that versions its classes.
+	deps map[string][]string
+	// prev is the generation that was current when this one was made (nil
+	// for the first); its modules may be reused (see reusable).
+	prev *generation
+	// libraries are the modules whose value defines no class: their value
+	// is reused by the next generation when their sources did not change.
+	libraries map[string]bool
+	// reused marks the modules whose value is the previous generation's.
+	reused map[string]bool
+	// identities names the tables that keep one identity across
+	// generations (see identity), by table.
+	identities map[*lua.LTable]string
+	// subst maps each table this generation made for an identity that an
+	// earlier generation already had to that identity's stable table, while
+	// it is prepared; merges and newIdentities are what the commit does
+	// with them (see stabilize).
+	subst         map[*lua.LTable]*lua.LTable
+	merges        []identityMerge
+	newIdentities []identityTable
+	// migrates is set when a class of this generation has a __migrate hook.
+	migrates bool
 
 	classes map[*lua.LTable]*classVersion // class table -> its definition
 	byName  map[string]*classVersion
@@ -137,6 +160,11 @@ func newGeneration(e *Engine, num uint64, L *lua.LState, scripts []*script) *gen
 		scripts:    make(map[string]*script, len(scripts)),
 		modules:    make(map[string]lua.LValue, len(scripts)),
 		classes:    make(map[*lua.LTable]*classVersion),
+		deps:       make(map[string][]string),
+		prev:       e.gen, // a commit writes it with both locks held; we hold e.reloading
+		libraries:  make(map[string]bool),
+		reused:     make(map[string]bool),
+		identities: make(map[*lua.LTable]string),
 		byName:     make(map[string]*classVersion),
 		newPersist: make(map[string]lua.LValue),
 		handlers:   make(map[string][]*lua.LFunction),
@@ -152,13 +180,25 @@ func newGeneration(e *Engine, num uint64, L *lua.LState, scripts []*script) *gen
 func (g *generation) install() {
 	L := g.L
 	g.pcall = sandbox.NewCaller(L)
+	L.G.Registry.RawSetString(generationKey, &lua.LUserData{Value: g, Metatable: lua.LNil})
 	g.hot = L.NewTable()
+	// Each acts for the generation whose state runs it: a reused library
+	// module holds an earlier generation's hot. A discarded generation's
+	// refuse to run (see checkAlive).
+	running := func(f func(*generation, *lua.LState) int) lua.LGFunction {
+		return func(L *lua.LState) int {
+			if cur := generationOf(L); cur != nil && !g.discarded {
+				return f(cur, L)
+			}
+			return f(g, L)
+		}
+	}
 	L.SetFuncs(g.hot, map[string]lua.LGFunction{
-		"class":   g.hotClass,
-		"persist": g.hotPersist,
-		"on":      g.hotOn,
-		"check":   g.hotCheck,
-		"version": g.hotVersion,
+		"class":   running((*generation).hotClass),
+		"persist": running((*generation).hotPersist),
+		"on":      running((*generation).hotOn),
+		"check":   running((*generation).hotCheck),
+		"version": running((*generation).hotVersion),
 	})
 	bindings.InstallHostHelpers(L, g.hot, bindings.Host{
 		Logger:     g.e.log,
@@ -174,23 +214,22 @@ func (g *generation) install() {
 }
 
 // loadAll runs every script as a module, in module-name order (a module
-// required earlier by another is not run twice), then versions the classes.
-// It runs inside a protected call: errors are Lua errors.
+// required earlier by another is not run twice), then gives the classes
+// their identities. It runs inside a protected call: errors are Lua errors.
 func (g *generation) loadAll(L *lua.LState) int {
 	for _, name := range slices.Sorted(maps.Keys(g.scripts)) {
 		if _, done := g.modules[name]; !done {
 			g.load(L, g.scripts[name])
 		}
 	}
-	for _, cv := range g.order {
-		cv.version = Version{Generation: g.num, Hash: g.classHash(cv, 0)}
-		cv.meta = metaFields(cv.table)
-	}
 	return 0
 }
 
-// load runs one module and records what it returned. A returned table with
-// an __index field is a class named after the module.
+// load runs one module and records what it returned and what it required.
+// A returned table that is a class (see classOfModule) is the class named
+// after the module. A library module whose source and require graph did not
+// change since the previous generation returns that generation's value
+// (see reusable).
 func (g *generation) load(L *lua.LState, s *script) lua.LValue {
 	g.loading = append(g.loading, s.module)
 	L.Push(L.NewFunctionFromProto(s.proto))
@@ -209,34 +248,97 @@ func (g *generation) load(L *lua.LState, s *script) lua.LValue {
 	if ret == lua.LNil {
 		ret = lua.LTrue
 	}
-	g.modules[s.module] = ret
-	if loaded := sandbox.Loaded(L); loaded != nil {
-		loaded.RawSetString(s.module, ret)
+	if g.reusable(s.module, 0) {
+		// The value, and the module locals its functions hold, are shared
+		// with the running generation from now on.
+		g.lockEngine(L)
+		ret = g.prev.modules[s.module]
+		g.reused[s.module] = true
+		g.libraries[s.module] = true
+		g.setModule(L, s.module, ret)
+		return ret
 	}
-	if t, ok := ret.(*lua.LTable); ok && g.classes[t] == nil && t.RawGetString("__index") != lua.LNil {
-		g.register(s.module, t, s.module)
+	g.setModule(L, s.module, ret)
+	t, ok := ret.(*lua.LTable)
+	if !ok || g.classes[t] != nil {
+		if !ok {
+			g.libraries[s.module] = true
+		}
+		return ret
+	}
+	if cls, key := classOfModule(t); cls != nil {
+		cv := g.register(s.module, cls, s.module)
+		cv.owner = t
+		g.classes[t] = cv
+		g.identities[cls] = "class " + s.module
+		if key != "" {
+			g.identities[t] = "module " + s.module
+		}
+	} else {
+		g.libraries[s.module] = true
 	}
 	return ret
 }
 
+// setModule records ret as the value of module m, for require and in
+// package.loaded.
+func (g *generation) setModule(L *lua.LState, m string, ret lua.LValue) {
+	g.modules[m] = ret
+	if loaded := sandbox.Loaded(L); loaded != nil {
+		loaded.RawSetString(m, ret)
+	}
+}
+
+// reusable reports whether module m may take the previous generation's
+// value: it was a library there (its value defined no class), its source
+// is the same, and so is, recursively, every module it required.
+func (g *generation) reusable(m string, depth int) bool {
+	p := g.prev
+	if p == nil || !p.libraries[m] || depth > 64 {
+		return false
+	}
+	if _, ok := p.modules[m]; !ok || p.scripts[m] == nil || g.scripts[m] == nil || p.scripts[m].hash != g.scripts[m].hash {
+		return false
+	}
+	for _, d := range p.deps[m] {
+		if !g.reusable(d, depth+1) {
+			return false
+		}
+	}
+	return true
+}
+
 func (g *generation) register(name string, t *lua.LTable, module string) *classVersion {
-	cv := &classVersion{name: name, table: t, module: module, gen: g}
+	cv := &classVersion{name: name, table: t, owner: t, module: module, gen: g}
 	g.classes[t] = cv
 	g.byName[name] = cv
 	g.order = append(g.order, cv)
 	return cv
 }
 
-// classHash combines the hash of the script that defined cv with those of
-// its base classes, so a change to a base gives its derived classes a new
-// version too.
-func (g *generation) classHash(cv *classVersion, depth int) string {
+// classHash hashes the scripts a class was built from: the script that
+// defined it, every module that script required, transitively, and the
+// scripts of its base classes. A change to any of them gives the class a
+// new version.
+func (g *generation) classHash(cv *classVersion) string {
 	h := sha256.New()
-	if s := g.scripts[cv.module]; s != nil {
-		h.Write(s.hash[:])
+	seen := make(map[string]bool)
+	var walk func(m string)
+	walk = func(m string) {
+		if seen[m] {
+			return
+		}
+		seen[m] = true
+		if s := g.scripts[m]; s != nil {
+			h.Write(s.hash[:])
+		}
+		for _, d := range g.deps[m] {
+			walk(d)
+		}
 	}
-	if base := g.baseOf(cv.table); base != nil && base != cv && depth < 32 {
-		h.Write([]byte(g.classHash(base, depth+1)))
+	walk(cv.module)
+	for base, depth := g.baseOf(cv.fresh), 0; base != nil && base != cv && depth < 32; base, depth = g.baseOf(base.fresh), depth+1 {
+		walk(base.module)
 	}
 	var sum [sha256.Size]byte
 	h.Sum(sum[:0])
@@ -271,6 +373,9 @@ func (g *generation) require(L *lua.LState) int {
 		L.Push(g.hot)
 		return 1
 	}
+	if n := len(g.loading); n > 0 {
+		g.deps[g.loading[n-1]] = append(g.deps[g.loading[n-1]], name)
+	}
 	if v, ok := g.modules[name]; ok {
 		L.Push(v)
 		return 1
@@ -298,8 +403,13 @@ func (g *generation) require(L *lua.LState) int {
 // setmetatable replaces the base library's. Given a class table, it gives
 // the object its class's handle (once the generation is committed; while it
 // is being prepared, the commit does it), so that every object, however it
-// was made, follows reloads.
+// was made, follows reloads. It acts for the generation whose state runs
+// it, not the one that made it: a library module reused from an earlier
+// generation keeps that generation's setmetatable in its locals.
 func (g *generation) setmetatable(L *lua.LState) int {
+	if cur := generationOf(L); cur != nil {
+		g = cur
+	}
 	obj := L.CheckTable(1)
 	L.CheckTypes(2, lua.LTNil, lua.LTTable)
 	if cur, ok := obj.Metatable.(*lua.LTable); ok {
@@ -312,9 +422,9 @@ func (g *generation) setmetatable(L *lua.LState) int {
 		}
 	}
 	mt, _ := L.Get(2).(*lua.LTable)
-	switch {
-	case g.committed && mt != nil && g.classes[mt] != nil:
-		g.e.attach(obj, g.classes[mt])
+	switch cv := g.classes[mt]; {
+	case g.committed && cv != nil && cv.table == mt && !isClassTable(obj):
+		g.e.attach(obj, cv)
 	case g.committed:
 		obj.Metatable = L.Get(2)
 	default:
@@ -327,6 +437,20 @@ func (g *generation) setmetatable(L *lua.LState) int {
 	}
 	L.SetTop(1)
 	return 1
+}
+
+// generationKey is the registry key under which a state keeps its
+// generation.
+const generationKey = "__hotlua_generation"
+
+// generationOf returns the generation whose state L is (or a coroutine of).
+func generationOf(L *lua.LState) *generation {
+	ud, ok := L.G.Registry.RawGetString(generationKey).(*lua.LUserData)
+	if !ok {
+		return nil
+	}
+	g, _ := ud.Value.(*generation)
+	return g
 }
 
 // hot.class(name [, base]) makes a class table named name. Its __index is
@@ -362,12 +486,15 @@ func (g *generation) hotClass(L *lua.LState) int {
 		meta.RawSetString("__index", base)
 		cls.Metatable = meta
 	}
-	cls.RawSetString("new", L.NewFunction(func(L *lua.LState) int { return g.construct(L, cls) }))
 	module := ""
 	if n := len(g.loading); n > 0 {
 		module = g.loading[n-1]
 	}
-	g.register(name, cls, module)
+	cv := g.register(name, cls, module)
+	// The constructor finds its class through cv at each call: after a
+	// reload cv.table is the class's stable table (see stabilize).
+	cls.RawSetString("new", L.NewFunction(func(L *lua.LState) int { return g.construct(L, cv.table) }))
+	g.identities[cls] = "class " + name
 	L.Push(cls)
 	return 1
 }

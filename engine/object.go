@@ -22,9 +22,13 @@ type Object struct {
 	t *lua.LTable
 }
 
-// New makes an object of the class called name: an empty table of the class
-// on which init(self, args...) is called when the class has an init method.
-// To call a script's own constructor instead, use [Class.Call].
+// New makes an object of the class called name with the class's own
+// constructor convention: a class that can be called (its metatable has
+// __call, as the classes of classic, middleclass, 30log, hump and
+// Penlight do) is called with args and must return an object; otherwise
+// New makes an empty table of the class and calls init(self, args...) when
+// the class has an init method. To call another constructor function, use
+// [Class.Call].
 func (e *Engine) New(ctx context.Context, name string, args ...any) (*Object, error) {
 	if err := e.lk.lock(ctx); err != nil {
 		return nil, err
@@ -33,6 +37,19 @@ func (e *Engine) New(ctx context.Context, name string, args ...any) (*Object, er
 	cv, err := e.classVersion(name)
 	if err != nil {
 		return nil, err
+	}
+	if mt, ok := cv.owner.Metatable.(*lua.LTable); ok {
+		if ctor, ok := mt.RawGetString("__call").(*lua.LFunction); ok {
+			v, err := e.run(ctx, ctor, cv.owner, true, name, "__call", args)
+			if err != nil {
+				return nil, err
+			}
+			obj, ok := v.Object()
+			if !ok {
+				return nil, fmt.Errorf("engine: %s(...) returned a %s, not an object", name, v.lv.Type())
+			}
+			return obj, nil
+		}
 	}
 	t := e.L.NewTable()
 	e.attach(t, cv)

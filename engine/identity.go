@@ -1,0 +1,295 @@
+package engine
+
+import (
+	"slices"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// This file holds how a class keeps one identity across generations; the
+// package documentation ("Classes and their identity") states the model.
+
+// classOfModule finds the class a module's returned table t stands for:
+// t itself when it has an __index field of its own (idiomatic classes,
+// classic, 30log, hump, Penlight), else the table under t's first field
+// whose name starts with "__" that is its own __index (an instance
+// dictionary, as middleclass's __instanceDict). key names that field ("" for
+// t itself); cls is nil when t is no class.
+func classOfModule(t *lua.LTable) (cls *lua.LTable, key string) {
+	if t.RawGetString("__index") != lua.LNil {
+		return t, ""
+	}
+	var keys []string
+	t.ForEach(func(k, v lua.LValue) {
+		ks, ok := k.(lua.LString)
+		if d, isTable := v.(*lua.LTable); ok && isTable && strings.HasPrefix(string(ks), "__") && d.RawGetString("__index") == d {
+			keys = append(keys, string(ks))
+		}
+	})
+	if len(keys) == 0 {
+		return nil, ""
+	}
+	slices.Sort(keys)
+	return t.RawGetString(keys[0]).(*lua.LTable), keys[0]
+}
+
+// stabilize gives this generation's class tables the identities earlier
+// generations made. Each identity (a class's name; a module's value that
+// holds an instance dictionary) has one stable table for the engine's
+// life: the first generation's. When this generation made a table for an
+// identity that already has one, every reference to it in this
+// generation's code and data is replaced by the stable table, and the
+// commit copies the new table's fields and metatable into the stable one.
+// So a class table is the same Lua value in every generation: objects
+// that hold it (self.class), tables keyed by it and library registries
+// keep working.
+//
+// The walk follows this generation's own values only: it stops at stable
+// tables, objects, values of other generations (functions whose globals
+// are not this generation's, reused library modules) and, when the
+// generation reached shared state, hot.persist values. Its cost depends on
+// the size of the generation, not on the number of live objects, and it
+// runs in prepare, before the commit holds calls up. Called after the
+// scripts and checks ran.
+func (g *generation) stabilize() {
+	g.prev = nil // only load needs it: do not keep a chain of generations
+	g.subst = make(map[*lua.LTable]*lua.LTable)
+	for t, id := range g.identities {
+		if s := g.e.stable[id]; s != nil && s != t {
+			g.subst[t] = s
+		}
+	}
+	if len(g.subst) > 0 {
+		g.rebind()
+	}
+	sub := func(t *lua.LTable) *lua.LTable {
+		if s := g.subst[t]; s != nil {
+			return s
+		}
+		return t
+	}
+	for i, p := range g.pending {
+		g.pending[i] = pendingObject{sub(p.obj), sub(p.mt)}
+	}
+	for made, stable := range g.subst {
+		g.merges = append(g.merges, identityMerge{made: made, stable: stable, fields: ownFields(made)})
+	}
+	for t, id := range g.identities {
+		if g.e.stable[id] == nil {
+			g.newIdentities = append(g.newIdentities, identityTable{id, t})
+		}
+	}
+	clear(g.classes)
+	for _, cv := range g.order {
+		cv.fresh, cv.table, cv.owner = cv.table, sub(cv.table), sub(cv.owner)
+		g.classes[cv.table] = cv
+		g.classes[cv.owner] = cv
+	}
+	for _, cv := range g.order {
+		g.migrates = g.migrates || lookup(cv.fresh, migrateHook) != lua.LNil
+		cv.meta = metaFields(cv.fresh, cv.table)
+		cv.version = Version{Generation: g.num, Hash: g.classHash(cv)}
+	}
+	g.subst = nil
+}
+
+// identityMerge is a table a generation made for an identity that has a
+// stable table already, with its fields: the commit merges them.
+type identityMerge struct {
+	made, stable *lua.LTable
+	fields       []field
+}
+
+// identityTable is a table that becomes the stable table of an identity new
+// in its generation.
+type identityTable struct {
+	id string
+	t  *lua.LTable
+}
+
+// isClassTable reports whether t is a class rather than an object: a table
+// with an __index field of its own. setmetatable(Sub, Base) extends a
+// class; it does not make an object of Base.
+func isClassTable(t *lua.LTable) bool { return t.RawGetString("__index") != lua.LNil }
+
+// rebind replaces, in every value this generation reaches, the tables of
+// g.subst by their stable tables (see stabilize).
+func (g *generation) rebind() {
+	stop := make(map[*lua.LTable]bool)
+	for _, s := range g.e.stable {
+		stop[s] = true
+	}
+	for m := range g.reused {
+		if t, ok := g.modules[m].(*lua.LTable); ok {
+			stop[t] = true
+		}
+	}
+	if g.locked {
+		for _, v := range g.e.persist {
+			if t, ok := v.(*lua.LTable); ok {
+				stop[t] = true
+			}
+		}
+	}
+	globals := g.L.G.Global
+	seen := make(map[lua.LValue]bool)
+	var work []lua.LValue
+	// visit returns what v stands for and queues it to be walked.
+	visit := func(v lua.LValue) lua.LValue {
+		switch x := v.(type) {
+		case *lua.LTable:
+			if s := g.subst[x]; s != nil {
+				v = s
+			}
+			if !seen[x] {
+				seen[x] = true
+				work = append(work, x)
+			}
+		case *lua.LFunction:
+			if !seen[x] {
+				seen[x] = true
+				work = append(work, x)
+			}
+		}
+		return v
+	}
+	for f := range g.subst {
+		visit(f)
+	}
+	for _, v := range g.modules {
+		visit(v)
+	}
+	visit(globals)
+	for _, fns := range g.handlers {
+		for _, fn := range fns {
+			visit(fn)
+		}
+	}
+	for _, fn := range g.checks {
+		visit(fn)
+	}
+	for _, v := range g.newPersist {
+		visit(v)
+	}
+	type change struct{ k, nk, nv lua.LValue }
+	var changes []change
+	for len(work) > 0 {
+		v := work[len(work)-1]
+		work = work[:len(work)-1]
+		switch x := v.(type) {
+		case *lua.LTable:
+			if stop[x] || handleOf(x) != nil {
+				continue
+			}
+			changes = changes[:0]
+			x.ForEach(func(k, v lua.LValue) {
+				if nk, nv := visit(k), visit(v); nk != k || nv != v {
+					changes = append(changes, change{k, nk, nv})
+				}
+			})
+			for _, c := range changes {
+				if c.nk != c.k {
+					x.RawSet(c.k, lua.LNil)
+				}
+				x.RawSet(c.nk, c.nv)
+			}
+			if mt := visit(x.Metatable); mt != x.Metatable {
+				x.Metatable = mt
+			}
+		case *lua.LFunction:
+			own := x.Env == globals
+			for _, uv := range x.Upvalues {
+				if uv == nil {
+					continue
+				}
+				// A function of another generation (a reused library's) is
+				// followed only to its closures; the tables it holds are
+				// that generation's, except tables this one made for an
+				// identity (a library's constructor closing over the class
+				// it just made).
+				v := uv.Value()
+				if t, isTable := v.(*lua.LTable); own || !isTable || g.subst[t] != nil {
+					if nv := visit(v); nv != v {
+						uv.SetValue(nv)
+					}
+				}
+			}
+		}
+	}
+}
+
+// adoptIdentities makes g's class tables the stable ones, in the commit
+// (called with e.mu held). First, when objects may stay on the version
+// each stable table held (ManualSwap, a __migrate hook that may fail,
+// objects pinned by an earlier failure), that version is copied aside for
+// them and for __migrate's old.class; then each table g made for an
+// identity that already had one is merged into it: the stable table gets
+// exactly its fields and its metatable. Identities new in g take g's
+// table. The cost is the size of the class tables, not the number of
+// objects.
+func (e *Engine) adoptIdentities(g, old *generation) {
+	if old != nil && len(g.merges) > 0 && (e.opts.ManualSwap || g.migrates || e.anyPinned()) {
+		kept := make(map[*lua.LTable]*lua.LTable, len(g.merges))
+		for _, m := range g.merges {
+			kept[m.stable] = newTable(len(m.fields))
+		}
+		keep := func(v lua.LValue) lua.LValue {
+			if t, ok := v.(*lua.LTable); ok && kept[t] != nil {
+				return kept[t]
+			}
+			return v
+		}
+		for s, k := range kept {
+			s.ForEach(func(key, v lua.LValue) { k.RawSet(key, keep(v)) })
+			k.Metatable = keep(s.Metatable)
+		}
+		for _, cv := range old.order {
+			if k := kept[cv.table]; k != nil {
+				stable := cv.table
+				cv.table, cv.owner = k, keep(cv.owner).(*lua.LTable)
+				cv.meta = metaFields(k, stable)
+				if cv.frozen != nil {
+					cv.frozen.point(cv)
+				}
+			}
+		}
+	}
+	for _, m := range g.merges {
+		var gone []lua.LValue
+		m.stable.ForEach(func(k, _ lua.LValue) {
+			if m.made.RawGet(k) == lua.LNil {
+				gone = append(gone, k)
+			}
+		})
+		for _, k := range gone {
+			m.stable.RawSet(k, lua.LNil)
+		}
+		for _, f := range m.fields {
+			m.stable.RawSet(f.k, f.v)
+		}
+		m.stable.Metatable = m.made.Metatable
+	}
+	for _, n := range g.newIdentities {
+		e.stable[n.id] = n.t
+	}
+	g.merges, g.newIdentities = nil, nil
+}
+
+// anyPinned reports whether a failed migration left objects on an old
+// version. Called with e.mu held.
+func (e *Engine) anyPinned() bool {
+	for _, h := range e.handles {
+		if h.hasPinned {
+			return true
+		}
+	}
+	return false
+}
+
+// ownFields copies a table's own fields.
+func ownFields(t *lua.LTable) []field {
+	var fs []field
+	t.ForEach(func(k, v lua.LValue) { fs = append(fs, field{k, v}) })
+	return fs
+}

@@ -1,0 +1,8 @@
+local Animal = require("animals.animal")
+local Loud = require("mixins.loud")
+local Dog = Animal:extend()
+Dog:implement(Loud)
+function Dog:speak() return self.name .. ": woof v1" end
+function Dog:fetch() return "fetch" end
+function Dog:__tostring() return "Dog" end
+return Dog

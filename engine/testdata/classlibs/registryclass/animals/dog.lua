@@ -1,0 +1,6 @@
+local Animal = require("animals.animal")
+local Loud = require("mixins.loud")
+local Dog = Animal:extend("Dog"):with(Loud)
+function Dog:speak() return self.name .. ": woof v1" end
+function Dog:fetch() return "fetch" end
+return Dog
