@@ -14,7 +14,7 @@ import (
 //	bundles/<digest>/   the bundle that runs and the one it replaced, each complete or absent
 //	current             a symbolic link to the bundle the engine loads (its script root)
 //	good                a symbolic link to the last bundle that loaded
-//	state.json          the revision and bundle of good, and the last revision that failed
+//	state.json          the revision and bundle of good, the last revision that failed, their epoch
 //
 // The engine's script root is [Cache.Root]; the node swaps the current link
 // by an atomic rename and reloads. At start, current is set back to good, so
@@ -31,6 +31,7 @@ type cacheState struct {
 	Revision uint64 `json:"revision"`         // the release revision good was loaded for
 	Bundle   string `json:"bundle"`           // the digest good points at
 	Failed   uint64 `json:"failed,omitempty"` // the last revision that failed here
+	Epoch    string `json:"epoch,omitempty"`  // the release epoch Revision and Failed count in
 }
 
 // emptyBundle is the directory current points at before any bundle loaded.

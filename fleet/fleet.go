@@ -3,6 +3,7 @@ package fleet
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -52,7 +53,13 @@ type Release struct {
 	Phase     string    `json:"phase"`              // PhaseStable or PhaseCanary
 	Canary    []string  `json:"canary,omitempty"`   // nodes that run Bundle during a canary phase
 	Published time.Time `json:"published"`
-	Revision  uint64    `json:"-"`
+	// Epoch names the release's history: made by the first publish of a
+	// fleet and kept by every later change. Revisions count within an
+	// epoch; when a fleet's store is wiped and revisions start again at 1,
+	// the new epoch tells nodes that remember higher revisions of the old
+	// history that these releases are new.
+	Epoch    string `json:"epoch,omitempty"`
+	Revision uint64 `json:"-"`
 }
 
 // BundleFor returns the digest node should run under r: Bundle, or during a
@@ -139,6 +146,13 @@ func checkName(what, name string) error {
 		return fmt.Errorf("fleet: %s name %q: use 1-64 letters, digits, '-' or '_'", what, name)
 	}
 	return nil
+}
+
+// newEpoch returns a fresh release epoch: 16 random bytes in hex.
+func newEpoch() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 func isDigest(s string) bool {
@@ -315,7 +329,10 @@ func (f *Fleet) Publish(ctx context.Context, b *Bundle, opts PublishOptions) (Re
 	if opts.Revision != 0 && cur.Revision != opts.Revision {
 		return Release{}, ErrConflict
 	}
-	next := Release{Bundle: b.Digest, Previous: cur.Bundle, Phase: PhaseStable}
+	next := Release{Bundle: b.Digest, Previous: cur.Bundle, Phase: PhaseStable, Epoch: cur.Epoch}
+	if cur.Revision == 0 || next.Epoch == "" {
+		next.Epoch = newEpoch()
+	}
 	if cur.Phase == PhaseCanary {
 		next.Previous = cur.Previous // the canary never became the fleet's bundle
 	}
@@ -342,7 +359,7 @@ func (f *Fleet) Rollback(ctx context.Context, rev uint64) (Release, error) {
 	if cur.Previous == "" {
 		return Release{}, errors.New("fleet: the release has no previous bundle to roll back to")
 	}
-	return f.setRelease(ctx, cur.Revision, Release{Bundle: cur.Previous, Previous: cur.Bundle, Phase: PhaseStable})
+	return f.setRelease(ctx, cur.Revision, Release{Bundle: cur.Previous, Previous: cur.Bundle, Phase: PhaseStable, Epoch: cur.Epoch})
 }
 
 // Promote ends a canary phase: every node runs the release's bundle.
@@ -354,7 +371,7 @@ func (f *Fleet) Promote(ctx context.Context) (Release, error) {
 	if cur.Phase != PhaseCanary {
 		return Release{}, errors.New("fleet: the release is not in a canary phase")
 	}
-	return f.setRelease(ctx, cur.Revision, Release{Bundle: cur.Bundle, Previous: cur.Previous, Phase: PhaseStable})
+	return f.setRelease(ctx, cur.Revision, Release{Bundle: cur.Bundle, Previous: cur.Previous, Phase: PhaseStable, Epoch: cur.Epoch})
 }
 
 // Statuses returns every node's last status, by node name.

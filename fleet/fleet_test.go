@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hotlua/hotlua/engine"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 var (
@@ -464,5 +465,66 @@ func TestFailedRevisionIsNotTriedAgain(t *testing.T) {
 	}
 	if after := failures.Load(); after != before {
 		t.Fatalf("%d failed loads after the restart, want none: the failed revision was tried again", after-before)
+	}
+}
+
+// wipe deletes the fleet's buckets, as a JetStream store that was lost or
+// reset, and opens the fleet again: its release revisions start at 1.
+func (c *cluster) wipe() {
+	c.t.Helper()
+	ctx := context.Background()
+	js, err := jetstream.New(connect(c.t, c.srv.URL(), false))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	for _, b := range []string{releaseBucket("game"), statusBucket("game")} {
+		if err := js.DeleteKeyValue(ctx, b); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	if err := js.DeleteObjectStore(ctx, bundleBucket); err != nil {
+		c.t.Fatal(err)
+	}
+	if c.fleet, err = Open(ctx, connect(c.t, c.srv.URL(), false), "game"); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// A node whose cache remembers revision 3 of a fleet whose store was then
+// wiped takes the new history's revision 1: the release's epoch changed.
+func TestNodeFollowsAFleetWhoseStoreWasWiped(t *testing.T) {
+	for _, running := range []bool{false, true} {
+		t.Run(map[bool]string{false: "restarted", true: "running"}[running], func(t *testing.T) {
+			c := newCluster(t)
+			n := c.startNode("node-00", "eu", "")
+			c.waitLive([]*testNode{n})
+			var last Release
+			for _, word := range []string{"v1", "v2", "v3"} {
+				last = c.publish(pack(t, map[string]string{"game/unit.lua": unitScript(word, "")}), PublishOptions{})
+				c.answers([]*testNode{n}, last.Revision)
+			}
+			if last.Revision != 3 {
+				t.Fatalf("revision %d, want 3", last.Revision)
+			}
+			if !running {
+				n.node.Close()
+			}
+			c.wipe()
+			if !running {
+				n.follow(c, c.srv.URL())
+			}
+			fresh := pack(t, map[string]string{"game/unit.lua": unitScript("v4", "")})
+			rel := c.publish(fresh, PublishOptions{})
+			if rel.Revision != 1 {
+				t.Fatalf("revision %d after the wipe, want 1", rel.Revision)
+			}
+			if s := c.answers([]*testNode{n}, rel.Revision)["node-00"]; s.State != StateACK || s.Bundle != fresh.Digest {
+				t.Fatalf("status %v, want an ACK of revision 1's bundle", s)
+			}
+			n.makeObjects(t)
+			if w := n.speak(t); w != "v4" {
+				t.Fatalf("the node says %q, want v4", w)
+			}
+		})
 	}
 }

@@ -93,6 +93,7 @@ type Node struct {
 	mu     sync.Mutex
 	status Status
 	failed uint64 // the last revision that failed here
+	epoch  string // the release epoch status.Revision and failed count in
 }
 
 // Follow starts a node that follows opts.Fleet on nc for target: it watches
@@ -135,7 +136,7 @@ func Follow(nc *nats.Conn, target Target, opts NodeOptions) (*Node, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	n := &Node{opts: opts, target: target, nc: nc, log: opts.Logger.With("fleet", opts.Fleet, "node", opts.Node), cancel: cancel, done: make(chan struct{}), failed: st.Failed}
+	n := &Node{opts: opts, target: target, nc: nc, log: opts.Logger.With("fleet", opts.Fleet, "node", opts.Node), cancel: cancel, done: make(chan struct{}), failed: st.Failed, epoch: st.Epoch}
 	n.status = Status{Node: opts.Node, State: StateACK, Revision: st.Revision, Bundle: st.Bundle, Generations: target.generations()}
 	go n.run(ctx)
 	return n, nil
@@ -189,6 +190,10 @@ func (n *Node) follow(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	made, err := bucketMade(ctx, st.releases)
+	if err != nil {
+		return err
+	}
 	w, err := st.releases.Watch(ctx, releaseKey)
 	if err != nil {
 		return err
@@ -215,6 +220,12 @@ func (n *Node) follow(ctx context.Context) error {
 				return err
 			}
 		case <-beat.C:
+			// A watch on a bucket that was deleted (a wiped store) stays
+			// silent: check it is still the bucket watched, and watch the
+			// new one when it is not.
+			if now, err := bucketMade(ctx, st.releases); err != nil || !now.Equal(made) {
+				return fmt.Errorf("the release bucket changed (made %v, now %v, %v): watching it again", made, now, err)
+			}
 			n.writeStatus(ctx, st, n.Status())
 		case <-ctx.Done():
 			return ctx.Err()
@@ -222,11 +233,25 @@ func (n *Node) follow(ctx context.Context) error {
 	}
 }
 
+// bucketMade returns when kv's stream was made: a bucket deleted and made
+// again is a new one.
+func bucketMade(ctx context.Context, kv jetstream.KeyValue) (time.Time, error) {
+	status, err := kv.Status(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	bs, ok := status.(*jetstream.KeyValueBucketStatus)
+	if !ok {
+		return time.Time{}, nil
+	}
+	return bs.StreamInfo().Created, nil
+}
+
 // apply brings the node to rel. It returns an error only when the bundle
 // could not be fetched for a reason that is not the bundle's own (then the
 // watch starts again and the release is tried again).
 func (n *Node) apply(ctx context.Context, st *stores, rel Release) error {
-	cur := n.Status()
+	cur := n.newEpoch(rel.Epoch)
 	if rel.Revision <= cur.Revision || rel.Revision <= n.failedRevision() {
 		return nil // handled before (a restarted watch delivers the latest again)
 	}
@@ -319,6 +344,21 @@ func (n *Node) load(ctx context.Context, digest, previous string) error {
 	return nil
 }
 
+// newEpoch starts counting revisions afresh when epoch is not the one the
+// node's revisions count in (the fleet's store was wiped and its revisions
+// started again at 1): the bundle that runs stays, at no revision of the new
+// history, and no revision of it has failed yet. It returns the status.
+func (n *Node) newEpoch(epoch string) Status {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if epoch != n.epoch {
+		n.log.Info("hotlua fleet: a new release history (epoch); revisions count afresh", "epoch", epoch, "was", n.epoch)
+		n.epoch, n.failed = epoch, 0
+		n.status.Revision, n.status.Rejected = 0, 0
+	}
+	return n.status
+}
+
 func (n *Node) failedRevision() uint64 {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -329,9 +369,9 @@ func (n *Node) failedRevision() uint64 {
 func (n *Node) accept(ctx context.Context, st *stores, rev uint64, bundle string) {
 	n.mu.Lock()
 	n.status = Status{Node: n.opts.Node, State: StateACK, Revision: rev, Bundle: bundle, Generations: n.target.generations()}
-	s, failed := n.status, n.failed
+	s, failed, epoch := n.status, n.failed, n.epoch
 	n.mu.Unlock()
-	if err := n.opts.Cache.saveState(cacheState{Revision: rev, Bundle: bundle, Failed: failed}); err != nil {
+	if err := n.opts.Cache.saveState(cacheState{Revision: rev, Bundle: bundle, Failed: failed, Epoch: epoch}); err != nil {
 		n.log.Warn("hotlua fleet: cannot save the cache state", "err", err)
 	}
 	n.log.Info("hotlua fleet: ACK", "revision", rev, "bundle", short(bundle), "generations", FormatGenerations(s.Generations))
@@ -346,8 +386,9 @@ func (n *Node) reject(ctx context.Context, st *stores, rev uint64, err error, sh
 	s.State, s.Rejected, s.Error, s.Shard = StateNACK, rev, err.Error(), shard
 	s.Generations = n.target.generations()
 	n.status = s
+	epoch := n.epoch
 	n.mu.Unlock()
-	if err := n.opts.Cache.saveState(cacheState{Revision: s.Revision, Bundle: s.Bundle, Failed: rev}); err != nil {
+	if err := n.opts.Cache.saveState(cacheState{Revision: s.Revision, Bundle: s.Bundle, Failed: rev, Epoch: epoch}); err != nil {
 		n.log.Warn("hotlua fleet: cannot save the cache state", "err", err)
 	}
 	n.log.Error("hotlua fleet: NACK; the running bundle stays", "revision", rev, "kept", s.Revision, "shard", shard, "err", err)
