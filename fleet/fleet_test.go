@@ -528,3 +528,31 @@ func TestNodeFollowsAFleetWhoseStoreWasWiped(t *testing.T) {
 		})
 	}
 }
+
+// A node closed while its host has not committed the prepared reload yet
+// (the process stops mid-load) has not rejected the revision: started
+// again, it loads it.
+func TestNodeClosedMidLoadLoadsTheRevisionAfterARestart(t *testing.T) {
+	c := newCluster(t)
+	n := c.startNode("node-00", "eu", "", func(o *engine.Options) { o.DeferCommit = true })
+	c.waitLive([]*testNode{n})
+	rel := c.publish(pack(t, v1), PublishOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	for !Shards(n.shards).pending() {
+		select {
+		case <-ctx.Done():
+			t.Fatal("the node prepared no reload")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	n.node.Close()
+	if Shards(n.shards).pending() {
+		t.Fatal("the prepared reload is still pending after the node closed")
+	}
+	committer(t, n.shards)
+	n.follow(c, c.srv.URL())
+	if s := c.answers([]*testNode{n}, rel.Revision)["node-00"]; s.State != StateACK || s.Bundle != rel.Bundle {
+		t.Fatalf("after the restart: %v, want an ACK of revision %d", s, rel.Revision)
+	}
+}

@@ -293,6 +293,12 @@ func (n *Node) apply(ctx context.Context, st *stores, rel Release) error {
 		}
 	}
 	if err := n.load(lctx, digest, cur.Bundle); err != nil {
+		if ctx.Err() != nil {
+			// The node is closing (the process stops): the load was cut
+			// short, not refused. Recording it as failed would make the
+			// node skip this revision for good after a restart.
+			return ctx.Err()
+		}
 		var se *engine.ShardError
 		shard := ""
 		if errors.As(err, &se) {
