@@ -95,6 +95,9 @@ func Pack(dir string) (*Bundle, error) {
 		sum := sha256.Sum256(f.data)
 		m.Files = append(m.Files, ManifestFile{Path: f.rel, Size: int64(len(f.data)), SHA256: hex.EncodeToString(sum[:])})
 	}
+	if err := checkSpellings(m.Files); err != nil {
+		return nil, fmt.Errorf("fleet: pack %s: %w", dir, err)
+	}
 	mdata, err := json.Marshal(m)
 	if err != nil {
 		return nil, err
@@ -173,6 +176,9 @@ func verify(digest string, archive []byte, maxBytes int64) ([]verifiedFile, erro
 		}
 		want[f.Path] = f
 	}
+	if err := checkSpellings(m.Files); err != nil {
+		return nil, badBundle("%v", err)
+	}
 	var files []verifiedFile
 	for {
 		hdr, err := tr.Next()
@@ -209,6 +215,40 @@ func verify(digest string, archive []byte, maxBytes int64) ([]verifiedFile, erro
 		return nil, badBundle("%s is in the manifest but not in the archive", p)
 	}
 	return files, nil
+}
+
+// checkSpellings reports two paths of files that would be one file, or a
+// file and a directory, on a file system that ignores case (macOS and
+// Windows by default) or anywhere: "a.lua" and "A.lua", "x.lua" and
+// "x.lua/y.lua", "Game/a.lua" and "game/b.lua". Such a bundle would unpack
+// to other scripts on some nodes than on others, or not at all.
+func checkSpellings(files []ManifestFile) error {
+	type spelling struct {
+		as  string
+		dir bool
+	}
+	seen := make(map[string]spelling)
+	claim := func(p string, dir bool) error {
+		key := strings.ToLower(p)
+		if s, ok := seen[key]; ok && (s.as != p || !s.dir || !dir) {
+			return fmt.Errorf("%s and %s would be the same file or directory where case is ignored, or a file and a directory", s.as, p)
+		}
+		seen[key] = spelling{p, dir}
+		return nil
+	}
+	for _, f := range files {
+		for i := range len(f.Path) {
+			if f.Path[i] == '/' {
+				if err := claim(f.Path[:i], true); err != nil {
+					return err
+				}
+			}
+		}
+		if err := claim(f.Path, false); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // safePath reports whether p is a slash-separated relative path that stays

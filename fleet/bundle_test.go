@@ -112,6 +112,10 @@ func TestBadBundlesAreRefusedBeforeTouchingTheDisk(t *testing.T) {
 		{name: "size differs", manifest: &Manifest{Files: []ManifestFile{{Path: good.name, Size: 3, SHA256: hashOf("ret")}}}, entries: []entry{good}, want: "size"},
 		{name: "missing file", manifest: &Manifest{Files: []ManifestFile{{Path: "other.lua", Size: 1, SHA256: hashOf("x")}}}, want: "not in the archive"},
 		{name: "too large", manifest: &Manifest{Files: []ManifestFile{{Path: good.name, Size: 1 << 40, SHA256: hashOf("x")}}}, want: "larger than the limit"},
+		{name: "names differing in case", entries: []entry{good, reg("game/Unit.lua", "return 2")}, want: "same file"},
+		{name: "directories differing in case", entries: []entry{good, reg("Game/other.lua", "return 2")}, want: "same file"},
+		{name: "a file and a directory", entries: []entry{reg("game.lua", "x"), reg("game.lua/unit.lua", "x")}, want: "same file"},
+		{name: "a directory and a file", entries: []entry{reg("game.lua/unit.lua", "x"), reg("GAME.lua", "x")}, want: "same file"},
 		{name: "not a script", entries: []entry{reg("run.sh", "rm -rf /")}, want: "unsafe path"},
 	}
 	for _, r := range rows {
@@ -164,5 +168,17 @@ func TestVerifiedBundleUnpacksOnce(t *testing.T) {
 	leftovers, _ := filepath.Glob(filepath.Join(c.Dir(), "bundles", ".unpack-*"))
 	if len(leftovers) != 0 {
 		t.Fatalf("temporary directories left: %v", leftovers)
+	}
+}
+
+// A script tree that would unpack differently where case is ignored is
+// refused by Pack already, not only by every node.
+func TestPackRefusesNamesDifferingInCaseOnly(t *testing.T) {
+	dir := writeTree(t, map[string]string{"game/unit.lua": "return 1", "game/Unit.lua": "return 2"})
+	if entries, _ := os.ReadDir(filepath.Join(dir, "game")); len(entries) != 2 {
+		t.Skip("this file system ignores case")
+	}
+	if _, err := Pack(dir); err == nil || !strings.Contains(err.Error(), "same file") {
+		t.Fatalf("Pack = %v, want an error naming both spellings", err)
 	}
 }
