@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -109,12 +110,25 @@ func orEnv(v, env string) string {
 	return os.Getenv(env)
 }
 
+// redactURL returns the server URLs urls with the user information (a
+// user and password, or a token) of each replaced, for error messages.
+func redactURL(urls string) string {
+	list := strings.Split(urls, ",")
+	for i, u := range list {
+		if pu, err := url.Parse(strings.TrimSpace(u)); err == nil && pu.User != nil {
+			pu.User = url.User("REDACTED")
+			list[i] = pu.String()
+		}
+	}
+	return strings.Join(list, ",")
+}
+
 // Connect connects to NATS with opts. It reconnects forever after losing
 // the server.
 func Connect(opts ConnectOptions) (*nats.Conn, error) {
-	url := orEnv(opts.URL, "NATS_URL")
-	if url == "" {
-		url = DefaultURL
+	urls := orEnv(opts.URL, "NATS_URL")
+	if urls == "" {
+		urls = DefaultURL
 	}
 	o := []nats.Option{nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
 	if opts.Name != "" {
@@ -154,9 +168,9 @@ func Connect(opts ConnectOptions) (*nats.Conn, error) {
 		}
 		o = append(o, nats.ClientCert(cert, key))
 	}
-	nc, err := nats.Connect(url, o...)
+	nc, err := nats.Connect(urls, o...)
 	if err != nil {
-		return nil, fmt.Errorf("fleet: connect to %s: %w", url, err)
+		return nil, fmt.Errorf("fleet: connect to %s: %w", redactURL(urls), err)
 	}
 	return nc, nil
 }

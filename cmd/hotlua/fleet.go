@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -39,7 +41,8 @@ Credentials are taken as the NATS tools take them, from files or the
 environment: --creds FILE ($NATS_CREDS), --nkey FILE with an NKey seed
 ($NATS_NKEY), --token-file FILE ($NATS_TOKEN holds the token itself), and for
 TLS --tlsca FILE ($NATS_CA), --tlscert FILE and --tlskey FILE ($NATS_CERT,
-$NATS_KEY).`
+$NATS_KEY). A --nats URL holding a user, password or token is refused: every
+user of the machine can read a command line.`
 
 func (n *natsFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&n.opts.URL, "nats", "", "the NATS server `URL` (default $NATS_URL, else "+fleet.DefaultURL+")")
@@ -51,11 +54,23 @@ func (n *natsFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&n.opts.KeyFile, "tlskey", "", "the client certificate's key `FILE` (default $NATS_KEY)")
 }
 
+// connect connects to NATS as client name, retrying in the background
+// when retry is set. A --nats URL holding a user, password or token is
+// refused: the command line is visible to every user of the machine.
+func (n *natsFlags) connect(name string, retry bool) (*nats.Conn, error) {
+	for u := range strings.SplitSeq(n.opts.URL, ",") {
+		if pu, err := url.Parse(strings.TrimSpace(u)); err == nil && pu.User != nil {
+			return nil, usagef("--nats: put credentials in a file or the environment ($NATS_URL, --creds, --token-file), not in the URL on the command line")
+		}
+	}
+	o := n.opts
+	o.Name, o.Retry = name, retry
+	return fleet.Connect(o)
+}
+
 // open connects and opens the fleet called name.
 func (n *natsFlags) open(ctx context.Context, name string) (*fleet.Fleet, *nats.Conn, error) {
-	o := n.opts
-	o.Name = "hotlua"
-	nc, err := fleet.Connect(o)
+	nc, err := n.connect("hotlua", false)
 	if err != nil {
 		return nil, nil, err
 	}

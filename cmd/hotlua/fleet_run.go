@@ -63,9 +63,7 @@ func (n *nodeFlags) openCache() (*fleet.Cache, error) {
 // follow makes e follow the fleet; stop ends it. NATS need not be
 // reachable now.
 func (n *nodeFlags) follow(e *engine.Engine, cache *fleet.Cache, log *slog.Logger, w io.Writer) (stop func(), err error) {
-	o := n.nats.opts
-	o.Name, o.Retry = "hotlua node "+n.node, true
-	nc, err := fleet.Connect(o)
+	nc, err := n.nats.connect("hotlua node "+n.node, true)
 	if err != nil {
 		return nil, err
 	}

@@ -117,6 +117,8 @@ func TestFleetUsageErrors(t *testing.T) {
 		{[]string{"publish", "testdata/missing", "--fleet", "game"}, 1, "testdata/missing: no such directory"},
 		{[]string{"run", "testdata/good", "--fleet", "game"}, 2, "give DIR or --fleet NAME, not both"},
 		{[]string{"fleet", "serve", "--listen", "0.0.0.0:4222"}, 2, "not a loopback address"},
+		{[]string{"fleet", "status", "game", "--nats", "nats://admin:s3cret@127.0.0.1:1"}, 2, "not in the URL on the command line"},
+		{[]string{"publish", "testdata/good", "--fleet", "game", "--nats", "nats://127.0.0.1:1,nats://t0ken@127.0.0.1:2"}, 2, "not in the URL"},
 		{[]string{"fleet", "status"}, 2, "hotlua fleet status: missing NAME"},
 		{[]string{"help", "fleet", "nope"}, 2, `unknown command "fleet nope"`},
 	}
