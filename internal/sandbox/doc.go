@@ -36,8 +36,10 @@
 //   - print, io.write, io.stdout:write, io.stderr:write: write strings to
 //     the host's writers ([Config.Stdout], [Config.Stderr]; default the
 //     process's stdout and stderr, where gopher-lua's print writes), on the
-//     script's own time; the files' flush and setvbuf do nothing, and
-//     io.type tells them apart. There is nothing else of io: no open,
+//     script's own time, at most Limits.MaxStringBytes a call (the text is
+//     built whole first, and arguments repeating one large string would
+//     build far more in one instruction); the files' flush and setvbuf do
+//     nothing, and io.type tells them apart. There is nothing else of io: no open,
 //     read, lines, popen, stdin, close.
 //   - string (without dump), table, math: read-through proxies (see
 //     below); the builtins that loop in Go over their input are capped or

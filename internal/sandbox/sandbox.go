@@ -29,7 +29,8 @@ func init() {
 // A Limits is a plain value: copy it freely.
 type Limits struct {
 	// MaxStringBytes is the longest string a builtin may build: string.rep,
-	// string.format, string.gsub, table.concat and load's reader.
+	// string.format, string.gsub, table.concat, load's reader, and the
+	// text one call of print or io.write writes.
 	// Default 16 MiB.
 	MaxStringBytes int
 	// CallStackSize is the maximum depth of Lua calls. Default 200.
@@ -202,7 +203,7 @@ func NewState(cfg Config) *lua.LState {
 	g.RawSetString("collectgarbage", L.NewFunction(collectGarbage))
 	keepOnly(L.GetGlobal("os").(*lua.LTable), "time", "clock", "date", "difftime")
 	installDebug(L, lim)
-	installIO(L, orDefault(cfg.Stdout, defaultOutputs[0]), orDefault(cfg.Stderr, defaultOutputs[1]))
+	installIO(L, lim.MaxStringBytes, orDefault(cfg.Stdout, defaultOutputs[0]), orDefault(cfg.Stderr, defaultOutputs[1]))
 
 	// The string metatable indexes the real string table, which no script
 	// can reach: getmetatable("") returns false and the global `string`

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"fmt"
+	"io"
 	"regexp"
 	"runtime"
 	"slices"
@@ -181,8 +182,14 @@ assert(collectgarbage("stop") == 0 and collectgarbage("restart") == 0 and collec
 		{"load of deeply nested source", `assert(load(("return " .. ("not "):rep(1000) .. "1")))`, "sandbox: line 1: source nests too deeply (more than 200 levels)", 0, 0},
 		{"load of a long concatenation", `assert(load("return 'a'" .. ("..'a'"):rep(3e5)))`, "sandbox: source too large (1500010 bytes, max 1048576)", 0, 0},
 		{"panic in a Go function", `gopanic()`, "kaboom", 0, 0},
+		{"io.write of one large string many times", `local s = ("x"):rep(1e6) local t = {} for i = 1, 100 do t[i] = s end io.write(unpack(t))`,
+			"write: output too large (max 8388608 bytes a call)", 0, 0},
+		{"io.stdout:write of one large string many times", `local s = ("x"):rep(1e6) local t = {} for i = 1, 100 do t[i] = s end io.stdout:write(unpack(t))`,
+			"write: output too large", 0, 0},
+		{"print of one large string many times", `local s = ("x"):rep(1e6) local t = {} for i = 1, 100 do t[i] = s end print(unpack(t))`,
+			"print: output too large", 0, 0},
 	}
-	L := NewState(Config{Limits: testLimits})
+	L := NewState(Config{Limits: testLimits, Stdout: io.Discard})
 	defer L.Close()
 	L.SetGlobal("gopanic", L.NewFunction(func(*lua.LState) int { panic("kaboom") }))
 	for _, tt := range tests {

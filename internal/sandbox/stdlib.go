@@ -139,8 +139,11 @@ func getInfo(L *lua.LState) int {
 
 // installIO installs an io table with write, type, stdout and stderr
 // only: the two files have write, flush and setvbuf, and write to the
-// state's output writers. print writes to stdout's writer too.
-func installIO(L *lua.LState, stdout, stderr io.Writer) {
+// state's output writers. print writes to stdout's writer too. One call
+// writes at most maxBytes: its text is built whole before the one write,
+// and many arguments naming one large string would otherwise build, in one
+// instruction, far more than the memory bound.
+func installIO(L *lua.LState, maxBytes int, stdout, stderr io.Writer) {
 	file := func(name string, w io.Writer) *lua.LTable {
 		f := L.NewTable()
 		var self *lua.LTable
@@ -148,7 +151,7 @@ func installIO(L *lua.LState, stdout, stderr io.Writer) {
 			if L.Get(1) != self {
 				L.ArgError(1, "io."+name+":write must be called with ':'")
 			}
-			return writeValues(L, w, 2, self)
+			return writeValues(L, w, maxBytes, 2, self)
 		}))
 		noop := L.NewFunction(func(L *lua.LState) int { L.Push(lua.LTrue); return 1 })
 		f.RawSetString("flush", noop)
@@ -160,7 +163,7 @@ func installIO(L *lua.LState, stdout, stderr io.Writer) {
 	out := file("stdout", stdout)
 	lib.RawSetString("stdout", out)
 	lib.RawSetString("stderr", file("stderr", stderr))
-	lib.RawSetString("write", L.NewFunction(func(L *lua.LState) int { return writeValues(L, stdout, 1, out) }))
+	lib.RawSetString("write", L.NewFunction(func(L *lua.LState) int { return writeValues(L, stdout, maxBytes, 1, out) }))
 	files := map[lua.LValue]bool{out: true, lib.RawGetString("stderr"): true}
 	lib.RawSetString("type", L.NewFunction(func(L *lua.LState) int {
 		if files[L.CheckAny(1)] {
@@ -177,7 +180,7 @@ func installIO(L *lua.LState, stdout, stderr io.Writer) {
 			if i > 1 {
 				b.WriteByte('\t')
 			}
-			b.WriteString(L.ToStringMeta(L.Get(i)).String())
+			appendOutput(L, &b, L.ToStringMeta(L.Get(i)).String(), maxBytes, "print")
 		}
 		b.WriteByte('\n')
 		io.WriteString(stdout, b.String())
@@ -185,16 +188,25 @@ func installIO(L *lua.LState, stdout, stderr io.Writer) {
 	}))
 }
 
+// appendOutput appends s to the text b of one output call named fn,
+// raising an error when the text would exceed maxBytes.
+func appendOutput(L *lua.LState, b *strings.Builder, s string, maxBytes int, fn string) {
+	if len(s) > maxBytes-b.Len() {
+		L.RaiseError("%s: output too large (max %d bytes a call)", fn, maxBytes)
+	}
+	b.WriteString(s)
+}
+
 // writeValues writes the strings and numbers from argument first on to w,
 // as Lua's file:write does, and returns the file, or nil and the error.
-func writeValues(L *lua.LState, w io.Writer, first int, file lua.LValue) int {
+func writeValues(L *lua.LState, w io.Writer, maxBytes, first int, file lua.LValue) int {
 	var b strings.Builder
 	for i := first; i <= L.GetTop(); i++ {
 		v := L.Get(i)
 		if !lua.LVCanConvToString(v) {
 			L.ArgError(i, "string expected, got "+v.Type().String())
 		}
-		b.WriteString(v.String())
+		appendOutput(L, &b, v.String(), maxBytes, "write")
 	}
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		L.Push(lua.LNil)
