@@ -107,13 +107,14 @@ func (e *Engine) run(ctx context.Context, fn *lua.LFunction, recv *lua.LTable, s
 		unguard = sandbox.Guard(L, ctx)
 	}
 	top := L.GetTop()
-	defer func() {
-		L.SetTop(top)
-		if unguard != nil {
-			unguard()
-		}
-	}()
-	return e.invoke(ctx, L, fn, recv, self, class, name, args)
+	// No deferred closure on this path: invoke returns Lua errors as
+	// errors, and the caller's deferred unlock covers a Go panic.
+	v, err := e.invoke(ctx, L, fn, recv, self, class, name, args)
+	L.SetTop(top)
+	if unguard != nil {
+		unguard()
+	}
+	return v, err
 }
 
 // invoke pushes fn, the receiver when self is set, and args, and calls fn.

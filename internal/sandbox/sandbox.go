@@ -242,11 +242,8 @@ func NewState(cfg Config) *lua.LState {
 // which scripts cannot reach without the debug library.
 type stateData struct {
 	lim Limits
-	// call and handler are PCall's trampoline and error handler; they
-	// report through trace and callErr.
-	call, handler *lua.LFunction
-	trace         string
-	callErr       error
+	// call is PCall's trampoline (see pcall).
+	call *lua.LFunction
 	// readOnly holds the read-only proxies, which rawset refuses.
 	readOnly map[*lua.LTable]bool
 }
@@ -254,15 +251,13 @@ type stateData struct {
 // newStateData stores and returns the data of a state with limits lim.
 func newStateData(L *lua.LState, lim Limits) *stateData {
 	d := &stateData{lim: lim, readOnly: make(map[*lua.LTable]bool)}
-	d.handler = L.NewFunction(func(L *lua.LState) int {
-		d.trace = traceback(L, 1, lim.MaxTracebackLines, 2*lim.CallStackSize)
-		return 1
-	})
+	raise := d.raise
 	d.call = L.NewFunction(func(L *lua.LState) int {
-		if err := L.PCall(L.GetTop()-1, lua.MultRet, d.handler); err != nil {
-			d.callErr = err
-			return 0
-		}
+		defer d.recoverPanic(L)
+		prev := L.Panic
+		L.Panic = raise
+		L.Call(L.GetTop()-1, lua.MultRet)
+		L.Panic = prev
 		return L.GetTop()
 	})
 	ud := L.NewUserData()

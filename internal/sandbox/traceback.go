@@ -21,8 +21,8 @@ import (
 // line per call (hundreds of megabytes). And a full value stack ("registry
 // overflow") is an error rather than a Go panic: gopher-lua pushes the
 // error handler without checking for room, so L.PCall with any handler
-// panics through to its caller then. PCall calls the function through
-// L.PCall with a handler inside an L.PCall without one.
+// panics through to its caller then. PCall makes one L.PCall without a
+// handler and takes the traceback where the error is raised.
 //
 // Call PCall from the goroutine that owns L.
 func PCall(L *lua.LState, nargs, nret int) error { return pcall(L, dataOf(L), nargs, nret) }
@@ -38,23 +38,41 @@ func NewCaller(L *lua.LState) Caller { return Caller{dataOf(L)} }
 // PCall is [PCall] on L, which must be the state NewCaller was given.
 func (c Caller) PCall(L *lua.LState, nargs, nret int) error { return pcall(L, c.d, nargs, nret) }
 
-// pcall is PCall with the state's data at hand.
+// pcall is PCall with the state's data at hand. It makes one protected
+// call, without an error handler: the trampoline d.call runs the function
+// with L.Panic set to d.raise, which takes the bounded traceback where the
+// error is raised, before anything unwinds, and needs no room on the value
+// stack (gopher-lua pushes an error handler without making room for it, so
+// a handler fails on a full stack); a Go panic gets its bounded traceback
+// from the trampoline's deferred recoverPanic.
 func pcall(L *lua.LState, d *stateData, nargs, nret int) error {
-	outerTrace, outerErr := d.trace, d.callErr // PCall may nest
-	d.trace, d.callErr = "", nil
-	base := L.GetTop() - nargs - 1
-	L.Insert(d.call, base+1)
-	err := L.PCall(nargs+1, nret, nil)
-	trace, callErr := d.trace, d.callErr
-	d.trace, d.callErr = outerTrace, outerErr
-	if err != nil || callErr == nil {
-		return err
+	L.Insert(d.call, L.GetTop()-nargs)
+	return L.PCall(nargs+1, nret, nil)
+}
+
+// raise is a state's Panic function while PCall runs Lua code: it panics
+// with the error on top of the stack and a bounded traceback, which
+// L.PCall keeps instead of making its own (one line per tail call).
+func (d *stateData) raise(L *lua.LState) {
+	panic(&lua.ApiError{Type: lua.ApiErrorRun, Object: L.Get(-1), StackTrace: d.traceback(L)})
+}
+
+// recoverPanic, deferred by the trampoline, gives a Go panic (not a Lua
+// error, which raise made an *lua.ApiError already) a bounded traceback
+// while the Lua frames are still there.
+func (d *stateData) recoverPanic(L *lua.LState) {
+	r := recover()
+	if r == nil {
+		return
 	}
-	L.SetTop(base)
-	if aerr, ok := callErr.(*lua.ApiError); ok && trace != "" {
-		aerr.StackTrace = trace
+	if aerr, ok := r.(*lua.ApiError); ok {
+		panic(aerr)
 	}
-	return callErr
+	panic(&lua.ApiError{Type: lua.ApiErrorPanic, Object: lua.LString(fmt.Sprint(r)), StackTrace: d.traceback(L)})
+}
+
+func (d *stateData) traceback(L *lua.LState) string {
+	return traceback(L, 0, d.lim.MaxTracebackLines, 2*d.lim.CallStackSize)
 }
 
 // traceback renders the frames of L from level on, keeping at most maxLines
