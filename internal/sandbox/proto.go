@@ -67,8 +67,9 @@ type register struct {
 // concatenations: which registers may hold something other than a literal
 // constant, where each upvalue comes from, and where jumps land.
 type protoFacts struct {
-	// variable holds the registers some instruction writes with other than
-	// OP_LOADK, or that a closure assigns through an upvalue.
+	// variable holds the parameters and the registers some instruction
+	// writes with other than OP_LOADK, or that a closure assigns through an
+	// upvalue.
 	variable map[register]bool
 	// loaded holds the registers some OP_LOADK writes.
 	loaded map[register]bool
@@ -83,6 +84,10 @@ type protoFacts struct {
 func (f *protoFacts) learn(p *lua.FunctionProto) {
 	targets := map[int]bool{}
 	f.targets[p] = targets
+	// The caller writes the parameters, with no instruction of p.
+	for r := 0; r < int(p.NumParameters); r++ {
+		f.variable[register{p, r}] = true
+	}
 	code := p.Code
 	for pc := 0; pc < len(code); pc++ {
 		inst := code[pc]

@@ -681,6 +681,14 @@ while true do
 end`, "10 values other than literals"},
 		{"a constant or a variable", `local big = ...
 return ` + strings.Repeat(`(big or "x") .. `, 9) + `"y"`, "9 values other than literals"},
+		{"a parameter assigned a constant on one path", `return function(a)
+  if not a then a = "x" end
+  return ` + strings.Repeat("a .. ", 9) + `a
+end`, "10 values other than literals"},
+		{"an upvalue of a parameter assigned a constant", `return function(a)
+  if not a then a = "x" end
+  return function() return ` + strings.Repeat("a .. ", 9) + `a end
+end`, "10 values other than literals"},
 		{"a constant local shadowed by a call", `do local a = "x" end
 local b = f()
 return ` + strings.Repeat("b .. ", 9) + "b", "10 values other than literals"},
