@@ -414,6 +414,11 @@ func TestRolloutRollsBackWhenANodeDoesNotAnswerInTime(t *testing.T) {
 	if rerr.Err != nil || rerr.Rollback.Bundle != first.Bundle {
 		t.Fatalf("rollback %+v (%v), want bundle %s", rerr.Rollback, rerr.Err, short(first.Bundle))
 	}
+	// Still waiting for its host to commit the canary, the stuck node
+	// cannot ACK the rollback either: the error says so.
+	if !slices.Equal(rerr.Unconfirmed, []string{"a-stuck"}) || !strings.Contains(rerr.Error(), "a-stuck did not ACK in time") {
+		t.Fatalf("rollback unconfirmed by %v (%v), want a-stuck", rerr.Unconfirmed, rerr)
+	}
 	if s := c.answers(nodes, rerr.Rollback.Revision)[nodes[0].name]; s.State != StateACK || s.Bundle != first.Bundle {
 		t.Fatalf("%s after the rollback: %v", nodes[0].name, s)
 	}

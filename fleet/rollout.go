@@ -38,7 +38,10 @@ type RolloutError struct {
 	NACKs    []Status // the nodes that rejected it
 	Missing  []string // the nodes that did not answer in time
 	Rollback Release  // the release that restored the previous bundle (zero if that failed)
-	Err      error    // why the rollback failed, when it did
+	// Unconfirmed are the waited-for nodes that did not ACK the rollback
+	// within the wait either: they NACKed it or did not answer (yet).
+	Unconfirmed []string
+	Err         error // why the rollback failed, when it did
 }
 
 func (e *RolloutError) Error() string {
@@ -53,7 +56,11 @@ func (e *RolloutError) Error() string {
 	if e.Err != nil {
 		return msg + "; rollback failed: " + e.Err.Error()
 	}
-	return fmt.Sprintf("%s; rolled back to %s as revision %d", msg, short(e.Rollback.Bundle), e.Rollback.Revision)
+	msg = fmt.Sprintf("%s; rolled back to %s as revision %d", msg, short(e.Rollback.Bundle), e.Rollback.Revision)
+	if len(e.Unconfirmed) > 0 {
+		msg += ", which " + strings.Join(e.Unconfirmed, ", ") + " did not ACK in time"
+	}
+	return msg
 }
 
 func (e *RolloutError) Unwrap() error { return e.Err }
@@ -138,7 +145,12 @@ func (f *Fleet) Rollout(ctx context.Context, b *Bundle, opts RolloutOptions) (Re
 				opts.OnStatus(s)
 			}
 		}
-		f.await(ctx, statuses, rerr.Rollback.Revision, expect, opts.Wait, opts.OnStatus, late)
+		back := f.await(ctx, statuses, rerr.Rollback.Revision, expect, opts.Wait, opts.OnStatus, late)
+		for _, n := range expect {
+			if s, ok := back[n]; !ok || s.State != StateACK {
+				rerr.Unconfirmed = append(rerr.Unconfirmed, n)
+			}
+		}
 	}
 	return rel, rerr
 }
