@@ -2,6 +2,8 @@ package fleet
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"maps"
 	"os"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hotlua/hotlua/engine"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -561,5 +564,58 @@ func TestNodeClosedMidLoadLoadsTheRevisionAfterARestart(t *testing.T) {
 	n.follow(c, c.srv.URL())
 	if s := c.answers([]*testNode{n}, rel.Revision)["node-00"]; s.State != StateACK || s.Bundle != rel.Bundle {
 		t.Fatalf("after the restart: %v, want an ACK of revision %d", s, rel.Revision)
+	}
+}
+
+// An object whose description claims fewer bytes than its chunks hold (a
+// writer to the object store forged it) is read no further than the size
+// limit: the node NACKs it without holding the whole object in memory.
+func TestObjectUnderstatingItsSizeIsReadOnlyUpToTheLimit(t *testing.T) {
+	c := newCluster(t)
+	ctx := context.Background()
+	cache, err := OpenCache(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, err := engine.NewShards(engine.Options{Roots: []string{cache.Root()}, Logger: quiet}, "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sh.Close()
+	n := &testNode{name: "node-00", cache: cache, shards: sh}
+	node, err := Follow(connect(t, c.srv.URL(), true), Shards(sh), NodeOptions{Fleet: "game", Node: n.name, Cache: cache, Logger: quiet, MaxBundleBytes: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Close()
+
+	big := pack(t, map[string]string{"game/unit.lua": unitScript("v1", "--[["+strings.Repeat("x", 512<<10)+"]]")})
+	if err := c.fleet.Upload(ctx, big); err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.fleet.bundles.GetInfo(ctx, big.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info.Size = 100
+	forged := nats.NewMsg("$O." + bundleBucket + ".M." + base64.URLEncoding.EncodeToString([]byte(big.Digest)))
+	forged.Header.Set(jetstream.MsgRollup, jetstream.MsgRollupSubject)
+	if forged.Data, err = json.Marshal(info); err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(connect(t, c.srv.URL(), false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.PublishMsg(ctx, forged); err != nil {
+		t.Fatal(err)
+	}
+	rel, err := c.fleet.setRelease(ctx, 0, Release{Bundle: big.Digest, Phase: PhaseStable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.answers([]*testNode{n}, rel.Revision)[n.name]
+	if s.State != StateNACK || !strings.Contains(s.Error, "though its object says 100") {
+		t.Fatalf("status %v, want a NACK for an object larger than it says", s)
 	}
 }

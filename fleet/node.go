@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -267,28 +268,15 @@ func (n *Node) apply(ctx context.Context, st *stores, rel Release) error {
 	lctx, cancel := context.WithTimeout(ctx, n.opts.LoadTimeout)
 	defer cancel()
 	if !n.opts.Cache.has(digest) {
-		info, err := st.bundles.GetInfo(lctx, digest)
-		if errors.Is(err, jetstream.ErrObjectNotFound) {
-			n.reject(ctx, st, rel.Revision, fmt.Errorf("fleet: bundle %s is not in the object store", digest), "")
-			return nil
-		}
+		archive, refused, err := n.fetch(lctx, st, digest)
 		if err != nil {
 			return err
 		}
-		if info.Size > uint64(n.opts.MaxBundleBytes) {
-			n.reject(ctx, st, rel.Revision, badBundle("%d bytes, more than the limit of %d", info.Size, n.opts.MaxBundleBytes), "")
-			return nil
+		if refused == nil {
+			refused = n.opts.Cache.store(digest, archive, n.opts.MaxBundleBytes)
 		}
-		archive, err := st.bundles.GetBytes(lctx, digest)
-		if errors.Is(err, jetstream.ErrDigestMismatch) {
-			n.reject(ctx, st, rel.Revision, fmt.Errorf("%w: %v", ErrBadBundle, err), "")
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := n.opts.Cache.store(digest, archive, n.opts.MaxBundleBytes); err != nil {
-			n.reject(ctx, st, rel.Revision, err, "")
+		if refused != nil {
+			n.reject(ctx, st, rel.Revision, refused, "")
 			return nil
 		}
 	}
@@ -315,6 +303,40 @@ func (n *Node) apply(ctx context.Context, st *stores, rel Release) error {
 		n.log.Warn("hotlua fleet: cannot remove old bundles from the cache", "err", err)
 	}
 	return nil
+}
+
+// fetch reads bundle digest from the object store, reading no more than
+// the size limit allows whatever the object's description says. It returns
+// refused when the bundle itself is at fault (absent, too large, a digest
+// the store's chunks do not match), err when the store could not be read.
+func (n *Node) fetch(ctx context.Context, st *stores, digest string) (archive []byte, refused, err error) {
+	res, err := st.bundles.Get(ctx, digest)
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return nil, fmt.Errorf("fleet: bundle %s is not in the object store", digest), nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	defer res.Close()
+	limit := n.opts.MaxBundleBytes
+	info, err := res.Info()
+	if err != nil {
+		return nil, nil, err
+	}
+	if info.Size > uint64(limit) {
+		return nil, badBundle("%d bytes, more than the limit of %d", info.Size, limit), nil
+	}
+	archive, err = io.ReadAll(io.LimitReader(res, limit+1))
+	if errors.Is(err, jetstream.ErrDigestMismatch) {
+		return nil, fmt.Errorf("%w: %v", ErrBadBundle, err), nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if int64(len(archive)) > limit {
+		return nil, badBundle("more than the limit of %d bytes, though its object says %d", limit, info.Size), nil
+	}
+	return archive, nil, nil
 }
 
 // load points the cache's root at digest and reloads the target, pointing
