@@ -344,7 +344,9 @@ func (f *Fleet) Publish(ctx context.Context, b *Bundle, opts PublishOptions) (Re
 
 // Rollback makes the previous bundle the release again, by compare-and-set
 // on the current revision (rev, or the one read now when rev is 0). During
-// a canary phase it ends the canary on the bundle the other nodes run.
+// a canary phase it ends the canary on the bundle the other nodes run. The
+// new release's previous bundle is the one that ran before the restored
+// one, so rolling back again goes a further step back.
 func (f *Fleet) Rollback(ctx context.Context, rev uint64) (Release, error) {
 	cur, err := f.current(ctx)
 	if err != nil {
@@ -359,7 +361,34 @@ func (f *Fleet) Rollback(ctx context.Context, rev uint64) (Release, error) {
 	if cur.Previous == "" {
 		return Release{}, errors.New("fleet: the release has no previous bundle to roll back to")
 	}
-	return f.setRelease(ctx, cur.Revision, Release{Bundle: cur.Previous, Previous: cur.Bundle, Phase: PhaseStable, Epoch: cur.Epoch})
+	before, err := f.previousOf(ctx, cur)
+	if err != nil {
+		return Release{}, err
+	}
+	return f.setRelease(ctx, cur.Revision, Release{Bundle: cur.Previous, Previous: before, Phase: PhaseStable, Epoch: cur.Epoch})
+}
+
+// previousOf returns the bundle that ran before cur.Previous: the previous
+// bundle of the latest earlier release that made cur.Previous the fleet's
+// bundle, "" when the release history no longer holds it. A rollback's own
+// previous bundle is that one, not the bundle it rolled back, so that a
+// second rollback goes one step further back instead of bringing back the
+// bundle that failed.
+func (f *Fleet) previousOf(ctx context.Context, cur Release) (string, error) {
+	history, err := f.releases.History(ctx, releaseKey)
+	if err != nil {
+		return "", fmt.Errorf("fleet: release history: %w", err)
+	}
+	for i := len(history) - 1; i >= 0; i-- {
+		e := history[i]
+		if e.Revision() >= cur.Revision || e.Operation() != jetstream.KeyValuePut {
+			continue
+		}
+		if r, err := decodeRelease(e); err == nil && r.Phase == PhaseStable && r.Bundle == cur.Previous {
+			return r.Previous, nil
+		}
+	}
+	return "", nil
 }
 
 // Promote ends a canary phase: every node runs the release's bundle.

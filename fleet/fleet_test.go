@@ -619,3 +619,25 @@ func TestObjectUnderstatingItsSizeIsReadOnlyUpToTheLimit(t *testing.T) {
 		t.Fatalf("status %v, want a NACK for an object larger than it says", s)
 	}
 }
+
+// Rolling back twice goes two steps back; it never brings back the bundle
+// the first rollback removed.
+func TestSecondRollbackGoesFurtherBack(t *testing.T) {
+	c := newCluster(t)
+	ctx := context.Background()
+	a, b, bad := pack(t, v1), pack(t, v2), pack(t, map[string]string{"game/unit.lua": "return ("})
+	for _, x := range []*Bundle{a, b, bad} {
+		c.publish(x, PublishOptions{})
+	}
+	first, err := c.fleet.Rollback(ctx, 0)
+	if err != nil || first.Bundle != b.Digest {
+		t.Fatalf("first rollback %+v (%v), want bundle %s", first, err, short(b.Digest))
+	}
+	second, err := c.fleet.Rollback(ctx, 0)
+	if err != nil || second.Bundle != a.Digest {
+		t.Fatalf("second rollback %+v (%v), want bundle %s, not the failed %s again", second, err, short(a.Digest), short(bad.Digest))
+	}
+	if _, err := c.fleet.Rollback(ctx, 0); err == nil || !strings.Contains(err.Error(), "no previous bundle") {
+		t.Fatalf("third rollback: %v, want no previous bundle (the first release had none)", err)
+	}
+}
