@@ -13,6 +13,8 @@
 // benchmarks themselves are in this package's _test.go files:
 //
 //   - BenchmarkCall: one Go-to-Lua method call.
+//   - BenchmarkCallEach: one method over 1,000 objects as one batch
+//     (Engine.CallEach), against a raw Go loop of CallByParam per object.
 //   - BenchmarkTick: one update call on each of 10k objects.
 //   - BenchmarkCommitPause: how long calls are held while a reload commits,
 //     with 10k, 100k and 1M live objects.
