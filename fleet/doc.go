@@ -16,13 +16,20 @@
 // Every change of it is a compare-and-set on the key's revision ([Fleet.Publish],
 // [Fleet.Rollback], [Fleet.Promote]): of two publishers racing from the same
 // revision, exactly one wins and the other gets [ErrConflict]. The revision
-// is the fleet's version.
+// is the fleet's version. The fleet's first publish makes a random epoch
+// that every later change keeps ([Release.Epoch]): when the JetStream store
+// is wiped and revisions start again at 1, a node whose cache remembers a
+// higher revision of the old epoch counts the new epoch's revisions afresh.
+// A rollback's previous bundle is the one that ran before the bundle it
+// restores, so a second rollback goes one step further back.
 //
 // A node ([Follow]) watches the release key, latest value first, so a node
 // that was away catches up with the latest release and skips those between.
 // For each release it decides which bundle it should run ([Release.BundleFor]),
-// fetches it, checks the digest, the size limit, every file's hash and that
-// every entry is a regular file inside the root, and unpacks it into its
+// fetches it (reading no more than the size limit, whatever the object
+// says), checks the digest, every file's hash and that every entry is a
+// regular file inside the root, listed once, whose path collides with no
+// other where case is ignored, and unpacks it into its
 // [Cache] by renaming a complete temporary directory. It then swaps the
 // cache's current link, which is the engine's script root, and calls
 // engine.Engine.Deploy or engine.Shards.Deploy: the bundle loads as a new
@@ -34,11 +41,15 @@
 // with the revision it applied and each shard's generation, or a NACK with
 // the revision it rejected, the error ("path:line:col: message") and the
 // shard, and the revision it kept. It writes it again every heartbeat. A
-// revision that failed is not tried again; a newer one is.
+// revision that failed is not tried again; a newer one is. A load cut short
+// because the node closes is not a failure: the node tries the revision
+// again when it starts again.
 //
 // [Fleet.Rollout] publishes and waits for the live nodes' answers, rolling
 // back by itself on a NACK or when not every node ACKs in time. A canary
-// rollout runs the bundle on some nodes only until [Fleet.Promote].
+// rollout runs the bundle on some nodes only until [Fleet.Promote]. Its
+// [RolloutError] names the nodes that NACKed, did not answer, and did not
+// ACK the rollback in time either.
 //
 // # When NATS is away
 //
