@@ -27,6 +27,11 @@ func instC(inst uint32) int  { return int(inst>>instCShift) & instArgMask }
 func instBx(inst uint32) int  { return int(inst & 0x3ffff) }
 func instSbx(inst uint32) int { return instBx(inst) - 0x3ffff>>1 }
 
+// maxJump is the farthest gopher-lua's jumps reach (the sBx operand has 18
+// bits). Its compiler checks the distance only of jumps to labels: a longer
+// loop or branch wraps around silently, to a wrong instruction.
+const maxJump = 0x3ffff >> 1
+
 // maxRegisters is the number of registers a function may use (A has 8 bits).
 const maxRegisters = 256
 
@@ -167,10 +172,31 @@ func (f *protoFacts) shortOperand(p *lua.FunctionProto, pc, r int) bool {
 	return false
 }
 
+// checkJumps refuses a function longer than any jump reaches that has a
+// jump in it: one of them may have been compiled to the wrong place.
+func checkJumps(p *lua.FunctionProto) error {
+	if len(p.Code) <= maxJump {
+		return nil
+	}
+	for _, inst := range p.Code {
+		switch instOp(inst) {
+		case lua.OP_JMP, lua.OP_FORLOOP, lua.OP_FORPREP:
+			line := 0
+			if maxJump < len(p.DbgSourcePositions) {
+				line = p.DbgSourcePositions[maxJump]
+			}
+			return &SourceError{Line: line, Message: fmt.Sprintf("a function of %d instructions with a loop or branch in it (gopher-lua's jumps reach %d instructions, and a longer one goes wrong): split it",
+				len(p.Code), maxJump)}
+		}
+	}
+	return nil
+}
+
 // CheckProto reports whether a compiled chunk, proto and every function
 // nested in it, is free of concatenations of more than
 // [Limits.MaxConcatOperands] values other than short ones in one
-// expression. A short value is a literal constant, or a local or upvalue
+// expression, and of functions longer than gopher-lua's jumps reach (its
+// compiler silently wraps a longer loop or branch around). A short value is a literal constant, or a local or upvalue
 // that only ever holds literal constants (local RED = "\27[31m"): a chain
 // of those is bounded by the script's size, however long.
 //
@@ -196,6 +222,9 @@ func CheckProto(proto *lua.FunctionProto, lim Limits) error {
 		todo = todo[:len(todo)-1]
 		if p == nil {
 			continue
+		}
+		if err := checkJumps(p); err != nil {
+			return err
 		}
 		for pc, inst := range p.Code {
 			if instOp(inst) != lua.OP_CONCAT {
