@@ -31,6 +31,12 @@ func init() {
 		{"inspect", "<expr>", "show a value in full, with an object's methods", cmdInspect},
 		{"source", "Class:method", "print a method's source lines from its script", cmdSource},
 		{"version", "", "show the current generation", lines(func(t Target, _ string) []string { return []string{t.Version()} })},
+		{"generations", "", "list the generations in memory and what keeps old ones alive", lines(func(t Target, _ string) []string {
+			if g, ok := t.(GenerationLister); ok {
+				return g.Generations()
+			}
+			return []string{"this program does not list its generations"}
+		})},
 		{"errors", "", "show recent reload errors", cmdErrors},
 		{"timeout", "[D|off]", "show or set this session's deadline per evaluation", cmdTimeout},
 		{"quit", "", "detach the console (the program keeps running)", func(*Session, context.Context, string, func(Event)) bool { return true }},

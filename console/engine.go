@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -43,6 +45,25 @@ func (t engineTarget) Classes() []string {
 	var out []string
 	for _, c := range t.e.Classes() {
 		out = append(out, fmt.Sprintf("%s %s (%d objects)", c.Name, c.Version, c.Objects))
+	}
+	return out
+}
+
+// Generations lists the engine's generations in memory, after a garbage
+// collection so that the list is exact.
+func (t engineTarget) Generations() []string {
+	runtime.GC()
+	var out []string
+	for _, g := range t.e.Generations() {
+		line := fmt.Sprintf("generation %d", g.Number)
+		if g.Current {
+			line += " (current)"
+		} else if len(g.Holders) == 0 {
+			line += ": held by something not listed (a console session, a coroutine, a nested table)"
+		} else {
+			line += ": held by " + strings.Join(g.Holders, "; ")
+		}
+		out = append(out, line)
 	}
 	return out
 }

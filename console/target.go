@@ -34,3 +34,9 @@ type Target interface {
 	// Errors returns recent reload errors, formatted path:line:col: message.
 	Errors() []string
 }
+
+// GenerationLister is what a Target may implement for :generations: one
+// line per generation still in memory, with what keeps an old one alive.
+type GenerationLister interface {
+	Generations() []string
+}

@@ -130,7 +130,13 @@
 //     generation.
 //   - Functions stored in fields of objects or persisted tables: they keep
 //     running the code, and seeing the module locals, of the generation
-//     that made them. So do coroutines started before the reload.
+//     that made them. So do coroutines started before the reload. Each
+//     such function keeps its whole generation in memory (its globals and
+//     modules: hundreds of KB). [Report].Retained counts the old
+//     generations still in memory and [Engine.Generations] (the console's
+//     :generations) says what holds them. A callback made with
+//     hot.method(obj, "name") instead looks obj's method up at each call:
+//     it runs the newest version and keeps no generation alive.
 //
 // Everything else is made again by each generation, as with Python's
 // reload: module-level locals and globals, the contents of class tables
@@ -158,6 +164,7 @@
 //	hot.check(fn)             a check a new generation must pass before it commits: false, "why" (or an error) fails the reload
 //	hot.version(v)            the version of an object or class, "g3:0123456789ab"
 //	hot.generation()          the generation of the calling code
+//	hot.method(obj, name)     a function calling obj:name(...), the method looked up at each call
 //
 // # Manual swap
 //

@@ -117,6 +117,8 @@ type Engine struct {
 	L         *lua.LState
 	handles   map[string]*handle     // class name -> its automatic handle
 	stable    map[string]*lua.LTable // class identity -> its table for the engine's life (see stabilize)
+	retired   []retiredGeneration    // replaced generations, watched weakly (see Generations)
+	methodEnv *lua.LTable            // the globals of hot.method's callbacks: none
 	persist   map[string]lua.LValue  // hot.persist
 	hashes    map[string]string      // script path -> hash, of the current generation; written with both locks held
 	errsMu    sync.Mutex             // guards errs, which reloads write while calls run
@@ -165,6 +167,7 @@ func unloaded(opts Options, protos *protoCache) (*Engine, error) {
 		bind:      opts.Bindings,
 		handles:   make(map[string]*handle),
 		stable:    make(map[string]*lua.LTable),
+		methodEnv: newTable(0),
 		strikes:   make(map[methodKey]int),
 		persist:   make(map[string]lua.LValue),
 		lk:        newEngineLock(),
@@ -212,6 +215,10 @@ type Report struct {
 	HookErrors []error       // errors of "unload" and "reload" handlers
 	Duration   time.Duration // the whole reload, compile included
 	Pause      time.Duration // how long the commit held the engine: calls waited at most this long for it, hooks included
+	// Retained lists the older generations still in memory, as of the last
+	// garbage collection, besides the one this reload replaced: something
+	// reaches their functions ([Engine.Generations] says what).
+	Retained []uint64
 }
 
 // Orphan is a class that live objects may still use but that the new
@@ -246,6 +253,9 @@ func (r *Report) String() string {
 	}
 	if n := len(r.HookErrors); n > 0 {
 		fmt.Fprintf(&b, "; %d hook errors (first: %v)", n, r.HookErrors[0])
+	}
+	if n := len(r.Retained); n > 0 {
+		fmt.Fprintf(&b, "; %d older generations still in memory (Engine.Generations says why)", n)
 	}
 	fmt.Fprintf(&b, " (%v, pause %v)", r.Duration.Round(time.Microsecond), r.Pause.Round(time.Microsecond))
 	return b.String()
@@ -680,6 +690,10 @@ func (e *Engine) commit(g *generation) (report *Report, closeOld func()) {
 		}
 	}
 	if old != nil {
+		// The last call's function (kept for busy errors) would keep the
+		// old generation in memory.
+		e.lk.fn.Store(nil)
+		report.Retained = e.retire(old)
 		done := e.lk.doing(commitTask + " (reload handlers)")
 		report.HookErrors = append(report.HookErrors, g.emit(hookCtx, g.L, "reload", lua.LNumber(old.num))...)
 		done()

@@ -38,8 +38,10 @@ type generation struct {
 	// libraries are the modules whose value defines no class: their value
 	// is reused by the next generation when their sources did not change.
 	libraries map[string]bool
-	// reused marks the modules whose value is the previous generation's.
+	// reused marks the modules whose value is the previous generation's;
+	// origin names the generation that made each such value.
 	reused map[string]bool
+	origin map[string]uint64
 	// identities names the tables that keep one identity across
 	// generations (see identity), by table.
 	identities map[*lua.LTable]string
@@ -164,6 +166,7 @@ func newGeneration(e *Engine, num uint64, L *lua.LState, scripts []*script) *gen
 		prev:       e.gen, // a commit writes it with both locks held; we hold e.reloading
 		libraries:  make(map[string]bool),
 		reused:     make(map[string]bool),
+		origin:     make(map[string]uint64),
 		identities: make(map[*lua.LTable]string),
 		byName:     make(map[string]*classVersion),
 		newPersist: make(map[string]lua.LValue),
@@ -199,6 +202,7 @@ func (g *generation) install() {
 		"on":      running((*generation).hotOn),
 		"check":   running((*generation).hotCheck),
 		"version": running((*generation).hotVersion),
+		"method":  running((*generation).hotMethod),
 	})
 	bindings.InstallHostHelpers(L, g.hot, bindings.Host{
 		Logger:     g.e.log,
@@ -255,6 +259,10 @@ func (g *generation) load(L *lua.LState, s *script) lua.LValue {
 		ret = g.prev.modules[s.module]
 		g.reused[s.module] = true
 		g.libraries[s.module] = true
+		g.origin[s.module] = g.prev.num
+		if n, ok := g.prev.origin[s.module]; ok {
+			g.origin[s.module] = n
+		}
 		g.setModule(L, s.module, ret)
 		return ret
 	}

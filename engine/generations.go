@@ -1,0 +1,138 @@
+package engine
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"weak"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// A generation stays in memory, after a newer one committed, for as long as
+// anything reaches one of its functions: each function keeps the globals of
+// the generation that made it, and through them all of that generation's
+// modules (about 560 KB for the demo's scripts). Functions stored in
+// objects' fields or in hot.persist values, and reused library modules, do
+// that. hot.method makes a callback that keeps no generation alive.
+
+// retiredGeneration is a generation a commit replaced, watched weakly.
+type retiredGeneration struct {
+	num     uint64
+	globals weak.Pointer[lua.LTable]
+}
+
+// GenerationInfo describes a generation still in memory. It is a plain
+// value, a snapshot.
+type GenerationInfo struct {
+	Number  uint64
+	Current bool
+	// Holders says what keeps an old generation alive, one line each:
+	// "units.goblin.onHit: 3 objects" (objects whose field holds one of its
+	// functions), "hot.persist(\"cb\")", "library module lib.class".
+	// Something else (a coroutine, a nested table) may hold it too.
+	Holders []string
+}
+
+// retire records that old was replaced, and forgets the generations the
+// garbage collector freed. It returns the numbers of the older ones still
+// in memory. Called by the commit, with the engine's lock held.
+func (e *Engine) retire(old *generation) []uint64 {
+	var alive []uint64
+	e.retired = slices.DeleteFunc(e.retired, func(r retiredGeneration) bool { return r.globals.Value() == nil })
+	for _, r := range e.retired {
+		alive = append(alive, r.num)
+	}
+	e.retired = append(e.retired, retiredGeneration{old.num, weak.Make(old.L.G.Global)})
+	return alive
+}
+
+// Generations lists the generations in memory: the current one, and each
+// old one that something still reaches, with what reaches it. A generation
+// nothing reaches is listed until the garbage collector frees it: call
+// runtime.GC first for an exact list. It looks at every live object's
+// fields, so its cost grows with their number: it is for operators (the
+// console's :generations), not for a loop.
+func (e *Engine) Generations() []GenerationInfo {
+	e.lockBackground()
+	defer e.lk.unlock()
+	if e.isClosed() {
+		return nil
+	}
+	byGlobals := make(map[*lua.LTable]uint64)
+	holders := make(map[uint64]map[string]int)
+	for _, r := range e.retired {
+		if g := r.globals.Value(); g != nil {
+			byGlobals[g] = r.num
+			holders[r.num] = make(map[string]int)
+		}
+	}
+	origin := func(v lua.LValue) (uint64, bool) {
+		if f, ok := v.(*lua.LFunction); ok && f.Env != nil {
+			n, ok := byGlobals[f.Env]
+			return n, ok
+		}
+		return 0, false
+	}
+	for name, h := range e.handles {
+		for _, obj := range h.objects() {
+			obj.ForEach(func(k, v lua.LValue) {
+				if n, ok := origin(v); ok {
+					holders[n][fmt.Sprintf("%s.%s: %%d objects", name, lua.LVAsString(k))]++
+				}
+			})
+		}
+	}
+	for key, v := range e.persist {
+		found := func(v lua.LValue) {
+			if n, ok := origin(v); ok {
+				holders[n][fmt.Sprintf("hot.persist(%q)", key)] = 0
+			}
+		}
+		found(v)
+		if t, ok := v.(*lua.LTable); ok && handleOf(t) == nil {
+			t.ForEach(func(_, v lua.LValue) { found(v) })
+		}
+	}
+	for m, n := range e.gen.origin {
+		if holders[n] != nil {
+			holders[n]["library module "+m] = 0
+		}
+	}
+	out := []GenerationInfo{{Number: e.gen.num, Current: true}}
+	for _, n := range slices.Sorted(maps.Keys(holders)) {
+		info := GenerationInfo{Number: n}
+		for _, line := range slices.Sorted(maps.Keys(holders[n])) {
+			if c := holders[n][line]; c > 0 {
+				line = fmt.Sprintf(line, c)
+			}
+			info.Holders = append(info.Holders, line)
+		}
+		out = append(out, info)
+	}
+	return out
+}
+
+// hot.method(obj, name) returns a function that calls obj:name(...) with
+// its arguments, looking the method up at each call: a callback to store
+// in a field or a persisted table that runs the newest version of the
+// method and keeps no generation alive.
+func (g *generation) hotMethod(L *lua.LState) int {
+	obj := L.CheckTable(1)
+	name := L.CheckString(2)
+	L.Push(&lua.LFunction{IsG: true, Env: g.e.methodEnv, GFunction: func(L *lua.LState) int {
+		fn, ok := L.GetField(obj, name).(*lua.LFunction)
+		if !ok {
+			L.RaiseError("hot.method: the object has no method %q", name)
+		}
+		n := L.GetTop()
+		L.Push(fn)
+		L.Push(obj)
+		for i := 1; i <= n; i++ {
+			L.Push(L.Get(i))
+		}
+		L.Call(n+1, lua.MultRet)
+		return L.GetTop() - n
+	}})
+	return 1
+}

@@ -1,0 +1,65 @@
+package engine
+
+import (
+	"context"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const callbackClass = `
+local C = {}
+C.__index = C
+function C:ping() return "ping v1" end
+function C:keepClosure() self.fn = function() return "closure" end end
+function C:keepMethod() self.cb = hot.method(self, "ping") end
+function C:fire() return self.cb() end
+return C
+`
+
+// TestMethodCallbackFollowsReloads: a callback made with hot.method runs
+// the newest version of its method, and keeps no old generation alive,
+// while a closure stored in a field keeps its generation, and
+// Engine.Generations names the field that holds it.
+func TestMethodCallbackFollowsReloads(t *testing.T) {
+	e, dir := newEngine(t, map[string]string{"c.lua": callbackClass})
+	ctx := context.Background()
+	withMethod, err := e.New(ctx, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	withClosure, _ := e.New(ctx, "c")
+	call(t, withMethod, "keepMethod")
+	call(t, withClosure, "keepClosure")
+	if got := call(t, withMethod, "fire"); got != "ping v1" {
+		t.Fatalf("fire = %v", got)
+	}
+	reload(t, e, dir, map[string]string{"c.lua": strings.Replace(callbackClass, "ping v1", "ping v2", 1)})
+	if got := call(t, withMethod, "fire"); got != "ping v2" {
+		t.Fatalf("fire after reload = %v, want the new method", got)
+	}
+	r := reload(t, e, dir, map[string]string{"c.lua": strings.Replace(callbackClass, "ping v1", "ping v3", 1)})
+	runtime.GC()
+	gens := e.Generations()
+	var nums []uint64
+	for _, g := range gens {
+		nums = append(nums, g.Number)
+	}
+	if !slices.Equal(nums, []uint64{3, 1}) {
+		t.Fatalf("generations in memory = %v, want [3 1]: generation 1 held by the closure, 2 by nothing", nums)
+	}
+	if want := []string{"c.fn: 1 objects"}; !slices.Equal(gens[1].Holders, want) {
+		t.Errorf("holders of generation 1 = %q, want %q", gens[1].Holders, want)
+	}
+	if !slices.Equal(r.Retained, []uint64{1}) && !slices.Equal(r.Retained, nil) {
+		t.Errorf("report retained = %v", r.Retained)
+	}
+	if err := withClosure.Set("fn", nil); err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	if gens := e.Generations(); len(gens) != 1 {
+		t.Errorf("generations in memory once the closure is gone = %+v, want the current one only", gens)
+	}
+}
