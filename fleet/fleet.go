@@ -89,13 +89,21 @@ type Status struct {
 	Rejected    uint64            `json:"rejected,omitempty"`
 	Error       string            `json:"error,omitempty"` // why Rejected failed: "path:line:col: message"
 	Shard       string            `json:"shard,omitempty"` // the shard that failed, when one did
+	Epoch       string            `json:"epoch,omitempty"` // the release epoch Revision and Rejected count in
 	Heartbeat   time.Time         `json:"heartbeat"`
 }
 
 // Answers reports whether s answers release revision rev: an ACK of it or
-// a NACK of it.
+// a NACK of it. [Status.AnswersRelease] also checks the epoch.
 func (s Status) Answers(rev uint64) bool {
 	return (s.State == StateACK && s.Revision == rev) || (s.State == StateNACK && s.Rejected == rev)
+}
+
+// AnswersRelease reports whether s answers r: an ACK or a NACK of its
+// revision in its epoch, not of the same revision number of a history
+// that was wiped.
+func (s Status) AnswersRelease(r Release) bool {
+	return s.Epoch == r.Epoch && s.Answers(r.Revision)
 }
 
 func (s Status) String() string {

@@ -479,21 +479,25 @@ func TestFailedRevisionIsNotTriedAgain(t *testing.T) {
 }
 
 // wipe deletes the fleet's buckets, as a JetStream store that was lost or
-// reset, and opens the fleet again: its release revisions start at 1.
-func (c *cluster) wipe() {
+// reset, and opens the fleet again: its release revisions start at 1. With
+// releaseOnly, the statuses and the bundles stay.
+func (c *cluster) wipe(releaseOnly bool) {
 	c.t.Helper()
 	ctx := context.Background()
 	js, err := jetstream.New(connect(c.t, c.srv.URL(), false))
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	for _, b := range []string{releaseBucket("game"), statusBucket("game")} {
-		if err := js.DeleteKeyValue(ctx, b); err != nil {
+	if err := js.DeleteKeyValue(ctx, releaseBucket("game")); err != nil {
+		c.t.Fatal(err)
+	}
+	if !releaseOnly {
+		if err := js.DeleteKeyValue(ctx, statusBucket("game")); err != nil {
 			c.t.Fatal(err)
 		}
-	}
-	if err := js.DeleteObjectStore(ctx, bundleBucket); err != nil {
-		c.t.Fatal(err)
+		if err := js.DeleteObjectStore(ctx, bundleBucket); err != nil {
+			c.t.Fatal(err)
+		}
 	}
 	if c.fleet, err = Open(ctx, connect(c.t, c.srv.URL(), false), "game"); err != nil {
 		c.t.Fatal(err)
@@ -519,7 +523,7 @@ func TestNodeFollowsAFleetWhoseStoreWasWiped(t *testing.T) {
 			if !running {
 				n.node.Close()
 			}
-			c.wipe()
+			c.wipe(false)
 			if !running {
 				n.follow(c, c.srv.URL())
 			}
@@ -639,5 +643,23 @@ func TestSecondRollbackGoesFurtherBack(t *testing.T) {
 	}
 	if _, err := c.fleet.Rollback(ctx, 0); err == nil || !strings.Contains(err.Error(), "no previous bundle") {
 		t.Fatalf("third rollback: %v, want no previous bundle (the first release had none)", err)
+	}
+}
+
+// A node's status left from a wiped release history (ACK of its revision
+// 1) is no answer to the new history's revision 1: the rollout waits for
+// the node, which is away, and rolls back.
+func TestRolloutTakesNoStatusOfAWipedHistoryForAnAnswer(t *testing.T) {
+	c := newCluster(t)
+	n := c.startNode("node-00", "eu", "")
+	c.waitLive([]*testNode{n})
+	first := c.publish(pack(t, v1), PublishOptions{})
+	c.answers([]*testNode{n}, first.Revision)
+	n.node.Close()
+	c.wipe(true)
+	_, err := c.fleet.Rollout(context.Background(), pack(t, v2), RolloutOptions{Wait: time.Second, StaleAfter: time.Hour})
+	var rerr *RolloutError
+	if !errors.As(err, &rerr) || rerr.Release.Revision != first.Revision || !slices.Equal(rerr.Missing, []string{"node-00"}) {
+		t.Fatalf("Rollout = %v, want revision %d of the new history missing node-00's answer", err, first.Revision)
 	}
 }

@@ -138,7 +138,7 @@ func Follow(nc *nats.Conn, target Target, opts NodeOptions) (*Node, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &Node{opts: opts, target: target, nc: nc, log: opts.Logger.With("fleet", opts.Fleet, "node", opts.Node), cancel: cancel, done: make(chan struct{}), failed: st.Failed, epoch: st.Epoch}
-	n.status = Status{Node: opts.Node, State: StateACK, Revision: st.Revision, Bundle: st.Bundle, Generations: target.generations()}
+	n.status = Status{Node: opts.Node, State: StateACK, Revision: st.Revision, Bundle: st.Bundle, Generations: target.generations(), Epoch: st.Epoch}
 	go n.run(ctx)
 	return n, nil
 }
@@ -382,7 +382,7 @@ func (n *Node) newEpoch(epoch string) Status {
 	if epoch != n.epoch {
 		n.log.Info("hotlua fleet: a new release history (epoch); revisions count afresh", "epoch", epoch, "was", n.epoch)
 		n.epoch, n.failed = epoch, 0
-		n.status.Revision, n.status.Rejected = 0, 0
+		n.status = Status{Node: n.status.Node, State: StateACK, Bundle: n.status.Bundle, Generations: n.status.Generations, Epoch: epoch}
 	}
 	return n.status
 }
@@ -396,7 +396,7 @@ func (n *Node) failedRevision() uint64 {
 // accept records and writes an ACK of rev, running bundle.
 func (n *Node) accept(ctx context.Context, st *stores, rev uint64, bundle string) {
 	n.mu.Lock()
-	n.status = Status{Node: n.opts.Node, State: StateACK, Revision: rev, Bundle: bundle, Generations: n.target.generations()}
+	n.status = Status{Node: n.opts.Node, State: StateACK, Revision: rev, Bundle: bundle, Generations: n.target.generations(), Epoch: n.epoch}
 	s, failed, epoch := n.status, n.failed, n.epoch
 	n.mu.Unlock()
 	if err := n.opts.Cache.saveState(cacheState{Revision: rev, Bundle: bundle, Failed: failed, Epoch: epoch}); err != nil {

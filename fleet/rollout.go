@@ -114,7 +114,7 @@ func (f *Fleet) Rollout(ctx context.Context, b *Bundle, opts RolloutOptions) (Re
 	if err != nil || opts.Wait <= 0 {
 		return rel, err
 	}
-	answers := f.await(ctx, statuses, rel.Revision, expect, opts.Wait, opts.OnStatus, nil)
+	answers := f.await(ctx, statuses, rel, expect, opts.Wait, opts.OnStatus, nil)
 	rerr := &RolloutError{Release: rel}
 	for _, n := range expect {
 		if s, ok := answers[n]; ok && s.State == StateNACK {
@@ -134,7 +134,7 @@ func (f *Fleet) Rollout(ctx context.Context, b *Bundle, opts RolloutOptions) (Re
 		// Nodes that had not answered yet answer the failed revision
 		// before the rollback: report those answers too.
 		late := func(s Status) {
-			if _, seen := answers[s.Node]; seen || !s.Answers(rel.Revision) {
+			if _, seen := answers[s.Node]; seen || !s.AnswersRelease(rel) {
 				return
 			}
 			answers[s.Node] = s
@@ -145,7 +145,7 @@ func (f *Fleet) Rollout(ctx context.Context, b *Bundle, opts RolloutOptions) (Re
 				opts.OnStatus(s)
 			}
 		}
-		back := f.await(ctx, statuses, rerr.Rollback.Revision, expect, opts.Wait, opts.OnStatus, late)
+		back := f.await(ctx, statuses, rerr.Rollback, expect, opts.Wait, opts.OnStatus, late)
 		for _, n := range expect {
 			if s, ok := back[n]; !ok || s.State != StateACK {
 				rerr.Unconfirmed = append(rerr.Unconfirmed, n)
@@ -155,10 +155,10 @@ func (f *Fleet) Rollout(ctx context.Context, b *Bundle, opts RolloutOptions) (Re
 	return rel, rerr
 }
 
-// await collects the answers of the expected nodes to rev from statuses,
+// await collects the answers of the expected nodes to rel from statuses,
 // until all answered, one NACKed, or wait passed. Other statuses of the
 // expected nodes go to other, when it is not nil.
-func (f *Fleet) await(ctx context.Context, statuses <-chan Status, rev uint64, expect []string, wait time.Duration, onStatus, other func(Status)) map[string]Status {
+func (f *Fleet) await(ctx context.Context, statuses <-chan Status, rel Release, expect []string, wait time.Duration, onStatus, other func(Status)) map[string]Status {
 	answers := make(map[string]Status)
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
@@ -171,7 +171,7 @@ func (f *Fleet) await(ctx context.Context, statuses <-chan Status, rev uint64, e
 			if !slices.Contains(expect, s.Node) {
 				continue
 			}
-			if !s.Answers(rev) {
+			if !s.AnswersRelease(rel) {
 				if other != nil {
 					other(s)
 				}
