@@ -36,6 +36,10 @@ type printer struct {
 	// print as {...}, so that a table shared by many others (a DAG, no
 	// cycle) cannot multiply into an output of maxItems^maxDepth entries.
 	items int
+	// text counts the bytes of strings printed so far: past
+	// maxPrintedText, strings print cut short, so that many references to
+	// one large string cannot multiply into gigabytes either.
+	text int
 
 	// Set inside Do only (see Session.printer):
 	L         *lua.LState            // reads the fields of Go values
@@ -78,7 +82,7 @@ func (p *printer) write(b *strings.Builder, v lua.LValue, indent, depth int) {
 	}
 	t, ok := v.(*lua.LTable)
 	if !ok {
-		b.WriteString(scalar(v))
+		b.WriteString(p.scalar(v))
 		return
 	}
 	switch {
@@ -231,7 +235,7 @@ func (p *printer) entries(t *lua.LTable) ([]entry, int) {
 		if len(out) >= p.maxItems {
 			break
 		}
-		out = append(out, entry{formatKey(k), t.RawGet(k)})
+		out = append(out, entry{p.formatKey(k), t.RawGet(k)})
 	}
 	return out, total - len(out)
 }
@@ -262,20 +266,29 @@ func compareKeys(a, b lua.LValue) int {
 	return cmp.Compare(a.Type().String()+a.String(), b.Type().String()+b.String())
 }
 
-func formatKey(k lua.LValue) string {
+func (p *printer) formatKey(k lua.LValue) string {
 	if s, ok := k.(lua.LString); ok && isIdentifier(string(s)) {
 		return string(s) + " = "
 	}
 	if t, ok := k.(*lua.LTable); ok {
 		return "[" + t.String() + "] = "
 	}
-	return "[" + scalar(k) + "] = "
+	return "[" + p.scalar(k) + "] = "
 }
 
+// maxPrintedText bounds the bytes of strings one printer prints.
+const maxPrintedText = 1 << 20
+
 // scalar formats a value that is not a table.
-func scalar(v lua.LValue) string {
+func (p *printer) scalar(v lua.LValue) string {
 	switch v := v.(type) {
 	case lua.LString:
+		room := max(maxPrintedText-p.text, 0)
+		if len(v) > room {
+			p.text = maxPrintedText
+			return strconv.Quote(string(v[:room])) + fmt.Sprintf("... (%d bytes)", len(v))
+		}
+		p.text += len(v)
 		return strconv.Quote(string(v))
 	case *lua.LFunction:
 		if v.IsG {
