@@ -108,7 +108,9 @@ func Exec(addr, token string, stdout, stderr io.Writer, codes ...string) int {
 			return exitCode(failed)
 		}
 	}
-	fmt.Fprintln(stderr, "console: connection closed by the program")
+	if !failed { // a refused client has been told why: say it once
+		fmt.Fprintln(stderr, errGone)
+	}
 	return 1
 }
 

@@ -45,7 +45,9 @@ for the token itself: other users can read a process's arguments.`,
 				if err != nil {
 					return err
 				}
-				token = strings.TrimSpace(string(data))
+				if token = strings.TrimSpace(string(data)); token == "" {
+					return fmt.Errorf("%s: the token file is empty", *tokenFile)
+				}
 			}
 			return attach(ctx, s, args[0], codes, token)
 		}
@@ -65,7 +67,7 @@ func attach(ctx context.Context, s stdio, addr string, codes []string, token str
 		return err
 	}
 	if len(codes) > 0 {
-		if console.Exec(addr, token, s.out, prefixed{s.err}, codes...) != 0 {
+		if console.Exec(addr, token, s.out, prefixed{s.err, token}, codes...) != 0 {
 			return errReported
 		}
 		return nil
@@ -79,23 +81,32 @@ func attach(ctx context.Context, s stdio, addr string, codes []string, token str
 	})
 	if err != nil {
 		// "hotlua console: " is printed before it: say "console" once.
-		msg := strings.TrimPrefix(err.Error(), "console: ")
-		if strings.Contains(msg, "authentication failed") && token == "" {
-			msg += " (a tcp console needs the token its program printed: --token-file FILE or $" + tokenEnv + ")"
-		}
-		return errors.New(msg)
+		return errors.New(withTokenHint(strings.TrimPrefix(err.Error(), "console: "), token))
 	}
 	return nil
 }
 
+// withTokenHint adds to a refusal for want of a token what to do about it.
+func withTokenHint(msg, token string) string {
+	if token == "" && strings.Contains(msg, "authentication failed") {
+		msg += " (a tcp console needs the token its program printed: --token-file FILE or $" + tokenEnv + ")"
+	}
+	return msg
+}
+
 // prefixed writes what Exec reports about its connection (lines starting
 // with "console: ") as "hotlua console: ...", like the command's other
-// errors; the errors of evaluated code pass unchanged.
-type prefixed struct{ w io.Writer }
+// errors, with the token hint when the console refused a missing token; the
+// errors of evaluated code pass unchanged.
+type prefixed struct {
+	w     io.Writer
+	token string // the token given, "" if none
+}
 
 func (p prefixed) Write(b []byte) (int, error) {
 	if rest, ok := bytes.CutPrefix(b, []byte("console: ")); ok {
-		if _, err := fmt.Fprintf(p.w, "hotlua console: %s", rest); err != nil {
+		msg := withTokenHint(strings.TrimSuffix(string(rest), "\n"), p.token)
+		if _, err := fmt.Fprintf(p.w, "hotlua console: %s\n", msg); err != nil {
 			return 0, err
 		}
 		return len(b), nil

@@ -48,7 +48,7 @@ func (n *natsFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&n.opts.URL, "nats", "", "the NATS server `URL` (default $NATS_URL, else "+fleet.DefaultURL+")")
 	fs.StringVar(&n.opts.CredsFile, "creds", "", "a NATS credentials `FILE` (default $NATS_CREDS)")
 	fs.StringVar(&n.opts.NKeyFile, "nkey", "", "a `FILE` holding an NKey seed (default $NATS_NKEY)")
-	fs.StringVar(&n.opts.TokenFile, "token-file", "", "a `FILE` holding the token (default the token in $NATS_TOKEN)")
+	fs.StringVar(&n.opts.TokenFile, "token-file", "", "a `FILE` holding the NATS server's token, not the console's (default the token in $NATS_TOKEN)")
 	fs.StringVar(&n.opts.CAFile, "tlsca", "", "a CA certificate `FILE` to verify the server (default $NATS_CA)")
 	fs.StringVar(&n.opts.CertFile, "tlscert", "", "a client certificate `FILE` (default $NATS_CERT)")
 	fs.StringVar(&n.opts.KeyFile, "tlskey", "", "the client certificate's key `FILE` (default $NATS_KEY)")

@@ -130,9 +130,15 @@ func TestRunWithTCPConsole(t *testing.T) {
 	wrong := filepath.Join(t.TempDir(), "wrong")
 	os.WriteFile(wrong, []byte("wrong\n"), 0o600)
 	console(1, "", "", "-e", "1", "--token-file", wrong, addr)
-	// Interactively, a missing token is one message that says what to do.
-	if code, _, stderr := call(t, "console", addr); code != 1 || !strings.HasPrefix(stderr, "hotlua console: authentication failed (a tcp console needs the token") || strings.Count(stderr, "\n") != 1 {
-		t.Errorf("console without its token: exit %d, stderr %q", code, stderr)
+	empty := filepath.Join(t.TempDir(), "empty")
+	os.WriteFile(empty, nil, 0o600)
+	console(1, "", "hotlua console: "+empty+": the token file is empty", "-e", "1", "--token-file", empty, addr)
+	// A missing token is one message that says what to do, interactively
+	// and with -e alike.
+	for _, args := range [][]string{{"console", addr}, {"console", "-e", "1", addr}} {
+		if code, _, stderr := call(t, args...); code != 1 || !strings.HasPrefix(stderr, "hotlua console: authentication failed (a tcp console needs the token") || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%q without its token: exit %d, stderr %q", args, code, stderr)
+		}
 	}
 	t.Setenv(tokenEnv, token)
 	console(0, "16\n", "", "-e", "require('shapes.square').new(4):area()", addr)
