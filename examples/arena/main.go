@@ -104,7 +104,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			return err
 		}
 		defer srv.Close()
-		fmt.Fprintf(out, "arena: console at %s: go run ./cmd/hotlua console %s\n", srv.Addr, srv.Addr)
+		fmt.Fprintf(out, "arena: console: go run ./cmd/hotlua console %s\n", srv.Addr)
 		if srv.Token != "" {
 			fmt.Fprintf(out, "arena: console token %s (set HOTLUA_CONSOLE_TOKEN)\n", srv.Token)
 		}
@@ -127,7 +127,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		defer status.Stop()
 		statusC = status.C
 	}
-	lastReload := "none yet" // in a few words, for the status line
+	lastReload := "none" // in a few words, for the status line
 	for {
 		select {
 		case <-ctx.Done():
@@ -143,13 +143,13 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			switch {
 			case ev.Restored: // the broken save was undone: the failure is over
 				fmt.Fprintf(out, "reload: %s: back to the running code of generation %d\n", strings.Join(ev.Files, ", "), ev.Generation)
-				lastReload = fmt.Sprintf("ok, gen %d", ev.Generation)
+				lastReload = "ok"
 			case ev.Err != nil:
 				fmt.Fprintf(out, "reload: FAILED, still on generation %d: %v\n", ev.Generation, ev.Err)
-				lastReload = fmt.Sprintf("FAILED (gen %d runs; see above)", ev.Generation)
+				lastReload = "FAILED (see above)"
 			default:
 				fmt.Fprintln(out, "reload:", ev.Report)
-				lastReload = fmt.Sprintf("ok, gen %d", ev.Generation)
+				lastReload = "ok"
 			}
 		case <-statusC:
 			fmt.Fprintln(out, w.Status(lastReload))

@@ -29,14 +29,29 @@ func TestArenaChangesBehaviorLive(t *testing.T) {
 	}
 
 	// An operator attaches to the running demo's console socket.
-	addr := strings.Fields(strings.TrimPrefix(waitFor("arena: console at "), "arena: console at "))[0]
-	addr = strings.TrimSuffix(addr, ":")
+	addr := strings.TrimPrefix(waitFor("arena: console: go run ./cmd/hotlua console "), "arena: console: go run ./cmd/hotlua console ")
 	var stdout, stderr strings.Builder
 	if code := console.Exec(addr, "", &stdout, &stderr, ":classes"); code != 0 || !strings.Contains(stdout.String(), "units.goblin g1:") {
 		t.Fatalf("console :classes exited %d: %q %q", code, stdout.String(), stderr.String())
 	}
 
-	waitFor("| reload: none yet | ")
+	// While an evaluation holds the engine, the world goes on ticking: each
+	// tick stops at its deadline and the status lines keep coming.
+	held := make(chan int, 1)
+	go func() {
+		held <- console.Exec(addr, "", io.Discard, io.Discard, ":timeout 30s", "local t = os.clock() while os.clock() - t < 3 do end")
+	}()
+	waitFor("| late ") // first of the actions
+	select {
+	case code := <-held:
+		t.Fatalf("the evaluation ended (exit %d) before a tick was late: the check proves nothing", code)
+	default:
+	}
+	if code := <-held; code != 0 {
+		t.Fatalf("the 3 s evaluation exited %d", code)
+	}
+
+	waitFor("| reload: none | ")
 	edited := strings.ReplaceAll(string(src), `return "bite"`, `return "chomp"`)
 	edited = strings.ReplaceAll(edited, `return "chase"`, `return "chomp"`)
 	if err := os.WriteFile(goblin, []byte(edited), 0o644); err != nil {
@@ -61,7 +76,7 @@ func TestArenaChangesBehaviorLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor("reload: units/goblin.lua: back to the running code of generation 2")
-	waitFor("| reload: ok, gen 2")
+	waitFor("gen 2 | reload: ok |")
 	if err := out.Stop(); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -32,7 +33,13 @@ type World struct {
 	ticks    int
 	times    []time.Duration // tick durations since the last status line
 	actions  map[string]int  // what units did since the last status line
+	problem  error           // the first failed call since the last status line
 }
+
+// tickDeadline bounds one tick's Lua calls: a unit method that loops, or a
+// console evaluation holding the engine, costs the world one late tick, not
+// the program.
+const tickDeadline = 500 * time.Millisecond
 
 var classes = []string{"units.goblin", "units.archer", "units.healer"}
 
@@ -75,23 +82,35 @@ func (w *World) retarget(ent *Entity) {
 }
 
 // Tick advances every entity by dt. A script error in one entity's update
-// is counted and the tick goes on: the world keeps running.
+// is counted and the tick goes on: the world keeps running. When the tick
+// runs past tickDeadline (a runaway method, or the engine busy with a
+// console evaluation), the rest of it is skipped.
 func (w *World) Tick(ctx context.Context, dt float64) {
 	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, tickDeadline)
+	defer cancel()
 	for _, ent := range w.entities {
 		v, err := ent.obj.Call(ctx, "update", dt, ent.target.obj)
+		action := ""
+		if err == nil {
+			action, _ = v.Str()
+		}
+		if action == "dead" {
+			_, err = w.e.CallGlobal(ctx, "respawn", ent.obj)
+			w.retarget(ent)
+		}
 		if err != nil {
+			if w.problem == nil {
+				w.problem = err
+			}
+			if ctx.Err() != nil {
+				w.actions["late"]++ // the tick is over: skip the rest
+				break
+			}
 			w.actions["error"]++
 			continue
 		}
-		action, _ := v.Str()
 		w.actions[action]++
-		if action == "dead" {
-			if _, err := w.e.CallGlobal(ctx, "respawn", ent.obj); err != nil {
-				w.actions["error"]++
-			}
-			w.retarget(ent)
-		}
 	}
 	w.ticks++
 	w.times = append(w.times, time.Since(start))
@@ -103,9 +122,11 @@ const statusWidth = 120
 // statusLegend explains the status line; the demo prints it at start.
 const statusLegend = `arena: a status line each second: "ticks" counts ticks so far; "tick p50/p99" is the median and
 arena: 99th percentile time of one tick (all units' Lua calls) over that second; "gen" the generation running;
-arena: "reload" how the last reload ended; then what units did that second, by action (cut at 120 columns).`
+arena: "reload" how the last reload ended; then what units did that second, by action, the most frequent first,
+arena: after "error" (failed calls; the first is shown above the line) and "late" (ticks stopped at 500ms).`
 
-// Status returns the status line, at most statusWidth columns, and starts a
+// Status returns the status line, at most statusWidth columns, after a
+// line naming the period's first failed call if there was one, and starts a
 // new measuring period. reload is the last reload's outcome, in a few words.
 func (w *World) Status(reload string) string {
 	slices.Sort(w.times)
@@ -115,17 +136,27 @@ func (w *World) Status(reload string) string {
 		}
 		return w.times[int(p*float64(len(w.times)-1))]
 	}
+	// Failures first, then the most frequent actions, so that the cut drops
+	// only rare ones.
+	failures := map[string]int{"error": 2, "late": 1} // 0 for the actions
+	names := slices.SortedFunc(maps.Keys(w.actions), func(a, b string) int {
+		return cmp.Or(cmp.Compare(failures[b], failures[a]), cmp.Compare(w.actions[b], w.actions[a]), strings.Compare(a, b))
+	})
 	var acts []string
-	for _, k := range slices.Sorted(maps.Keys(w.actions)) {
+	for _, k := range names {
 		acts = append(acts, fmt.Sprintf("%s %d", k, w.actions[k]))
 	}
 	line := fmt.Sprintf("ticks %d | tick p50/p99 %v/%v | %d units | gen %d | reload: %s | %s",
 		w.ticks, pct(0.5).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), len(w.entities),
 		w.e.Generation(), reload, strings.Join(acts, ", "))
-	w.times = w.times[:0]
-	clear(w.actions)
 	if r := []rune(line); len(r) > statusWidth {
 		line = string(r[:statusWidth-1]) + "…"
 	}
+	if w.problem != nil {
+		line = fmt.Sprintf("error: %v\n%s", w.problem, line)
+	}
+	w.times = w.times[:0]
+	clear(w.actions)
+	w.problem = nil
 	return line
 }
