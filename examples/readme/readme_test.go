@@ -17,9 +17,9 @@ import (
 // fence matches a fenced code block: its language and its text.
 var fence = regexp.MustCompile("(?s)```(\\w+)\\n(.*?)```")
 
-// embedding returns the Go program and the Lua class the README's
-// Embedding section shows, and the path of the Lua file.
-func embedding(t *testing.T) (goSrc, luaSrc, luaPath string) {
+// embedding returns the shell steps, the Go program and the Lua class the
+// README's Embedding section shows, and the path of the Lua file.
+func embedding(t *testing.T) (steps, goSrc, luaSrc, luaPath string) {
 	t.Helper()
 	data, err := os.ReadFile("../../README.md")
 	if err != nil {
@@ -32,6 +32,8 @@ func embedding(t *testing.T) (goSrc, luaSrc, luaPath string) {
 	section, _, _ = strings.Cut(section, "\n## ")
 	for _, m := range fence.FindAllStringSubmatch(section, -1) {
 		switch m[1] {
+		case "sh":
+			steps = m[2]
 		case "go":
 			goSrc = m[2]
 		case "lua":
@@ -40,20 +42,25 @@ func embedding(t *testing.T) (goSrc, luaSrc, luaPath string) {
 	}
 	first, _, _ := strings.Cut(luaSrc, "\n")
 	luaPath = strings.TrimSuffix(strings.Fields(strings.TrimPrefix(first, "--"))[0], ":")
-	if goSrc == "" || luaSrc == "" || !strings.HasSuffix(luaPath, ".lua") {
-		t.Fatalf("the Embedding section should show a Go program and a Lua class whose first line names its file; got %q", first)
+	if steps == "" || goSrc == "" || luaSrc == "" || !strings.HasSuffix(luaPath, ".lua") {
+		t.Fatalf("the Embedding section should show its shell steps, a Go program and a Lua class whose first line names its file; got %q", first)
 	}
-	return goSrc, luaSrc, luaPath
+	return steps, goSrc, luaSrc, luaPath
 }
 
-// TestEmbeddingSectionRuns writes the README's program and class into a new
-// module that requires this one (replaced by this checkout, as go get would
-// fetch it), builds it, runs it, and waits for the class's first answers.
+// cloneInSteps is where the README's steps name the reader's clone.
+const cloneInSteps = "/path/to/hotlua"
+
+// TestEmbeddingSectionRuns follows the README's steps in a new directory,
+// with this checkout as the reader's clone: it runs their go commands but
+// the last (go run, which the test replaces by a build and a run), writes
+// the program and class, builds and runs the program, and waits for the
+// class's first answers.
 func TestEmbeddingSectionRuns(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a program")
 	}
-	goSrc, luaSrc, luaPath := embedding(t)
+	steps, goSrc, luaSrc, luaPath := embedding(t)
 	repo, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
@@ -69,9 +76,8 @@ func TestEmbeddingSectionRuns(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("main.go", goSrc)
-	write(luaPath, luaSrc)
-	write("go.mod", "module example.com/game\n\ngo 1.26\n\nrequire github.com/hotlua/hotlua v0.0.0\n\nreplace github.com/hotlua/hotlua => "+repo+"\n")
+	// The dependencies' sums, which go get would fetch from the checksum
+	// database: the test runs offline.
 	sum, err := os.ReadFile(filepath.Join(repo, "go.sum"))
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +92,21 @@ func TestEmbeddingSectionRuns(t *testing.T) {
 			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
-	goCmd("mod", "tidy")
+	ran := 0
+	for line := range strings.Lines(steps) {
+		line, _, _ = strings.Cut(line, "#")
+		args := strings.Fields(strings.ReplaceAll(line, cloneInSteps, repo))
+		if len(args) < 2 || args[0] != "go" || args[1] == "run" {
+			continue // mkdir: write makes the directories
+		}
+		goCmd(args[1:]...)
+		ran++
+	}
+	if ran < 3 || !strings.Contains(steps, cloneInSteps) {
+		t.Fatalf("the steps should make the module, point it at %s and go get hotlua; they are:\n%s", cloneInSteps, steps)
+	}
+	write("main.go", goSrc)
+	write(luaPath, luaSrc)
 	goCmd("vet", ".")
 	goCmd("build", "-o", "game", ".")
 
