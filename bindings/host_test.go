@@ -29,6 +29,9 @@ hot.info("spawned", "id", 3, "tags", {"a", "b"})
 hot.log("warn", "low fuel", "left", 0.5)
 hot.log(-4, "debug by number")
 hot.error("odd", "key")
+local s = ("x"):rep(2^19) local t = {} for i = 1, 1000 do t[i] = s end
+hot.info("shared", "big", {t, t, t})
+hot.info("long", "key", s, "other", s)
 assert(hot.generation() == 7)
 assert(hot.now() == 1700000000.5)`); err != nil {
 		t.Fatal(err)
@@ -37,9 +40,11 @@ assert(hot.now() == 1700000000.5)`); err != nil {
 level=WARN msg="low fuel" where=<string>:3 left=0.5
 level=DEBUG msg="debug by number" where=<string>:4
 level=ERROR msg=odd where=<string>:5 key=!MISSING
+level=INFO msg=shared where=<string>:7 big="!the log record would carry more than 1048576 bytes of text"
+level=INFO msg=long where=<string>:8 key=` + strings.Repeat("x", 1<<19) + ` other="!the log record would carry more than 1048576 bytes of text"
 `
 	if out.String() != want {
-		t.Fatalf("log:\n%s\nwant:\n%s", out.String(), want)
+		t.Fatalf("log:\n%.2000s\nwant:\n%.2000s", out.String(), want)
 	}
 	if err := L.DoString(`hot.log("loud", "x")`); err == nil || !strings.Contains(err.Error(), "bad argument #1") {
 		t.Fatalf("bad level: error %v", err)
