@@ -31,8 +31,8 @@ program. With -e it evaluates CODE (a chunk or a meta command such as :reload),
 prints what it printed and returned, and exits 1 if it failed; several -e run
 in order, in one session, and stop at the first that fails.
 
-A tcp console needs the token the program printed: from the file it names
-(--token-file), or the environment variable ` + tokenEnv + `. There is no flag
+A tcp console needs its token: from the file "hotlua run" names in the attach
+command it prints (--token-file), or the environment variable ` + tokenEnv + `. There is no flag
 for the token itself: other users can read a process's arguments.`,
 	setup: func(fs *flag.FlagSet) runFunc {
 		var codes chunks
@@ -89,7 +89,7 @@ func attach(ctx context.Context, s stdio, addr string, codes []string, token str
 // withTokenHint adds to a refusal for want of a token what to do about it.
 func withTokenHint(msg, token string) string {
 	if token == "" && strings.Contains(msg, "authentication failed") {
-		msg += " (a tcp console needs the token its program printed: --token-file FILE or $" + tokenEnv + ")"
+		msg += " (a tcp console needs its token: --token-file FILE, as the program's attach hint shows, or $" + tokenEnv + ")"
 	}
 	return msg
 }

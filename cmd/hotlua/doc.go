@@ -28,10 +28,10 @@
 //
 // The console listens by default on a unix socket that only this user can
 // reach (console.DefaultAddr). With --console tcp:HOST:PORT it listens
-// on loopback and requires a token, generated at start, printed on stderr and
-// written to a file of mode 0600 in the user's cache directory, removed at
-// exit; the line that tells where the console is says how to attach with
-// the token. --console-allow-remote lets a tcp console listen on an address
+// on loopback and requires a token, generated at start and written to a file of
+// mode 0600 in the user's cache directory, removed at exit (printed on
+// stderr only when there is no cache directory); run prints the command
+// that attaches with it. --console-allow-remote lets a tcp console listen on an address
 // that is not loopback (it still requires the token). --console off serves
 // none.
 //

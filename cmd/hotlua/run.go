@@ -32,9 +32,10 @@ problem as path:line:col: message and the last good version keeps running.
 
 The console listens by default on a unix socket only this user can reach. With
 --console tcp:HOST:PORT (loopback only; port 0 picks one) it requires a token,
-which run prints on stderr and writes to a file of mode 0600 in the user's
-cache directory, removed at exit. Attach with "hotlua console ADDR", giving
-the token with --token-file FILE or $HOTLUA_CONSOLE_TOKEN, as run prints.
+which run writes to a file of mode 0600 in the user's cache directory,
+removed at exit (and prints only when there is no cache directory). Run
+prints the command that attaches: "hotlua console --token-file FILE ADDR";
+$HOTLUA_CONSOLE_TOKEN may hold the token instead.
 --console-allow-remote lets the tcp console listen on an address that is not
 loopback; it still requires the token, which anyone who can read the network
 traffic may learn (there is no encryption).

@@ -108,13 +108,24 @@ func TestRunWithTCPConsole(t *testing.T) {
 	r.waitFor(t, "hotlua: reload (initial): generation 1: main.lua, shapes/shape.lua, shapes/square.lua")
 	at := r.waitFor(t, "hotlua: console at ")
 	addr := after(t, at, "console at ")
-	if !strings.Contains(at, "(attach: hotlua console --token-file ") {
-		t.Errorf("the attach hint does not say how to pass the token: %q", at)
+	// The attach hint is a command that works as printed, and the token
+	// itself stays out of the program's output.
+	hint := r.waitFor(t, "hotlua: attach: ")
+	tokenFile := after(t, hint, "hotlua console --token-file ")
+	if want := "hotlua: attach: hotlua console --token-file " + tokenFile + " " + addr; hint != want {
+		t.Errorf("the attach hint is %q, want %q", hint, want)
 	}
-	line := r.waitFor(t, "hotlua: console token ")
-	token, tokenFile := strings.TrimSuffix(after(t, line, "token "), ";"), after(t, line, "from ")
-	if fi, err := os.Stat(tokenFile); err != nil || fi.Mode().Perm() != 0o600 {
+	fi, err := os.Stat(tokenFile)
+	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("token file %s: %v, %v; want mode 0600", tokenFile, fi, err)
+	}
+	data, _ := os.ReadFile(tokenFile)
+	token := strings.TrimSpace(string(data))
+	if token == "" || strings.Contains(at+hint, token) {
+		t.Errorf("token %q: want it in its file only, not printed in %q, %q", token, at, hint)
+	}
+	if code, stdout, stderr := call(t, strings.Fields(strings.TrimPrefix(hint, "hotlua: attach: hotlua "))...); code != 0 || stdout != "" {
+		t.Errorf("the attach hint as printed: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 	r.waitFor(t, "hotlua: calling tick(dt)")
 
@@ -136,7 +147,7 @@ func TestRunWithTCPConsole(t *testing.T) {
 	// A missing token is one message that says what to do, interactively
 	// and with -e alike.
 	for _, args := range [][]string{{"console", addr}, {"console", "-e", "1", addr}} {
-		if code, _, stderr := call(t, args...); code != 1 || !strings.HasPrefix(stderr, "hotlua console: authentication failed (a tcp console needs the token") || strings.Count(stderr, "\n") != 1 {
+		if code, _, stderr := call(t, args...); code != 1 || !strings.HasPrefix(stderr, "hotlua console: authentication failed (a tcp console needs its token: --token-file FILE") || strings.Count(stderr, "\n") != 1 {
 			t.Errorf("%q without its token: exit %d, stderr %q", args, code, stderr)
 		}
 	}

@@ -14,27 +14,29 @@ import (
 
 // serveConsole serves e's console at addr ("" for the default unix socket)
 // until ctx is done or the returned stop is called, which waits for it to
-// end. For tcp it prints the token on w and writes it to a file of mode
-// 0600 that stop removes.
+// end. It prints on w the address and the command that attaches; for tcp
+// it writes the token to a file of mode 0600 that stop removes, and prints
+// the token itself only when there is no cache directory for that file.
 func serveConsole(ctx context.Context, e *engine.Engine, addr string, allowRemote bool, log *slog.Logger, w io.Writer) (stop func(), err error) {
 	srv, err := console.Start(ctx, addr, console.ForEngine(e), console.ServeOptions{Logger: log, AllowRemote: allowRemote})
 	if err != nil {
 		return nil, err
 	}
 	tokenFile := ""
-	if srv.Token == "" {
-		fmt.Fprintf(w, "hotlua: console at %s (attach: hotlua console %s)\n", srv.Addr, srv.Addr)
-	} else {
+	switch {
+	case srv.Token == "":
+		fmt.Fprintf(w, "hotlua: console at %s\nhotlua: attach: hotlua console %s\n", srv.Addr, srv.Addr)
+	default:
 		if tokenFile, err = writeToken(srv.Token); err != nil {
 			srv.Close()
 			return nil, err
 		}
-		if tokenFile != "" {
-			fmt.Fprintf(w, "hotlua: console at %s (attach: hotlua console --token-file %s %s)\n", srv.Addr, tokenFile, srv.Addr)
-			fmt.Fprintf(w, "hotlua: console token %s; read it from %s or set %s\n", srv.Token, tokenFile, tokenEnv)
+		if tokenFile != "" { // the token stays out of the program's output
+			fmt.Fprintf(w, "hotlua: console at %s (its token is in a file of mode 0600)\n", srv.Addr)
+			fmt.Fprintf(w, "hotlua: attach: hotlua console --token-file %s %s\n", tokenFile, srv.Addr)
 		} else {
-			fmt.Fprintf(w, "hotlua: console at %s (attach: %s=TOKEN hotlua console %s)\n", srv.Addr, tokenEnv, srv.Addr)
-			fmt.Fprintf(w, "hotlua: console token %s; set %s\n", srv.Token, tokenEnv)
+			fmt.Fprintf(w, "hotlua: console at %s (no cache directory for the token's file)\n", srv.Addr)
+			fmt.Fprintf(w, "hotlua: attach: %s=%s hotlua console %s\n", tokenEnv, srv.Token, srv.Addr)
 		}
 	}
 	return func() {
@@ -50,7 +52,7 @@ func serveConsole(ctx context.Context, e *engine.Engine, addr string, allowRemot
 func writeToken(token string) (string, error) {
 	dir, err := cacheDir()
 	if err != nil {
-		return "", nil // the token is printed anyway
+		return "", nil // the caller prints the token instead
 	}
 	path := filepath.Join(dir, fmt.Sprintf("console-%d.token", os.Getpid()))
 	os.Remove(path) // a stale file of a process with the same pid; O_EXCL makes the mode ours
