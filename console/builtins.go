@@ -22,12 +22,23 @@ func (s *Session) installBuiltins(L *lua.LState) {
 // objFn is obj(id): the live object the console showed as #id.
 func (s *Session) objFn(L *lua.LState) int {
 	id := L.CheckInt(1)
-	t := s.ns.ids.lookup(id)
+	t := s.objectByID(L, id)
 	if t == nil {
 		L.RaiseError("%s", noLiveObject(id))
 	}
 	L.Push(t)
 	return 1
+}
+
+// objectByID returns the live object numbered id, or nil. A number not
+// given yet is looked for after numbering every live object, as :objects
+// does, so that obj(12) works before anything was listed.
+func (s *Session) objectByID(L *lua.LState, id int) *lua.LTable {
+	if t := s.ns.ids.lookup(id); t != nil {
+		return t
+	}
+	s.liveObjects(L, "")
+	return s.ns.ids.lookup(id)
 }
 
 // objectsFn is objects([class]): a list of the live objects of class, or of

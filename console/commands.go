@@ -171,7 +171,7 @@ func cmdBind(s *Session, ctx context.Context, arg string, emit func(Event)) bool
 		return false
 	}
 	err = s.do(ctx, emit, func(L *lua.LState) error {
-		t := s.ns.ids.lookup(id)
+		t := s.objectByID(L, id)
 		if t == nil {
 			return errors.New(noLiveObject(id))
 		}

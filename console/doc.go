@@ -25,7 +25,9 @@
 // keys, limited in depth and length, a cycle shown as <cycle>, an object as
 // <Class #n version> and its fields, where #n is a number the console gives
 // the object for its life (obj(n) returns it, :bind NAME n binds it, and
-// objects(class) lists a class's objects); a library as <library string>;
+// objects(class) lists a class's objects; numbers go to objects as the
+// console first meets them, and to every live object, class by class in
+// name order, when obj or :bind asks for one not given yet); a library as <library string>;
 // a Go value bound by the host as <*pkg.Type> and the fields scripts see.
 // An error shows the innermost frames of its traceback; a name the sandbox
 // removed says so ("os.exit is not available in the sandbox").

@@ -1,6 +1,11 @@
 package engine
 
-import lua "github.com/yuin/gopher-lua"
+import (
+	"maps"
+	"slices"
+
+	lua "github.com/yuin/gopher-lua"
+)
 
 // Roots returns the script roots, as the engine resolved them from
 // Options.Roots. Tools such as the console read a script's source through
@@ -8,9 +13,9 @@ import lua "github.com/yuin/gopher-lua"
 func (e *Engine) Roots() []string { return append([]string(nil), e.roots...) }
 
 // ObjectsInDo returns the tables of the live objects of the class called
-// name, or of every class when name is "", for code running inside
-// [Engine.Do] with the state L that Do passed: Do holds the engine, so
-// [Engine.Objects] would wait for itself there. It returns nil for any
+// name, or of every class (in the order of their names) when name is "",
+// for code running inside [Engine.Do] with the state L that Do passed: Do
+// holds the engine, so [Engine.Objects] would wait for itself there. It returns nil for any
 // other state, and must not be called outside Do.
 func (e *Engine) ObjectsInDo(L *lua.LState, name string) []*lua.LTable {
 	if L != e.L || e.closed.Load() {
@@ -23,8 +28,8 @@ func (e *Engine) ObjectsInDo(L *lua.LState, name string) []*lua.LTable {
 		return nil
 	}
 	var out []*lua.LTable
-	for _, h := range e.handles {
-		out = append(out, h.objects()...)
+	for _, name := range slices.Sorted(maps.Keys(e.handles)) { // the same order each time
+		out = append(out, e.handles[name].objects()...)
 	}
 	return out
 }
