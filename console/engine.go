@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -72,21 +73,56 @@ func (t engineTarget) Objects(L *lua.LState, class string) []*lua.LTable {
 	return t.e.ObjectsInDo(L, class)
 }
 
+// maxScriptRead is the largest script ReadScript reads: far above what
+// the engine loads by default (1 MiB), and far below what would hurt.
+const maxScriptRead = 16 << 20
+
 // ReadScript reads path in the first root that has it. A function's source
-// name is its script's path relative to its root, with slashes.
+// name is its script's path relative to its root, with slashes, but a
+// script chooses the name of a chunk it loads (loadstring(s, "x.lua")), so
+// only a regular file of at most maxScriptRead bytes is read: not a device
+// such as /dev/zero, a pipe, or a huge file, which would never end or fill
+// the host's memory.
 func (t engineTarget) ReadScript(path string) ([]byte, error) {
 	if !filepath.IsLocal(filepath.FromSlash(path)) {
 		return nil, fmt.Errorf("console: %s is not a script path", path)
 	}
 	var firstErr error
 	for _, root := range t.e.Roots() {
-		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(path)))
+		data, err := readScript(filepath.Join(root, filepath.FromSlash(path)))
 		if err == nil {
 			return data, nil
 		}
 		firstErr = cmp.Or(firstErr, err)
 	}
 	return nil, firstErr
+}
+
+// readScript reads the regular file at name, of at most maxScriptRead
+// bytes. It looks before it opens, since opening a pipe waits for a writer.
+func readScript(name string) ([]byte, error) {
+	if fi, err := os.Stat(name); err != nil || !fi.Mode().IsRegular() {
+		return nil, cmp.Or(err, fmt.Errorf("console: %s is not a regular file", name))
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+		return nil, err
+	case !fi.Mode().IsRegular():
+		return nil, fmt.Errorf("console: %s is not a regular file", name)
+	case fi.Size() > maxScriptRead:
+		return nil, fmt.Errorf("console: %s is too large to show (%d bytes, max %d)", name, fi.Size(), maxScriptRead)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxScriptRead+1))
+	if err == nil && len(data) > maxScriptRead {
+		err = fmt.Errorf("console: %s is too large to show (more than %d bytes)", name, maxScriptRead)
+	}
+	return data, err
 }
 
 func (t engineTarget) Errors() []string {
