@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -79,12 +80,33 @@ func hotlua(ctx context.Context, args []string, s stdio) int {
 	if cmd == nil && len(args) > 1 && lookup(args[0]+" "+args[1]) != nil { // "fleet serve"
 		cmd, args = lookup(args[0]+" "+args[1]), args[1:]
 	}
+	if cmd == nil && len(group(args[0])) > 0 { // "fleet" alone, or "fleet nosuch"
+		if len(args) > 1 {
+			fmt.Fprintf(s.err, "hotlua %s: unknown subcommand %q; the %s commands are:\n", args[0], args[1], args[0])
+		} else {
+			fmt.Fprintf(s.err, "hotlua %s: missing subcommand; the %s commands are:\n", args[0], args[0])
+		}
+		printCommands(s.err, group(args[0]))
+		return 2
+	}
 	if cmd == nil {
 		fmt.Fprintf(s.err, "hotlua: unknown command %q\n", args[0])
 		printUsage(s.err)
 		return 2
 	}
 	return cmd.exec(ctx, s, args[1:])
+}
+
+// group returns the commands whose first word is name and that have a
+// second ("fleet serve", "fleet status" for "fleet").
+func group(name string) []*command {
+	var out []*command
+	for _, c := range commands {
+		if strings.HasPrefix(c.name, name+" ") {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // exec parses args, flags and positional arguments in any order (a "--"
@@ -208,6 +230,11 @@ func help(_ context.Context, s stdio, args []string) error {
 	if c == nil && len(args) > 1 && lookup(args[0]) != nil {
 		return usagef("unexpected arguments: %s", strings.Join(args[1:], " "))
 	}
+	if c == nil && len(args) == 1 && len(group(args[0])) > 0 {
+		printCommands(s.out, group(args[0]))
+		fmt.Fprintf(s.out, "\nRun 'hotlua help %s SUBCOMMAND' for one's usage and flags.\n", args[0])
+		return nil
+	}
 	if c == nil {
 		return usagef("unknown command %q", strings.Join(args, " "))
 	}
@@ -215,19 +242,20 @@ func help(_ context.Context, s stdio, args []string) error {
 	return nil
 }
 
+// printCommands writes one line per command: its name and summary.
+func printCommands(w io.Writer, cmds []*command) {
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-15s %s\n", c.name, c.summary)
+	}
+}
+
 // printUsage writes the list of commands.
 func printUsage(w io.Writer) {
 	fmt.Fprint(w, "hotlua runs Lua classes with live reload.\n\nUsage: hotlua COMMAND [arguments and flags]\n\nCommands:\n")
-	var helpLine string // last, after the commands registered later
-	for _, c := range commands {
-		line := fmt.Sprintf("  %-15s %s\n", c.name, c.summary)
-		if c.name == "help" {
-			helpLine = line
-			continue
-		}
-		fmt.Fprint(w, line)
-	}
-	fmt.Fprint(w, helpLine)
+	// help last, after the commands registered later
+	isHelp := func(c *command) bool { return c.name == "help" }
+	printCommands(w, slices.DeleteFunc(slices.Clone(commands), isHelp))
+	printCommands(w, slices.DeleteFunc(slices.Clone(commands), func(c *command) bool { return !isHelp(c) }))
 	fmt.Fprintf(w, "\nRun 'hotlua help COMMAND' for a command's usage and flags; 'hotlua --version'\nfor the version.\n%s\n", exitCodes)
 }
 

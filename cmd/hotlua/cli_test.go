@@ -46,6 +46,10 @@ func TestUsage(t *testing.T) {
 		{args: []string{"console", "--help"}, code: 0, stdout: "HOTLUA_CONSOLE_TOKEN"},
 		{args: []string{"check", "--version"}, code: 0, stdout: "gopher-lua v"},
 		{args: []string{"help", "nope"}, code: 2, stderr: `hotlua help: unknown command "nope"`},
+		// A command group alone lists its commands.
+		{args: []string{"fleet"}, code: 2, stderr: "hotlua fleet: missing subcommand; the fleet commands are:\n  fleet serve "},
+		{args: []string{"fleet", "nope"}, code: 2, stderr: `hotlua fleet: unknown subcommand "nope"; the fleet commands are:`},
+		{args: []string{"help", "fleet"}, code: 0, stdout: "  fleet status    show a fleet's release"},
 		{args: []string{"help", "run", "check"}, code: 2, stderr: "hotlua help: unexpected arguments: check"},
 		{args: []string{"run"}, code: 2, stderr: "hotlua run: missing DIR"},
 		{args: []string{"check"}, code: 2, stderr: "hotlua check: missing PATH...\nusage: hotlua check PATH..."},
