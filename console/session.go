@@ -273,13 +273,22 @@ func (s *Session) bind(L *lua.LState) {
 	s.bindRemoved(L)
 }
 
+// maxPrintBytes is the most one call of the console's print prints, as
+// the sandbox's print: arguments repeating one large string would
+// otherwise join into far more in one Go call.
+const maxPrintBytes = 16 << 20
+
 // print is the console's print: like Lua's, but to the console while the
 // console evaluates; a function defined in the console and called later by
 // the program prints to standard output, as Lua's print does.
 func (s *Session) print(L *lua.LState) int {
 	parts := make([]string, L.GetTop())
+	n := 0
 	for i := range parts {
 		parts[i] = L.ToStringMeta(L.Get(i + 1)).String()
+		if n += len(parts[i]) + 1; n > maxPrintBytes {
+			L.RaiseError("print: output too large (max %d bytes a call)", maxPrintBytes)
+		}
 	}
 	line := strings.Join(parts, "\t")
 	if s.emit == nil {
