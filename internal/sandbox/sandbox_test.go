@@ -184,7 +184,7 @@ assert(collectgarbage("stop") == 0 and collectgarbage("restart") == 0 and collec
 		{"panic in a Go function", `gopanic()`, "kaboom", 0, 0},
 		{"a loop longer than a jump reaches", "local n = 0 for i = 1, 3 do n = n + 1 " + strings.Repeat("x = 1 ", 70000) + "end",
 			"a function of 140008 instructions with a loop or branch in it", 0, 0},
-		{"if chains longer than a jump reaches", "local n = 0 " + strings.Repeat("if n then "+strings.Repeat("elseif n then ", 999)+"end ", 45),
+		{"if chains longer than a jump reaches", strings.Repeat("if x then "+strings.Repeat("elseif x then ", 99)+"end ", 450),
 			"with a loop or branch in it", 0, 0},
 		{"io.write of one large string many times", `local s = ("x"):rep(1e6) local t = {} for i = 1, 100 do t[i] = s end io.write(unpack(t))`,
 			"write: output too large (max 8388608 bytes a call)", 0, 0},
