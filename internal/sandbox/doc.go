@@ -160,11 +160,17 @@
 //     parses and compiles in about 0.25-0.7 s on two busy cores.
 //   - Concatenation: [CheckProto] bounds the values one expression
 //     concatenates that are neither literals nor locals or upvalues only
-//     ever holding literals (MaxConcatOperands, 8): gopher-lua joins them
+//     ever holding literals (parameters never count as such: the caller
+//     writes them) (MaxConcatOperands, 8): gopher-lua joins them
 //     all in one allocation between two checks of the deadline and the
 //     heap, so `r = s2 .. s2 .. ...` with a hundred 128 MB operands ends the
 //     process, while a help text of 44 colour constants is bounded by the
 //     script's size.
+//   - Jumps: gopher-lua's reach 131,071 instructions and its compiler
+//     checks only jumps to labels, so a longer loop or if chain wraps
+//     around to a wrong instruction (45 if chains of 1000 branches looped
+//     until the deadline); CheckProto refuses a function longer than that
+//     with a jump in it, as Lua 5.1 refuses a control structure too long.
 //   - Time and memory: [Guard]; see below.
 //
 // # Deadlines, memory and their cost
