@@ -43,7 +43,7 @@ sees them, and they survive reloads and detaching; local variables last for
 one chunk. Objects print with a number (<units.goblin #12 g3:...>) that stays
 theirs for life: obj(12) gets one, objects("units.goblin") lists a class's.
 help(x) or :help NAME describes a value, a class, a library or a binding.
-An evaluation stops after its deadline (:timeout).`
+An evaluation is stopped at its deadline (:timeout shows or sets it).`
 
 // helpFn is help([x]).
 func (s *Session) helpFn(L *lua.LState) int {
