@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -36,6 +37,10 @@ type ClientOptions struct {
 	// [ServeOptions.EvalTimeout]. Default [DefaultEvalTimeout]; negative
 	// means none. [Attach] uses the server's.
 	EvalTimeout time.Duration
+	// Logger is, for [Run], where its session and evaluations are logged,
+	// as [ServeOptions.Logger]; a host whose log goes to the same terminal
+	// may pass a quieter one. Default slog.Default(). [Attach] ignores it.
+	Logger *slog.Logger
 }
 
 // completionTimeout bounds the wait for the server's completions.
@@ -58,7 +63,7 @@ func Attach(ctx context.Context, addr string, opts ClientOptions) error {
 // uses the same session code as [Serve], with the default limits.
 func Run(ctx context.Context, t Target, opts ClientOptions) error {
 	server, client := net.Pipe()
-	sopts := ServeOptions{Token: opts.Token, EvalTimeout: opts.EvalTimeout}.withDefaults()
+	sopts := ServeOptions{Token: opts.Token, EvalTimeout: opts.EvalTimeout, Logger: opts.Logger}.withDefaults()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

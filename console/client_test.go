@@ -3,7 +3,6 @@ package console
 import (
 	"bytes"
 	"context"
-	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -13,11 +12,17 @@ import (
 // no prompts, no greeting, no colors; errors on stderr.
 func TestRunPlain(t *testing.T) {
 	defer slog.SetDefault(slog.Default())
-	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var defaultLog, log bytes.Buffer
+	slog.SetDefault(slog.New(slog.NewTextHandler(&defaultLog, nil)))
 	var stdout, stderr bytes.Buffer
 	in := strings.NewReader("1 + 1\nfor i = 1, 2 do\nprint(i)\nend\nerror('e')\n:quit\n'not reached'\n")
-	if err := Run(context.Background(), newFakeTarget(), ClientOptions{Stdin: in, Stdout: &stdout, Stderr: &stderr}); err != nil {
+	opts := ClientOptions{Stdin: in, Stdout: &stdout, Stderr: &stderr, Logger: slog.New(slog.NewTextHandler(&log, nil))}
+	if err := Run(context.Background(), newFakeTarget(), opts); err != nil {
 		t.Fatal(err)
+	}
+	// The evaluations are logged where the host said, not in the default log.
+	if !strings.Contains(log.String(), "console: eval") || defaultLog.Len() != 0 {
+		t.Errorf("ClientOptions.Logger got %q, the default logger %q; want every record in the first", log.String(), defaultLog.String())
 	}
 	if got, want := stdout.String(), "2\n1\n2\n"; got != want {
 		t.Errorf("stdout = %q, want %q", got, want)

@@ -114,7 +114,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		ctx, stop = context.WithCancel(ctx)
 		defer stop()
 		go func() { // Ctrl-D or :quit on this terminal stops the demo
-			console.Run(ctx, console.ForEngine(e), console.ClientOptions{})
+			console.Run(ctx, console.ForEngine(e), console.ClientOptions{Logger: quiet}) // no log lines amid the prompt
 			stop()
 		}()
 	}
