@@ -104,10 +104,11 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			return err
 		}
 		defer srv.Close()
-		fmt.Fprintf(out, "arena: console: go run ./cmd/hotlua console %s\n", srv.Addr)
+		env := "" // a tcp console's token, in the command that attaches
 		if srv.Token != "" {
-			fmt.Fprintf(out, "arena: console token %s (set HOTLUA_CONSOLE_TOKEN)\n", srv.Token)
+			env = "HOTLUA_CONSOLE_TOKEN=" + srv.Token + " "
 		}
+		fmt.Fprintf(out, "arena: console: %sgo run ./cmd/hotlua console %s\n", env, srv.Addr)
 	}
 	if cfg.repl {
 		var stop context.CancelFunc

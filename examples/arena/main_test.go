@@ -81,3 +81,21 @@ func TestArenaChangesBehaviorLive(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestArenaTCPConsoleHint checks that the line naming a tcp console is a
+// command that attaches as printed: it carries the token.
+func TestArenaTCPConsoleHint(t *testing.T) {
+	cfg := config{scripts: demotest.CopyScripts(t, "../../scripts"), entities: 3, tick: 5 * time.Millisecond, console: "tcp:127.0.0.1:0"}
+	out := demotest.Start(t, func(ctx context.Context, w io.Writer) error { return run(ctx, cfg, w) })
+	hint := strings.Fields(strings.TrimPrefix(out.WaitFor("arena: console: "), "arena: console: "))
+	if len(hint) != 6 || !strings.HasPrefix(hint[0], "HOTLUA_CONSOLE_TOKEN=") || strings.Join(hint[1:5], " ") != "go run ./cmd/hotlua console" {
+		t.Fatalf("the attach hint is %q, want HOTLUA_CONSOLE_TOKEN=TOKEN go run ./cmd/hotlua console ADDR", hint)
+	}
+	var stdout, stderr strings.Builder
+	if code := console.Exec(hint[5], strings.TrimPrefix(hint[0], "HOTLUA_CONSOLE_TOKEN="), &stdout, &stderr, "1 + 1"); code != 0 || stdout.String() != "2\n" {
+		t.Fatalf("attaching as the hint says: exit %d, %q, %q", code, stdout.String(), stderr.String())
+	}
+	if err := out.Stop(); err != nil {
+		t.Fatal(err)
+	}
+}
