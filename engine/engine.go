@@ -82,9 +82,11 @@ type Options struct {
 	DeferCommit bool
 	// Stdout and Stderr receive what sandboxed scripts write: print,
 	// io.write and io.stdout:write go to Stdout, io.stderr:write to Stderr.
-	// They are called with the engine's lock held, on the goroutine of the
-	// call that runs the script (several at once for the engines of a
-	// Shards). Default: os.Stdout, where gopher-lua's print writes, and
+	// They are called on the goroutine that runs the script (a call's, or
+	// a reload's while it runs the new scripts' top level beside the
+	// calls), one write at a time: the engine (or all the engines of a
+	// Shards) serializes them, so they need not be safe for concurrent
+	// use. Default: os.Stdout, where gopher-lua's print writes, and
 	// os.Stderr. A trusted engine's scripts use Lua's own io.
 	Stdout, Stderr io.Writer
 	// OnReload, when set, is told about every reload, committed or failed,
@@ -160,6 +162,7 @@ func unloaded(opts Options, protos *protoCache) (*Engine, error) {
 	if len(opts.Roots) == 0 {
 		return nil, errors.New("engine: no script roots given")
 	}
+	serializeOutput(&opts)
 	e := &Engine{
 		protos:    protos,
 		opts:      opts,

@@ -44,6 +44,7 @@ func NewShards(opts Options, names ...string) (*Shards, error) {
 	if len(names) == 0 {
 		return nil, errors.New("engine: no shard names given")
 	}
+	serializeOutput(&opts) // one writer for all the shards
 	s := &Shards{opts: opts, names: names, engines: make(map[string]*Engine), protos: &protoCache{}}
 	log := opts.Logger
 	if log == nil {
