@@ -42,15 +42,17 @@ func Check(ctx context.Context, opts Options) (*CheckResult, error) {
 		problems = append(problems, err)
 	}
 	var scripts []*script
+	var refused []string // modules that did not compile: requiring one fails to load, not "not found"
 	for _, s := range srcs {
 		proto, err := compileSource(s, e.opts.Limits)
 		if err != nil {
 			problems = append(problems, err)
+			refused = append(refused, s.module)
 			continue
 		}
 		scripts = append(scripts, &script{source: s, proto: proto})
 	}
-	classes, err := e.checkLoad(ctx, scripts)
+	classes, err := e.checkLoad(ctx, scripts, refused)
 	if err != nil {
 		problems = append(problems, err)
 	}
@@ -62,8 +64,9 @@ func Check(ctx context.Context, opts Options) (*CheckResult, error) {
 
 // checkLoad loads scripts in a fresh state, every module even after one
 // fails, then runs the checks, and returns the classes defined and every
-// error, joined.
-func (e *Engine) checkLoad(ctx context.Context, scripts []*script) ([]string, error) {
+// error, joined. The modules of refused, which did not compile, count as
+// failed to load.
+func (e *Engine) checkLoad(ctx context.Context, scripts []*script, refused []string) ([]string, error) {
 	L := sandbox.NewState(sandbox.Config{Trusted: e.opts.Trusted, Limits: e.opts.Limits, Stdout: e.opts.Stdout, Stderr: e.opts.Stderr})
 	g := newGeneration(e, 1, L, scripts)
 	defer g.discard()
@@ -73,6 +76,9 @@ func (e *Engine) checkLoad(ctx context.Context, scripts []*script) ([]string, er
 	}
 	g.install()
 	g.failed = map[string]bool{}
+	for _, name := range refused {
+		g.failed[name] = true
+	}
 	ctx, cancel := context.WithTimeout(ctx, e.opts.LoadTimeout)
 	defer cancel()
 	defer sandbox.Guard(L, ctx)()

@@ -16,17 +16,18 @@ import (
 func TestCheckReportsEveryProblem(t *testing.T) {
 	dir := t.TempDir()
 	writeScripts(t, dir, map[string]string{
-		"good.lua":         goodClass,
-		"a/syntax.lua":     "local x = = 1",
-		"b/runtime.lua":    "local t = nil\nreturn t.x",
-		"c/limit.lua":      "if x then" + strings.Repeat("\nelseif x then", 1001) + " end",
-		"d/locals.lua":     distinctLines("local v%d = 1", 201),
-		"e/top.lua":        "error('top level fails')",
-		"f/uses_top.lua":   "local top = require 'e.top'\nreturn top",
-		"g/check.lua":      "hot.check(function() return false, 'invariant broken' end)",
-		"h/also_good.lua":  "return require('good')",
-		"i/missing.lua":    "return require('nowhere')",
-		"j/deep/again.lua": "return require 'e/top'",
+		"good.lua":          goodClass,
+		"a/syntax.lua":      "local x = = 1",
+		"b/runtime.lua":     "local t = nil\nreturn t.x",
+		"c/limit.lua":       "if x then" + strings.Repeat("\nelseif x then", 1001) + " end",
+		"d/locals.lua":      distinctLines("local v%d = 1", 201),
+		"e/top.lua":         "error('top level fails')",
+		"f/uses_top.lua":    "local top = require 'e.top'\nreturn top",
+		"g/check.lua":       "hot.check(function() return false, 'invariant broken' end)",
+		"h/also_good.lua":   "return require('good')",
+		"i/missing.lua":     "return require('nowhere')",
+		"j/deep/again.lua":  "return require 'e/top'",
+		"k/uses_syntax.lua": "return require 'a.syntax'",
 	})
 	res, err := Check(context.Background(), Options{Roots: []string{dir}, Logger: slog.New(slog.DiscardHandler)})
 	if res != nil || err == nil {
@@ -41,6 +42,7 @@ func TestCheckReportsEveryProblem(t *testing.T) {
 		"f/uses_top.lua:1: module 'e.top' failed to load",
 		"i/missing.lua:1: module 'nowhere' not found in the script roots",
 		"j/deep/again.lua:1: module 'e.top' failed to load",
+		"k/uses_syntax.lua:1: module 'a.syntax' failed to load",
 		"g/check.lua:1: check failed: invariant broken",
 	}
 	got := strings.Split(err.Error(), "\n")

@@ -388,6 +388,9 @@ func (g *generation) require(L *lua.LState) int {
 		L.Push(v)
 		return 1
 	}
+	if g.failed[name] { // its top level failed, or (in Check) it did not compile
+		L.RaiseError("module '%s' failed to load", name)
+	}
 	s := g.scripts[name]
 	if s == nil {
 		if lib := library(L, name); lib != lua.LNil {
@@ -395,9 +398,6 @@ func (g *generation) require(L *lua.LState) int {
 			return 1
 		}
 		L.RaiseError("module '%s' not found in the script roots", name)
-	}
-	if g.failed[name] {
-		L.RaiseError("module '%s' failed to load", name)
 	}
 	for i, m := range g.loading {
 		if m == name {
