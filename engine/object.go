@@ -120,6 +120,7 @@ func (e *Engine) run(ctx context.Context, fn *lua.LFunction, recv *lua.LTable, s
 // invoke pushes fn, the receiver when self is set, and args, and calls fn.
 // Called with e.mu held; the caller restores the stack.
 func (e *Engine) invoke(ctx context.Context, L *lua.LState, fn *lua.LFunction, recv *lua.LTable, self bool, class, name string, args []any) (Value, error) {
+	e.gen.pcall.Push(L)
 	L.Push(fn)
 	n := len(args)
 	if self {
@@ -135,7 +136,7 @@ func (e *Engine) invoke(ctx context.Context, L *lua.LState, fn *lua.LFunction, r
 	}
 	// sandbox.PCall, not L.PCall: gopher-lua's own traceback has a line per
 	// tail call, gigabytes for a tail-recursive loop stopped at a deadline.
-	if err := e.gen.pcall.PCall(L, n, 1); err != nil {
+	if err := e.gen.pcall.PCallPushed(L, n, 1); err != nil {
 		se := scriptError(err, e.gen.num)
 		se.Class, se.Method = className(recv, class), name
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -292,7 +293,23 @@ func className(t *lua.LTable, known string) string {
 
 // toLua converts a Go value for use in L. Called with e.mu held.
 func (e *Engine) toLua(L *lua.LState, v any) (lua.LValue, error) {
+	// The common kinds first, by concrete type: a case of an interface
+	// type (lua.LValue, in the bindings) costs a dynamic check.
 	switch x := v.(type) {
+	case lua.LNumber:
+		return x, nil
+	case float64:
+		return lua.LNumber(x), nil
+	case lua.LString:
+		return x, nil
+	case string:
+		return lua.LString(x), nil
+	case lua.LBool:
+		return x, nil
+	case bool:
+		return lua.LBool(x), nil
+	case *lua.LTable:
+		return x, nil
 	case *Object:
 		if x.e != e {
 			return nil, ErrOtherEngine

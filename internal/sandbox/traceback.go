@@ -38,6 +38,19 @@ func NewCaller(L *lua.LState) Caller { return Caller{dataOf(L)} }
 // PCall is [PCall] on L, which must be the state NewCaller was given.
 func (c Caller) PCall(L *lua.LState, nargs, nret int) error { return pcall(L, c.d, nargs, nret) }
 
+// Push pushes the trampoline of a protected call, for a hot caller that
+// then pushes the function and its nargs arguments and calls
+// [Caller.PCallPushed]: PCall has to shift them all up one slot to slide
+// the trampoline in below the function.
+func (c Caller) Push(L *lua.LState) { L.Push(c.d.call) }
+
+// PCallPushed is [Caller.PCall] of the function below the nargs arguments
+// on top of the stack, with what [Caller.Push] pushed right below that
+// function. On failure the stack is as it was before Push.
+func (c Caller) PCallPushed(L *lua.LState, nargs, nret int) error {
+	return L.PCall(nargs+1, nret, nil)
+}
+
 // pcall is PCall with the state's data at hand. It makes one protected
 // call, without an error handler: the trampoline d.call runs the function
 // with L.Panic set to d.raise, which takes the bounded traceback where the
@@ -47,7 +60,7 @@ func (c Caller) PCall(L *lua.LState, nargs, nret int) error { return pcall(L, c.
 // from the trampoline's deferred recoverPanic.
 func pcall(L *lua.LState, d *stateData, nargs, nret int) error {
 	L.Insert(d.call, L.GetTop()-nargs)
-	return L.PCall(nargs+1, nret, nil)
+	return Caller{d}.PCallPushed(L, nargs, nret)
 }
 
 // raise is a state's Panic function while PCall runs Lua code: it panics
