@@ -28,7 +28,8 @@ that it may require its neighbours), and only its own problems are printed.
 Each problem is printed on its own line as path:line:col: message, with the
 path relative to the directory, and check exits 1 if there is any; otherwise
 it prints "ok: N scripts, M classes" for each PATH, and fails when a PATH
-holds no scripts at all. Every problem check can find is reported: each file
+holds no scripts at all. Given several PATHs, it names each: the problems'
+paths start with their directory, and "ok: PATH: N scripts, M classes". Every problem check can find is reported: each file
 refused by the source check or the compiler, each module whose top level
 fails (and each that requires one of those), each failed check.`,
 	setup: func(*flag.FlagSet) runFunc { return check },
@@ -38,7 +39,7 @@ fails (and each that requires one of those), each failed check.`,
 func check(ctx context.Context, s stdio, paths []string) error {
 	failed := false
 	for _, path := range paths {
-		if err := checkPath(ctx, s.out, path); err != nil {
+		if err := checkPath(ctx, s.out, path, len(paths) > 1); err != nil {
 			if !errors.Is(err, errReported) {
 				fmt.Fprintf(s.err, "hotlua check: %v\n", err)
 			}
@@ -51,8 +52,9 @@ func check(ctx context.Context, s stdio, paths []string) error {
 	return nil
 }
 
-// checkPath checks one directory, or one file within its directory.
-func checkPath(ctx context.Context, w io.Writer, path string) error {
+// checkPath checks one directory, or one file within its directory. With
+// named, the lines it prints say which directory they are about.
+func checkPath(ctx context.Context, w io.Writer, path string, named bool) error {
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%s: no such file or directory", path)
@@ -81,6 +83,9 @@ func checkPath(ctx context.Context, w io.Writer, path string) error {
 			}
 		}
 		for _, p := range problems {
+			if named {
+				fmt.Fprint(w, filepath.Clean(dir)+string(filepath.Separator))
+			}
 			fmt.Fprintln(w, p)
 		}
 		return errReported
@@ -92,7 +97,12 @@ func checkPath(ctx context.Context, w io.Writer, path string) error {
 		fmt.Fprintf(w, "ok: %s\n", path)
 		return nil
 	}
-	fmt.Fprintf(w, "ok: %d scripts, %d classes\n", res.Scripts, len(res.Classes))
+	if named {
+		fmt.Fprintf(w, "ok: %s: ", path)
+	} else {
+		fmt.Fprint(w, "ok: ")
+	}
+	fmt.Fprintf(w, "%d scripts, %d classes\n", res.Scripts, len(res.Classes))
 	return nil
 }
 

@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"path/filepath"
+	"testing"
+)
 
 // TestCheck runs hotlua check on good and bad script sets: every problem is
 // one line, path:line:col: message with the path relative to DIR.
@@ -31,9 +34,10 @@ func TestCheck(t *testing.T) {
 	if code, _, stderr := call(t, "check", empty); code != 1 || stderr != "hotlua check: "+empty+": no .lua scripts found\n" {
 		t.Errorf("check of an empty directory: exit %d, stderr %q; want 1 and why", code, stderr)
 	}
-	// Several paths are all checked; one failing fails the command.
+	// Several paths are all checked, each named; one failing fails the
+	// command.
 	code, stdout, _ := call(t, "check", "testdata/good", "testdata/bad/broken.lua")
-	if code != 1 || stdout != "ok: 3 scripts, 2 classes\nbroken.lua:6:3: syntax error near 'end'\n" {
+	if code != 1 || stdout != "ok: testdata/good: 3 scripts, 2 classes\n"+filepath.FromSlash("testdata/bad/broken.lua")+":6:3: syntax error near 'end'\n" {
 		t.Errorf("check of two paths: exit %d, stdout %q", code, stdout)
 	}
 }
