@@ -139,7 +139,9 @@ func (h *handle) point(cv *classVersion) {
 	}
 	h.copied = h.copied[:0]
 	for _, f := range cv.meta {
-		h.t.RawSetString(f.key, f.val)
+		if h.t.RawGetString(f.key) != f.val {
+			h.t.RawSetString(f.key, f.val)
+		}
 		h.copied = append(h.copied, f.key)
 	}
 	h.cur = cv

@@ -73,7 +73,7 @@ func (g *generation) stabilize() {
 		g.pending[i] = pendingObject{sub(p.obj), sub(p.mt)}
 	}
 	for made, stable := range g.subst {
-		g.merges = append(g.merges, identityMerge{made: made, stable: stable, fields: ownFields(made)})
+		g.merges = append(g.merges, newIdentityMerge(made, stable))
 	}
 	for t, id := range g.identities {
 		if g.e.stable[id] == nil {
@@ -95,10 +95,75 @@ func (g *generation) stabilize() {
 }
 
 // identityMerge is a table a generation made for an identity that has a
-// stable table already, with its fields: the commit merges them.
+// stable table already, with its fields: the commit merges them. What can
+// be worked out without the stable table (which calls may be using) is
+// worked out in prepare, so that the commit, which holds calls up, reads
+// each stable table once and writes only the fields that differ.
 type identityMerge struct {
 	made, stable *lua.LTable
 	fields       []field
+	index        map[lua.LValue]int // key to position in fields, for large classes (else a scan)
+	found        []bool             // scratch for apply: fields the stable table already holds
+}
+
+// indexedFields is the field count over which a merge looks keys up in a
+// map rather than scanning its fields.
+const indexedFields = 16
+
+func newIdentityMerge(made, stable *lua.LTable) identityMerge {
+	m := identityMerge{made: made, stable: stable, fields: ownFields(made)}
+	m.found = make([]bool, len(m.fields))
+	if len(m.fields) > indexedFields {
+		m.index = make(map[lua.LValue]int, len(m.fields))
+		for i, f := range m.fields {
+			m.index[f.k] = i
+		}
+	}
+	return m
+}
+
+// position returns where key k is in m.fields, or -1.
+func (m *identityMerge) position(k lua.LValue) int {
+	if m.index != nil {
+		if i, ok := m.index[k]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, f := range m.fields {
+		if f.k == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// apply gives the stable table exactly the made table's fields and
+// metatable. It reads the stable table as it is now, so that fields a call
+// added, changed or removed since prepare are dealt with too, and writes
+// only the keys whose value differs. Called with e.mu held.
+func (m *identityMerge) apply() {
+	var gone []lua.LValue
+	m.stable.ForEach(func(k, v lua.LValue) {
+		i := m.position(k)
+		switch {
+		case i < 0:
+			gone = append(gone, k)
+		case m.fields[i].v == v:
+			m.found[i] = true
+		}
+	})
+	for _, k := range gone {
+		m.stable.RawSet(k, lua.LNil)
+	}
+	for i, f := range m.fields {
+		if !m.found[i] {
+			m.stable.RawSet(f.k, f.v)
+		}
+	}
+	if m.stable.Metatable != m.made.Metatable {
+		m.stable.Metatable = m.made.Metatable
+	}
 }
 
 // identityTable is a table that becomes the stable table of an identity new
@@ -255,20 +320,8 @@ func (e *Engine) adoptIdentities(g, old *generation) {
 			}
 		}
 	}
-	for _, m := range g.merges {
-		var gone []lua.LValue
-		m.stable.ForEach(func(k, _ lua.LValue) {
-			if m.made.RawGet(k) == lua.LNil {
-				gone = append(gone, k)
-			}
-		})
-		for _, k := range gone {
-			m.stable.RawSet(k, lua.LNil)
-		}
-		for _, f := range m.fields {
-			m.stable.RawSet(f.k, f.v)
-		}
-		m.stable.Metatable = m.made.Metatable
+	for i := range g.merges {
+		g.merges[i].apply()
 	}
 	for _, n := range g.newIdentities {
 		e.stable[n.id] = n.t
