@@ -213,6 +213,42 @@ func mustGateBindings(t *testing.T) *bindings.Registry {
 	return reg
 }
 
+// TestCallEachFindsEachObjectsMethod checks that a batch over objects of
+// several classes runs each object's own method: its class's, or a
+// function in its own field of the name, which wins over the class's.
+func TestCallEachFindsEachObjectsMethod(t *testing.T) {
+	e, _ := newEngine(t, map[string]string{
+		"units/goblin.lua": strings.Replace(goblinScript, "%s", `function Goblin:hit(n) self.hp = self.hp - n end`, 1),
+		"units/orc.lua":    strings.Replace(goblinScript, "%s", `function Goblin:hit(n) self.hp = self.hp - 10 * n end`, 1),
+	})
+	bg := context.Background()
+	var objs []*Object
+	for i, class := range []string{"units.goblin", "units.goblin", "units.goblin", "units.orc", "units.goblin"} {
+		o, err := e.New(bg, class, float64(10*(i+1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs = append(objs, o)
+	}
+	if err := e.Do(bg, func(L *lua.LState) error {
+		if err := L.DoString(`return function(self, n) self.hp = self.hp + 100 * n end`); err != nil {
+			return err
+		}
+		objs[1].Table().RawSetString("hit", L.Get(-1))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.CallEach(bg, objs, "hit", 1); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []float64{9, 120, 29, 30, 49} {
+		if hp := call(t, objs[i], "update"); hp != want {
+			t.Errorf("object %d has hp %v, want %v", i, hp, want)
+		}
+	}
+}
+
 // TestCallEach runs one method over many objects as one call: every
 // object runs it, a failure stops the batch and names the object, and
 // the engine answers afterwards.

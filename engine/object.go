@@ -202,10 +202,21 @@ func (e *Engine) CallEach(ctx context.Context, objs []*Object, method string, ar
 		}
 		lvs[i] = lv
 	}
+	// Objects without a field of the name and with the same metatable as
+	// the last one looked up find the same method, of the same class: a
+	// run of them is looked up (and checked for quarantine) once. No Lua
+	// runs meanwhile, so nothing the lookup reads can change.
 	fns := make([]*lua.LFunction, len(objs))
+	var runMeta lua.LValue
+	var runFn *lua.LFunction
 	for i, o := range objs {
 		if o.e != e {
 			return ErrOtherEngine
+		}
+		own := o.t.RawGetString(method)
+		if own == lua.LNil && runFn != nil && o.t.Metatable == runMeta {
+			fns[i] = runFn
+			continue
 		}
 		fn, ok := lookup(o.t, method).(*lua.LFunction)
 		if !ok {
@@ -215,6 +226,9 @@ func (e *Engine) CallEach(ctx context.Context, objs []*Object, method string, ar
 			return e.quarantineError(o.t, "", method)
 		}
 		fns[i] = fn
+		if own == lua.LNil {
+			runMeta, runFn = o.t.Metatable, fn
+		}
 	}
 	if len(objs) == 0 {
 		return nil
@@ -226,6 +240,7 @@ func (e *Engine) CallEach(ctx context.Context, objs []*Object, method string, ar
 	}
 	top := L.GetTop()
 	current := 0
+	e.gen.pcall.Push(L)
 	L.Push(L.NewFunction(func(L *lua.LState) int {
 		for i, o := range objs {
 			current = i
@@ -238,7 +253,7 @@ func (e *Engine) CallEach(ctx context.Context, objs []*Object, method string, ar
 		}
 		return 0
 	}))
-	err := e.gen.pcall.PCall(L, 0, 0)
+	err := e.gen.pcall.PCallPushed(L, 0, 0)
 	L.SetTop(top)
 	if unguard != nil {
 		unguard()
