@@ -308,23 +308,19 @@ func className(t *lua.LTable, known string) string {
 
 // toLua converts a Go value for use in L. Called with e.mu held.
 func (e *Engine) toLua(L *lua.LState, v any) (lua.LValue, error) {
-	// The common kinds first, by concrete type: a case of an interface
-	// type (lua.LValue, in the bindings) costs a dynamic check.
+	// The common kinds first, by concrete type: the bindings start with a
+	// case of an interface type (lua.LValue), a slower dynamic check. A Lua
+	// value is handed on in the interface it came in: converting it from
+	// its concrete type would box a number again.
 	switch x := v.(type) {
-	case lua.LNumber:
-		return x, nil
+	case lua.LNumber, lua.LString, lua.LBool, *lua.LTable:
+		return v.(lua.LValue), nil
 	case float64:
 		return lua.LNumber(x), nil
-	case lua.LString:
-		return x, nil
 	case string:
 		return lua.LString(x), nil
-	case lua.LBool:
-		return x, nil
 	case bool:
 		return lua.LBool(x), nil
-	case *lua.LTable:
-		return x, nil
 	case *Object:
 		if x.e != e {
 			return nil, ErrOtherEngine
