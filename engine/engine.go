@@ -587,6 +587,7 @@ func (e *Engine) prepare(ctx context.Context, scripts []*script) (_ *generation,
 	}
 	g.hashes, g.files = e.scriptDiff(g)
 	g.stabilize()
+	g.orphans, g.handlesAtPrepare = e.orphanNames(g), len(e.handles)
 	return g, nil
 }
 
@@ -636,6 +637,7 @@ func (e *Engine) commit(g *generation) (report *Report, closeOld func()) {
 		changed bool // the version hash changed (else: only pinned objects to retry)
 	}
 	var swaps []swap
+	orphans := e.orphans(g) // before this commit adds handles
 	e.adoptIdentities(g, old)
 	for _, cv := range g.order {
 		h := e.handles[cv.name]
@@ -677,10 +679,8 @@ func (e *Engine) commit(g *generation) (report *Report, closeOld func()) {
 	e.hashes = g.hashes
 	e.genNum.Store(g.num)
 
-	for name, h := range e.handles {
-		if g.byName[name] == nil {
-			report.Orphaned = append(report.Orphaned, Orphan{Class: name, Objects: len(h.objects())})
-		}
+	for _, name := range orphans {
+		report.Orphaned = append(report.Orphaned, Orphan{Class: name, Objects: len(e.handles[name].objects())})
 	}
 	for _, s := range swaps {
 		if s.changed {
@@ -710,6 +710,28 @@ func (e *Engine) commit(g *generation) (report *Report, closeOld func()) {
 			old.L.Close()
 		}
 	}
+}
+
+// orphanNames returns the names of the engine's classes that g lacks.
+// Prepare calls it, with e.reloading held: only a commit adds handles.
+func (e *Engine) orphanNames(g *generation) []string {
+	var names []string
+	for name := range e.handles {
+		if g.byName[name] == nil {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// orphans returns the names of the engine's classes that g lacks: those
+// prepare found, unless a commit added handles since (handles are never
+// removed). Called with e.mu held, before the commit adds g's handles.
+func (e *Engine) orphans(g *generation) []string {
+	if len(e.handles) != g.handlesAtPrepare {
+		return e.orphanNames(g)
+	}
+	return g.orphans
 }
 
 // scriptDiff returns the hashes of g's scripts, by path, and the paths

@@ -54,6 +54,11 @@ type generation struct {
 	newIdentities []identityTable
 	// migrates is set when a class of this generation has a __migrate hook.
 	migrates bool
+	// orphans names the engine's classes this generation lacks, found in
+	// prepare when the engine had handlesAtPrepare handles (see
+	// Engine.orphans).
+	orphans          []string
+	handlesAtPrepare int
 
 	classes map[*lua.LTable]*classVersion // class table -> its definition
 	byName  map[string]*classVersion
