@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 )
 
@@ -33,7 +32,7 @@ type Shards struct {
 	engines map[string]*Engine
 	protos  *protoCache
 
-	reloading sync.Mutex // one reload of the group at a time
+	reloading engineLock // one reload of the group at a time
 	watching  watching
 }
 
@@ -45,7 +44,7 @@ func NewShards(opts Options, names ...string) (*Shards, error) {
 		return nil, errors.New("engine: no shard names given")
 	}
 	serializeOutput(&opts) // one writer for all the shards
-	s := &Shards{opts: opts, names: names, engines: make(map[string]*Engine), protos: &protoCache{}}
+	s := &Shards{opts: opts, names: names, engines: make(map[string]*Engine), protos: &protoCache{}, reloading: newEngineLock()}
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
@@ -87,24 +86,34 @@ func (e *ShardError) Unwrap() error { return e.Err }
 
 // Reload compiles the scripts once, prepares the new version in every
 // shard, and commits it in all of them or in none. The reports are by
-// shard name. A failure is a *ShardError.
+// shard name. A failure is a *ShardError; ctx bounds the wait for a
+// reload of the shards already running too (the error then matches
+// [ErrBusy]).
 func (s *Shards) Reload(ctx context.Context) (map[string]*Report, error) {
 	return s.reload(ctx, "manual", nil)
 }
 
 func (s *Shards) reload(ctx context.Context, trigger string, files []string) (map[string]*Report, error) {
 	start := time.Now()
-	s.reloading.Lock()
+	if err := s.reloading.lock(ctx); err != nil {
+		return nil, err
+	}
 	engines := make([]*Engine, len(s.names))
 	for i, name := range s.names {
 		engines[i] = s.engines[name]
-		engines[i].reloading.lockBackground()
+		if err := engines[i].reloading.lock(ctx); err != nil {
+			for _, e := range engines[:i] {
+				e.reloading.unlock()
+			}
+			s.reloading.unlock()
+			return nil, &ShardError{Shard: name, Err: err}
+		}
 	}
 	outs, err := reloadGroup(ctx, engines, s.names, trigger, files, start)
 	for _, e := range engines {
 		e.reloading.unlock()
 	}
-	s.reloading.Unlock()
+	s.reloading.unlock()
 	if errors.Is(err, errUnchanged) {
 		return nil, nil
 	}
