@@ -190,6 +190,15 @@
 // context wait as long as it takes. Waiters are served in turn: a
 // goroutine calling in a loop cannot starve another.
 //
+// The engine's lock is not reentrant. Go code that runs while a call holds
+// it (a binding a script calls, the fn of [Engine.Do], an Options.Stdout
+// writer) must not call the engine: a method with a context waits for
+// itself until the context ends and fails with a [*BusyError]; one without
+// a context (Objects, Classes, Class, Generations, Object.Get ...) waits
+// forever, and so does every later call. Inside Do, use the state Do
+// passes ([Engine.ObjectsInDo]); elsewhere, hand the work to another
+// goroutine.
+//
 // A reload compiles without holding calls up, and loads the new generation
 // in its fresh state beside the running calls until its scripts touch state
 // the generations share (hot.persist): from then on, and for the commit, it
