@@ -446,8 +446,13 @@ func (e *Engine) discardParked() {
 // Call it where the host's loop is at a safe point: between two ticks, say.
 // Preparing (compiling, loading the scripts in a fresh state, checking)
 // already happened off the loop; the commit holds calls for microseconds.
+// While another reload is being prepared, it returns nil, nil at once
+// rather than hold the loop up for that load: a later call commits
+// whichever reload is prepared then.
 func (e *Engine) CommitPending() (*Report, error) {
-	e.reloading.lockBackground()
+	if !e.reloading.tryLock() {
+		return nil, nil
+	}
 	p := e.parked
 	e.parked = nil
 	if p == nil {
@@ -461,6 +466,8 @@ func (e *Engine) CommitPending() (*Report, error) {
 }
 
 // HasPending reports whether a prepared reload waits for CommitPending.
+// It waits for a reload being prepared to end, so that its answer is
+// exact: a host's loop calls CommitPending, which does not wait.
 func (e *Engine) HasPending() bool {
 	e.reloading.lockBackground()
 	defer e.reloading.unlock()

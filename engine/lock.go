@@ -81,6 +81,9 @@ func (l *engineLock) lock(ctx context.Context) error {
 // lockBackground takes the lock, waiting as long as it takes.
 func (l *engineLock) lockBackground() { _ = l.lock(context.Background()) }
 
+// tryLock takes the lock if it is free, without waiting.
+func (l *engineLock) tryLock() bool { return l.mu.TryLock() }
+
 func (l *engineLock) lockSlow(ctx context.Context) error {
 	start := time.Now()
 	l.qmu.Lock()
