@@ -52,6 +52,9 @@
 // generations, so a reload that requires it holds calls up from then on,
 // as hot.persist does. Editing the library gives it a fresh value and fresh
 // locals: objects registered with the old ones are then unknown to it.
+// What the new generation's top level writes into such a library (its
+// tables, its locals: a class registered with it, a counter) is not undone
+// if the reload then fails; only hot.persist values are.
 //
 // A library is supported when its classes are tables returned by modules
 // (or reachable from them as an instance dictionary), its objects get their
@@ -213,7 +216,9 @@
 //	local state = hot.persist("state", {})
 //	state.count = state.count or 0
 //
-// works, and a failed reload changes nothing, persisted state included.
+// works, and a failed reload changes nothing, persisted state included
+// (reused library modules are the exception; see Classes and their
+// identity).
 // To keep a slow top level from holding calls, reach persisted values in
 // functions or a hot.on("reload") handler rather than at the top level.
 // Go functions that scripts call at their top level may
