@@ -128,7 +128,10 @@ func (s *Shards) reload(ctx context.Context, trigger string, files []string) (ma
 		if out.report != nil {
 			reports[s.names[i]] = out.report
 		}
-		if failure == nil && out.err != nil && !errors.Is(out.err, ErrClosed) {
+		// A shard closed between its prepare and its commit is skipped; a
+		// failed prepare (a *ShardError, ErrClosed included) failed them all.
+		_, prepared := out.err.(*ShardError)
+		if failure == nil && out.err != nil && (prepared || !errors.Is(out.err, ErrClosed)) {
 			failure = out.err
 		}
 	}

@@ -52,3 +52,25 @@ func TestShardsReloadDeadlineHoldsWhileAReloadRuns(t *testing.T) {
 		t.Fatalf("shard two at generation %d after the held reload, want 2", n)
 	}
 }
+
+// A reload of shards one of which was closed commits in none of them, and
+// says so instead of returning no error.
+func TestShardsReloadWithAClosedShardFails(t *testing.T) {
+	dir := t.TempDir()
+	writeScripts(t, dir, map[string]string{"a.lua": "return 1\n"})
+	s, err := NewShards(Options{Roots: []string{dir}, Logger: slog.New(slog.DiscardHandler)}, "one", "two")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Shard("one").Close()
+	writeScripts(t, dir, map[string]string{"a.lua": "return 2\n"})
+	reports, err := s.Reload(context.Background())
+	var se *ShardError
+	if !errors.As(err, &se) || se.Shard != "one" || !errors.Is(err, ErrClosed) {
+		t.Fatalf("Shards.Reload with shard one closed = %v, %v; want a *ShardError of shard one matching ErrClosed", reports, err)
+	}
+	if n := s.Shard("two").Generation(); n != 1 {
+		t.Fatalf("shard two at generation %d, want 1: a reload commits in every shard or in none", n)
+	}
+}
