@@ -20,7 +20,10 @@ import (
 // returns. With Options.DeferCommit, each shard commits at its own safe
 // point ([Engine.CommitPending]).
 //
-// Shards is safe for concurrent use; so is each shard's Engine.
+// Shards is safe for concurrent use; so is each shard's Engine. Go code
+// that runs inside a call on one shard (a binding a script calls) must not
+// call another shard: a reload's commit holds the shards' locks one after
+// another, and the two would wait for each other.
 //
 // The memory bound of guarded calls (Limits.MaxMemoryBytes) watches the
 // whole process's heap: with shards in parallel, one shard's allocations
