@@ -11,10 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hotlua/hotlua/internal/syncbuf"
 )
 
 // serve runs Serve on ln in the background until the test ends.
@@ -248,7 +249,7 @@ func TestLimits(t *testing.T) {
 // the idle timeout does not cut, and the rest of the protocol.
 func TestInterruptOverProtocol(t *testing.T) {
 	addr, ln := listenUnix(t)
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	serve(t, ln, ServeOptions{IdleTimeout: 300 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	c := dialRaw(t, addr)
 	c.send("AUTH")
@@ -309,24 +310,6 @@ func TestExec(t *testing.T) {
 	if exit := Exec("unix:"+filepath.Join(t.TempDir(), "none.sock"), "", io.Discard, &stderr, "1"); exit != 1 || stderr.Len() == 0 {
 		t.Errorf("Exec on a missing socket = %d, %q", exit, stderr.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestSocketDirOfAnotherUserRefused(t *testing.T) {
