@@ -13,8 +13,9 @@ import (
 // idiomsDir holds one script per idiom of real Lua code that once failed to
 // load in the sandbox (issue 13): a Latin-1 comment, a long concatenation
 // of constants, a slash-path require, a shebang, function string:split, a
-// read of package.config, debug.traceback, collectgarbage("collect") and
-// io.write. Each asserts what it relies on.
+// read of package.config, debug.traceback, collectgarbage("collect"),
+// io.write and a copy of string made with pairs. Each asserts what it
+// relies on.
 const idiomsDir = "testdata/idioms"
 
 // TestRealCodeIdiomsLoad loads every idiom sandboxed, all together and

@@ -22,7 +22,8 @@
 //
 //   - assert, error, ipairs, next, pairs, rawequal, rawget, select,
 //     tonumber, tostring, type, _G, _VERSION, _GOPHER_LUA_VERSION: they
-//     compute on values the script already has.
+//     compute on values the script already has. next, pairs and ipairs
+//     are the sandbox's, which see through the library proxies (below).
 //   - getmetatable, setmetatable, rawset: the metatables of _G, of the
 //     libraries and of strings are locked (__metatable), and rawset refuses
 //     the library proxies, so no script changes what the others see there.
@@ -74,10 +75,24 @@
 // drops what a removed script added); assigning or removing a builtin
 // raises "cannot assign string.rep: the sandbox's builtins are read-only".
 // package takes new names the same way. coroutine, os, io and debug are
-// fully read-only proxies:
-// assigning a field raises "cannot assign os.x: library tables are
-// read-only in the sandbox". rawset on any of them is refused, their
-// metatables are locked, and pairs sees only what scripts added. The string
+// fully read-only proxies: assigning a field raises "cannot assign os.x:
+// library tables are read-only in the sandbox". rawset on any of them is
+// refused and their metatables are locked.
+//
+// gopher-lua's pairs has no __pairs metamethod, so the state's next, pairs
+// and ipairs are the sandbox's: over a proxy (a library, package.loaded,
+// io.stdout, a host's [ReadOnly] table) they iterate the table it stands
+// for, the builtins first and then what scripts added, each key once, with
+// the value indexing gives, and next(t, k) continues after k (a script may
+// remove a field it added while it iterates). So `for k, v in pairs(string)
+// do stringx[k] = v end` copies working functions and pairs(package.loaded)
+// lists the libraries and modules. Any other table iterates as with
+// gopher-lua's (raw, whatever its __index); the cost is one comparison for
+// a table without a metatable and one map lookup for one with. rawget,
+// rawequal and # stay raw: a proxy holds only what scripts added to it, so
+// rawget(string, "format") is nil and #string is 0.
+//
+// The string
 // metatable indexes the string proxy: getmetatable("") returns false and
 // setmetatable("", mt) fails, so ("x"):rep(3) always means the sandbox's
 // string.rep, and ("a,b"):split(",") finds an added string.split. The
@@ -87,7 +102,8 @@
 // scripts sharing its globals; the engine decides whether scripts share them.
 //
 // A state from NewState with [Config.Trusted] has every standard library,
-// writable, but keeps the capped builtins below, pcall, xpcall and load,
+// writable, but keeps the capped builtins below, pcall, xpcall, load and
+// the next, pairs and ipairs that see through a host's [ReadOnly] tables,
 // and has no os.exit. (In a trusted state too, an xpcall handler runs after
 // the unwinding: debug.traceback there shows the xpcall's caller, not the
 // error's origin.)

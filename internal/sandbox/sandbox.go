@@ -193,6 +193,7 @@ func NewState(cfg Config) *lua.LState {
 	g.RawSetString("load", L.NewFunction(func(L *lua.LState) int { return loadChunk(L, lim) }))
 	g.RawSetString("loadstring", L.NewFunction(func(L *lua.LState) int { return loadChunk(L, lim) }))
 	L.GetGlobal("os").(*lua.LTable).RawSetString("exit", lua.LNil)
+	installIteration(L, dataOf(L))
 	if cfg.Trusted {
 		return L
 	}
@@ -223,10 +224,10 @@ func NewState(cfg Config) *lua.LState {
 	// added to string.
 	L.SetMetatable(lua.LString(""), lockedMetatable(L, L.GetGlobal("string")))
 	installPackage(L, []string{"string", "table", "math", "coroutine", "os", "io", "debug"})
-	readOnly := dataOf(L).readOnly
+	proxies := dataOf(L).proxies
 	L.SetMetatable(g, lockedMetatable(L, lua.LNil))
 	g.RawSetString("rawset", L.NewFunction(func(L *lua.LState) int {
-		if readOnly[L.CheckTable(1)] {
+		if _, ok := proxies[L.CheckTable(1)]; ok {
 			L.RaiseError("rawset: library tables are read-only in the sandbox")
 		}
 		L.CheckAny(2)
@@ -244,13 +245,15 @@ type stateData struct {
 	lim Limits
 	// call is PCall's trampoline (see pcall).
 	call *lua.LFunction
-	// readOnly holds the read-only proxies, which rawset refuses.
-	readOnly map[*lua.LTable]bool
+	// proxies maps each read-only proxy to the table it reads through
+	// to: rawset refuses the proxies, and next, pairs and ipairs see
+	// through them (see installIteration).
+	proxies map[*lua.LTable]*lua.LTable
 }
 
 // newStateData stores and returns the data of a state with limits lim.
 func newStateData(L *lua.LState, lim Limits) *stateData {
-	d := &stateData{lim: lim, readOnly: make(map[*lua.LTable]bool)}
+	d := &stateData{lim: lim, proxies: make(map[*lua.LTable]*lua.LTable)}
 	raise := d.raise
 	d.call = L.NewFunction(func(L *lua.LState) int {
 		defer d.recoverPanic(L)
@@ -308,7 +311,7 @@ func lockedMetatable(L *lua.LState, index lua.LValue) *lua.LTable {
 // script may add fields that lib lacks (function string:split() ...): the
 // proxy keeps them, for this state only, and may change or remove them
 // again; the fields of lib stay as they are. pairs over the proxy sees the
-// added fields only.
+// fields of lib and the added ones.
 func extensible(L *lua.LState, name string, lib *lua.LTable) *lua.LTable {
 	proxy := ReadOnly(L, name, lib)
 	mt := proxy.Metatable.(*lua.LTable)
@@ -327,10 +330,12 @@ func extensible(L *lua.LState, name string, lib *lua.LTable) *lua.LTable {
 }
 
 // ReadOnly returns an empty table that reads through to lib and refuses
-// assignments, rawset included, naming it name in errors; pairs over it sees
-// nothing and getmetatable gives false. The sandbox's libraries are such
-// proxies; a host gives scripts its own shared modules the same way. Call it
-// from the goroutine that owns L, a state made by [NewState].
+// assignments, rawset included, naming it name in errors. The state's next,
+// pairs and ipairs see the fields of lib through it; rawget and # see none
+// (the proxy itself holds nothing), and getmetatable gives false. The
+// sandbox's libraries are such proxies; a host gives scripts its own
+// shared modules the same way. Call it from the goroutine that owns L, a
+// state made by [NewState].
 func ReadOnly(L *lua.LState, name string, lib *lua.LTable) *lua.LTable {
 	mt := lockedMetatable(L, lib)
 	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
@@ -339,7 +344,7 @@ func ReadOnly(L *lua.LState, name string, lib *lua.LTable) *lua.LTable {
 	}))
 	proxy := L.NewTable()
 	L.SetMetatable(proxy, mt)
-	dataOf(L).readOnly[proxy] = true
+	dataOf(L).proxies[proxy] = lib
 	return proxy
 }
 

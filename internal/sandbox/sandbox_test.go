@@ -190,12 +190,57 @@ assert(collectgarbage("stop") == 0 and collectgarbage("restart") == 0 and collec
 			"write: output too large (max 8388608 bytes a call)", 0, 0},
 		{"io.stdout:write of one large string many times", `local s = ("x"):rep(1e6) local t = {} for i = 1, 100 do t[i] = s end io.stdout:write(unpack(t))`,
 			"write: output too large", 0, 0},
+		{"pairs sees a library's builtins", `local seen = {}
+for k, v in pairs(string) do assert(seen[k] == nil and string[k] == v) seen[k] = v end
+assert(seen.format == string.format and seen.upper == string.upper and seen.rep and seen.dump == nil)`, "", 0, 0},
+		{"pairs sees what a script added to a library", `function string:split(sep) return {self} end
+local n, split = 0, nil
+for k, v in pairs(string) do n = n + 1 if k == "split" then split = v end end
+assert(split == string.split and n > 10)
+for k in pairs(string) do if k == "split" then string.split = nil end end
+for k in pairs(string) do assert(k ~= "split") end`, "", 0, 0},
+		{"a copy of string made with pairs works", `local stringx = {}
+for k, v in pairs(string) do stringx[k] = v end
+assert(stringx.upper("a") == "A" and stringx.format("%d", 7) == "7" and stringx.rep("x", 3) == "xxx")
+assert(select(2, stringx.gsub("a,b", ",", ";")) == 1 and stringx.find("hello", "l+") == 3)`, "", 0, 0},
+		{"next walks math and its additions", `math.tau = 2 * math.pi
+local n, tau, last = 0, nil, nil
+local k, v = next(math)
+while k ~= nil do n, last = n + 1, k assert(math[k] == v) if k == "tau" then tau = v end k, v = next(math, k) end
+local m = 0 for _ in pairs(math) do m = m + 1 end
+assert(tau == 2 * math.pi and n == m and n > 20 and next(math, last) == nil)
+math.tau = nil`, "", 0, 0},
+		{"pairs lists package.loaded", `local names = {}
+for name, m in pairs(package.loaded) do names[#names + 1] = name assert(package.loaded[name] == m) end
+table.sort(names)
+assert(table.concat(names, " ") == "_G coroutine debug io math os package string table", table.concat(names, " "))`, "", 0, 0},
+		{"pairs and ipairs read through a host's read-only table", `local s, n = {}, 0
+for i, v in ipairs(shared) do s[i] = v end
+for k, v in pairs(shared) do n = n + 1 assert(shared[k] == v) end
+assert(#s == 3 and s[2] == "b" and n == 4 and shared.name == "levels")
+assert(rawget(shared, 1) == nil and #shared == 0 and rawget(string, "format") == nil)`, "", 0, 0},
+		{"plain tables iterate as before", `local t = {10, 20, 30, x = 1, y = 2}
+local n = 0 for k, v in pairs(t) do assert(t[k] == v) n = n + 1 end
+local seq = {} for i, v in ipairs(t) do seq[i] = v end
+assert(n == 5 and #seq == 3 and seq[3] == 30 and select("#", next({})) == 1 and next({}, nil) == nil)
+local o = setmetatable({}, {__index = {a = 1, 2}})
+assert(next(o) == nil and o.a == 1)
+for _ in pairs(o) do error("pairs of a table with __index is raw") end
+for _ in ipairs(o) do error("ipairs of a table with __index is raw") end`, "", 0, 0},
+		{"pairs of a non-table", `pairs(nil)`, "bad argument #1 to pairs (table expected, got nil)", 0, 0},
+		{"writes to a library stay refused after pairs", `for k in pairs(string) do string[k] = nil end`, "cannot assign string.", 0, 0},
 		{"print of one large string many times", `local s = ("x"):rep(1e6) local t = {} for i = 1, 100 do t[i] = s end print(unpack(t))`,
 			"print: output too large", 0, 0},
 	}
 	L := NewState(Config{Limits: testLimits, Stdout: io.Discard})
 	defer L.Close()
 	L.SetGlobal("gopanic", L.NewFunction(func(*lua.LState) int { panic("kaboom") }))
+	shared := L.NewTable()
+	for _, v := range []string{"a", "b", "c"} {
+		shared.Append(lua.LString(v))
+	}
+	shared.RawSetString("name", lua.LString("levels"))
+	L.SetGlobal("shared", ReadOnly(L, "shared", shared))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			timeout := tt.timeout
@@ -728,5 +773,41 @@ local ok = pcall(io.stdout.write, "x") assert(not ok, "write without ':'")`
 	}
 	if out.String() != "a\t1\nb2\nc\nd\n" || errOut.String() != "e\n" {
 		t.Errorf("stdout %q, stderr %q", out.String(), errOut.String())
+	}
+}
+
+// BenchmarkPairs compares, in one state, the sandbox's pairs with
+// gopher-lua's over a plain table of 100 fields, one with a metatable (as
+// an object is) and, for the sandbox's, the string proxy.
+func BenchmarkPairs(b *testing.B) {
+	L := NewState(Config{})
+	defer L.Close()
+	plain := lua.NewState(lua.Options{SkipOpenLibs: true})
+	defer plain.Close()
+	lua.OpenBase(plain)
+	L.SetGlobal("luapairs", plain.GetGlobal("pairs"))
+	if err := L.DoString(`
+plain = {} for i = 1, 100 do plain["k" .. i] = i end
+object = setmetatable({}, {__index = {}}) for i = 1, 100 do object["k" .. i] = i end
+function walk(iterate, t) local n = 0 for _ in iterate(t) do n = n + 1 end return n end`); err != nil {
+		b.Fatal(err)
+	}
+	walk := L.GetGlobal("walk")
+	for _, row := range []struct{ name, iterate, table string }{
+		{"gopher-lua/plain", "luapairs", "plain"},
+		{"sandbox/plain", "pairs", "plain"},
+		{"gopher-lua/object", "luapairs", "object"},
+		{"sandbox/object", "pairs", "object"},
+		{"sandbox/string", "pairs", "string"},
+	} {
+		iterate, t := L.GetGlobal(row.iterate), L.GetGlobal(row.table)
+		b.Run(row.name, func(b *testing.B) {
+			for b.Loop() {
+				if err := L.CallByParam(lua.P{Fn: walk, NRet: 1, Protect: true}, iterate, t); err != nil {
+					b.Fatal(err)
+				}
+				L.Pop(1)
+			}
+		})
 	}
 }
