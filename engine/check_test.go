@@ -59,7 +59,7 @@ func TestCheckReportsEveryProblem(t *testing.T) {
 		t.Errorf("the problems are not ScriptErrors: %#v", err)
 	}
 	res, err = Check(context.Background(), Options{Roots: []string{"testdata/idioms"}, Logger: slog.New(slog.DiscardHandler), Stdout: io.Discard, Stderr: io.Discard})
-	if err != nil || res.Scripts != 10 {
+	if err != nil || res.Scripts != 11 {
 		t.Fatalf("Check of the idioms: %+v, %v", res, err)
 	}
 }
