@@ -127,7 +127,7 @@ type Engine struct {
 	errs      []error                // recent reload errors, oldest first
 	strikes   map[methodKey]int      // deadline hits in a row, by method; cleared by a commit
 
-	genNum  atomic.Uint64 // the current generation's number, readable without mu
+	genNum  atomic.Uint64 // the current generation's number, readable without the lock
 	failing atomic.Bool   // the last reload failed (see reportRestored)
 
 	watching watching
@@ -620,7 +620,7 @@ func runCheck(L *lua.LState, check *lua.LFunction, gen uint64) error {
 	return se
 }
 
-// commit makes g the current generation. Called with e.mu held.
+// commit makes g the current generation. Called with the engine's lock (e.lk) held.
 //
 // The hooks it runs ("unload", __migrate, "reload") share one deadline of
 // Options.LoadTimeout: a hook that loops cannot hold calls up for longer.
@@ -733,7 +733,7 @@ func (e *Engine) orphanNames(g *generation) []string {
 
 // orphans returns the names of the engine's classes that g lacks: those
 // prepare found, unless a commit added handles since (handles are never
-// removed). Called with e.mu held, before the commit adds g's handles.
+// removed). Called with the engine's lock (e.lk) held, before the commit adds g's handles.
 func (e *Engine) orphans(g *generation) []string {
 	if len(e.handles) != g.handlesAtPrepare {
 		return e.orphanNames(g)
@@ -765,7 +765,7 @@ func (e *Engine) scriptDiff(g *generation) (map[string]string, []string) {
 }
 
 // attach gives obj the handle of class version cv and tracks it. Called
-// with e.mu held.
+// with the engine's lock (e.lk) held.
 func (e *Engine) attach(obj *lua.LTable, cv *classVersion) {
 	owner := e.handles[cv.name]
 	target := owner
@@ -932,7 +932,7 @@ func (e *Engine) Class(name string) (*Class, error) {
 }
 
 // classVersion returns the current generation's class called name. Called
-// with e.mu held.
+// with the engine's lock (e.lk) held.
 func (e *Engine) classVersion(name string) (*classVersion, error) {
 	if e.closed.Load() {
 		return nil, ErrClosed

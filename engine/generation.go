@@ -601,8 +601,7 @@ func (g *generation) loaded() {
 func current(saved []savedTable) []savedTable {
 	out := make([]savedTable, len(saved))
 	for i, st := range saved {
-		out[i] = savedTable{t: st.t, mt: st.t.Metatable}
-		st.t.ForEach(func(k, v lua.LValue) { out[i].fields = append(out[i].fields, field{k, v}) })
+		out[i] = savedTable{t: st.t, mt: st.t.Metatable, fields: ownFields(st.t)}
 	}
 	return out
 }

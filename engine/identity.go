@@ -141,7 +141,7 @@ func (m *identityMerge) position(k lua.LValue) int {
 // apply gives the stable table exactly the made table's fields and
 // metatable. It reads the stable table as it is now, so that fields a call
 // added, changed or removed since prepare are dealt with too, and writes
-// only the keys whose value differs. Called with e.mu held.
+// only the keys whose value differs. Called with the engine's lock (e.lk) held.
 func (m *identityMerge) apply() {
 	var gone []lua.LValue
 	m.stable.ForEach(func(k, v lua.LValue) {
@@ -285,7 +285,7 @@ func (g *generation) rebind() {
 }
 
 // adoptIdentities makes g's class tables the stable ones, in the commit
-// (called with e.mu held). First, when objects may stay on the version
+// (called with the engine's lock (e.lk) held). First, when objects may stay on the version
 // each stable table held (ManualSwap, a __migrate hook that may fail,
 // objects pinned by an earlier failure), that version is copied aside for
 // them and for __migrate's old.class; then each table g made for an
@@ -330,7 +330,7 @@ func (e *Engine) adoptIdentities(g, old *generation) {
 }
 
 // anyPinned reports whether a failed migration left objects on an old
-// version. Called with e.mu held.
+// version. Called with the engine's lock (e.lk) held.
 func (e *Engine) anyPinned() bool {
 	for _, h := range e.handles {
 		if h.hasPinned {

@@ -17,7 +17,7 @@ import (
 // was too (see snapshot); the failure is reported and the next commit of
 // the class tries again. Objects pinned by an earlier failure are migrated
 // from their pinned version, or released when the new version has no hook.
-// Called with e.mu held, after the commit; ctx bounds the hooks.
+// Called with the engine's lock (e.lk) held, after the commit; ctx bounds the hooks.
 func (e *Engine) migrate(ctx context.Context, h *handle, prev *classVersion, changed bool, report *Report) {
 	hook, _ := lookup(h.cur.table, migrateHook).(*lua.LFunction)
 	if hook == nil && !h.hasPinned {

@@ -94,8 +94,8 @@ func (e *Engine) call(ctx context.Context, recv *lua.LTable, self bool, class, n
 }
 
 // run calls fn, a method or function called name of recv, unless it is
-// quarantined, bounded by ctx, and restores the stack. Called with e.mu
-// held.
+// quarantined, bounded by ctx, and restores the stack. Called with the engine's lock
+// (e.lk) held.
 func (e *Engine) run(ctx context.Context, fn *lua.LFunction, recv *lua.LTable, self bool, class, name string, args []any) (Value, error) {
 	L := e.L
 	e.lk.fn.Store(fn)
@@ -118,7 +118,7 @@ func (e *Engine) run(ctx context.Context, fn *lua.LFunction, recv *lua.LTable, s
 }
 
 // invoke pushes fn, the receiver when self is set, and args, and calls fn.
-// Called with e.mu held; the caller restores the stack.
+// Called with the engine's lock (e.lk) held; the caller restores the stack.
 func (e *Engine) invoke(ctx context.Context, L *lua.LState, fn *lua.LFunction, recv *lua.LTable, self bool, class, name string, args []any) (Value, error) {
 	e.gen.pcall.Push(L)
 	L.Push(fn)
@@ -164,7 +164,7 @@ func (e *Engine) quarantineError(recv *lua.LTable, class, name string) error {
 type methodKey struct{ class, method string }
 
 // strike counts a deadline hit of a method, quarantining it at the limit.
-// Called with e.mu held.
+// Called with the engine's lock (e.lk) held.
 func (e *Engine) strike(k methodKey) {
 	if e.opts.QuarantineAfter <= 0 {
 		return
@@ -184,7 +184,9 @@ func (e *Engine) strike(k methodKey) {
 // objs); the objects before it ran, those after it did not. ctx bounds the
 // wait and, when it can be cancelled, the whole batch. A quarantined
 // method, or an object without the method, fails the batch before its
-// first call.
+// first call: every object's method is looked up before the batch runs,
+// so a method that the batch's own calls redefine is seen by the next
+// call, not by the rest of this batch.
 func (e *Engine) CallEach(ctx context.Context, objs []*Object, method string, args ...any) error {
 	if err := e.lk.lock(ctx); err != nil {
 		return err
@@ -306,7 +308,7 @@ func className(t *lua.LTable, known string) string {
 	return "?"
 }
 
-// toLua converts a Go value for use in L. Called with e.mu held.
+// toLua converts a Go value for use in L. Called with the engine's lock (e.lk) held.
 func (e *Engine) toLua(L *lua.LState, v any) (lua.LValue, error) {
 	// The common kinds first, by concrete type: the bindings start with a
 	// case of an interface type (lua.LValue), a slower dynamic check. A Lua
@@ -336,7 +338,7 @@ func (e *Engine) toLua(L *lua.LState, v any) (lua.LValue, error) {
 }
 
 // fromLua converts a Lua value to Go: an instance becomes an *Object.
-// Called with e.mu held.
+// Called with the engine's lock (e.lk) held.
 func (e *Engine) fromLua(v lua.LValue) (any, error) {
 	if h := handleOf(v); h != nil {
 		return &Object{e: e, t: v.(*lua.LTable)}, nil

@@ -73,7 +73,7 @@ func (v Value) String() string {
 	return v.lv.String()
 }
 
-// value makes a Value of a Lua result. Called with e.mu held.
+// value makes a Value of a Lua result. Called with the engine's lock (e.lk) held.
 func (e *Engine) value(lv lua.LValue) (Value, error) {
 	switch lv.(type) {
 	case *lua.LNilType, lua.LBool, lua.LNumber, lua.LString:
