@@ -7,7 +7,8 @@ import (
 
 // FuzzRun loads arbitrary bytes as a script in a sandboxed state and runs
 // it under a short deadline: whatever the script does, the call returns
-// (an error is fine) and the state still runs the good snippet.
+// (an error is fine) and the state still runs the good snippet with the
+// globals it had before.
 func FuzzRun(f *testing.F) {
 	for _, seed := range []string{
 		goodSnippet,
@@ -25,6 +26,7 @@ func FuzzRun(f *testing.F) {
 		`xpcall(function() local function f(n) return f(n + 1) end f(1) end, print)`,
 		`local s = "x" return s..s..s..s..s..s..s..s..s, os.date("%c")`,
 		"return x()()[1].a:b{}\"s\"",
+		"string=0",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -35,8 +37,9 @@ func FuzzRun(f *testing.F) {
 		}
 		L := NewState(Config{Limits: lim})
 		defer L.Close()
+		globals := globalsOf(L)
 		_ = run(L, string(src), 10*time.Millisecond)
-		if err := run(L, goodSnippet, 5*time.Second); err != nil {
+		if err := runWith(L, globals, goodSnippet, 5*time.Second); err != nil {
 			t.Fatalf("good snippet after %q: %v", src, err)
 		}
 	})
