@@ -42,16 +42,21 @@
 // values), before the commit; the commit's cost depends on the size of the
 // class tables, never on the number of objects.
 //
-// A library module keeps its private state. A module whose returned value
-// is no class (a class library such as 30log, middleclass, hump or
-// Penlight's pl.class, a mixin table, a helper) and whose source did not
-// change, nor the source of any module it required, still runs in the new
-// generation, but require returns the value the previous generation's run
-// returned: its functions keep the module locals they had (30log's
-// registries of classes and objects). Such a value is shared by the
-// generations, so a reload that requires it holds calls up from then on,
-// as hot.persist does. Editing the library gives it a fresh value and fresh
-// locals: objects registered with the old ones are then unknown to it.
+// A class library keeps its private state. A module whose returned value
+// is no class and whose code calls setmetatable (a class library such as
+// 30log, middleclass, hump or Penlight's pl.class), and every module such a
+// module requires, still runs in the new generation if its source did not
+// change, nor the source of any module it required, but require returns
+// the value the previous generation's run returned: its functions keep the
+// module locals they had (30log's registries of classes and objects). Such
+// a value is shared by the generations, so a reload that requires it holds
+// calls up from then on, as hot.persist does, and the generation that made
+// it stays in memory while it is used. Editing the library gives it a fresh
+// value and fresh locals: objects registered with the old ones are then
+// unknown to it. Any other module (a helper, a mixin table, constants) is
+// made again by every generation, as a class module is: requiring it holds
+// nothing up and keeps no old generation alive; what it must keep across
+// reloads belongs in hot.persist.
 // What the new generation's top level writes into such a library (its
 // tables, its locals: a class registered with it, a counter) is not undone
 // if the reload then fails; only hot.persist values are.
@@ -144,7 +149,7 @@
 // Everything else is made again by each generation, as with Python's
 // reload: module-level locals and globals, the contents of class tables
 // (their identity stays), handlers registered with hot.on, checks. The
-// exception is a library module whose sources did not change (see Classes
+// exception is a class library whose sources did not change (see Classes
 // and their identity). A class no script defines any more keeps
 // its objects on the last version they ran; the report says so.
 //
@@ -217,7 +222,7 @@
 //	state.count = state.count or 0
 //
 // works, and a failed reload changes nothing, persisted state included
-// (reused library modules are the exception; see Classes and their
+// (reused class libraries are the exception; see Classes and their
 // identity).
 // To keep a slow top level from holding calls, reach persisted values in
 // functions or a hot.on("reload") handler rather than at the top level.

@@ -593,6 +593,7 @@ func (e *Engine) prepare(ctx context.Context, scripts []*script) (_ *generation,
 		}
 	}
 	g.hashes, g.files = e.scriptDiff(g)
+	g.kept = g.keepLocals()
 	g.stabilize()
 	g.orphans, g.handlesAtPrepare = e.orphanNames(g), len(e.handles)
 	return g, nil

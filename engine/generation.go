@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -35,9 +36,13 @@ type generation struct {
 	// prev is the generation that was current when this one was made (nil
 	// for the first); its modules may be reused (see reusable).
 	prev *generation
-	// libraries are the modules whose value defines no class: their value
-	// is reused by the next generation when their sources did not change.
+	// libraries are the modules whose value defines no class.
 	libraries map[string]bool
+	// kept holds, once the generation is prepared, the library modules
+	// whose value the next generation reuses when their sources did not
+	// change (see keepLocals). It is not written after that, so a
+	// generation being prepared reads it without the engine's lock.
+	kept map[string]keptModule
 	// reused marks the modules whose value is the previous generation's;
 	// origin names the generation that made each such value.
 	reused map[string]bool
@@ -105,11 +110,13 @@ type generation struct {
 // lockEngine takes the engine's lock for the rest of the preparation. A
 // generation being prepared runs without it, beside the calls of the
 // current generation, until it reaches state the two share: hot.persist
-// values (and whatever objects they hold). From then on it holds calls up.
+// values (and whatever objects they hold) or a reused library module
+// (see keepLocals). From then on it holds calls up; reached says what,
+// for busy errors.
 //
 // Only prepare's goroutine takes it: a function of this generation called
 // later, by a call that holds the lock already, must not.
-func (g *generation) lockEngine(L *lua.LState) {
+func (g *generation) lockEngine(L *lua.LState, reached string) {
 	if g.preparing && !g.locked {
 		ctx := L.Context()
 		if ctx == nil {
@@ -120,7 +127,7 @@ func (g *generation) lockEngine(L *lua.LState) {
 			L.RaiseError("%v", err)
 		}
 		g.locked = true
-		g.unlockTask = g.e.lk.doing(fmt.Sprintf("loading generation %d (its scripts reached hot.persist)", g.num))
+		g.unlockTask = g.e.lk.doing(fmt.Sprintf("loading generation %d (its scripts reached %s)", g.num, reached))
 	}
 }
 
@@ -260,14 +267,12 @@ func (g *generation) load(L *lua.LState, s *script) lua.LValue {
 	if g.reusable(s.module, 0) {
 		// The value, and the module locals its functions hold, are shared
 		// with the running generation from now on.
-		g.lockEngine(L)
-		ret = g.prev.modules[s.module]
+		g.lockEngine(L, "the library "+s.module+", kept from generation "+strconv.FormatUint(g.prev.num, 10))
+		k := g.prev.kept[s.module]
+		ret = k.value
 		g.reused[s.module] = true
 		g.libraries[s.module] = true
-		g.origin[s.module] = g.prev.num
-		if n, ok := g.prev.origin[s.module]; ok {
-			g.origin[s.module] = n
-		}
+		g.origin[s.module] = k.origin
 		g.setModule(L, s.module, ret)
 		return ret
 	}
@@ -303,22 +308,76 @@ func (g *generation) setModule(L *lua.LState, m string, ret lua.LValue) {
 }
 
 // reusable reports whether module m may take the previous generation's
-// value: it was a library there (its value defined no class), its source
-// is the same, and so is, recursively, every module it required.
+// value: that generation kept it (see keepLocals), its source is the same,
+// and so is, recursively, every module it required.
 func (g *generation) reusable(m string, depth int) bool {
-	p := g.prev
-	if p == nil || !p.libraries[m] || depth > 64 {
+	if g.prev == nil || depth > 64 {
 		return false
 	}
-	if _, ok := p.modules[m]; !ok || p.scripts[m] == nil || g.scripts[m] == nil || p.scripts[m].hash != g.scripts[m].hash {
+	k, ok := g.prev.kept[m]
+	if !ok || g.scripts[m] == nil || g.scripts[m].hash != k.hash {
 		return false
 	}
-	for _, d := range p.deps[m] {
+	for _, d := range k.deps {
 		if !g.reusable(d, depth+1) {
 			return false
 		}
 	}
 	return true
+}
+
+// keptModule is a library module as the generation that kept it left it:
+// its value, the hash of its source, what it required, and the number of
+// the generation whose run made the value.
+type keptModule struct {
+	value  lua.LValue
+	hash   [sha256.Size]byte
+	deps   []string
+	origin uint64
+}
+
+// keepLocals picks the library modules whose value, with the module locals
+// its functions hold, the next generation reuses while their sources do not
+// change: those whose code calls setmetatable (a class library: its
+// registries know the classes and objects made with it), and every module
+// such a module required. A helper module that makes no objects is run
+// afresh by every generation, as a class module is: loading it does not
+// hold calls up, and its functions do not keep an old generation alive.
+// Called at the end of prepare.
+func (g *generation) keepLocals() map[string]keptModule {
+	kept := make(map[string]keptModule)
+	var keep func(m string, depth int)
+	keep = func(m string, depth int) {
+		s := g.scripts[m]
+		if _, done := kept[m]; done || depth > 64 || !g.libraries[m] || s == nil {
+			return
+		}
+		k := keptModule{value: g.modules[m], hash: s.hash, deps: slices.Clone(g.deps[m]), origin: g.num}
+		if n, ok := g.origin[m]; ok {
+			k.origin = n
+		}
+		kept[m] = k
+		for _, d := range k.deps {
+			keep(d, depth+1)
+		}
+	}
+	for m := range g.libraries {
+		if s := g.scripts[m]; s != nil && namesSetmetatable(s.proto) {
+			keep(m, 0)
+		}
+	}
+	return kept
+}
+
+// namesSetmetatable reports whether a chunk names setmetatable anywhere
+// (a global read, a field, a string), in any of its functions.
+func namesSetmetatable(p *lua.FunctionProto) bool {
+	for _, c := range p.Constants {
+		if c == lua.LString("setmetatable") {
+			return true
+		}
+	}
+	return slices.ContainsFunc(p.FunctionPrototypes, namesSetmetatable)
 }
 
 func (g *generation) register(name string, t *lua.LTable, module string) *classVersion {
@@ -543,7 +602,7 @@ func (g *generation) construct(L *lua.LState, cls *lua.LTable) int {
 func (g *generation) hotPersist(L *lua.LState) int {
 	key := L.CheckString(1)
 	g.checkAlive(L)
-	g.lockEngine(L)
+	g.lockEngine(L, "hot.persist")
 	if v, ok := g.e.persist[key]; ok {
 		if g.locked {
 			g.saveForUndo(L, key, v)
