@@ -196,10 +196,10 @@ func requireAll(tb testing.TB, L *lua.LState, protos map[string]*lua.FunctionPro
 // there is one, with a constructor new(...) that calls init.
 func rawHotClass(L *lua.LState) int {
 	L.CheckString(1)
-	cls := L.NewTable()
+	cls := L.CreateTable(0, 8) // as the engine's: NewTable makes room for 32 slots and 32 keys
 	cls.RawSetString("__index", cls)
 	if base, ok := L.Get(2).(*lua.LTable); ok {
-		meta := L.NewTable()
+		meta := L.CreateTable(0, 1)
 		meta.RawSetString("__index", base)
 		cls.Metatable = meta
 	}

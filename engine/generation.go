@@ -529,6 +529,10 @@ func generationOf(L *lua.LState) *generation {
 // itself; base (a class table or a class name) becomes its base through
 // __index; Class.new(...) (or Class:new(...)) makes an object and calls its
 // init method with the arguments.
+// classFieldsHint is the room a hot.class table is made with: __index,
+// new and a few methods; it grows as any table does.
+const classFieldsHint = 8
+
 func (g *generation) hotClass(L *lua.LState) int {
 	name := L.CheckString(1)
 	if g.committed || !g.preparing {
@@ -537,7 +541,9 @@ func (g *generation) hotClass(L *lua.LState) int {
 	if _, dup := g.byName[name]; dup {
 		L.RaiseError("hot.class(%q): a class of that name is already defined", name)
 	}
-	cls := L.NewTable()
+	// Sized as a class's fields are: NewTable's room for 32 array slots
+	// and 32 keys is about 9 KB a class with its metatable.
+	cls := L.CreateTable(0, classFieldsHint)
 	cls.RawSetString("__index", cls)
 	var base *lua.LTable
 	switch b := L.Get(2).(type) {
@@ -554,7 +560,7 @@ func (g *generation) hotClass(L *lua.LState) int {
 		L.ArgError(2, "base must be a class table or a class name")
 	}
 	if base != nil {
-		meta := L.NewTable()
+		meta := L.CreateTable(0, 1)
 		meta.RawSetString("__index", base)
 		cls.Metatable = meta
 	}
