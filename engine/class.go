@@ -71,8 +71,12 @@ type handle struct {
 	cur  *classVersion
 	// owner is the automatic handle of the same name, for a frozen handle
 	// (nil for the automatic handle itself).
-	owner  *handle
-	copied []string // metamethod keys copied from the class, cleared on repoint
+	owner *handle
+	// copied is what the table holds besides handleKey: the meta of the
+	// version it was last pointed at, as it was then (a version's meta is
+	// replaced, never changed in place). Only point and repoint write the
+	// table, so prepare can work out a commit's writes from copied alone.
+	copied []metaField
 	// instances tracks live objects weakly, so that migration hooks and
 	// listings can reach them without keeping them alive.
 	instances instanceList
@@ -125,26 +129,39 @@ func metaFields(t, self *lua.LTable) []metaField {
 	return fs
 }
 
-// point makes the handle present cv: __index, metamethods, __metatable. It
-// overwrites the fields the two versions share and clears only those the
-// new one lacks.
+// point makes the handle present cv: __index, metamethods, __metatable.
 func (h *handle) point(cv *classVersion) {
 	if cv.meta == nil {
 		cv.meta = metaFields(cv.table, cv.table)
 	}
-	for _, k := range h.copied {
-		if !slices.ContainsFunc(cv.meta, func(f metaField) bool { return f.key == k }) {
-			h.t.RawSetString(k, lua.LNil)
+	h.repoint(cv, metaWrites(h.copied, cv.meta))
+}
+
+// repoint makes the handle present cv by writing writes, which
+// metaWrites(h.copied, cv.meta) returned.
+func (h *handle) repoint(cv *classVersion, writes []metaField) {
+	for _, w := range writes {
+		h.t.RawSetString(w.key, w.val)
+	}
+	h.copied, h.cur = cv.meta, cv
+}
+
+// metaWrites returns the writes that turn a handle table holding the fields
+// copied into one holding meta: the fields whose value differs, and the
+// keys of copied that meta lacks, with the value nil.
+func metaWrites(copied, meta []metaField) []metaField {
+	var writes []metaField
+	for _, c := range copied {
+		if !slices.ContainsFunc(meta, func(f metaField) bool { return f.key == c.key }) {
+			writes = append(writes, metaField{c.key, lua.LNil})
 		}
 	}
-	h.copied = h.copied[:0]
-	for _, f := range cv.meta {
-		if h.t.RawGetString(f.key) != f.val {
-			h.t.RawSetString(f.key, f.val)
+	for _, f := range meta {
+		if i := slices.IndexFunc(copied, func(c metaField) bool { return c.key == f.key }); i < 0 || copied[i].val != f.val {
+			writes = append(writes, f)
 		}
-		h.copied = append(h.copied, f.key)
 	}
-	h.cur = cv
+	return writes
 }
 
 // handleOf returns the handle an object carries, or nil for a plain value.

@@ -126,6 +126,9 @@ type Engine struct {
 	errsMu    sync.Mutex             // guards errs, which reloads write while calls run
 	errs      []error                // recent reload errors, oldest first
 	strikes   map[methodKey]int      // deadline hits in a row, by method; cleared by a commit
+	// pinnedHandles counts the handles whose hasPinned is set: a failed
+	// migration left objects on an old version.
+	pinnedHandles int
 
 	genNum  atomic.Uint64 // the current generation's number, readable without the lock
 	failing atomic.Bool   // the last reload failed (see reportRestored)
@@ -595,7 +598,7 @@ func (e *Engine) prepare(ctx context.Context, scripts []*script) (_ *generation,
 	g.hashes, g.files = e.scriptDiff(g)
 	g.kept = g.keepLocals()
 	g.stabilize()
-	g.orphans, g.handlesAtPrepare = e.orphanNames(g), len(e.handles)
+	e.planHandles(g)
 	return g, nil
 }
 
@@ -645,23 +648,25 @@ func (e *Engine) commit(g *generation) (report *Report, closeOld func()) {
 		changed bool // the version hash changed (else: only pinned objects to retry)
 	}
 	var swaps []swap
-	orphans := e.orphans(g) // before this commit adds handles
+	if len(e.handles) != g.handlesAtPrepare {
+		e.planHandles(g) // a commit added handles since prepare planned
+	}
 	e.adoptIdentities(g, old)
-	for _, cv := range g.order {
-		h := e.handles[cv.name]
-		if h == nil {
-			e.handles[cv.name] = newHandle(cv.name, cv)
+	for i := range g.repoints {
+		r := &g.repoints[i]
+		if r.from == nil {
+			e.handles[r.cv.name] = r.h
 			if old != nil {
-				report.Added = append(report.Added, cv.name)
+				report.Added = append(report.Added, r.cv.name)
 			}
 			continue
 		}
-		prev := h.cur
-		h.point(cv)
-		if changed := prev.version.Hash != cv.version.Hash; changed || h.hasPinned {
-			swaps = append(swaps, swap{h, prev, changed})
+		r.h.repoint(r.cv, r.writes)
+		if r.changed || r.h.hasPinned {
+			swaps = append(swaps, swap{r.h, r.from, r.changed})
 		}
 	}
+	g.repoints = nil
 	for _, p := range g.pending {
 		switch cv := g.classes[p.mt]; {
 		case isClassTable(p.obj):
@@ -687,7 +692,7 @@ func (e *Engine) commit(g *generation) (report *Report, closeOld func()) {
 	e.hashes = g.hashes
 	e.genNum.Store(g.num)
 
-	for _, name := range orphans {
+	for _, name := range g.orphans {
 		report.Orphaned = append(report.Orphaned, Orphan{Class: name, Objects: len(e.handles[name].objects())})
 	}
 	for _, s := range swaps {
@@ -720,26 +725,40 @@ func (e *Engine) commit(g *generation) (report *Report, closeOld func()) {
 	}
 }
 
-// orphanNames returns the names of the engine's classes that g lacks.
-// Prepare calls it, with e.reloading held: only a commit adds handles.
-func (e *Engine) orphanNames(g *generation) []string {
-	var names []string
+// planHandles works out what g's commit does to the engine's handles: the
+// classes g lacks (g.orphans), and how the handle of each class of g is
+// repointed (g.repoints), so that the commit, which holds calls up, only
+// writes. Prepare calls it, with e.reloading held: only a commit changes
+// handles (it adds them, never removes them, and repoints them), and
+// commits hold e.reloading too. The commit calls it again, with the engine's
+// lock (e.lk) held, if handles were added since.
+func (e *Engine) planHandles(g *generation) {
+	g.orphans = g.orphans[:0]
 	for name := range e.handles {
 		if g.byName[name] == nil {
-			names = append(names, name)
+			g.orphans = append(g.orphans, name)
 		}
 	}
-	return names
+	g.repoints = make([]repoint, len(g.order))
+	for i, cv := range g.order {
+		h := e.handles[cv.name]
+		if h == nil {
+			g.repoints[i] = repoint{cv: cv, h: newHandle(cv.name, cv)}
+			continue
+		}
+		g.repoints[i] = repoint{cv: cv, h: h, from: h.cur, changed: h.cur.version.Hash != cv.version.Hash, writes: metaWrites(h.copied, cv.meta)}
+	}
+	g.handlesAtPrepare = len(e.handles)
 }
 
-// orphans returns the names of the engine's classes that g lacks: those
-// prepare found, unless a commit added handles since (handles are never
-// removed). Called with the engine's lock (e.lk) held, before the commit adds g's handles.
-func (e *Engine) orphans(g *generation) []string {
-	if len(e.handles) != g.handlesAtPrepare {
-		return e.orphanNames(g)
-	}
-	return g.orphans
+// repoint is what a commit does to the handle of one class of its
+// generation, worked out by planHandles.
+type repoint struct {
+	cv      *classVersion
+	h       *handle       // the class's handle; a new one, not yet in e.handles, when from is nil
+	from    *classVersion // the version h presents until the commit
+	changed bool          // cv's version hash differs from from's
+	writes  []metaField   // what h.repoint writes into h's table
 }
 
 // scriptDiff returns the hashes of g's scripts, by path, and the paths

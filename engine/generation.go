@@ -59,10 +59,12 @@ type generation struct {
 	newIdentities []identityTable
 	// migrates is set when a class of this generation has a __migrate hook.
 	migrates bool
-	// orphans names the engine's classes this generation lacks, found in
-	// prepare when the engine had handlesAtPrepare handles (see
-	// Engine.orphans).
+	// orphans names the engine's classes this generation lacks and
+	// repoints says what the commit does to each class's handle, both
+	// worked out in prepare when the engine had handlesAtPrepare handles
+	// (see Engine.planHandles).
 	orphans          []string
+	repoints         []repoint
 	handlesAtPrepare int
 
 	classes map[*lua.LTable]*classVersion // class table -> its definition

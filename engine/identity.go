@@ -95,75 +95,41 @@ func (g *generation) stabilize() {
 }
 
 // identityMerge is a table a generation made for an identity that has a
-// stable table already, with its fields: the commit merges them. What can
-// be worked out without the stable table (which calls may be using) is
-// worked out in prepare, so that the commit, which holds calls up, reads
-// each stable table once and writes only the fields that differ.
+// stable table already: the commit gives the stable table exactly the made
+// table's fields and metatable. Prepare copies them into next, a table
+// private to the new generation, so that the commit, which holds calls up,
+// neither reads the stable table (which calls may be using) nor walks any
+// fields: it moves next's contents into the stable table in one assignment.
+// The made table keeps its own fields, for whatever still refers to it.
 type identityMerge struct {
 	made, stable *lua.LTable
-	fields       []field
-	index        map[lua.LValue]int // key to position in fields, for large classes (else a scan)
-	found        []bool             // scratch for apply: fields the stable table already holds
+	next         *lua.LTable // made's fields and metatable; nil once applied
+	size         int         // how many fields made has
 }
-
-// indexedFields is the field count over which a merge looks keys up in a
-// map rather than scanning its fields.
-const indexedFields = 16
 
 func newIdentityMerge(made, stable *lua.LTable) identityMerge {
-	m := identityMerge{made: made, stable: stable, fields: ownFields(made)}
-	m.found = make([]bool, len(m.fields))
-	if len(m.fields) > indexedFields {
-		m.index = make(map[lua.LValue]int, len(m.fields))
-		for i, f := range m.fields {
-			m.index[f.k] = i
-		}
+	size := 0
+	made.ForEach(func(lua.LValue, lua.LValue) { size++ })
+	next := newTable(size)
+	// In the order pairs visits them, so that the stable table iterates as
+	// made does.
+	for k, v := made.Next(lua.LNil); k != lua.LNil; k, v = made.Next(k) {
+		next.RawSet(k, v)
 	}
-	return m
-}
-
-// position returns where key k is in m.fields, or -1.
-func (m *identityMerge) position(k lua.LValue) int {
-	if m.index != nil {
-		if i, ok := m.index[k]; ok {
-			return i
-		}
-		return -1
-	}
-	for i, f := range m.fields {
-		if f.k == k {
-			return i
-		}
-	}
-	return -1
+	next.Metatable = made.Metatable
+	return identityMerge{made: made, stable: stable, next: next, size: size}
 }
 
 // apply gives the stable table exactly the made table's fields and
-// metatable. It reads the stable table as it is now, so that fields a call
-// added, changed or removed since prepare are dealt with too, and writes
-// only the keys whose value differs. Called with the engine's lock (e.lk) held.
+// metatable, as they were when the generation was prepared: whatever calls
+// added, changed or removed in the stable table since is replaced too. It
+// takes over next's storage (a gopher-lua table is its metatable, its array
+// and its hash maps: the struct copy moves all of them), so its cost does
+// not depend on the size of the class, and it allocates nothing. Called
+// with the engine's lock (e.lk) held.
 func (m *identityMerge) apply() {
-	var gone []lua.LValue
-	m.stable.ForEach(func(k, v lua.LValue) {
-		i := m.position(k)
-		switch {
-		case i < 0:
-			gone = append(gone, k)
-		case m.fields[i].v == v:
-			m.found[i] = true
-		}
-	})
-	for _, k := range gone {
-		m.stable.RawSet(k, lua.LNil)
-	}
-	for i, f := range m.fields {
-		if !m.found[i] {
-			m.stable.RawSet(f.k, f.v)
-		}
-	}
-	if m.stable.Metatable != m.made.Metatable {
-		m.stable.Metatable = m.made.Metatable
-	}
+	*m.stable = *m.next
+	m.next = nil // the stable table owns that storage now
 }
 
 // identityTable is a table that becomes the stable table of an identity new
@@ -291,13 +257,13 @@ func (g *generation) rebind() {
 // them and for __migrate's old.class; then each table g made for an
 // identity that already had one is merged into it: the stable table gets
 // exactly its fields and its metatable. Identities new in g take g's
-// table. The cost is the size of the class tables, not the number of
-// objects.
+// table. The cost is the number of classes (and, when versions are kept
+// aside, the size of their tables), not the number of objects.
 func (e *Engine) adoptIdentities(g, old *generation) {
-	if old != nil && len(g.merges) > 0 && (e.opts.ManualSwap || g.migrates || e.anyPinned()) {
+	if old != nil && len(g.merges) > 0 && (e.opts.ManualSwap || g.migrates || e.pinnedHandles > 0) {
 		kept := make(map[*lua.LTable]*lua.LTable, len(g.merges))
 		for _, m := range g.merges {
-			kept[m.stable] = newTable(len(m.fields))
+			kept[m.stable] = newTable(m.size)
 		}
 		keep := func(v lua.LValue) lua.LValue {
 			if t, ok := v.(*lua.LTable); ok && kept[t] != nil {
@@ -327,17 +293,6 @@ func (e *Engine) adoptIdentities(g, old *generation) {
 		e.stable[n.id] = n.t
 	}
 	g.merges, g.newIdentities = nil, nil
-}
-
-// anyPinned reports whether a failed migration left objects on an old
-// version. Called with the engine's lock (e.lk) held.
-func (e *Engine) anyPinned() bool {
-	for _, h := range e.handles {
-		if h.hasPinned {
-			return true
-		}
-	}
-	return false
 }
 
 // ownFields copies a table's own fields.

@@ -69,7 +69,14 @@ func (e *Engine) migrate(ctx context.Context, h *handle, prev *classVersion, cha
 		se.Class, se.Method = h.name, migrateHook
 		report.Failed = append(report.Failed, se)
 	}
-	h.hasPinned = pinned
+	if pinned != h.hasPinned {
+		h.hasPinned = pinned
+		if pinned {
+			e.pinnedHandles++
+		} else {
+			e.pinnedHandles--
+		}
+	}
 }
 
 type field struct{ k, v lua.LValue }

@@ -1,0 +1,106 @@
+package engine
+
+import (
+	"context"
+	"testing"
+)
+
+// A reload gives a class table exactly the fields and metatable the new
+// script defines, whatever calls did to it meanwhile, and it stays the same
+// table: what scripts see of it after the commit.
+func TestClassTableTakesExactlyTheNewDefinition(t *testing.T) {
+	thing := func(base, body string) string {
+		return `local Base = require("` + base + `")
+local Thing = setmetatable({}, Base)
+Thing.__index = Thing
+` + body + `
+return Thing
+`
+	}
+	files := map[string]string{
+		"base1.lua": "local B = {}\nB.__index = B\nB.name = 'base1'\nreturn B\n",
+		"base2.lua": "local B = {}\nB.__index = B\nB.name = 'base2'\nreturn B\n",
+		"thing.lua": thing("base1", "Thing.kind = 'v1'\nfunction Thing:old() return 1 end"),
+		"probe.lua": `
+local Thing = require("thing")
+local Probe = hot.class("Probe")
+-- What a call does to the class between two reloads.
+function Probe:meddle()
+  hot.persist("held", function() return {Thing} end)
+  Thing.extra = true
+  Thing.old = function() return "meddled" end
+end
+function Probe:describe()
+  local keys = {}
+  for k in pairs(Thing) do keys[#keys + 1] = tostring(k) end
+  table.sort(keys)
+  local held = hot.persist("held", function() return {} end)[1]
+  return table.concat(keys, ",") .. " len=" .. #Thing .. " base=" .. getmetatable(Thing).name ..
+    " kind=" .. tostring(Thing.kind) .. " same=" .. tostring(rawequal(held, Thing))
+end
+return Probe
+`,
+	}
+	e, dir := newEngine(t, files)
+	ctx := context.Background()
+	probe, err := e.New(ctx, "Probe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	call(t, probe, "meddle")
+	if got, want := call(t, probe, "describe"), "__index,extra,kind,old len=0 base=base1 kind=v1 same=true"; got != want {
+		t.Fatalf("before the reload: %q, want %q", got, want)
+	}
+	reload(t, e, dir, map[string]string{"thing.lua": thing("base2", "Thing.kind = 'v2'\nThing[1], Thing[2] = 'a', 'b'\nfunction Thing:new() return 2 end")})
+	if got, want := call(t, probe, "describe"), "1,2,__index,kind,new len=2 base=base2 kind=v2 same=true"; got != want {
+		t.Errorf("after the reload: %q, want %q", got, want)
+	}
+}
+
+// An object made before reloads answers with the metamethods of each new
+// version: those added, changed and removed.
+func TestObjectsFollowMetamethodsAcrossReloads(t *testing.T) {
+	point := func(body string) string {
+		return "local P = {}\nP.__index = P\nfunction P:init() self.x = 1 end\n" + body + "\nreturn P\n"
+	}
+	probe := `
+local P = require("point")
+local Probe = hot.class("Probe")
+function Probe:show(o) return tostring(o):gsub("table: 0x%x+", "table") .. " " .. tostring(rawequal(getmetatable(o), P)) end
+function Probe:add(o) local ok, v = pcall(function() return o + 1 end) return ok and v or "no __add" end
+return Probe
+`
+	e, dir := newEngine(t, map[string]string{
+		"point.lua": point("function P.__tostring(p) return 'v1' end"),
+		"probe.lua": probe,
+	})
+	ctx := context.Background()
+	obj, err := e.New(ctx, "point")
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		body, show string
+		add        any
+	}{
+		{"function P.__tostring(p) return 'v1' end", "v1 true", "no __add"},
+		{"function P.__tostring(p) return 'v2' end\nfunction P.__add(p, n) return p.x + n end", "v2 true", float64(2)},
+		{"function P.__add(p, n) return p.x + n + 10 end", "table true", float64(12)},
+		{"function P.__tostring(p) return 'v4' end", "v4 true", "no __add"},
+	}
+	for i, s := range steps {
+		if i > 0 {
+			reload(t, e, dir, map[string]string{"point.lua": point(s.body)})
+		}
+		p, err := e.New(ctx, "Probe")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := call(t, p, "show", obj); got != s.show {
+			t.Errorf("step %d: tostring(obj) = %v, want %v", i+1, got, s.show)
+		}
+		if got := call(t, p, "add", obj); got != s.add {
+			t.Errorf("step %d: obj + 1 = %v, want %v", i+1, got, s.add)
+		}
+	}
+}
