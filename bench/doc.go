@@ -30,7 +30,7 @@
 //     classes, derived classes in other files, hot.class classes, utility
 //     modules): a one-file reload against the raw re-run floor, and the heap
 //     of the engine, per generation and per module against a raw state's.
-//   - BenchmarkCommitPauseClasses: the commit pause with 500 and 5,000
+//   - BenchmarkCommitPauseClasses: the commit pause with 50, 500 and 5,000
 //     classes and a million live objects.
 //   - BenchmarkContextCheck: what gopher-lua's per-instruction context check
 //     costs the top level of 500 modules, and a loop of Lua calls.

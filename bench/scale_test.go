@@ -436,7 +436,7 @@ return Spawner
 `
 
 // BenchmarkCommitPauseClasses reloads a one-class change in a project of
-// 500 and 5,000 blank classes, one file each, with a million live objects
+// 50, 500 and 5,000 blank classes, one file each, with a million live objects
 // spread over them, and reports how long calls were held for the commit
 // (Report.Pause, as pause-ns/op) beside the whole reload (ns/op). It runs
 // only with HOTLUA_BENCH_LARGE=1 (about 25 s).
@@ -444,7 +444,7 @@ func BenchmarkCommitPauseClasses(b *testing.B) {
 	if os.Getenv(largeEnv) == "" {
 		b.Skip("set " + largeEnv + "=1 (benchtable -large) to run it")
 	}
-	for _, n := range []int{500, 5000} {
+	for _, n := range []int{50, 500, 5000} {
 		b.Run(fmt.Sprintf("classes=%d/objects=%d", n, pauseObjects), func(b *testing.B) {
 			files := map[string]string{"k/spawner.lua": spawnerSrc}
 			for i := range n {

@@ -14,7 +14,7 @@
 // single go test -count 6 would run the six runs of one benchmark before
 // any of its baseline. With -in it reads saved output from a file ("-" for
 // stdin) instead of running the benchmarks. With -large it also measures
-// the 5,000-module rows and the commit pause with 500 and 5,000 classes,
+// the 5,000-module rows and the commit pause with 50, 500 and 5,000 classes,
 // which the README's table shows.
 package main
 
