@@ -45,6 +45,50 @@ func (g *gate) waitIn(t *testing.T) {
 	}
 }
 
+// gatedEngine makes an engine over files, units/goblin.lua and the gate's
+// functions, and a goblin of 42 hp to probe it with.
+func gatedEngine(t *testing.T, files map[string]string) (e *Engine, dir string, g *gate, probe *Object) {
+	t.Helper()
+	g, reg := newGate(t)
+	files["units/goblin.lua"] = strings.Replace(goblinScript, "%s", "", 1)
+	e, dir = newEngine(t, files, func(o *Options) { o.Bindings = reg; o.LoadTimeout = time.Minute })
+	probe, err := e.New(context.Background(), "units.goblin", 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, dir, g, probe
+}
+
+// checkCallDuringReload writes files, whose top level waits at the gate,
+// reloads, and meanwhile calls probe with a 200 ms deadline: with holder ""
+// the call must answer, else fail with a busy error naming holder. Then it
+// lets the load go on and waits for the reload to succeed.
+func checkCallDuringReload(t *testing.T, e *Engine, dir string, g *gate, probe *Object, files map[string]string, holder string) {
+	t.Helper()
+	writeScripts(t, dir, files)
+	done := make(chan error, 1)
+	go func() { _, err := e.Reload(context.Background()); done <- err }()
+	g.waitIn(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	hp, err := probe.Call(ctx, "update")
+	cancel()
+	switch {
+	case holder == "" && (err != nil || hp.Any() != float64(42)):
+		t.Errorf("a call while the reload loads = %v, %v; want 42", hp, err)
+	case holder != "" && (!errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), holder)):
+		t.Errorf("a call while the reload loads: %v, want a busy error naming %q", err, holder)
+	}
+	g.released.Store(true)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("reload: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the reload never ended")
+	}
+}
+
 const goblinScript = `
 local Goblin = {}
 Goblin.__index = Goblin
@@ -84,8 +128,8 @@ func TestDeadlineHoldsWhileTheEngineIsBusy(t *testing.T) {
 			_, err := spinner.Call(context.Background(), "spin")
 			return err
 		}},
-		{"a generation loads slowly after touching hot.persist", "loading generation 2 (its scripts reached hot.persist)", func(t *testing.T, e *Engine, dir string, _ *Object) error {
-			writeScripts(t, dir, map[string]string{"slow.lua": "local s = hot.persist('s', {})\nentered()\nwhile not released() do end\nreturn true\n"})
+		{"a generation loads slowly after touching hot.persist", `loading generation 2 (its scripts reached hot.persist("s"))`, func(t *testing.T, e *Engine, dir string, _ *Object) error {
+			writeScripts(t, dir, map[string]string{"slow.lua": "local s = hot.persist('s', {})\ns.n = (s.n or 0) + 1\nentered()\nwhile not released() do end\nreturn true\n"})
 			_, err := e.Reload(context.Background())
 			return err
 		}},

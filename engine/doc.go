@@ -208,24 +208,38 @@
 // goroutine.
 //
 // A reload compiles without holding calls up, and loads the new generation
-// in its fresh state beside the running calls until its scripts touch state
-// the generations share (hot.persist): from then on, and for the commit, it
-// holds them (a call waiting meanwhile gets a busy error naming the load
-// at its deadline). The first time a load reaches a persisted value, the
-// engine copies every table reachable from it (bounded like the __migrate
-// snapshot, at 2^20 fields; past that hot.persist fails with a clear
-// error): if the load or its checks fail, or the generation is discarded
-// before it commits, every field the load changed goes back to what it
-// was, unless a call changed it again since. So the common idiom
+// in its fresh state beside the running calls until its scripts reach into
+// state the generations share: from then on, and for the commit, it holds
+// them (a call waiting meanwhile gets a busy error naming what the load
+// reached, at its deadline). Shared state is what the running calls use:
+// the contents of persisted tables, persisted functions, and kept class
+// libraries (see Classes and their identity). Taking a persisted value is
+// not reaching into it: while a generation loads beside calls, hot.persist
+// gives its top level a stand-in for a persisted table, which the commit
+// replaces by the table itself in everything the generation holds. So
+//
+//	local state = hot.persist("state", {})
+//	function Counter:bump() state.count = state.count + 1 end
+//
+// loads without holding any call up. Indexing the stand-in, assigning
+// into it, #, pairs, next, ipairs, rawget, rawset, getmetatable, unpack and
+// the table library reach the table (and take the lock); comparing it with
+// == to the table itself, tostring and Go functions given it see the
+// stand-in, so reach persisted tables in functions or a hot.on("reload")
+// handler rather than at the top level. The first time a load reaches a
+// persisted table, the engine copies every table reachable from it
+// (bounded like the __migrate snapshot, at 2^20 fields; past that the load
+// fails with a clear error): if the load or its checks fail, or the
+// generation is discarded before it commits, every field the load changed
+// goes back to what it was, unless a call changed it again since. So
 //
 //	local state = hot.persist("state", {})
 //	state.count = state.count or 0
 //
-// works, and a failed reload changes nothing, persisted state included
+// works too (holding calls from its second line until the load is
+// prepared), and a failed reload changes nothing, persisted state included
 // (reused class libraries are the exception; see Classes and their
 // identity).
-// To keep a slow top level from holding calls, reach persisted values in
-// functions or a hot.on("reload") handler rather than at the top level.
 // Go functions that scripts call at their top level may
 // therefore run concurrently with calls of the current generation. With
 // [Options].DeferCommit, automatic reloads stop once prepared and the host

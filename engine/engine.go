@@ -276,8 +276,10 @@ func (r *Report) String() string {
 // into hot.persist values are undone.
 //
 // Compiling and loading the fresh state happen beside running calls, until
-// the new scripts touch hot.persist; from then on, and for the commit, calls
-// wait. ctx bounds the load and every wait for the engine.
+// the new scripts reach into shared state (a persisted table's contents, a
+// kept class library: see the package documentation); from then on, and
+// for the commit, calls wait. ctx bounds the load and every wait for the
+// engine.
 func (e *Engine) Reload(ctx context.Context) (*Report, error) {
 	return e.reloadFor(ctx, "manual", nil)
 }
@@ -559,8 +561,8 @@ func (e *Engine) unchanged(srcs []source) bool {
 
 // prepare loads scripts into a fresh state and runs the script-defined
 // checks. It changes nothing the current generation uses, and holds up no
-// call until the scripts reach shared state: the first hot.persist takes
-// the engine's lock (see generation.lockEngine) until prepare returns.
+// call until the scripts reach shared state: from then on it holds the
+// engine's lock (see generation.lockEngine) until prepare returns.
 func (e *Engine) prepare(ctx context.Context, scripts []*script) (_ *generation, err error) {
 	if e.isClosed() {
 		return nil, ErrClosed

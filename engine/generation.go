@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"crypto/sha256"
 	"fmt"
 	"maps"
@@ -81,6 +80,10 @@ type generation struct {
 	handlers   map[string][]*lua.LFunction // hot.on, by event
 	checks     []*lua.LFunction            // hot.check
 	committed  bool
+	// standIns are the stand-ins hot.persist gave the load for persisted
+	// tables, which share standInMeta (see standInFor).
+	standIns    map[*lua.LTable]*standIn
+	standInMeta *lua.LTable
 	// persistPre holds the persisted tables the load reached as they were
 	// before it (saveForUndo), persistPost as it left them (loaded), so
 	// that discarding the generation undoes its writes; persistSeen and
@@ -120,14 +123,7 @@ type generation struct {
 // later, by a call that holds the lock already, must not.
 func (g *generation) lockEngine(L *lua.LState, reached string) {
 	if g.preparing && !g.locked {
-		ctx := L.Context()
-		if ctx == nil {
-			ctx = context.Background()
-		}
-		if err := g.e.lk.lock(ctx); err != nil {
-			g.lockErr = err
-			L.RaiseError("%v", err)
-		}
+		g.takeLock(L)
 		g.locked = true
 		g.unlockTask = g.e.lk.doing(fmt.Sprintf("loading generation %d (its scripts reached %s)", g.num, reached))
 	}
@@ -229,6 +225,7 @@ func (g *generation) install() {
 	L.SetGlobal("require", L.NewFunction(g.require))
 	g.setmetatableFn = L.NewFunction(g.setmetatable)
 	L.SetGlobal("setmetatable", g.setmetatableFn)
+	sandbox.ResolveTables(L, g.resolveStandIn)
 }
 
 // loadAll runs every script as a module, in module-name order (a module
@@ -486,6 +483,12 @@ func (g *generation) setmetatable(L *lua.LState) int {
 	}
 	obj := L.CheckTable(1)
 	L.CheckTypes(2, lua.LTNil, lua.LTTable)
+	if g.isStandIn(obj) {
+		obj = g.reach(L, obj)
+	}
+	if mt, ok := L.Get(2).(*lua.LTable); ok && g.isStandIn(mt) {
+		L.Replace(2, g.reach(L, mt))
+	}
 	if cur, ok := obj.Metatable.(*lua.LTable); ok {
 		protected := cur.RawGetString("__metatable") != lua.LNil
 		if h := handleOf(obj); h != nil {
@@ -509,7 +512,8 @@ func (g *generation) setmetatable(L *lua.LState) int {
 			obj.Metatable = L.Get(2)
 		}
 	}
-	L.SetTop(1)
+	L.SetTop(0)
+	L.Push(obj)
 	return 1
 }
 
@@ -607,13 +611,26 @@ func (g *generation) construct(L *lua.LState, cls *lua.LTable) int {
 
 // hot.persist(key, init) returns the value kept under key across reloads,
 // making it first from init (a value, or a function called once).
+//
+// A generation loading beside running calls gets a stand-in for a
+// persisted table (see standInFor), and takes the engine's lock for the
+// rest of its load for a persisted function or userdata, whose code and
+// data are the running generation's.
 func (g *generation) hotPersist(L *lua.LState) int {
 	key := L.CheckString(1)
 	g.checkAlive(L)
-	g.lockEngine(L, "hot.persist")
-	if v, ok := g.e.persist[key]; ok {
-		if g.locked {
-			g.saveForUndo(L, key, v)
+	if v, ok := g.persisted(L, key); ok {
+		switch x := v.(type) {
+		case lua.LNumber, lua.LString, lua.LBool:
+		case *lua.LTable:
+			if g.preparing && !g.locked {
+				v = g.standInFor(L, key, x)
+			}
+		default:
+			g.lockEngine(L, fmt.Sprintf("hot.persist(%q)", key))
+		}
+		if t, ok := v.(*lua.LTable); ok && g.locked && !g.isStandIn(t) {
+			g.saveForUndo(L, key, t)
 		}
 		L.Push(v)
 		return 1
@@ -659,8 +676,25 @@ func (g *generation) saveForUndo(L *lua.LState, key string, v lua.LValue) {
 
 // loaded records what the load left in the persisted tables it reached,
 // before prepare releases the engine's lock: undoPersist then reverts
-// only what the load changed and no call changed since.
+// only what the load changed and no call changed since. A stand-in the
+// load stored into one of them (state.other = q, where both are persisted)
+// becomes the table it stands for first.
 func (g *generation) loaded() {
+	type standInField struct {
+		t    *lua.LTable
+		k, v lua.LValue
+	}
+	var found []standInField
+	for _, st := range g.persistPre {
+		st.t.ForEach(func(k, v lua.LValue) {
+			if t, ok := v.(*lua.LTable); ok && g.isStandIn(t) {
+				found = append(found, standInField{st.t, k, g.standIns[t].table})
+			}
+		})
+	}
+	for _, f := range found {
+		f.t.RawSet(f.k, f.v)
+	}
 	g.persistPost = current(g.persistPre)
 }
 

@@ -60,7 +60,7 @@ func (g *generation) stabilize() {
 			g.subst[t] = s
 		}
 	}
-	if len(g.subst) > 0 {
+	if len(g.subst) > 0 || len(g.standIns) > 0 {
 		g.rebind()
 	}
 	sub := func(t *lua.LTable) *lua.LTable {
@@ -145,7 +145,8 @@ type identityTable struct {
 func isClassTable(t *lua.LTable) bool { return t.RawGetString("__index") != lua.LNil }
 
 // rebind replaces, in every value this generation reaches, the tables of
-// g.subst by their stable tables (see stabilize).
+// g.subst by their stable tables (see stabilize), and the stand-ins of
+// persisted tables by those tables (see standInFor).
 func (g *generation) rebind() {
 	stop := make(map[*lua.LTable]bool)
 	for _, s := range g.e.stable {
@@ -163,6 +164,9 @@ func (g *generation) rebind() {
 			}
 		}
 	}
+	for _, si := range g.standIns {
+		stop[si.table] = true
+	}
 	globals := g.L.G.Global
 	seen := make(map[lua.LValue]bool)
 	var work []lua.LValue
@@ -172,6 +176,8 @@ func (g *generation) rebind() {
 		case *lua.LTable:
 			if s := g.subst[x]; s != nil {
 				v = s
+			} else if si := g.standIns[x]; si != nil {
+				v = si.table
 			}
 			if !seen[x] {
 				seen[x] = true
@@ -240,7 +246,7 @@ func (g *generation) rebind() {
 				// identity (a library's constructor closing over the class
 				// it just made).
 				v := uv.Value()
-				if t, isTable := v.(*lua.LTable); own || !isTable || g.subst[t] != nil {
+				if t, isTable := v.(*lua.LTable); own || !isTable || g.subst[t] != nil || g.standIns[t] != nil {
 					if nv := visit(v); nv != v {
 						uv.SetValue(nv)
 					}
