@@ -154,6 +154,15 @@ func (l *engineLock) unlock() {
 	l.qmu.Unlock()
 }
 
+// calling records fn as what the holder calls. Called with the lock held.
+// A caller calling the same function again (a method in a loop) skips the
+// store: an atomic load is a plain read, a store a locked exchange.
+func (l *engineLock) calling(fn *lua.LFunction) {
+	if l.fn.Load() != fn {
+		l.fn.Store(fn)
+	}
+}
+
 // doing records what the holder does until the returned function is called.
 // Called with the lock held.
 func (l *engineLock) doing(what string) (done func()) {

@@ -94,12 +94,15 @@ func (e *Engine) call(ctx context.Context, recv *lua.LTable, self bool, class, n
 }
 
 // run calls fn, a method or function called name of recv, unless it is
-// quarantined, bounded by ctx, and restores the stack. Called with the engine's lock
-// (e.lk) held.
+// quarantined, bounded by ctx, and restores the stack: it pushes fn, the
+// receiver when self is set, and args, and makes one protected call.
+// Called with the engine's lock (e.lk) held. No deferred closure on this
+// path: Lua errors come back as errors, and the caller's deferred unlock
+// covers a Go panic.
 func (e *Engine) run(ctx context.Context, fn *lua.LFunction, recv *lua.LTable, self bool, class, name string, args []any) (Value, error) {
 	L := e.L
-	e.lk.fn.Store(fn)
-	if e.quarantined(recv, class, name) {
+	e.lk.calling(fn)
+	if len(e.strikes) > 0 && e.quarantined(recv, class, name) {
 		return Value{}, e.quarantineError(recv, class, name)
 	}
 	var unguard func()
@@ -107,19 +110,6 @@ func (e *Engine) run(ctx context.Context, fn *lua.LFunction, recv *lua.LTable, s
 		unguard = sandbox.Guard(L, ctx)
 	}
 	top := L.GetTop()
-	// No deferred closure on this path: invoke returns Lua errors as
-	// errors, and the caller's deferred unlock covers a Go panic.
-	v, err := e.invoke(ctx, L, fn, recv, self, class, name, args)
-	L.SetTop(top)
-	if unguard != nil {
-		unguard()
-	}
-	return v, err
-}
-
-// invoke pushes fn, the receiver when self is set, and args, and calls fn.
-// Called with the engine's lock (e.lk) held; the caller restores the stack.
-func (e *Engine) invoke(ctx context.Context, L *lua.LState, fn *lua.LFunction, recv *lua.LTable, self bool, class, name string, args []any) (Value, error) {
 	e.gen.pcall.Push(L)
 	L.Push(fn)
 	n := len(args)
@@ -127,33 +117,46 @@ func (e *Engine) invoke(ctx context.Context, L *lua.LState, fn *lua.LFunction, r
 		L.Push(recv)
 		n++
 	}
+	var err error
 	for _, a := range args {
-		lv, err := e.toLua(L, a)
-		if err != nil {
-			return Value{}, fmt.Errorf("engine: %s.%s: %w", className(recv, class), name, err)
+		var lv lua.LValue
+		if lv, err = e.toLua(L, a); err != nil {
+			err = fmt.Errorf("engine: %s.%s: %w", className(recv, class), name, err)
+			break
 		}
 		L.Push(lv)
 	}
-	// sandbox.PCall, not L.PCall: gopher-lua's own traceback has a line per
-	// tail call, gigabytes for a tail-recursive loop stopped at a deadline.
-	if err := e.gen.pcall.PCallPushed(L, n, 1); err != nil {
-		se := scriptError(err, e.gen.num)
-		se.Class, se.Method = className(recv, class), name
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			e.strike(methodKey{se.Class, name})
+	var v Value
+	if err == nil {
+		// sandbox.PCall, not L.PCall: gopher-lua's own traceback has a
+		// line per tail call, gigabytes for a tail-recursive loop stopped
+		// at a deadline.
+		if err = e.gen.pcall.PCallPushed(L, n, 1); err == nil {
+			if len(e.strikes) > 0 {
+				delete(e.strikes, methodKey{className(recv, class), name})
+			}
+			v, err = e.value(L.Get(-1))
+		} else {
+			se := scriptError(err, e.gen.num)
+			se.Class, se.Method = className(recv, class), name
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				e.strike(methodKey{se.Class, name})
+			}
+			err = se
 		}
-		return Value{}, se
 	}
-	if len(e.strikes) > 0 {
-		delete(e.strikes, methodKey{className(recv, class), name})
+	L.SetTop(top)
+	if unguard != nil {
+		unguard()
 	}
-	return e.value(L.Get(-1))
+	return v, err
 }
 
 // quarantined reports whether method name of recv's class is quarantined.
-// Called with the engine's lock held.
+// Called with the engine's lock held; hot callers skip it while no method
+// has a strike (len(e.strikes) == 0).
 func (e *Engine) quarantined(recv *lua.LTable, class, name string) bool {
-	return len(e.strikes) > 0 && e.opts.QuarantineAfter > 0 && e.strikes[methodKey{className(recv, class), name}] >= e.opts.QuarantineAfter
+	return e.opts.QuarantineAfter > 0 && e.strikes[methodKey{className(recv, class), name}] >= e.opts.QuarantineAfter
 }
 
 func (e *Engine) quarantineError(recv *lua.LTable, class, name string) error {
@@ -224,7 +227,7 @@ func (e *Engine) CallEach(ctx context.Context, objs []*Object, method string, ar
 		if !ok {
 			return fmt.Errorf("%w: %s.%s (object %d)", ErrNoMethod, className(o.t, ""), method, i)
 		}
-		if e.quarantined(o.t, "", method) {
+		if len(e.strikes) > 0 && e.quarantined(o.t, "", method) {
 			return e.quarantineError(o.t, "", method)
 		}
 		fns[i] = fn
@@ -235,7 +238,7 @@ func (e *Engine) CallEach(ctx context.Context, objs []*Object, method string, ar
 	if len(objs) == 0 {
 		return nil
 	}
-	e.lk.fn.Store(fns[0])
+	e.lk.calling(fns[0])
 	var unguard func()
 	if ctx.Done() != nil {
 		unguard = sandbox.Guard(L, ctx)
