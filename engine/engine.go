@@ -220,7 +220,7 @@ type Report struct {
 	Failed     []error       // failed __migrate hooks; those objects keep their old version
 	HookErrors []error       // errors of "unload" and "reload" handlers
 	Duration   time.Duration // the whole reload, compile included
-	Pause      time.Duration // how long the commit held the engine: calls waited at most this long for it, hooks included
+	Pause      time.Duration // how long the commit held the engine, hooks included, and for a shard the commits of the shards before it: calls waited at most this long for it
 	// Retained lists the older generations still in memory, as of the last
 	// garbage collection, besides the one this reload replaced: something
 	// reaches their functions ([Engine.Generations] says what).
@@ -396,9 +396,12 @@ func reloadGroup(ctx context.Context, engines []*Engine, names []string, trigger
 	}
 	// Every shard or none: take every lock (ctx bounds the wait) before the
 	// first commit.
+	lockedAt := make([]time.Time, len(engines))
 	if !automatic || !engines[0].opts.DeferCommit {
 		for i, e := range engines {
-			if err := e.lk.lock(ctx); err != nil {
+			err := e.lk.lock(ctx)
+			lockedAt[i] = time.Now()
+			if err != nil {
 				for _, locked := range engines[:i] {
 					locked.lk.unlock()
 				}
@@ -419,7 +422,9 @@ func reloadGroup(ctx context.Context, engines []*Engine, names []string, trigger
 			outs[i].parked = true
 			continue
 		}
-		outs[i].report, outs[i].err = e.commitLocked(gens[i], start)
+		// Each engine's Pause counts from its lock: its calls wait for
+		// the shards before it to commit too.
+		outs[i].report, outs[i].err = e.commitLocked(gens[i], start, lockedAt[i])
 	}
 	return outs, nil
 }
@@ -525,13 +530,12 @@ func (e *Engine) commitPrepared(ctx context.Context, g *generation, start time.T
 		g.discard()
 		return nil, err
 	}
-	return e.commitLocked(g, start)
+	return e.commitLocked(g, start, time.Now())
 }
 
 // commitLocked commits g and releases the engine's lock, which the caller
-// took. Report.Pause is how long the commit held it.
-func (e *Engine) commitLocked(g *generation, start time.Time) (*Report, error) {
-	locked := time.Now()
+// took at locked. Report.Pause is how long it was held from then.
+func (e *Engine) commitLocked(g *generation, start, locked time.Time) (*Report, error) {
 	if e.closed.Load() {
 		e.lk.unlock()
 		g.discard()

@@ -5,9 +5,9 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hotlua/hotlua/internal/sandbox"
@@ -98,24 +98,32 @@ func settleUndefined(ctx context.Context, engines []*Engine, gens []*generation,
 }
 
 // undefinedClasses lists the classes with live objects that g does not
-// define although g still has the script that defined them.
+// define although g still has the script that defined them. The candidates
+// are among the classes prepare found g lacks (g.orphans), and are found
+// without the engine's lock: only commits change handles, and the caller
+// holds e.reloading, as commits do. Only counting their objects takes the
+// lock, so a reload that keeps every class does not hold calls up here.
 func (e *Engine) undefinedClasses(ctx context.Context, g *generation) ([]undefinedClass, error) {
+	var candidates []*handle
+	for _, name := range g.orphans {
+		h := e.handles[name]
+		if h.cur == nil || h.cur.module == "" || g.scripts[h.cur.module] == nil {
+			continue // not a module's class, or its script was deleted for good
+		}
+		candidates = append(candidates, h)
+	}
+	if len(candidates) == 0 {
+		return nil, nil
+	}
+	slices.SortFunc(candidates, func(a, b *handle) int { return strings.Compare(a.name, b.name) })
 	if err := e.lk.lock(ctx); err != nil {
 		return nil, err
 	}
 	defer e.lk.unlock()
 	var out []undefinedClass
-	for _, name := range slices.Sorted(maps.Keys(e.handles)) {
-		h := e.handles[name]
-		if g.byName[name] != nil || h.cur == nil || h.cur.module == "" {
-			continue
-		}
-		s := g.scripts[h.cur.module]
-		if s == nil {
-			continue // deleted for good
-		}
+	for _, h := range candidates {
 		if n := len(h.objects()); n > 0 {
-			out = append(out, undefinedClass{class: name, objects: n, script: s.source})
+			out = append(out, undefinedClass{class: h.name, objects: n, script: g.scripts[h.cur.module].source})
 		}
 	}
 	return out, nil
