@@ -113,20 +113,36 @@ type metaField struct {
 // table), so that getmetatable of an object is its class. It scans the
 // whole class, so prepare calls it, before the commit holds calls up.
 func metaFields(t, self *lua.LTable) []metaField {
-	var fs []metaField
-	protected := false
-	t.ForEach(func(k, v lua.LValue) {
-		ks, ok := k.(lua.LString)
-		if !ok || !strings.HasPrefix(string(ks), "__") || ks == handleKey || ks == migrateHook {
-			return
-		}
-		protected = protected || ks == "__metatable"
-		fs = append(fs, metaField{string(ks), v})
-	})
-	if !protected {
-		fs = append(fs, metaField{"__metatable", self})
+	var meta []metaField
+	t.ForEach(func(k, v lua.LValue) { meta = appendMetaField(meta, k, v) })
+	return withMetatableField(meta, self)
+}
+
+// metaFieldsOf is metaFields of a table whose own fields are fs.
+func metaFieldsOf(fs []field, self *lua.LTable) []metaField {
+	var meta []metaField
+	for _, f := range fs {
+		meta = appendMetaField(meta, f.k, f.v)
 	}
-	return fs
+	return withMetatableField(meta, self)
+}
+
+// appendMetaField appends the field k, v to meta when a handle copies it.
+func appendMetaField(meta []metaField, k, v lua.LValue) []metaField {
+	ks, ok := k.(lua.LString)
+	if !ok || !strings.HasPrefix(string(ks), "__") || ks == handleKey || ks == migrateHook {
+		return meta
+	}
+	return append(meta, metaField{string(ks), v})
+}
+
+// withMetatableField appends __metatable = self to meta unless the class
+// sets its own.
+func withMetatableField(meta []metaField, self *lua.LTable) []metaField {
+	if slices.ContainsFunc(meta, func(f metaField) bool { return f.key == "__metatable" }) {
+		return meta
+	}
+	return append(meta, metaField{"__metatable", self})
 }
 
 // point makes the handle present cv: __index, metamethods, __metatable.

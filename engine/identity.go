@@ -60,8 +60,9 @@ func (g *generation) stabilize() {
 			g.subst[t] = s
 		}
 	}
+	var fields map[*lua.LTable][]field
 	if len(g.subst) > 0 || len(g.standIns) > 0 {
-		g.rebind()
+		fields = g.rebind()
 	}
 	sub := func(t *lua.LTable) *lua.LTable {
 		if s := g.subst[t]; s != nil {
@@ -73,7 +74,11 @@ func (g *generation) stabilize() {
 		g.pending[i] = pendingObject{sub(p.obj), sub(p.mt)}
 	}
 	for made, stable := range g.subst {
-		g.merges = append(g.merges, newIdentityMerge(made, stable))
+		fs, walked := fields[made]
+		if !walked {
+			fs = orderedFields(made)
+		}
+		g.merges = append(g.merges, newIdentityMerge(made, stable, fs))
 	}
 	for t, id := range g.identities {
 		if g.e.stable[id] == nil {
@@ -88,7 +93,11 @@ func (g *generation) stabilize() {
 	}
 	for _, cv := range g.order {
 		g.migrates = g.migrates || lookup(cv.fresh, migrateHook) != lua.LNil
-		cv.meta = metaFields(cv.fresh, cv.table)
+		if fs, walked := fields[cv.fresh]; walked {
+			cv.meta = metaFieldsOf(fs, cv.table)
+		} else {
+			cv.meta = metaFields(cv.fresh, cv.table)
+		}
 		cv.version = Version{Generation: g.num, Hash: g.classHash(cv)}
 	}
 	g.subst = nil
@@ -107,17 +116,16 @@ type identityMerge struct {
 	size         int         // how many fields made has
 }
 
-func newIdentityMerge(made, stable *lua.LTable) identityMerge {
-	size := 0
-	made.ForEach(func(lua.LValue, lua.LValue) { size++ })
-	next := newTable(size)
-	// In the order pairs visits them, so that the stable table iterates as
-	// made does.
-	for k, v := made.Next(lua.LNil); k != lua.LNil; k, v = made.Next(k) {
-		next.RawSet(k, v)
+// newIdentityMerge returns the merge of made into stable; fields are
+// made's own fields, in the order pairs visits them, so that the stable
+// table iterates as made does.
+func newIdentityMerge(made, stable *lua.LTable, fields []field) identityMerge {
+	next := newTable(len(fields))
+	for _, f := range fields {
+		next.RawSet(f.k, f.v)
 	}
 	next.Metatable = made.Metatable
-	return identityMerge{made: made, stable: stable, next: next, size: size}
+	return identityMerge{made: made, stable: stable, next: next, size: len(fields)}
 }
 
 // apply gives the stable table exactly the made table's fields and
@@ -146,50 +154,57 @@ func isClassTable(t *lua.LTable) bool { return t.RawGetString("__index") != lua.
 
 // rebind replaces, in every value this generation reaches, the tables of
 // g.subst by their stable tables (see stabilize), and the stand-ins of
-// persisted tables by those tables (see standInFor).
-func (g *generation) rebind() {
-	stop := make(map[*lua.LTable]bool)
+// persisted tables by those tables (see standInFor). It returns the own
+// fields, as rebound, of each table of g.subst it walked: what the commit
+// merges.
+func (g *generation) rebind() map[*lua.LTable][]field {
+	// A table or function is queued once; the tables the walk stops at are
+	// marked seen from the start.
+	seenTables := make(map[*lua.LTable]bool, 4*len(g.modules))
+	seenFuncs := make(map[*lua.LFunction]bool, 8*len(g.modules))
 	for _, s := range g.e.stable {
-		stop[s] = true
+		seenTables[s] = true
 	}
 	for m := range g.reused {
 		if t, ok := g.modules[m].(*lua.LTable); ok {
-			stop[t] = true
+			seenTables[t] = true
 		}
 	}
 	if g.locked {
 		for _, v := range g.e.persist {
 			if t, ok := v.(*lua.LTable); ok {
-				stop[t] = true
+				seenTables[t] = true
 			}
 		}
 	}
 	for _, si := range g.standIns {
-		stop[si.table] = true
+		seenTables[si.table] = true
 	}
 	globals := g.L.G.Global
-	seen := make(map[lua.LValue]bool)
-	var work []lua.LValue
-	// visit returns what v stands for and queues it to be walked.
-	visit := func(v lua.LValue) lua.LValue {
+	var tables []*lua.LTable
+	var funcs []*lua.LFunction
+	// visit returns what v stands for, and whether that is another table,
+	// and queues v to be walked.
+	visit := func(v lua.LValue) (lua.LValue, bool) {
 		switch x := v.(type) {
 		case *lua.LTable:
-			if s := g.subst[x]; s != nil {
-				v = s
-			} else if si := g.standIns[x]; si != nil {
-				v = si.table
+			if !seenTables[x] {
+				seenTables[x] = true
+				tables = append(tables, x)
 			}
-			if !seen[x] {
-				seen[x] = true
-				work = append(work, x)
+			if s := g.subst[x]; s != nil {
+				return s, true
+			}
+			if si := g.standIns[x]; si != nil {
+				return si.table, true
 			}
 		case *lua.LFunction:
-			if !seen[x] {
-				seen[x] = true
-				work = append(work, x)
+			if !seenFuncs[x] {
+				seenFuncs[x] = true
+				funcs = append(funcs, x)
 			}
 		}
-		return v
+		return v, false
 	}
 	for f := range g.subst {
 		visit(f)
@@ -209,32 +224,24 @@ func (g *generation) rebind() {
 	for _, v := range g.newPersist {
 		visit(v)
 	}
+	made := make(map[*lua.LTable][]field, len(g.subst))
 	type change struct{ k, nk, nv lua.LValue }
 	var changes []change
-	for len(work) > 0 {
-		v := work[len(work)-1]
-		work = work[:len(work)-1]
-		switch x := v.(type) {
-		case *lua.LTable:
-			if stop[x] || handleOf(x) != nil {
-				continue
-			}
-			changes = changes[:0]
-			x.ForEach(func(k, v lua.LValue) {
-				if nk, nv := visit(k), visit(v); nk != k || nv != v {
-					changes = append(changes, change{k, nk, nv})
-				}
-			})
-			for _, c := range changes {
-				if c.nk != c.k {
-					x.RawSet(c.k, lua.LNil)
-				}
-				x.RawSet(c.nk, c.nv)
-			}
-			if mt := visit(x.Metatable); mt != x.Metatable {
-				x.Metatable = mt
-			}
-		case *lua.LFunction:
+	// rebindField finds what the field k, v of the table walked stands
+	// for, notes it in changes if that differs, and returns it.
+	rebindField := func(k, v lua.LValue) (lua.LValue, lua.LValue) {
+		nk, kChanged := visit(k)
+		nv, vChanged := visit(v)
+		if kChanged || vChanged {
+			changes = append(changes, change{k, nk, nv})
+		}
+		return nk, nv
+	}
+	rebindEach := func(k, v lua.LValue) { rebindField(k, v) }
+	for len(tables) > 0 || len(funcs) > 0 {
+		if n := len(funcs); n > 0 {
+			x := funcs[n-1]
+			funcs = funcs[:n-1]
 			own := x.Env == globals
 			for _, uv := range x.Upvalues {
 				if uv == nil {
@@ -247,13 +254,40 @@ func (g *generation) rebind() {
 				// it just made).
 				v := uv.Value()
 				if t, isTable := v.(*lua.LTable); own || !isTable || g.subst[t] != nil || g.standIns[t] != nil {
-					if nv := visit(v); nv != v {
+					if nv, changed := visit(v); changed {
 						uv.SetValue(nv)
 					}
 				}
 			}
+			continue
+		}
+		x := tables[len(tables)-1]
+		tables = tables[:len(tables)-1]
+		if mt, ok := x.Metatable.(*lua.LTable); ok && handleOf(x) != nil {
+			continue
+		} else if ok {
+			if nmt, changed := visit(mt); changed {
+				x.Metatable = nmt
+			}
+		}
+		changes = changes[:0]
+		if _, isMade := g.subst[x]; isMade {
+			fs := orderedFields(x)
+			for i, f := range fs {
+				fs[i].k, fs[i].v = rebindField(f.k, f.v)
+			}
+			made[x] = fs
+		} else {
+			x.ForEach(rebindEach)
+		}
+		for _, c := range changes {
+			if c.nk != c.k {
+				x.RawSet(c.k, lua.LNil)
+			}
+			x.RawSet(c.nk, c.nv)
 		}
 	}
+	return made
 }
 
 // adoptIdentities makes g's class tables the stable ones, in the commit
@@ -299,6 +333,15 @@ func (e *Engine) adoptIdentities(g, old *generation) {
 		e.stable[n.id] = n.t
 	}
 	g.merges, g.newIdentities = nil, nil
+}
+
+// orderedFields copies a table's own fields in the order pairs visits them.
+func orderedFields(t *lua.LTable) []field {
+	var fs []field
+	for k, v := t.Next(lua.LNil); k != lua.LNil; k, v = t.Next(k) {
+		fs = append(fs, field{k, v})
+	}
+	return fs
 }
 
 // ownFields copies a table's own fields.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"strings"
 	"testing"
 )
 
@@ -101,6 +102,42 @@ return Probe
 		}
 		if got := call(t, p, "add", obj); got != s.add {
 			t.Errorf("step %d: obj + 1 = %v, want %v", i+1, got, s.add)
+		}
+	}
+}
+
+// After a reload, pairs visits a class table's fields in the order the new
+// script defined them, as it does in the first generation, where the class
+// is the table the script made.
+func TestReloadedClassIteratesInDefinitionOrder(t *testing.T) {
+	src := "local C = {}\nC.__index = C\n"
+	for _, k := range []string{"kilo", "alpha", "echo", "zulu", "bravo", "mike", "delta", "yankee", "golf", "charlie", "xray", "lima"} {
+		src += "function C." + k + "() end\n"
+	}
+	src += "return C\n"
+	files := map[string]string{
+		"c.lua": src,
+		"probe.lua": `
+local C = require("c")
+local Probe = hot.class("Probe")
+function Probe:keys()
+  local keys = {}
+  for k in pairs(C) do keys[#keys + 1] = k end
+  return table.concat(keys, ",")
+end
+return Probe
+`,
+	}
+	e, dir := newEngine(t, files)
+	probe, err := e.New(context.Background(), "Probe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := call(t, probe, "keys")
+	for i := range 3 {
+		reload(t, e, dir, map[string]string{"c.lua": src + strings.Repeat("-- edited\n", i+1)})
+		if got := call(t, probe, "keys"); got != want {
+			t.Fatalf("after reload %d, pairs visits %s, want %s (as generation 1)", i+1, got, want)
 		}
 	}
 }
