@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"maps"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	lua "github.com/yuin/gopher-lua"
 )
 
 // classLibraries are the script roots under testdata/classlibs, each
@@ -278,5 +281,29 @@ func TestClassLibraries(t *testing.T) {
 				t.Run(sc.name, func(t *testing.T) { sc.run(t, lib.dir) })
 			}
 		})
+	}
+}
+
+// TestKeptLibraryRegistriesHoldTheStableClasses: a class library kept
+// across reloads registers each generation's classes in its module locals
+// (30log's registry); what it holds is the one stable class table, so its
+// registry does not grow with reloads and answers with the class scripts
+// see, which is also what require returns once the reload committed.
+func TestKeptLibraryRegistriesHoldTheStableClasses(t *testing.T) {
+	w := newLibWorld(t, "registryclass")
+	for v := 1; v <= 3; v++ {
+		w.edit(t, "animals/dog.lua", fmt.Sprintf("woof v%d", v), fmt.Sprintf("woof v%d", v+1))
+		w.reload(t)
+	}
+	err := w.e.Do(context.Background(), func(L *lua.LState) error {
+		return L.DoString(`
+			local Animal, Dog = require("animals.animal"), require("animals.dog")
+			local subs = Animal:subclasses()
+			assert(#subs == 1, #subs .. " subclasses of Animal after three reloads, want 1")
+			assert(subs[1] == Dog, "the registered subclass is not the Dog scripts see")
+			assert(Dog == package.loaded["animals.dog"] and Dog == make("x").class, "require's Dog is not the class objects have")`)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

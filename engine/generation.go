@@ -676,25 +676,8 @@ func (g *generation) saveForUndo(L *lua.LState, key string, v lua.LValue) {
 
 // loaded records what the load left in the persisted tables it reached,
 // before prepare releases the engine's lock: undoPersist then reverts
-// only what the load changed and no call changed since. A stand-in the
-// load stored into one of them (state.other = q, where both are persisted)
-// becomes the table it stands for first.
+// only what the load changed and no call changed since.
 func (g *generation) loaded() {
-	type standInField struct {
-		t    *lua.LTable
-		k, v lua.LValue
-	}
-	var found []standInField
-	for _, st := range g.persistPre {
-		st.t.ForEach(func(k, v lua.LValue) {
-			if t, ok := v.(*lua.LTable); ok && g.isStandIn(t) {
-				found = append(found, standInField{st.t, k, g.standIns[t].table})
-			}
-		})
-	}
-	for _, f := range found {
-		f.t.RawSet(f.k, f.v)
-	}
 	g.persistPost = current(g.persistPre)
 }
 

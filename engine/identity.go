@@ -165,11 +165,10 @@ func (g *generation) rebind() map[*lua.LTable][]field {
 	for _, s := range g.e.stable {
 		seenTables[s] = true
 	}
-	for m := range g.reused {
-		if t, ok := g.modules[m].(*lua.LTable); ok {
-			seenTables[t] = true
-		}
-	}
+	// A kept class library's tables are walked too: its registries hold
+	// the classes this generation made (30log's), which must be the
+	// stable ones, or each reload would add one. Reusing one took the
+	// engine's lock (see load).
 	if g.locked {
 		for _, v := range g.e.persist {
 			if t, ok := v.(*lua.LTable); ok {
@@ -183,6 +182,17 @@ func (g *generation) rebind() map[*lua.LTable][]field {
 	globals := g.L.G.Global
 	var tables []*lua.LTable
 	var funcs []*lua.LFunction
+	// substitute returns the table t stands for: the stable table of one
+	// this generation made for an identity, the table of a stand-in, or t.
+	substitute := func(t *lua.LTable) *lua.LTable {
+		if s := g.subst[t]; s != nil {
+			return s
+		}
+		if si := g.standIns[t]; si != nil {
+			return si.table
+		}
+		return t
+	}
 	// visit returns what v stands for, and whether that is another table,
 	// and queues v to be walked.
 	visit := func(v lua.LValue) (lua.LValue, bool) {
@@ -192,11 +202,8 @@ func (g *generation) rebind() map[*lua.LTable][]field {
 				seenTables[x] = true
 				tables = append(tables, x)
 			}
-			if s := g.subst[x]; s != nil {
+			if s := substitute(x); s != x {
 				return s, true
-			}
-			if si := g.standIns[x]; si != nil {
-				return si.table, true
 			}
 		case *lua.LFunction:
 			if !seenFuncs[x] {
@@ -225,7 +232,7 @@ func (g *generation) rebind() map[*lua.LTable][]field {
 		visit(v)
 	}
 	made := make(map[*lua.LTable][]field, len(g.subst))
-	type change struct{ k, nk, nv lua.LValue }
+	type change = tableChange
 	var changes []change
 	// rebindField finds what the field k, v of the table walked stands
 	// for, notes it in changes if that differs, and returns it.
@@ -247,13 +254,13 @@ func (g *generation) rebind() map[*lua.LTable][]field {
 				if uv == nil {
 					continue
 				}
-				// A function of another generation (a reused library's) is
-				// followed only to its closures; the tables it holds are
-				// that generation's, except tables this one made for an
-				// identity (a library's constructor closing over the class
-				// it just made).
+				// A function of another generation is followed only to its
+				// closures and to the tables this one made (a library's
+				// constructor closing over the class it just made), unless
+				// the engine's lock is held: then the state it holds (a
+				// kept library's registries) is walked too.
 				v := uv.Value()
-				if t, isTable := v.(*lua.LTable); own || !isTable || g.subst[t] != nil || g.standIns[t] != nil {
+				if t, isTable := v.(*lua.LTable); own || g.locked || !isTable || g.subst[t] != nil || g.standIns[t] != nil {
 					if nv, changed := visit(v); changed {
 						uv.SetValue(nv)
 					}
@@ -280,14 +287,49 @@ func (g *generation) rebind() map[*lua.LTable][]field {
 		} else {
 			x.ForEach(rebindEach)
 		}
-		for _, c := range changes {
-			if c.nk != c.k {
-				x.RawSet(c.k, lua.LNil)
+		applyChanges(x, changes)
+	}
+	// In the persisted tables the load reached (holding the lock), a class
+	// this generation made and its top level stored there (reg[Dog] = x)
+	// is the stable class too. Their contents are not walked further.
+	for _, st := range g.persistPre {
+		changes = changes[:0]
+		st.t.ForEach(func(k, v lua.LValue) {
+			nk, nv := k, v
+			if t, ok := k.(*lua.LTable); ok {
+				nk = substitute(t)
 			}
-			x.RawSet(c.nk, c.nv)
+			if t, ok := v.(*lua.LTable); ok {
+				nv = substitute(t)
+			}
+			if nk != k || nv != v {
+				changes = append(changes, change{k, nk, nv})
+			}
+		})
+		applyChanges(st.t, changes)
+	}
+	// And what require returns at run time is the stable table, as
+	// package.loaded's (a table the walk rewrote) is.
+	for m, v := range g.modules {
+		if t, ok := v.(*lua.LTable); ok {
+			g.modules[m] = substitute(t)
 		}
 	}
 	return made
+}
+
+// tableChange is a field of a table the identity walk rewrites: k becomes
+// nk, with the value nv.
+type tableChange struct{ k, nk, nv lua.LValue }
+
+// applyChanges writes changes into t.
+func applyChanges(t *lua.LTable, changes []tableChange) {
+	for _, c := range changes {
+		if c.nk != c.k {
+			t.RawSet(c.k, lua.LNil)
+		}
+		t.RawSet(c.nk, c.nv)
+	}
 }
 
 // adoptIdentities makes g's class tables the stable ones, in the commit

@@ -61,6 +61,13 @@ function methods.instanceOf(o, cls)
   assert(classes[cls], "instanceOf: expected a class")
   return o.class == cls or o.class:subclassOf(cls)
 end
+function methods.subclasses(cls)
+  local out = {}
+  for c in pairs(classes) do
+    if c ~= cls and c:subclassOf(cls) then out[#out + 1] = c end
+  end
+  return out
+end
 function methods.with(cls, ...)
   for _, mixin in ipairs({...}) do
     for k, v in pairs(mixin) do
