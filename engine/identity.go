@@ -232,15 +232,14 @@ func (g *generation) rebind() map[*lua.LTable][]field {
 		visit(v)
 	}
 	made := make(map[*lua.LTable][]field, len(g.subst))
-	type change = tableChange
-	var changes []change
+	var changes []tableChange
 	// rebindField finds what the field k, v of the table walked stands
 	// for, notes it in changes if that differs, and returns it.
 	rebindField := func(k, v lua.LValue) (lua.LValue, lua.LValue) {
 		nk, kChanged := visit(k)
 		nv, vChanged := visit(v)
 		if kChanged || vChanged {
-			changes = append(changes, change{k, nk, nv})
+			changes = append(changes, tableChange{k, nk, nv})
 		}
 		return nk, nv
 	}
@@ -303,7 +302,7 @@ func (g *generation) rebind() map[*lua.LTable][]field {
 				nv = substitute(t)
 			}
 			if nk != k || nv != v {
-				changes = append(changes, change{k, nk, nv})
+				changes = append(changes, tableChange{k, nk, nv})
 			}
 		})
 		applyChanges(st.t, changes)
