@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -541,10 +542,19 @@ func (e *Engine) commitLocked(g *generation, start, locked time.Time) (*Report, 
 		g.discard()
 		return nil, ErrClosed
 	}
-	report, after := e.commit(g)
+	report, old := e.commit(g)
 	report.Pause = time.Since(locked)
 	e.lk.unlock()
-	after()
+	// What runs no Lua and touches nothing calls share waits for the unlock.
+	slices.Sort(report.Changed)
+	slices.Sort(report.Added)
+	slices.SortFunc(report.Orphaned, func(a, b Orphan) int { return strings.Compare(a.Class, b.Class) })
+	if len(report.Retained) == 0 {
+		report.Retained = nil
+	}
+	if old != nil {
+		old.L.Close()
+	}
 	report.Duration = time.Since(start)
 	return report, nil
 }
@@ -604,7 +614,7 @@ func (e *Engine) prepare(ctx context.Context, scripts []*script) (_ *generation,
 	g.hashes, g.files = e.scriptDiff(g)
 	g.kept = g.keepLocals()
 	g.stabilize()
-	e.planHandles(g)
+	e.planCommit(g)
 	return g, nil
 }
 
@@ -630,33 +640,31 @@ func runCheck(L *lua.LState, check *lua.LFunction, gen uint64) error {
 	return se
 }
 
-// commit makes g the current generation. Called with the engine's lock (e.lk) held.
+// commit makes g the current generation, and returns its report and the
+// generation it replaced (nil for the first), whose state the caller closes
+// once it released the engine's lock. Called with that lock (e.lk) held.
 //
-// The hooks it runs ("unload", __migrate, "reload") share one deadline of
-// Options.LoadTimeout: a hook that loops cannot hold calls up for longer.
-func (e *Engine) commit(g *generation) (report *Report, closeOld func()) {
-	hookCtx, cancel := context.WithTimeout(context.Background(), e.opts.LoadTimeout)
-	defer cancel()
-	commitTask := fmt.Sprintf("commit of generation %d", g.num)
-	defer e.lk.doing(commitTask)()
-	old := e.gen
-	report = &Report{Generation: g.num, Files: g.files}
+// Unless it adds classes or objects, or runs hooks, it allocates nothing:
+// prepare planned it (planCommit), so that a garbage collection under way
+// cannot make it wait to assist.
+func (e *Engine) commit(g *generation) (report *Report, old *generation) {
+	if len(e.handles) != g.handlesAtPrepare {
+		e.planCommit(g) // a commit added handles since prepare planned
+	}
+	defer e.lk.end(e.lk.begin(g.commitTask))
+	hooks := commitHooks{e: e, task: g.commitTask.what}
+	defer hooks.stop()
+	old, report = e.gen, g.report
 	if old != nil {
 		report.Previous = old.num
-		done := e.lk.doing(commitTask + " (unload handlers)")
-		report.HookErrors = append(report.HookErrors, old.emit(hookCtx, old.L, "unload")...)
-		done()
+		if len(old.handlers["unload"]) > 0 {
+			ctx, done := hooks.start("unload handlers")
+			report.HookErrors = append(report.HookErrors, old.emit(ctx, old.L, "unload")...)
+			done()
+		}
 	}
 
-	type swap struct {
-		h       *handle
-		prev    *classVersion
-		changed bool // the version hash changed (else: only pinned objects to retry)
-	}
-	var swaps []swap
-	if len(e.handles) != g.handlesAtPrepare {
-		e.planHandles(g) // a commit added handles since prepare planned
-	}
+	swaps := g.swaps
 	e.adoptIdentities(g, old)
 	for i := range g.repoints {
 		r := &g.repoints[i]
@@ -672,7 +680,7 @@ func (e *Engine) commit(g *generation) (report *Report, closeOld func()) {
 			swaps = append(swaps, swap{r.h, r.from, r.changed})
 		}
 	}
-	g.repoints = nil
+	g.repoints, g.swaps = nil, nil
 	for _, p := range g.pending {
 		switch cv := g.classes[p.mt]; {
 		case isClassTable(p.obj):
@@ -706,39 +714,68 @@ func (e *Engine) commit(g *generation) (report *Report, closeOld func()) {
 			report.Changed = append(report.Changed, s.h.name)
 		}
 		if !e.opts.ManualSwap {
-			done := e.lk.doing(commitTask + " (__migrate of " + s.h.name + ")")
-			e.migrate(hookCtx, s.h, s.prev, s.changed, report)
-			done()
+			e.migrate(&hooks, s.h, s.prev, s.changed, report)
 		}
 	}
 	if old != nil {
 		// The last call's function (kept for busy errors) would keep the
 		// old generation in memory.
 		e.lk.fn.Store(nil)
-		report.Retained = e.retire(old)
-		done := e.lk.doing(commitTask + " (reload handlers)")
-		report.HookErrors = append(report.HookErrors, g.emit(hookCtx, g.L, "reload", lua.LNumber(old.num))...)
-		done()
-	}
-	// What runs no Lua and touches nothing calls share waits for the unlock.
-	return report, func() {
-		slices.Sort(report.Changed)
-		slices.Sort(report.Added)
-		slices.SortFunc(report.Orphaned, func(a, b Orphan) int { return strings.Compare(a.Class, b.Class) })
-		if old != nil {
-			old.L.Close()
+		report.Retained = e.retire(g.replaces, report.Retained)
+		if len(g.handlers["reload"]) > 0 {
+			ctx, done := hooks.start("reload handlers")
+			report.HookErrors = append(report.HookErrors, g.emit(ctx, g.L, "reload", lua.LNumber(old.num))...)
+			done()
 		}
+	}
+	g.report = nil
+	return report, old
+}
+
+// swap is a class whose objects a commit may migrate: its version changed,
+// or objects were pinned to an old one.
+type swap struct {
+	h       *handle
+	prev    *classVersion
+	changed bool // the version hash changed (else: only pinned objects to retry)
+}
+
+// commitHooks is what the hooks of one commit share: a deadline of
+// Options.LoadTimeout, from the first hook on (a hook that loops cannot
+// hold calls up for longer), and the commit's description for the busy
+// errors of calls that give up meanwhile.
+type commitHooks struct {
+	e      *Engine
+	task   string // "commit of generation N"
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// start describes the commit as running what, and returns the hooks'
+// context and the function that ends the description.
+func (c *commitHooks) start(what string) (context.Context, func()) {
+	if c.ctx == nil {
+		c.ctx, c.cancel = context.WithTimeout(context.Background(), c.e.opts.LoadTimeout)
+	}
+	return c.ctx, c.e.lk.doing(c.task + " (" + what + ")")
+}
+
+// stop releases the deadline's timer.
+func (c *commitHooks) stop() {
+	if c.cancel != nil {
+		c.cancel()
 	}
 }
 
-// planHandles works out what g's commit does to the engine's handles: the
-// classes g lacks (g.orphans), and how the handle of each class of g is
-// repointed (g.repoints), so that the commit, which holds calls up, only
-// writes. Prepare calls it, with e.reloading held: only a commit changes
-// handles (it adds them, never removes them, and repoints them), and
-// commits hold e.reloading too. The commit calls it again, with the engine's
-// lock (e.lk) held, if handles were added since.
-func (e *Engine) planHandles(g *generation) {
+// planCommit works out what g's commit does, so that the commit, which
+// holds calls up, only writes: the classes g lacks (g.orphans), how the
+// handle of each class of g is repointed (g.repoints), and room for the
+// report's lists and the classes to migrate. Prepare calls it, with
+// e.reloading held: only a commit changes handles (it adds them, never
+// removes them, and repoints them), the current generation and the list
+// of retired ones, and commits hold e.reloading too. The commit calls it
+// again, with the engine's lock (e.lk) held, if handles were added since.
+func (e *Engine) planCommit(g *generation) {
 	g.orphans = g.orphans[:0]
 	for name := range e.handles {
 		if g.byName[name] == nil {
@@ -746,19 +783,41 @@ func (e *Engine) planHandles(g *generation) {
 		}
 	}
 	g.repoints = make([]repoint, len(g.order))
+	changed, added := 0, 0
 	for i, cv := range g.order {
 		h := e.handles[cv.name]
 		if h == nil {
 			g.repoints[i] = repoint{cv: cv, h: newHandle(cv.name, cv)}
+			added++
 			continue
 		}
-		g.repoints[i] = repoint{cv: cv, h: h, from: h.cur, changed: h.cur.version.Hash != cv.version.Hash, writes: metaWrites(h.copied, cv.meta)}
+		r := repoint{cv: cv, h: h, from: h.cur, changed: h.cur.version.Hash != cv.version.Hash, writes: metaWrites(h.copied, cv.meta)}
+		if r.changed {
+			changed++
+		}
+		g.repoints[i] = r
 	}
 	g.handlesAtPrepare = len(e.handles)
+	g.swaps = withRoom[swap](changed + e.pinnedHandles)
+	g.report = &Report{Generation: g.num, Files: g.files, Changed: withRoom[string](changed), Orphaned: withRoom[Orphan](len(g.orphans))}
+	if e.gen != nil {
+		g.report.Added = withRoom[string](added)
+		g.report.Retained = withRoom[uint64](len(e.retired))
+		g.replaces = retiredGeneration{e.gen.num, weak.Make(e.gen.L.G.Global)}
+	}
+	g.commitTask = &task{what: fmt.Sprintf("commit of generation %d", g.num)}
+}
+
+// withRoom returns an empty slice with room for n elements, nil for none.
+func withRoom[T any](n int) []T {
+	if n == 0 {
+		return nil
+	}
+	return make([]T, 0, n)
 }
 
 // repoint is what a commit does to the handle of one class of its
-// generation, worked out by planHandles.
+// generation, worked out by planCommit.
 type repoint struct {
 	cv      *classVersion
 	h       *handle       // the class's handle; a new one, not yet in e.handles, when from is nil

@@ -58,12 +58,18 @@ type generation struct {
 	newIdentities []identityTable
 	// migrates is set when a class of this generation has a __migrate hook.
 	migrates bool
-	// orphans names the engine's classes this generation lacks and
-	// repoints says what the commit does to each class's handle, both
-	// worked out in prepare when the engine had handlesAtPrepare handles
-	// (see Engine.planHandles).
+	// What prepare worked out for the commit (see Engine.planCommit),
+	// when the engine had handlesAtPrepare handles: the engine's classes
+	// this generation lacks, what the commit does to each class's handle,
+	// room for the classes it may migrate, the report it fills, the
+	// generation it replaces, as retired, and its description for busy
+	// errors.
 	orphans          []string
 	repoints         []repoint
+	swaps            []swap
+	report           *Report
+	replaces         retiredGeneration
+	commitTask       *task
 	handlesAtPrepare int
 
 	classes map[*lua.LTable]*classVersion // class table -> its definition

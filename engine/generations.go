@@ -34,16 +34,18 @@ type GenerationInfo struct {
 	Holders []string
 }
 
-// retire records that old was replaced, and forgets the generations the
-// garbage collector freed. It returns the numbers of the older ones still
-// in memory. Called by the commit, with the engine's lock held.
-func (e *Engine) retire(old *generation) []uint64 {
-	var alive []uint64
+// retire records replaced, the generation a commit replaced, and forgets
+// the generations the garbage collector freed. It appends to alive the
+// numbers of the older ones still in memory and returns it. Called by the
+// commit, with the engine's lock held; replaced was made in prepare, and
+// alive has room for every retired generation, so that it allocates
+// nothing.
+func (e *Engine) retire(replaced retiredGeneration, alive []uint64) []uint64 {
 	e.retired = slices.DeleteFunc(e.retired, func(r retiredGeneration) bool { return r.globals.Value() == nil })
 	for _, r := range e.retired {
 		alive = append(alive, r.num)
 	}
-	e.retired = append(e.retired, retiredGeneration{old.num, weak.Make(old.L.G.Global)})
+	e.retired = append(e.retired, replaced)
 	return alive
 }
 

@@ -166,9 +166,20 @@ func (l *engineLock) calling(fn *lua.LFunction) {
 // doing records what the holder does until the returned function is called.
 // Called with the lock held.
 func (l *engineLock) doing(what string) (done func()) {
-	prev := l.task.Swap(&task{what: what, since: time.Now()})
-	return func() { l.task.Store(prev) }
+	prev := l.begin(&task{what: what})
+	return func() { l.end(prev) }
 }
+
+// begin records t as what the holder does, from now, and returns the task
+// recorded before, for end. t must not be recorded already. Called with
+// the lock held; unlike doing, it allocates nothing.
+func (l *engineLock) begin(t *task) (prev *task) {
+	t.since = time.Now()
+	return l.task.Swap(t)
+}
+
+// end records prev, which begin returned, as what the holder does.
+func (l *engineLock) end(prev *task) { l.task.Store(prev) }
 
 // labelKey is the context key of Labeled.
 type labelKey struct{}

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"fmt"
 
 	lua "github.com/yuin/gopher-lua"
@@ -17,12 +16,15 @@ import (
 // was too (see snapshot); the failure is reported and the next commit of
 // the class tries again. Objects pinned by an earlier failure are migrated
 // from their pinned version, or released when the new version has no hook.
-// Called with the engine's lock (e.lk) held, after the commit; ctx bounds the hooks.
-func (e *Engine) migrate(ctx context.Context, h *handle, prev *classVersion, changed bool, report *Report) {
+// Called with the engine's lock (e.lk) held, by the commit, whose deadline
+// for hooks bounds them.
+func (e *Engine) migrate(hooks *commitHooks, h *handle, prev *classVersion, changed bool, report *Report) {
 	hook, _ := lookup(h.cur.table, migrateHook).(*lua.LFunction)
 	if hook == nil && !h.hasPinned {
 		return
 	}
+	ctx, done := hooks.start("__migrate of " + h.name)
+	defer done()
 	L := e.L
 	defer sandbox.Guard(L, ctx)()
 	olds := make(map[*classVersion]*lua.LTable)
