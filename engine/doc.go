@@ -37,9 +37,11 @@
 // So objects that keep their class in a field (self.class == Dog), tables
 // keyed by a class, and a library's registries of classes keep answering
 // the same for objects made before and after a reload, and getmetatable(obj)
-// is the class. The replacement walks the new generation's own values only
-// (it stops at objects, at other generations' values and at hot.persist
-// values), before the commit; the commit's cost depends on the size of the
+// is the class. The replacement walks the new generation's own values,
+// before the commit: it stops at objects, and goes into other generations'
+// values (a kept class library's registries) and hot.persist values (what
+// the load put into them) only when the load reached that shared state and
+// so holds calls up already; the commit's cost depends on the size of the
 // class tables, never on the number of objects.
 //
 // A class library keeps its private state. A module whose returned value
@@ -222,8 +224,10 @@
 //	function Counter:bump() state.count = state.count + 1 end
 //
 // loads without holding any call up. Indexing the stand-in, assigning
-// into it, #, pairs, next, ipairs, rawget, rawset, getmetatable, unpack and
-// the table library reach the table (and take the lock); comparing it with
+// into it, #, pairs, next, ipairs, rawget, rawset, rawequal, getmetatable,
+// unpack, setmetatable, hot.version, hot.method and the table library reach
+// the table (and take the lock), also in the running generation's functions
+// (a persisted object's methods called at the top level); comparing it with
 // == to the table itself, tostring and Go functions given it see the
 // stand-in, so reach persisted tables in functions or a hot.on("reload")
 // handler rather than at the top level. The first time a load reaches a

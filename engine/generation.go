@@ -87,9 +87,8 @@ type generation struct {
 	checks     []*lua.LFunction            // hot.check
 	committed  bool
 	// standIns are the stand-ins hot.persist gave the load for persisted
-	// tables, which share standInMeta (see standInFor).
-	standIns    map[*lua.LTable]*standIn
-	standInMeta *lua.LTable
+	// tables (see standInFor); written only while it is prepared.
+	standIns map[*lua.LTable]*standIn
 	// persistPre holds the persisted tables the load reached as they were
 	// before it (saveForUndo), persistPost as it left them (loaded), so
 	// that discarding the generation undoes its writes; persistSeen and
@@ -231,7 +230,7 @@ func (g *generation) install() {
 	L.SetGlobal("require", L.NewFunction(g.require))
 	g.setmetatableFn = L.NewFunction(g.setmetatable)
 	L.SetGlobal("setmetatable", g.setmetatableFn)
-	sandbox.ResolveTables(L, g.resolveStandIn)
+	sandbox.ResolveTables(L, resolveStandIn)
 }
 
 // loadAll runs every script as a module, in module-name order (a module
@@ -489,11 +488,9 @@ func (g *generation) setmetatable(L *lua.LState) int {
 	}
 	obj := L.CheckTable(1)
 	L.CheckTypes(2, lua.LTNil, lua.LTTable)
-	if g.isStandIn(obj) {
-		obj = g.reach(L, obj)
-	}
-	if mt, ok := L.Get(2).(*lua.LTable); ok && g.isStandIn(mt) {
-		L.Replace(2, g.reach(L, mt))
+	obj = resolveStandIn(L, obj)
+	if mt, ok := L.Get(2).(*lua.LTable); ok {
+		L.Replace(2, resolveStandIn(L, mt))
 	}
 	if cur, ok := obj.Metatable.(*lua.LTable); ok {
 		protected := cur.RawGetString("__metatable") != lua.LNil
@@ -635,7 +632,7 @@ func (g *generation) hotPersist(L *lua.LState) int {
 		default:
 			g.lockEngine(L, fmt.Sprintf("hot.persist(%q)", key))
 		}
-		if t, ok := v.(*lua.LTable); ok && g.locked && !g.isStandIn(t) {
+		if t, ok := v.(*lua.LTable); ok && g.locked && standInOf(t) == nil {
 			g.saveForUndo(L, key, t)
 		}
 		L.Push(v)
@@ -767,6 +764,9 @@ func (g *generation) hotCheck(L *lua.LState) int {
 // class, or nil.
 func (g *generation) hotVersion(L *lua.LState) int {
 	v := L.CheckAny(1)
+	if t, ok := v.(*lua.LTable); ok {
+		v = resolveStandIn(L, t)
+	}
 	if h := handleOf(v); h != nil {
 		L.Push(lua.LString(h.cur.version.String()))
 		return 1

@@ -122,7 +122,14 @@ func (e *Engine) Generations() []GenerationInfo {
 func (g *generation) hotMethod(L *lua.LState) int {
 	obj := L.CheckTable(1)
 	name := L.CheckString(2)
+	// A stand-in (a persisted object, at a loading top level) is given up
+	// at the first call, which holds the engine's lock: from then on the
+	// callback holds the object itself, not the stand-in's generation.
+	si := standInOf(obj)
 	L.Push(&lua.LFunction{IsG: true, Env: g.e.methodEnv, GFunction: func(L *lua.LState) int {
+		if si != nil {
+			obj, si = si.reach(L), nil
+		}
 		fn, ok := L.GetField(obj, name).(*lua.LFunction)
 		if !ok {
 			L.RaiseError("hot.method: the object has no method %q", name)

@@ -179,6 +179,11 @@ func (g *generation) rebind() map[*lua.LTable][]field {
 	for _, si := range g.standIns {
 		seenTables[si.table] = true
 	}
+	// The tables that were in the persisted tables the load reached are
+	// not walked (the loop after the walk rewrites their fields).
+	for t := range g.persistSeen {
+		seenTables[t] = true
+	}
 	globals := g.L.G.Global
 	var tables []*lua.LTable
 	var funcs []*lua.LFunction
@@ -188,7 +193,7 @@ func (g *generation) rebind() map[*lua.LTable][]field {
 		if s := g.subst[t]; s != nil {
 			return s
 		}
-		if si := g.standIns[t]; si != nil {
+		if si := standInOf(t); si != nil {
 			return si.table
 		}
 		return t
@@ -231,6 +236,21 @@ func (g *generation) rebind() map[*lua.LTable][]field {
 	for _, v := range g.newPersist {
 		visit(v)
 	}
+	// What the load hung into the persisted tables it reached is its own:
+	// a table it made (s.refs = {q = q}), a function of its own.
+	ownValue := func(v lua.LValue) {
+		switch x := v.(type) {
+		case *lua.LTable:
+			visit(x) // the tables that were there are marked seen
+		case *lua.LFunction:
+			if x.Env == globals {
+				visit(x)
+			}
+		}
+	}
+	for _, st := range g.persistPre {
+		st.t.ForEach(func(k, v lua.LValue) { ownValue(k); ownValue(v) })
+	}
 	made := make(map[*lua.LTable][]field, len(g.subst))
 	var changes []tableChange
 	// rebindField finds what the field k, v of the table walked stands
@@ -259,7 +279,7 @@ func (g *generation) rebind() map[*lua.LTable][]field {
 				// the engine's lock is held: then the state it holds (a
 				// kept library's registries) is walked too.
 				v := uv.Value()
-				if t, isTable := v.(*lua.LTable); own || g.locked || !isTable || g.subst[t] != nil || g.standIns[t] != nil {
+				if t, isTable := v.(*lua.LTable); own || g.locked || !isTable || g.subst[t] != nil || standInOf(t) != nil {
 					if nv, changed := visit(v); changed {
 						uv.SetValue(nv)
 					}
@@ -269,9 +289,10 @@ func (g *generation) rebind() map[*lua.LTable][]field {
 		}
 		x := tables[len(tables)-1]
 		tables = tables[:len(tables)-1]
-		if mt, ok := x.Metatable.(*lua.LTable); ok && handleOf(x) != nil {
-			continue
-		} else if ok {
+		if mt, ok := x.Metatable.(*lua.LTable); ok {
+			if mt.Metatable == standInMark || handleOf(x) != nil {
+				continue // a stand-in, replaced where it was found; an object
+			}
 			if nmt, changed := visit(mt); changed {
 				x.Metatable = nmt
 			}
@@ -290,7 +311,8 @@ func (g *generation) rebind() map[*lua.LTable][]field {
 	}
 	// In the persisted tables the load reached (holding the lock), a class
 	// this generation made and its top level stored there (reg[Dog] = x)
-	// is the stable class too. Their contents are not walked further.
+	// is the stable class too, and a stand-in its table. Only what the
+	// load put there was walked.
 	for _, st := range g.persistPre {
 		changes = changes[:0]
 		st.t.ForEach(func(k, v lua.LValue) {
@@ -312,6 +334,12 @@ func (g *generation) rebind() map[*lua.LTable][]field {
 	for m, v := range g.modules {
 		if t, ok := v.(*lua.LTable); ok {
 			g.modules[m] = substitute(t)
+		}
+	}
+	// So is what hot.persist keeps under the keys this load made.
+	for k, v := range g.newPersist {
+		if t, ok := v.(*lua.LTable); ok {
+			g.newPersist[k] = substitute(t)
 		}
 	}
 	return made

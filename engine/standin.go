@@ -23,52 +23,83 @@ import (
 
 // standIn is what a stand-in stands for.
 type standIn struct {
+	g     *generation // the generation whose load was given the stand-in
 	key   string
 	table *lua.LTable
 	saved bool // the load's writes into it can be undone (saveForUndo)
 }
 
+// standInMark is the metatable of every stand-in's metatable, whichever
+// generation made it: it tells a stand-in from any other table. It is never
+// written, so any goroutine may compare with it.
+var standInMark = newTable(0)
+
+// standInKey is the field of a stand-in's metatable that holds its standIn.
+const standInKey = "__hotlua_standin"
+
 // standInFor returns the stand-in of the persisted table t, kept under key:
 // an empty table whose metatable reaches t to index it, assign into it or
 // take its length; the state's pairs, next, rawget, table functions and the
-// others sandbox.ResolveTables lists act on t when given it. The same table
-// gives the same stand-in.
+// others sandbox.ResolveTables lists act on t when given it, in this
+// generation and every other (a function of the running generation given
+// the stand-in, a stand-in left where the identity walk does not go). The
+// same table gives the same stand-in.
 func (g *generation) standInFor(L *lua.LState, key string, t *lua.LTable) *lua.LTable {
 	for s, si := range g.standIns {
 		if si.table == t {
 			return s
 		}
 	}
-	if g.standInMeta == nil {
+	if g.standIns == nil {
 		g.standIns = make(map[*lua.LTable]*standIn)
-		g.standInMeta = L.CreateTable(0, 3)
-		g.standInMeta.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
-			L.Push(L.GetTable(g.reach(L, L.CheckTable(1)), L.Get(2)))
-			return 1
-		}))
-		g.standInMeta.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
-			L.SetTable(g.reach(L, L.CheckTable(1)), L.Get(2), g.unwrap(L, L.Get(3)))
-			return 0
-		}))
-		g.standInMeta.RawSetString("__len", L.NewFunction(func(L *lua.LState) int {
-			L.Push(lua.LNumber(L.ObjLen(g.reach(L, L.CheckTable(1)))))
-			return 1
-		}))
 	}
+	si := &standIn{g: g, key: key, table: t}
+	meta := L.CreateTable(0, 4)
+	meta.Metatable = standInMark
+	meta.RawSetString(standInKey, &lua.LUserData{Value: si, Metatable: lua.LNil})
+	meta.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+		L.Push(L.GetTable(si.reach(L), L.Get(2)))
+		return 1
+	}))
+	meta.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
+		L.SetTable(si.reach(L), L.Get(2), unwrap(L, L.Get(3)))
+		return 0
+	}))
+	meta.RawSetString("__len", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LNumber(L.ObjLen(si.reach(L))))
+		return 1
+	}))
 	s := L.CreateTable(0, 0)
-	s.Metatable = g.standInMeta
-	g.standIns[s] = &standIn{key: key, table: t}
+	s.Metatable = meta
+	g.standIns[s] = si
 	return s
 }
 
-// reach returns the persisted table the stand-in s stands for, first
-// taking the engine's lock for the rest of the load when the loading
-// generation does not hold it yet. A stand-in the walk did not replace
-// (one stored in a class library's registry) still works after the
-// commit, in the calls that then hold the lock.
-func (g *generation) reach(L *lua.LState, s *lua.LTable) *lua.LTable {
-	si := g.standIns[s]
-	if g.preparing {
+// standInOf returns what t stands for when t is a stand-in, of any
+// generation, else nil.
+func standInOf(t *lua.LTable) *standIn {
+	meta, ok := t.Metatable.(*lua.LTable)
+	if !ok || meta.Metatable != standInMark {
+		return nil
+	}
+	ud, _ := meta.RawGetString(standInKey).(*lua.LUserData)
+	if ud == nil {
+		return nil
+	}
+	si, _ := ud.Value.(*standIn)
+	return si
+}
+
+// reach returns the persisted table the stand-in stands for, first taking
+// the engine's lock for the rest of the load when the loading generation
+// does not hold it yet. A stand-in the walk did not replace (one a Go
+// function kept) still works after the commit, in the calls that then hold
+// the lock. A stand-in reaches other goroutines only through state the
+// generations share, which its load holds the lock for until it is
+// prepared: whoever reaches one of a generation still preparing is that
+// generation's load.
+func (si *standIn) reach(L *lua.LState) *lua.LTable {
+	if g := si.g; g.preparing {
 		g.lockEngine(L, fmt.Sprintf("hot.persist(%q)", si.key))
 		if !si.saved {
 			g.saveForUndo(L, si.key, si.table)
@@ -80,23 +111,20 @@ func (g *generation) reach(L *lua.LState, s *lua.LTable) *lua.LTable {
 
 // unwrap returns the persisted table v stands for when v is a stand-in,
 // else v.
-func (g *generation) unwrap(L *lua.LState, v lua.LValue) lua.LValue {
-	if t, ok := v.(*lua.LTable); ok && g.isStandIn(t) {
-		return g.reach(L, t)
+func unwrap(L *lua.LState, v lua.LValue) lua.LValue {
+	if t, ok := v.(*lua.LTable); ok {
+		if si := standInOf(t); si != nil {
+			return si.reach(L)
+		}
 	}
 	return v
 }
 
-// isStandIn reports whether t is one of g's stand-ins.
-func (g *generation) isStandIn(t *lua.LTable) bool {
-	return g.standInMeta != nil && t.Metatable == g.standInMeta
-}
-
 // resolveStandIn is, for sandbox.ResolveTables, the table a stand-in
 // stands for, and any other table itself.
-func (g *generation) resolveStandIn(L *lua.LState, t *lua.LTable) *lua.LTable {
-	if g.isStandIn(t) {
-		return g.reach(L, t)
+func resolveStandIn(L *lua.LState, t *lua.LTable) *lua.LTable {
+	if si := standInOf(t); si != nil {
+		return si.reach(L)
 	}
 	return t
 }
