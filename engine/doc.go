@@ -41,8 +41,9 @@
 // before the commit: it stops at objects, and goes into other generations'
 // values (a kept class library's registries) and hot.persist values (what
 // the load put into them) only when the load reached that shared state and
-// so holds calls up already; the commit's cost depends on the size of the
-// class tables, never on the number of objects.
+// so holds calls up already (reading then every entry of those registries:
+// 30 ms for a library that registers 300,000 objects); the commit's cost
+// depends on the size of the class tables, never on the number of objects.
 //
 // A class library keeps its private state. A module whose returned value
 // is no class and whose code calls setmetatable (a class library such as

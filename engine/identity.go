@@ -198,11 +198,34 @@ func (g *generation) rebind() map[*lua.LTable][]field {
 		}
 		return t
 	}
+	// isObject reports whether t is an object. Objects of a class share
+	// its handle table: remembering the last one saves a lookup per
+	// object of a registry.
+	var lastHandle *lua.LTable
+	isObject := func(t *lua.LTable) bool {
+		mt, ok := t.Metatable.(*lua.LTable)
+		switch {
+		case !ok:
+			return false
+		case mt == lastHandle:
+			return true
+		case handleOf(t) != nil:
+			lastHandle = mt
+			return true
+		}
+		return false
+	}
 	// visit returns what v stands for, and whether that is another table,
 	// and queues v to be walked.
 	visit := func(v lua.LValue) (lua.LValue, bool) {
 		switch x := v.(type) {
 		case *lua.LTable:
+			if isObject(x) {
+				// The walk stops at objects, which stand for no other
+				// table. Told before the seen set is, so that a registry
+				// of a million objects is only read.
+				return v, false
+			}
 			if !seenTables[x] {
 				seenTables[x] = true
 				tables = append(tables, x)
@@ -290,8 +313,8 @@ func (g *generation) rebind() map[*lua.LTable][]field {
 		x := tables[len(tables)-1]
 		tables = tables[:len(tables)-1]
 		if mt, ok := x.Metatable.(*lua.LTable); ok {
-			if mt.Metatable == standInMark || handleOf(x) != nil {
-				continue // a stand-in, replaced where it was found; an object
+			if mt.Metatable == standInMark {
+				continue // a stand-in, replaced where it was found
 			}
 			if nmt, changed := visit(mt); changed {
 				x.Metatable = nmt
