@@ -91,8 +91,16 @@ func (g *generation) stabilize() {
 		g.classes[cv.table] = cv
 		g.classes[cv.owner] = cv
 	}
+	// A class's bases are read as this generation made them: their stable
+	// tables hold the running versions, which calls may be writing.
+	made := func(t *lua.LTable) *lua.LTable {
+		if cv := g.classes[t]; cv != nil && cv.table == t {
+			return cv.fresh
+		}
+		return t
+	}
 	for _, cv := range g.order {
-		g.migrates = g.migrates || lookup(cv.fresh, migrateHook) != lua.LNil
+		g.migrates = g.migrates || lookupVia(cv.fresh, migrateHook, made) != lua.LNil
 		if fs, walked := fields[cv.fresh]; walked {
 			cv.meta = metaFieldsOf(fs, cv.table)
 		} else {
@@ -193,8 +201,16 @@ func (g *generation) rebind() map[*lua.LTable][]field {
 		if s := g.subst[t]; s != nil {
 			return s
 		}
-		if si := standInOf(t); si != nil {
+		if si := g.standIns[t]; si != nil {
 			return si.table
+		}
+		// Another generation's stand-in is found only in state the
+		// generations share: unless the lock is held, t is not read (it
+		// may be a stable table, which calls may be changing).
+		if g.locked {
+			if si := standInOf(t); si != nil {
+				return si.table
+			}
 		}
 		return t
 	}
@@ -220,13 +236,16 @@ func (g *generation) rebind() map[*lua.LTable][]field {
 	visit := func(v lua.LValue) (lua.LValue, bool) {
 		switch x := v.(type) {
 		case *lua.LTable:
-			if isObject(x) {
-				// The walk stops at objects, which stand for no other
-				// table. Told before the seen set is, so that a registry
-				// of a million objects is only read.
-				return v, false
-			}
+			// A table seen is not read again: a stable table (marked seen
+			// from the start) or a made one whose metatable the walk
+			// rewrote to one holds fields calls may be writing.
 			if !seenTables[x] {
+				if isObject(x) {
+					// The walk stops at objects, which stand for no other
+					// table. They stay out of the seen set, so that a
+					// registry of a million objects is only read.
+					return v, false
+				}
 				seenTables[x] = true
 				tables = append(tables, x)
 			}
@@ -302,7 +321,7 @@ func (g *generation) rebind() map[*lua.LTable][]field {
 				// the engine's lock is held: then the state it holds (a
 				// kept library's registries) is walked too.
 				v := uv.Value()
-				if t, isTable := v.(*lua.LTable); own || g.locked || !isTable || g.subst[t] != nil || standInOf(t) != nil {
+				if t, isTable := v.(*lua.LTable); own || g.locked || !isTable || g.subst[t] != nil || g.standIns[t] != nil {
 					if nv, changed := visit(v); changed {
 						uv.SetValue(nv)
 					}

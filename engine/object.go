@@ -283,14 +283,24 @@ func (e *Engine) CallGlobal(ctx context.Context, name string, args ...any) (Valu
 
 // lookup finds key in t the way t[key] does, following __index tables. It
 // calls no __index function: where one would be called, it returns nil.
-func lookup(t *lua.LTable, key string) lua.LValue {
+func lookup(t *lua.LTable, key string) lua.LValue { return lookupVia(t, key, nil) }
+
+// lookupVia is lookup reading, for each table of the chain and each
+// metatable, the table via returns for it (via nil: the table itself).
+func lookupVia(t *lua.LTable, key string, via func(*lua.LTable) *lua.LTable) lua.LValue {
 	for range lua.MaxTableGetLoop {
+		if via != nil {
+			t = via(t)
+		}
 		if v := t.RawGetString(key); v != lua.LNil {
 			return v
 		}
 		mt, ok := t.Metatable.(*lua.LTable)
 		if !ok {
 			return lua.LNil
+		}
+		if via != nil {
+			mt = via(mt)
 		}
 		next, ok := mt.RawGetString("__index").(*lua.LTable)
 		if !ok {
