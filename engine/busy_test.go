@@ -226,22 +226,7 @@ func TestWaitersAreServedInTurn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	var looper sync.WaitGroup
-	looper.Go(func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if _, err := obj.Call(bg, "update"); err != nil {
-				t.Error(err)
-				return
-			}
-		}
-	})
-	defer func() { close(stop); looper.Wait() }()
+	defer callInLoop(t, obj, "update")()
 	for range 200 {
 		ctx, cancel := context.WithTimeout(bg, 10*time.Second)
 		_, err := obj.Call(ctx, "update")

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/hotlua/hotlua/internal/watch"
@@ -70,4 +71,27 @@ func call(t testing.TB, o *Object, method string, args ...any) any {
 		t.Fatalf("%s: %v", method, err)
 	}
 	return v.Any()
+}
+
+// callInLoop calls method on o over and over on another goroutine until
+// the returned function, which waits for the loop to end, is called. A
+// failed call fails the test and ends the loop.
+func callInLoop(t testing.TB, o *Object, method string) (stop func()) {
+	t.Helper()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if _, err := o.Call(context.Background(), method); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
 }

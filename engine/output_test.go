@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -43,28 +42,13 @@ return T
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if _, err := obj.Call(ctx, "say"); err != nil {
-				t.Error(err)
-				return
-			}
-		}
-	})
+	stop := callInLoop(t, obj, "say")
 	for range 20 {
 		if _, err := e.Reload(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	if n := out.overlaps.Load(); n > 0 {
 		t.Fatalf("%d writes to Options.Stdout began while another was running", n)
 	}

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 )
 
@@ -23,25 +22,9 @@ func TestPrepareReadsNoTableCallsWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if _, err := obj.Call(context.Background(), "bump"); err != nil {
-				t.Error(err)
-				return
-			}
-		}
-	})
+	defer callInLoop(t, obj, "bump")()
 	for i := range 20 {
 		files["sub.lua"] = fmt.Sprintf("%s-- %d\n", files["sub.lua"], i)
 		reload(t, e, dir, map[string]string{"sub.lua": files["sub.lua"]})
 	}
-	close(stop)
-	wg.Wait()
 }
