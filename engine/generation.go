@@ -15,7 +15,9 @@ import (
 )
 
 // generation is one complete load of the script set in its own LState.
-// Everything in it is touched only with the engine's lock held.
+// While it is prepared, only prepare's goroutine touches it (holding
+// e.reloading, and the engine's lock once it reached shared state); once
+// committed, everything in it is touched only with the engine's lock held.
 type generation struct {
 	e   *Engine
 	num uint64

@@ -45,13 +45,16 @@ func classOfModule(t *lua.LTable) (cls *lua.LTable, key string) {
 // that hold it (self.class), tables keyed by it and library registries
 // keep working.
 //
-// The walk follows this generation's own values only: it stops at stable
-// tables, objects, values of other generations (functions whose globals
-// are not this generation's, reused library modules) and, when the
-// generation reached shared state, hot.persist values. Its cost depends on
-// the size of the generation, not on the number of live objects, and it
-// runs in prepare, before the commit holds calls up. Called after the
-// scripts and checks ran.
+// The walk follows this generation's own values: it stops at stable
+// tables and objects, and at the values of other generations (functions
+// whose globals are not this generation's, reused library modules) and
+// hot.persist values unless the generation reached shared state, and so
+// holds the engine's lock: then it follows a kept library's state too, and
+// what the load put into the persisted tables it reached. Its cost depends
+// on the size of the generation (and then of that state: a library's
+// registry of objects is read, each object once), not on the number of
+// live objects, and it runs in prepare, before the commit. Called after
+// the scripts and checks ran.
 func (g *generation) stabilize() {
 	g.prev = nil // only load needs it: do not keep a chain of generations
 	g.subst = make(map[*lua.LTable]*lua.LTable)
