@@ -58,11 +58,11 @@ func (g *generation) standInFor(L *lua.LState, key string, t *lua.LTable) *lua.L
 	meta.Metatable = standInMark
 	meta.RawSetString(standInKey, &lua.LUserData{Value: si, Metatable: lua.LNil})
 	meta.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
-		L.Push(L.GetTable(si.reach(L), L.Get(2)))
+		L.Push(L.GetTable(si.reach(L), unwrap(L, L.Get(2))))
 		return 1
 	}))
 	meta.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
-		L.SetTable(si.reach(L), L.Get(2), unwrap(L, L.Get(3)))
+		L.SetTable(si.reach(L), unwrap(L, L.Get(2)), unwrap(L, L.Get(3)))
 		return 0
 	}))
 	meta.RawSetString("__len", L.NewFunction(func(L *lua.LState) int {
@@ -110,7 +110,8 @@ func (si *standIn) reach(L *lua.LState) *lua.LTable {
 }
 
 // unwrap returns the persisted table v stands for when v is a stand-in,
-// else v.
+// else v: a stand-in used as a key or stored as a value through another
+// finds and stores the table itself (s[q] is the field keyed by q's table).
 func unwrap(L *lua.LState, v lua.LValue) lua.LValue {
 	if t, ok := v.(*lua.LTable); ok {
 		if si := standInOf(t); si != nil {

@@ -10,7 +10,9 @@ import (
 // stand-ins where the identity walk does not go (a table it hangs into a
 // persisted one) or hands one to a function of the running generation (a
 // persisted object's method) still acts on, and leaves behind, the
-// persisted tables themselves, for this generation and the later ones.
+// persisted tables themselves, for this generation and the later ones; a
+// persisted table keyed by another is indexed by that table through their
+// stand-ins.
 func TestStandInsDoNotOutliveTheLoad(t *testing.T) {
 	const world = `
 local World = {}
@@ -49,6 +51,8 @@ function P:aliased() return hot.persist("alias2") == q end
 return P
 `
 	const top = `
+s[q] = s[q] or hot.generation()
+assert(s[q] == 1 and rawget(s, q) == 1, "a persisted table keyed by another, through their stand-ins")
 s.refs = {q = q}
 q.n = 1
 w:put(hot.generation(), true)
