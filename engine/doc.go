@@ -218,8 +218,9 @@
 // the contents of persisted tables, persisted functions, and kept class
 // libraries (see Classes and their identity). Taking a persisted value is
 // not reaching into it: while a generation loads beside calls, hot.persist
-// gives its top level a stand-in for a persisted table, which the commit
-// replaces by the table itself in everything the generation holds. So
+// gives its top level a stand-in for a persisted table (the same one for
+// the rest of the load), which the commit replaces by the table itself in
+// everything the generation holds. So
 //
 //	local state = hot.persist("state", {})
 //	function Counter:bump() state.count = state.count + 1 end

@@ -628,7 +628,9 @@ func (g *generation) hotPersist(L *lua.LState) int {
 		switch x := v.(type) {
 		case lua.LNumber, lua.LString, lua.LBool:
 		case *lua.LTable:
-			if g.preparing && !g.locked {
+			// Once the load holds the lock, a table it was given a
+			// stand-in for is still that stand-in: the load sees one value.
+			if g.preparing && (!g.locked || g.givenStandIn(x) != nil) {
 				v = g.standInFor(L, key, x)
 			}
 		default:

@@ -45,10 +45,8 @@ const standInKey = "__hotlua_standin"
 // the stand-in, a stand-in left where the identity walk does not go). The
 // same table gives the same stand-in.
 func (g *generation) standInFor(L *lua.LState, key string, t *lua.LTable) *lua.LTable {
-	for s, si := range g.standIns {
-		if si.table == t {
-			return s
-		}
+	if s := g.givenStandIn(t); s != nil {
+		return s
 	}
 	if g.standIns == nil {
 		g.standIns = make(map[*lua.LTable]*standIn)
@@ -73,6 +71,17 @@ func (g *generation) standInFor(L *lua.LState, key string, t *lua.LTable) *lua.L
 	s.Metatable = meta
 	g.standIns[s] = si
 	return s
+}
+
+// givenStandIn returns the stand-in the load was given for the persisted
+// table t, or nil.
+func (g *generation) givenStandIn(t *lua.LTable) *lua.LTable {
+	for s, si := range g.standIns {
+		if si.table == t {
+			return s
+		}
+	}
+	return nil
 }
 
 // standInOf returns what t stands for when t is a stand-in, of any

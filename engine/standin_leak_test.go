@@ -51,7 +51,9 @@ function P:aliased() return hot.persist("alias2") == q end
 return P
 `
 	const top = `
+local before = hot.persist("q")
 s[q] = s[q] or hot.generation()
+assert(hot.persist("q") == before, "hot.persist gives another value for q once the load holds the lock")
 assert(s[q] == 1 and rawget(s, q) == 1, "a persisted table keyed by another, through their stand-ins")
 s.refs = {q = q}
 q.n = 1
