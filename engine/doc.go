@@ -231,8 +231,9 @@
 // the table (and take the lock), also in the running generation's functions
 // (a persisted object's methods called at the top level); comparing it with
 // == to the table itself, tostring and Go functions given it see the
-// stand-in, so reach persisted tables in functions or a hot.on("reload")
-// handler rather than at the top level. The first time a load reaches a
+// stand-in (a binding that converts its table argument to a Go map, slice
+// or struct gets an empty one), so reach persisted tables in functions or a
+// hot.on("reload") handler rather than at the top level. The first time a load reaches a
 // persisted table, the engine copies every table reachable from it
 // (bounded like the __migrate snapshot, at 2^20 fields; past that the load
 // fails with a clear error): if the load or its checks fail, or the
