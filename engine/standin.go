@@ -109,7 +109,9 @@ func standInOf(t *lua.LTable) *standIn {
 // generation's load.
 func (si *standIn) reach(L *lua.LState) *lua.LTable {
 	if g := si.g; g.preparing {
-		g.lockEngine(L, fmt.Sprintf("hot.persist(%q)", si.key))
+		if !g.locked { // the description is made once, not at every access
+			g.lockEngine(L, fmt.Sprintf("hot.persist(%q)", si.key))
+		}
 		if !si.saved {
 			g.saveForUndo(L, si.key, si.table)
 			si.saved = true
