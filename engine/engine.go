@@ -611,6 +611,9 @@ func (e *Engine) prepare(ctx context.Context, scripts []*script) (_ *generation,
 			return nil, err
 		}
 	}
+	if g.undoErr != "" {
+		return nil, &ScriptError{Message: g.undoErr, Generation: g.num}
+	}
 	g.hashes, g.files = e.scriptDiff(g)
 	g.kept = g.keepLocals()
 	g.stabilize()

@@ -108,6 +108,10 @@ type generation struct {
 	preparing, locked bool
 	unlockTask        func() // ends the busy description lockEngine set
 	lockErr           error  // why lockEngine could not take the lock, which prepare returns
+	// undoErr says why the undo snapshot of a persisted table could not be
+	// made: every later reach into persisted tables fails with it, and so
+	// does the load, even if its scripts caught the error.
+	undoErr string
 	// failed, set only by Check, holds the modules whose top level failed;
 	// requiring one fails with a short error. checkErrs collects Check's
 	// problems.
@@ -674,9 +678,15 @@ func (g *generation) saveForUndo(L *lua.LState, key string, v lua.LValue) {
 	if g.persistSeen == nil {
 		g.persistSeen = make(map[*lua.LTable]bool)
 	}
+	if g.undoErr != "" {
+		L.RaiseError("%s", g.undoErr)
+	}
 	saved, err := g.snapshotInto(g.persistPre, g.persistSeen, t, true, &g.persistFields)
 	if err != nil {
-		L.RaiseError("hot.persist(%q) while loading: %v", key, err)
+		// The tables the failed copy marked seen are in no snapshot: no
+		// later reach may write them, caught error or not.
+		g.undoErr = fmt.Sprintf("hot.persist(%q) while loading: %v", key, err)
+		L.RaiseError("%s", g.undoErr)
 	}
 	g.persistPre = saved
 }
