@@ -652,7 +652,10 @@ func runCheck(L *lua.LState, check *lua.LFunction, gen uint64) error {
 // cannot make it wait to assist.
 func (e *Engine) commit(g *generation) (report *Report, old *generation) {
 	if len(e.handles) != g.handlesAtPrepare {
-		e.planCommit(g) // a commit added handles since prepare planned
+		// Handles were added since prepare planned. No path does that today
+		// (a parked generation is discarded before another commits); the
+		// check keeps a stale plan from ever being applied.
+		e.planCommit(g)
 	}
 	defer e.lk.end(e.lk.begin(g.commitTask))
 	hooks := commitHooks{e: e, task: g.commitTask.what}
