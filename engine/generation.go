@@ -638,7 +638,9 @@ func (g *generation) hotPersist(L *lua.LState) int {
 				v = g.standInFor(L, key, x)
 			}
 		default:
-			g.lockEngine(L, fmt.Sprintf("hot.persist(%q)", key))
+			if g.preparing && !g.locked { // the description is made only when it locks
+				g.lockEngine(L, fmt.Sprintf("hot.persist(%q)", key))
+			}
 		}
 		if t, ok := v.(*lua.LTable); ok && g.locked && standInOf(t) == nil {
 			g.saveForUndo(L, key, t)
@@ -777,10 +779,7 @@ func (g *generation) hotCheck(L *lua.LState) int {
 // hot.version(v) returns the version ("g3:0123456789ab") of an object or a
 // class, or nil.
 func (g *generation) hotVersion(L *lua.LState) int {
-	v := L.CheckAny(1)
-	if t, ok := v.(*lua.LTable); ok {
-		v = resolveStandIn(L, t)
-	}
+	v := unwrap(L, L.CheckAny(1))
 	if h := handleOf(v); h != nil {
 		L.Push(lua.LString(h.cur.version.String()))
 		return 1

@@ -102,7 +102,7 @@ func (e *Engine) call(ctx context.Context, recv *lua.LTable, self bool, class, n
 func (e *Engine) run(ctx context.Context, fn *lua.LFunction, recv *lua.LTable, self bool, class, name string, args []any) (Value, error) {
 	L := e.L
 	e.lk.calling(fn)
-	if len(e.strikes) > 0 && e.quarantined(recv, class, name) {
+	if e.quarantined(recv, class, name) {
 		return Value{}, e.quarantineError(recv, class, name)
 	}
 	var unguard func()
@@ -153,9 +153,18 @@ func (e *Engine) run(ctx context.Context, fn *lua.LFunction, recv *lua.LTable, s
 }
 
 // quarantined reports whether method name of recv's class is quarantined.
-// Called with the engine's lock held; hot callers skip it while no method
-// has a strike (len(e.strikes) == 0).
+// Called with the engine's lock held. It is small enough to be inlined, so
+// a call pays one length check while no method has a strike.
 func (e *Engine) quarantined(recv *lua.LTable, class, name string) bool {
+	return len(e.strikes) > 0 && e.struckOut(recv, class, name)
+}
+
+// struckOut reports whether method name of recv's class has hit its
+// deadline QuarantineAfter times in a row. Not inlined, so that
+// quarantined stays small enough to be.
+//
+//go:noinline
+func (e *Engine) struckOut(recv *lua.LTable, class, name string) bool {
 	return e.opts.QuarantineAfter > 0 && e.strikes[methodKey{className(recv, class), name}] >= e.opts.QuarantineAfter
 }
 
@@ -227,7 +236,7 @@ func (e *Engine) CallEach(ctx context.Context, objs []*Object, method string, ar
 		if !ok {
 			return fmt.Errorf("%w: %s.%s (object %d)", ErrNoMethod, className(o.t, ""), method, i)
 		}
-		if len(e.strikes) > 0 && e.quarantined(o.t, "", method) {
+		if e.quarantined(o.t, "", method) {
 			return e.quarantineError(o.t, "", method)
 		}
 		fns[i] = fn

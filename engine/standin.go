@@ -125,9 +125,7 @@ func (si *standIn) reach(L *lua.LState) *lua.LTable {
 // finds and stores the table itself (s[q] is the field keyed by q's table).
 func unwrap(L *lua.LState, v lua.LValue) lua.LValue {
 	if t, ok := v.(*lua.LTable); ok {
-		if si := standInOf(t); si != nil {
-			return si.reach(L)
-		}
+		return resolveStandIn(L, t)
 	}
 	return v
 }
