@@ -128,8 +128,8 @@ func TestDeadlineHoldsWhileTheEngineIsBusy(t *testing.T) {
 			_, err := spinner.Call(context.Background(), "spin")
 			return err
 		}},
-		{"a generation loads slowly after touching hot.persist", `loading generation 2 (its scripts reached hot.persist("s"))`, func(t *testing.T, e *Engine, dir string, _ *Object) error {
-			writeScripts(t, dir, map[string]string{"slow.lua": "local s = hot.persist('s', {})\ns.n = (s.n or 0) + 1\nentered()\nwhile not released() do end\nreturn true\n"})
+		{"a generation loads slowly after reaching into a persisted object", `loading generation 2 (its scripts reached hot.persist("s"))`, func(t *testing.T, e *Engine, dir string, _ *Object) error {
+			writeScripts(t, dir, map[string]string{"slow.lua": "local s = hot.persist('s', {})\ns.boss.hp = s.boss.hp + 1\nentered()\nwhile not released() do end\nreturn true\n"})
 			_, err := e.Reload(context.Background())
 			return err
 		}},
@@ -142,7 +142,7 @@ func TestDeadlineHoldsWhileTheEngineIsBusy(t *testing.T) {
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			g, reg := newGate(t)
-			e, dir := newEngine(t, map[string]string{"units/goblin.lua": strings.Replace(goblinScript, "%s", "", 1), "persist.lua": "hot.persist('s', {})\nreturn true\n"},
+			e, dir := newEngine(t, map[string]string{"units/goblin.lua": strings.Replace(goblinScript, "%s", "", 1), "zpersist.lua": "hot.persist('s', {boss = setmetatable({hp = 1}, {})})\nreturn true\n"},
 				func(o *Options) { o.Bindings = reg; o.LoadTimeout = time.Minute })
 			bg := context.Background()
 			spinner, err := e.New(bg, "units.goblin", 1)

@@ -212,41 +212,45 @@
 //
 // A reload compiles without holding calls up, and loads the new generation
 // in its fresh state beside the running calls until its scripts reach into
-// state the generations share: from then on, and for the commit, it holds
-// them (a call waiting meanwhile gets a busy error naming what the load
-// reached, at its deadline). Shared state is what the running calls use:
-// the contents of persisted tables, persisted functions, and kept class
-// libraries (see Classes and their identity). Taking a persisted value is
-// not reaching into it: while a generation loads beside calls, hot.persist
-// gives its top level a stand-in for a persisted table (the same one for
-// the rest of the load), which the commit replaces by the table itself in
-// everything the generation holds. So
-//
-//	local state = hot.persist("state", {})
-//	function Counter:bump() state.count = state.count + 1 end
-//
-// loads without holding any call up. Indexing the stand-in, assigning
-// into it, #, pairs, next, ipairs, rawget, rawset, rawequal, getmetatable,
-// unpack, setmetatable, hot.version, hot.method and the table library reach
-// the table (and take the lock), also in the running generation's functions
-// (a persisted object's methods called at the top level); comparing it with
-// == to the table itself, tostring and Go functions given it see the
-// stand-in (a binding that converts its table argument to a Go map, slice
-// or struct gets an empty one), so reach persisted tables in functions or a
-// hot.on("reload") handler rather than at the top level. The first time a load reaches a
-// persisted table, the engine copies every table reachable from it
-// (bounded like the __migrate snapshot, at 2^20 fields; past that the load
-// fails with a clear error): if the load or its checks fail, or the
-// generation is discarded before it commits, every field the load changed
-// goes back to what it was, unless a call changed it again since. So
+// state the generations share and the load could not leave unchanged:
+// from then on, and for the commit, it holds them (a call waiting
+// meanwhile gets a busy error naming what the load reached, at its
+// deadline). That is an object, a function or userdata kept in hot.persist
+// or reached through a persisted table, a persisted table with a
+// metatable, or holding functions or tables as keys, and a kept class
+// library (see Classes and their identity). Persisted tables of plain data
+// (no metatable; keys that are strings, numbers or booleans; values that
+// are those or tables) hold nothing up: while a generation loads beside
+// calls, hot.persist gives its top level a stand-in for a persisted table
+// (the same one for the rest of the load), and the first time the top
+// level reaches into it (indexing, assigning, #, pairs, next, ipairs,
+// rawget, rawset, rawequal, getmetatable, unpack, the table library) the
+// engine copies the table, holding calls for the copy only. The load works
+// on that copy, in which the tables are stand-ins in their turn (copied
+// when reached); calls meanwhile see the persisted tables as they were.
+// When the generation commits, every field the load changed is written
+// into its persisted table (a field a call changed since and the load did
+// not keeps the call's value); if the load or its checks fail, or the
+// generation is discarded before it commits, nothing is written. So
 //
 //	local state = hot.persist("state", {})
 //	state.count = state.count or 0
+//	function Counter:bump() state.count = state.count + 1 end
 //
-// works too (holding calls from its second line until the load is
-// prepared), and a failed reload changes nothing, persisted state included
-// (reused class libraries are the exception; see Classes and their
-// identity).
+// loads without holding any call up, and the commit replaces the
+// stand-ins by the tables themselves in everything the generation holds,
+// so its functions use the persisted tables. A load that reaches an object
+// or another value of the first kind reaches it directly, holding calls
+// from then on; the engine first copies every table reachable from the
+// persisted table (bounded like the __migrate snapshot, at 2^20 fields;
+// past that the load fails with a clear error), so that if the load fails
+// every field it changed goes back to what it was, unless a call changed
+// it again since. Either way a failed reload changes nothing, persisted
+// state included (reused class libraries are the exception; see Classes
+// and their identity). Comparing a stand-in with == to the table itself,
+// tostring and Go functions given it see the stand-in (a binding that
+// converts its table argument to a Go map, slice or struct gets an empty
+// one); setmetatable, hot.version and hot.method act on the table itself.
 // Go functions that scripts call at their top level may
 // therefore run concurrently with calls of the current generation. With
 // [Options].DeferCommit, automatic reloads stop once prepared and the host

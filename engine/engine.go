@@ -273,13 +273,13 @@ func (r *Report) String() string {
 // every live object of every class runs the new version from its next call.
 // On failure no class or object changes and the error is a *ScriptError
 // (several, joined, for several syntax errors) naming the script by its path
-// relative to its root; writes the new scripts made at their top level
-// into hot.persist values are undone.
+// relative to its root; what the new scripts' top level changed in
+// hot.persist values is not kept.
 //
 // Compiling and loading the fresh state happen beside running calls, until
-// the new scripts reach into shared state (a persisted table's contents, a
-// kept class library: see the package documentation); from then on, and
-// for the commit, calls wait. ctx bounds the load and every wait for the
+// the new scripts reach into shared state the load cannot leave unchanged
+// (a persisted object or function, a kept class library: see the package
+// documentation); from then on, and for the commit, calls wait. ctx bounds the load and every wait for the
 // engine.
 func (e *Engine) Reload(ctx context.Context) (*Report, error) {
 	return e.reloadFor(ctx, "manual", nil)
@@ -617,6 +617,7 @@ func (e *Engine) prepare(ctx context.Context, scripts []*script) (_ *generation,
 	g.hashes, g.files = e.scriptDiff(g)
 	g.kept = g.keepLocals()
 	g.stabilize()
+	g.viewWrites = g.collectViewWrites()
 	e.planCommit(g)
 	return g, nil
 }
@@ -701,10 +702,13 @@ func (e *Engine) commit(g *generation) (report *Report, old *generation) {
 		}
 	}
 	g.pending = nil
+	for _, w := range g.viewWrites {
+		w.t.RawSet(w.k, w.v)
+	}
 	for k, v := range g.newPersist {
 		e.persist[k] = v
 	}
-	g.newPersist = nil
+	g.newPersist, g.viewWrites = nil, nil
 	g.persistPre, g.persistPost, g.persistSeen = nil, nil, nil
 	g.committed = true
 	e.gen, e.L = g, g.L

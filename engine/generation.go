@@ -91,6 +91,14 @@ type generation struct {
 	// standIns are the stand-ins hot.persist gave the load for persisted
 	// tables (see standInFor); written only while it is prepared.
 	standIns map[*lua.LTable]*standIn
+	// standInTables maps each of those tables to its stand-in; standInMeta
+	// is the stand-ins' metatable. viewWrites holds, once prepared, what the
+	// load changed in its views of persisted tables (see standIn), which
+	// the commit writes into them.
+	standInTables map[*lua.LTable]*lua.LTable
+	standInMeta   *lua.LTable
+	views         map[*lua.LTable]bool
+	viewWrites    []persistWrite
 	// persistPre holds the persisted tables the load reached as they were
 	// before it (saveForUndo), persistPost as it left them (loaded), so
 	// that discarding the generation undoes its writes; persistSeen and
@@ -125,9 +133,9 @@ type generation struct {
 
 // lockEngine takes the engine's lock for the rest of the preparation. A
 // generation being prepared runs without it, beside the calls of the
-// current generation, until it reaches state the two share: hot.persist
-// values (and whatever objects they hold) or a reused library module
-// (see keepLocals). From then on it holds calls up; reached says what,
+// current generation, until it reaches state the two share that it
+// cannot work on a copy of: a persisted object, function or userdata (see
+// standIn) or a reused library module (see keepLocals). From then on it holds calls up; reached says what,
 // for busy errors.
 //
 // Only prepare's goroutine takes it: a function of this generation called
@@ -494,9 +502,9 @@ func (g *generation) setmetatable(L *lua.LState) int {
 	}
 	obj := L.CheckTable(1)
 	L.CheckTypes(2, lua.LTNil, lua.LTTable)
-	obj = resolveStandIn(L, obj)
+	obj = persistedTable(L, obj)
 	if mt, ok := L.Get(2).(*lua.LTable); ok {
-		L.Replace(2, resolveStandIn(L, mt))
+		L.Replace(2, persistedTable(L, mt))
 	}
 	if cur, ok := obj.Metatable.(*lua.LTable); ok {
 		protected := cur.RawGetString("__metatable") != lua.LNil
@@ -634,7 +642,7 @@ func (g *generation) hotPersist(L *lua.LState) int {
 		case *lua.LTable:
 			// Once the load holds the lock, a table it was given a
 			// stand-in for is still that stand-in: the load sees one value.
-			if g.preparing && (!g.locked || g.givenStandIn(x) != nil) {
+			if g.preparing && (!g.locked || g.standInTables[x] != nil) {
 				v = g.standInFor(L, key, x)
 			}
 		default:
@@ -779,7 +787,10 @@ func (g *generation) hotCheck(L *lua.LState) int {
 // hot.version(v) returns the version ("g3:0123456789ab") of an object or a
 // class, or nil.
 func (g *generation) hotVersion(L *lua.LState) int {
-	v := unwrap(L, L.CheckAny(1))
+	v := L.CheckAny(1)
+	if t, ok := v.(*lua.LTable); ok {
+		v = persistedTable(L, t)
+	}
 	if h := handleOf(v); h != nil {
 		L.Push(lua.LString(h.cur.version.String()))
 		return 1

@@ -128,7 +128,7 @@ func (g *generation) hotMethod(L *lua.LState) int {
 	si := standInOf(obj)
 	L.Push(&lua.LFunction{IsG: true, Env: g.e.methodEnv, GFunction: func(L *lua.LState) int {
 		if si != nil {
-			obj, si = si.reach(L), nil
+			obj, si = si.demote(L), nil
 		}
 		fn, ok := L.GetField(obj, name).(*lua.LFunction)
 		if !ok {

@@ -281,6 +281,14 @@ func (g *generation) rebind() map[*lua.LTable][]field {
 	for _, v := range g.newPersist {
 		visit(v)
 	}
+	// The load's views of persisted tables hold what it changed in them:
+	// the commit writes their fields, which must be the stable classes and
+	// the persisted tables themselves.
+	for _, si := range g.standIns {
+		if si.view != nil {
+			visit(si.view)
+		}
+	}
 	// What the load hung into the persisted tables it reached is its own:
 	// a table it made (s.refs = {q = q}), a function of its own.
 	ownValue := func(v lua.LValue) {

@@ -10,23 +10,36 @@ import (
 // This file holds the stand-ins hot.persist gives the top level of a
 // generation that loads beside running calls. The persisted tables belong
 // to the running generation's calls, which change them without a lock a
-// loading goroutine could share; so a load reaches into one only with the
-// engine's lock, and holds it from then on (see lockEngine). A stand-in
-// defers that to the moment the top level really reaches into the table:
-// the common
+// loading goroutine could share. A stand-in defers reaching the table to
+// the moment the top level really reaches into it, so the common
 //
 //	local state = hot.persist("state", {})
 //
 // whose functions use state once they run, loads without holding any call
-// up. The walk that gives classes their identity (rebind) replaces every
-// stand-in by its table in what the generation reaches, before the commit.
+// up. When the top level does reach into a table of plain data (no
+// metatable, no functions or userdata in it, keys that are strings,
+// numbers or booleans), the stand-in copies it, holding the engine's lock
+// for the copy only, and the load works on that copy, its view: the tables
+// in it are stand-ins in their turn, and what the load changes is written
+// into the persisted tables field by field when the generation commits,
+// and never if it does not. Anything else (an object, a table holding
+// functions) is reached under the engine's lock, held for the rest of the
+// load, and saved for undo (see saveForUndo). The walk that gives classes
+// their identity (rebind) replaces every stand-in by its table in what
+// the generation reaches, views included, before the commit.
 
 // standIn is what a stand-in stands for.
 type standIn struct {
 	g     *generation // the generation whose load was given the stand-in
-	key   string
+	key   string      // the hot.persist key it was reached from, for busy errors
 	table *lua.LTable
-	saved bool // the load's writes into it can be undone (saveForUndo)
+	// view is, once the load reached into a table of plain data, the
+	// table's fields as the load sees them; orig is what the table held
+	// then. direct is set once the load reaches the table itself, holding
+	// the engine's lock, after saving it for undo.
+	view   *lua.LTable
+	orig   map[lua.LValue]lua.LValue
+	direct bool
 }
 
 // standInMark is the metatable of every stand-in's metatable, whichever
@@ -34,54 +47,98 @@ type standIn struct {
 // written, so any goroutine may compare with it.
 var standInMark = newTable(0)
 
-// standInKey is the field of a stand-in's metatable that holds its standIn.
+// standInKey is the field of a stand-in's metatable that holds its
+// generation.
 const standInKey = "__hotlua_standin"
 
-// standInFor returns the stand-in of the persisted table t, kept under key:
-// an empty table whose metatable reaches t to index it, assign into it or
-// take its length; the state's pairs, next, rawget, table functions and the
-// others sandbox.ResolveTables lists act on t when given it, in this
-// generation and every other (a function of the running generation given
-// the stand-in, a stand-in left where the identity walk does not go). The
-// same table gives the same stand-in.
+// standInFor returns the stand-in of the persisted table t, reached from
+// the hot.persist key key: an empty table whose metatable reaches t (or
+// the load's view of it) to index it, assign into it or take its length;
+// the state's pairs, next, rawget, table functions and the others
+// sandbox.ResolveTables lists act on the same, in this generation and
+// every other (a function of the running generation given the stand-in).
+// The same table gives the same stand-in.
 func (g *generation) standInFor(L *lua.LState, key string, t *lua.LTable) *lua.LTable {
-	if s := g.givenStandIn(t); s != nil {
+	if s := g.standInTables[t]; s != nil {
 		return s
 	}
 	if g.standIns == nil {
 		g.standIns = make(map[*lua.LTable]*standIn)
+		g.standInTables = make(map[*lua.LTable]*lua.LTable)
+		g.standInMeta = g.newStandInMeta(L)
 	}
-	si := &standIn{g: g, key: key, table: t}
-	meta := L.CreateTable(0, 4)
-	meta.Metatable = standInMark
-	meta.RawSetString(standInKey, &lua.LUserData{Value: si, Metatable: lua.LNil})
-	meta.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
-		L.Push(L.GetTable(si.reach(L), unwrap(L, L.Get(2))))
-		return 1
-	}))
-	meta.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
-		L.SetTable(si.reach(L), unwrap(L, L.Get(2)), unwrap(L, L.Get(3)))
-		return 0
-	}))
-	meta.RawSetString("__len", L.NewFunction(func(L *lua.LState) int {
-		L.Push(lua.LNumber(L.ObjLen(si.reach(L))))
-		return 1
-	}))
 	s := L.CreateTable(0, 0)
-	s.Metatable = meta
-	g.standIns[s] = si
+	s.Metatable = g.standInMeta
+	g.standIns[s] = &standIn{g: g, key: key, table: t}
+	g.standInTables[t] = s
 	return s
 }
 
-// givenStandIn returns the stand-in the load was given for the persisted
-// table t, or nil.
-func (g *generation) givenStandIn(t *lua.LTable) *lua.LTable {
-	for s, si := range g.standIns {
-		if si.table == t {
+// newStandInMeta makes the metatable the generation's stand-ins share.
+func (g *generation) newStandInMeta(L *lua.LState) *lua.LTable {
+	meta := L.CreateTable(0, 4)
+	meta.Metatable = standInMark
+	meta.RawSetString(standInKey, &lua.LUserData{Value: g, Metatable: lua.LNil})
+	of := func(L *lua.LState) *standIn {
+		si := g.standIns[L.CheckTable(1)]
+		if si == nil {
+			L.RaiseError("not a stand-in of a persisted table")
+		}
+		return si
+	}
+	meta.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+		t, k := of(L).keyed(L)
+		L.Push(L.GetTable(t, k))
+		return 1
+	}))
+	meta.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
+		si := of(L)
+		t, k := si.keyed(L)
+		v := L.Get(3)
+		if t != si.view {
+			v = direct(L, v)
+		}
+		L.SetTable(t, k, v)
+		return 0
+	}))
+	meta.RawSetString("__len", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LNumber(L.ObjLen(of(L).reach(L))))
+		return 1
+	}))
+	return meta
+}
+
+// keyed returns the table the load acts on through the stand-in at
+// index 1 (see reach) and the key at index 2 as that table is keyed: a
+// view by stand-ins, as the load sees the tables in it, the persisted
+// table by the tables themselves.
+func (si *standIn) keyed(L *lua.LState) (*lua.LTable, lua.LValue) {
+	t, k := si.reach(L), L.Get(2)
+	if t == si.view {
+		return t, si.g.asStandIn(k)
+	}
+	return t, direct(L, k)
+}
+
+// asStandIn returns the stand-in of v when v is a persisted table the load
+// has one for, else v.
+func (g *generation) asStandIn(v lua.LValue) lua.LValue {
+	if t, ok := v.(*lua.LTable); ok {
+		if s := g.standInTables[t]; s != nil {
 			return s
 		}
 	}
-	return nil
+	return v
+}
+
+// direct returns the persisted table v stands for when v is a stand-in,
+// reached directly (see demote), else v: for a key or value used with a
+// persisted table the load reaches directly.
+func direct(L *lua.LState, v lua.LValue) lua.LValue {
+	if t, ok := v.(*lua.LTable); ok {
+		return persistedTable(L, t)
+	}
+	return v
 }
 
 // standInOf returns what t stands for when t is a stand-in, of any
@@ -95,48 +152,180 @@ func standInOf(t *lua.LTable) *standIn {
 	if ud == nil {
 		return nil
 	}
-	si, _ := ud.Value.(*standIn)
-	return si
+	g, _ := ud.Value.(*generation)
+	if g == nil {
+		return nil
+	}
+	return g.standIns[t]
 }
 
-// reach returns the persisted table the stand-in stands for, first taking
-// the engine's lock for the rest of the load when the loading generation
-// does not hold it yet. A stand-in the walk did not replace (one a Go
-// function kept) still works after the commit, in the calls that then hold
-// the lock. A stand-in reaches other goroutines only through state the
-// generations share, which its load holds the lock for until it is
-// prepared: whoever reaches one of a generation still preparing is that
-// generation's load.
+// reach returns the table the load acts on through the stand-in: its view
+// of a table of plain data, made the first time, else the persisted table
+// itself, first taking the engine's lock for the rest of the load. A
+// stand-in the walk did not replace (one a Go function kept) acts on the
+// table itself after the load, in the calls that then hold the lock. A
+// stand-in reaches other goroutines only through state the generations
+// share, which its load holds the lock for until it is prepared: whoever
+// reaches one of a generation still preparing is that generation's load.
 func (si *standIn) reach(L *lua.LState) *lua.LTable {
-	if g := si.g; g.preparing {
-		if !g.locked { // the description is made once, not at every access
-			g.lockEngine(L, fmt.Sprintf("hot.persist(%q)", si.key))
+	g := si.g
+	switch {
+	case !g.preparing || si.direct:
+		return si.table
+	case si.view != nil:
+		return si.view
+	case g.locked:
+		if si.copyIfPlain(L) {
+			return si.view
 		}
-		if !si.saved {
-			g.saveForUndo(L, si.key, si.table)
-			si.saved = true
+	default:
+		g.takeLock(L)
+		copied := si.copyIfPlain(L)
+		g.e.lk.unlock()
+		if copied {
+			return si.view
 		}
+	}
+	return si.demote(L)
+}
+
+// copyIfPlain makes the view of a table of plain data, and reports whether
+// it did: a table with no metatable whose keys are strings, numbers or
+// booleans and whose values are those or tables (in the view, their
+// stand-ins), as long as the copies of the load stay within the bound of
+// the undo snapshot. Called with the engine's lock held.
+func (si *standIn) copyIfPlain(L *lua.LState) bool {
+	t := si.table
+	if t.Metatable != lua.LNil {
+		return false
+	}
+	n, plain := 0, true
+	t.ForEach(func(k, v lua.LValue) {
+		n++
+		switch k.(type) {
+		case lua.LString, lua.LNumber, lua.LBool:
+		default:
+			plain = false
+		}
+		switch v.(type) {
+		case lua.LString, lua.LNumber, lua.LBool, *lua.LTable:
+		default:
+			plain = false
+		}
+	})
+	if !plain || si.g.persistFields+n > maxSnapshotFields {
+		return false
+	}
+	si.g.persistFields += n
+	si.orig = make(map[lua.LValue]lua.LValue, n)
+	si.view = newTable(n)
+	if si.g.views == nil {
+		si.g.views = make(map[*lua.LTable]bool)
+	}
+	si.g.views[si.view] = true
+	t.ForEach(func(k, v lua.LValue) {
+		si.orig[k] = v
+		if nt, ok := v.(*lua.LTable); ok {
+			v = si.g.standInFor(L, si.key, nt)
+		}
+		si.view.RawSet(k, v)
+	})
+	return true
+}
+
+// demote makes the load act on the persisted table itself from now on:
+// it takes the engine's lock for the rest of the load, saves the table for
+// undo and writes into it what the load changed in its view, if it had
+// one. It returns the table.
+func (si *standIn) demote(L *lua.LState) *lua.LTable {
+	g := si.g
+	if !g.preparing || si.direct {
+		return si.table
+	}
+	if !g.locked { // the description is made once, not at every access
+		g.lockEngine(L, fmt.Sprintf("hot.persist(%q)", si.key))
+	}
+	g.saveForUndo(L, si.key, si.table)
+	si.direct = true
+	if si.view != nil {
+		si.changes(func(k, v lua.LValue) { si.table.RawSet(k, v) })
+		delete(g.views, si.view)
+		si.view, si.orig = nil, nil
 	}
 	return si.table
 }
 
-// unwrap returns the persisted table v stands for when v is a stand-in,
-// else v: a stand-in used as a key or stored as a value through another
-// finds and stores the table itself (s[q] is the field keyed by q's table).
-func unwrap(L *lua.LState, v lua.LValue) lua.LValue {
-	if t, ok := v.(*lua.LTable); ok {
-		return resolveStandIn(L, t)
+// changes calls write with each field the load changed in the view, as
+// the persisted table is to hold it: stand-ins in it are their tables.
+func (si *standIn) changes(write func(k, v lua.LValue)) {
+	table := func(v lua.LValue) lua.LValue {
+		if t, ok := v.(*lua.LTable); ok {
+			if s := si.g.standIns[t]; s != nil {
+				return s.table
+			}
+		}
+		return v
 	}
-	return v
+	si.view.ForEach(func(k, v lua.LValue) {
+		k, v = table(k), table(v)
+		if si.orig[k] != v {
+			write(k, v)
+		}
+	})
+	for k := range si.orig {
+		if si.view.RawGet(k) == lua.LNil {
+			write(k, lua.LNil)
+		}
+	}
 }
 
-// resolveStandIn is, for sandbox.ResolveTables, the table a stand-in
-// stands for, and any other table itself.
-func resolveStandIn(L *lua.LState, t *lua.LTable) *lua.LTable {
+// persistWrite is a field a committing generation writes into a persisted
+// table: what its load changed in its view of it.
+type persistWrite struct {
+	t    *lua.LTable
+	k, v lua.LValue
+}
+
+// viewWrites collects what the load changed in its views of persisted
+// tables, for the commit. Called at the end of prepare, after rebind
+// replaced the stand-ins and the new classes in the views.
+func (g *generation) collectViewWrites() []persistWrite {
+	var writes []persistWrite
+	for _, si := range g.standIns {
+		if si.view != nil && !si.direct {
+			si.changes(func(k, v lua.LValue) { writes = append(writes, persistWrite{si.table, k, v}) })
+		}
+	}
+	return writes
+}
+
+// persistedTable returns the table t stands for when t is a stand-in (see
+// demote), and any other table itself: for what must act on the table
+// itself, as setmetatable and hot.method do.
+func persistedTable(L *lua.LState, t *lua.LTable) *lua.LTable {
 	if si := standInOf(t); si != nil {
-		return si.reach(L)
+		return si.demote(L)
 	}
 	return t
+}
+
+// resolveStandIn is, for sandbox.ResolveTables, the table the load acts
+// on through a stand-in t (see reach). For a table t given with the one
+// acted on (in), it is what in holds for t: a view holds stand-ins, as the
+// load sees them; so does a table of the load's own until the load holds
+// the engine's lock, and from then on every table holds the persisted
+// tables themselves, as the direct accesses do (see demote).
+func resolveStandIn(L *lua.LState, t, in *lua.LTable) *lua.LTable {
+	si := standInOf(t)
+	switch {
+	case si == nil:
+		return t
+	case in == nil:
+		return si.reach(L)
+	case si.g.views[in] || !si.g.locked:
+		return t
+	}
+	return si.demote(L)
 }
 
 // persisted reads the value kept under key. A load running beside calls

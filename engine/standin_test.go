@@ -4,11 +4,13 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 const persistedClass = `
 local s = hot.persist("s", {n = 1, sub = {}})
 local q = hot.persist("q", {})
+hot.persist("o", function() return setmetatable({}, {__index = {hp = 7}}) end)
 local P = {}
 P.__index = P
 function P:get() return s.n end
@@ -20,10 +22,11 @@ return P
 `
 
 // TestLoadKeepsPersistedValuesWithoutHoldingCalls: a reload whose top level
-// only takes hot.persist values loads beside running calls, and its
-// functions then use the persisted tables themselves; a top level that
-// reaches into one (indexing, pairs, #, rawget, the table library) sees and
-// changes the table itself, holding calls until the load is prepared.
+// takes hot.persist values, or reaches into persisted tables of plain data
+// (indexing, pairs, #, rawget, rawset, the table library), loads beside
+// running calls; what it changed is in the tables once it committed, and
+// its functions then use the persisted tables themselves. Reaching into a
+// persisted object holds calls until the load is prepared.
 func TestLoadKeepsPersistedValuesWithoutHoldingCalls(t *testing.T) {
 	rows := []struct {
 		name      string
@@ -41,7 +44,11 @@ table.insert(q, "boot")
 q[#q + 1] = "ready"
 assert(#q == 2 and select(2, ipairs(q))[1] == "boot")
 rawset(s, "loaded", true)
-s.sub.q = q`, `loading generation 2 (its scripts reached hot.persist("s"))`, "boot,ready"},
+s.sub.q = q
+assert(rawget(s.sub, "q") == q and rawequal(s.sub.q, q))`, "", "boot,ready"},
+		{"reaches into an object", `
+local o = hot.persist("o", function() return setmetatable({}, {__index = {hp = 7}}) end)
+assert(o.hp == 7)`, `loading generation 2 (its scripts reached hot.persist("o"))`, ""},
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
@@ -69,5 +76,83 @@ s.sub.q = q`, `loading generation 2 (its scripts reached hot.persist("s"))`, "bo
 				t.Fatalf("the engine does not answer after the reload: %v %v", v, err)
 			}
 		})
+	}
+}
+
+// TestTopLevelWritesIntoPersistedDataLandAtTheCommit: a loading top level
+// that changes persisted tables of plain data works on its own view of
+// them: calls meanwhile answer and see the tables as they were; the
+// commit writes in exactly the fields the load changed (a field a call
+// changed meanwhile and the load did not keeps the call's value); tables
+// of the load's own that it put them in hold the tables themselves after
+// the commit; a load that fails writes nothing.
+func TestTopLevelWritesIntoPersistedDataLandAtTheCommit(t *testing.T) {
+	const script = `
+local s = hot.persist("s", {n = 1, list = {1, 2}, sub = {x = 1}, gone = true})
+local P = {}
+P.__index = P
+function P:bump() s.n = s.n + 1 return s.n end
+function P:seen()
+  return table.concat({s.n, tostring(s.added), s.sub.x, #s.list, tostring(s.gone), tostring(s.sub.fresh and s.sub.fresh.y), tostring(s.sub.z)}, " ")
+end
+function P:mine() return mine ~= nil and rawequal(mine[1], s.sub) and mine[2] == s end
+%s
+return P
+`
+	e, dir, g, _ := gatedEngine(t, map[string]string{"p.lua": strings.Replace(script, "%s", "", 1)})
+	p, err := e.New(context.Background(), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeScripts(t, dir, map[string]string{"p.lua": strings.Replace(script, "%s", `
+s.n = s.n
+s.added = "yes"
+s.sub.x = s.sub.x + 10
+s.sub.fresh = {y = s.n}
+table.insert(s.list, 3)
+s.gone = nil
+mine = {}
+table.insert(mine, s.sub)
+rawset(mine, 2, s)
+mine[1].z = 5
+entered()
+while not released() do end`, 1)})
+	done := make(chan error, 1)
+	go func() { _, err := e.Reload(context.Background()); done <- err }()
+	g.waitIn(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	n, err := p.Call(ctx, "bump")
+	cancel()
+	if err != nil || n.Any() != float64(2) {
+		t.Errorf("a call while the load writes into persisted data = %v, %v; want 2", n, err)
+	}
+	if got := call(t, p, "seen"); got != "2 nil 1 2 true nil nil" {
+		t.Errorf("a call while the load runs sees %q, want the tables as they were", got)
+	}
+	g.released.Store(true)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("reload: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the reload never ended")
+	}
+	if got := call(t, p, "seen"); got != "2 yes 11 3 nil 1 5" {
+		t.Errorf("after the commit the tables hold %q, want the load's changes and the call's n", got)
+	}
+	if got := call(t, p, "mine"); got != true {
+		t.Errorf("a table of the load's own holds stand-ins, not the persisted tables, after the commit")
+	}
+
+	writeScripts(t, dir, map[string]string{"p.lua": strings.Replace(script, "%s", `
+s.added = "no"
+s.sub.x = 0
+error("broken")`, 1)})
+	if _, err := e.Reload(context.Background()); err == nil {
+		t.Fatal("a reload whose top level fails succeeded")
+	}
+	if got := call(t, p, "seen"); got != "2 yes 11 3 nil 1 5" {
+		t.Errorf("after a failed reload the tables hold %q, want them unchanged", got)
 	}
 }

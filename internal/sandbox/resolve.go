@@ -4,26 +4,47 @@ import lua "github.com/yuin/gopher-lua"
 
 // ResolveTables makes the state's functions that take tables (next, pairs,
 // ipairs, rawget, rawset, rawequal, getmetatable, unpack and the table
-// library's) pass each table argument that has a metatable through resolve
-// first. A host that gives scripts a stand-in for a table (an empty table
-// whose metatable reaches the one it stands for, as the engine's
-// hot.persist does while a reload loads) makes them act on the table it
-// stands for; resolve returns any other table as it is. A table without a
-// metatable costs one comparison. Call it once, after [NewState], from the
-// goroutine that owns L.
-func ResolveTables(L *lua.LState, resolve func(L *lua.LState, t *lua.LTable) *lua.LTable) {
-	wrap := func(v lua.LValue) lua.LValue {
+// library's) pass their table arguments that have a metatable through
+// resolve first. A host that gives scripts a stand-in for a table (an
+// empty table whose metatable reaches the one it stands for, as the
+// engine's hot.persist does while a reload loads) makes them act on the
+// table it stands for. The table a function acts on (its first argument;
+// both of rawequal's) is resolve(L, t, nil); a table given with it (a key,
+// a value to store) is resolve(L, t, in), in being the table acted on:
+// what in holds for it. resolve returns any other table as it is. A table
+// without a metatable costs one comparison. Call it once, after
+// [NewState], from the goroutine that owns L.
+func ResolveTables(L *lua.LState, resolve func(L *lua.LState, t, in *lua.LTable) *lua.LTable) {
+	wrap := func(name string, v lua.LValue) lua.LValue {
 		fn, ok := v.(*lua.LFunction)
 		if !ok || !fn.IsG {
 			return v
 		}
 		inner := fn.GFunction
+		acted := 1 // how many leading arguments are acted on
+		if name == "rawequal" {
+			acted = 2
+		}
 		return L.NewFunction(func(L *lua.LState) int {
+			var in *lua.LTable
 			for i := 1; i <= L.GetTop(); i++ {
-				if t, ok := L.Get(i).(*lua.LTable); ok && t.Metatable != lua.LNil {
-					if r := resolve(L, t); r != t {
+				t, ok := L.Get(i).(*lua.LTable)
+				if !ok {
+					continue
+				}
+				r := t
+				if t.Metatable != lua.LNil {
+					if i <= acted {
+						r = resolve(L, t, nil)
+					} else {
+						r = resolve(L, t, in)
+					}
+					if r != t {
 						L.Replace(i, r)
 					}
+				}
+				if i == 1 {
+					in = r
 				}
 			}
 			return inner(L)
@@ -32,7 +53,7 @@ func ResolveTables(L *lua.LState, resolve func(L *lua.LState, t *lua.LTable) *lu
 	g := L.G.Global
 	for _, name := range []string{"next", "pairs", "ipairs", "rawget", "rawset", "rawequal", "getmetatable", "unpack"} {
 		if v := g.RawGetString(name); v != lua.LNil {
-			g.RawSetString(name, wrap(v))
+			g.RawSetString(name, wrap(name, v))
 		}
 	}
 	lib, ok := g.RawGetString("table").(*lua.LTable)
@@ -49,6 +70,6 @@ func ResolveTables(L *lua.LState, resolve func(L *lua.LState, t *lua.LTable) *lu
 		}
 	})
 	for _, name := range names {
-		lib.RawSetString(name, wrap(lib.RawGetString(name)))
+		lib.RawSetString(name, wrap(name, lib.RawGetString(name)))
 	}
 }

@@ -9,8 +9,9 @@ import (
 // TestResolveTablesActsOnTheTableStoodFor: with a resolver that maps an
 // empty stand-in (a table with a metatable) to a real table, every function
 // ResolveTables lists acts on the real table, in a sandboxed state and in a
-// trusted one (whose libraries are gopher-lua's own), and a table without a
-// metatable is never handed to the resolver.
+// trusted one (whose libraries are gopher-lua's own), a table given with
+// the one acted on is resolved as what that one holds, and a table without
+// a metatable is never handed to the resolver.
 func TestResolveTablesActsOnTheTableStoodFor(t *testing.T) {
 	const script = `
 assert(stand.a == nil and rawget(stand, "a") == 1, "rawget")
@@ -45,11 +46,12 @@ assert(real[4] == real, "a stand-in passed as a value is the table")
 		}
 		stand := L.NewTable()
 		stand.Metatable = L.NewTable()
-		plainSeen := false
-		ResolveTables(L, func(L *lua.LState, t *lua.LTable) *lua.LTable {
+		plainSeen, valueIn := false, false
+		ResolveTables(L, func(L *lua.LState, t, in *lua.LTable) *lua.LTable {
 			if t.Metatable == lua.LNil {
 				plainSeen = true
 			}
+			valueIn = valueIn || (t == stand && in == real)
 			if t == stand {
 				return real
 			}
@@ -60,6 +62,9 @@ assert(real[4] == real, "a stand-in passed as a value is the table")
 		L.SetGlobal("realMeta", realMeta)
 		if err := L.DoString(script + "\nlocal plain = {3, 1} table.sort(plain) rawset(plain, 'x', 1)"); err != nil {
 			t.Errorf("trusted %v: %v", trusted, err)
+		}
+		if !valueIn {
+			t.Errorf("trusted %v: the stand-in given as a value was not resolved as what the table acted on holds", trusted)
 		}
 		if plainSeen {
 			t.Errorf("trusted %v: a table without a metatable was handed to the resolver", trusted)
