@@ -66,8 +66,7 @@ func gatedEngine(t *testing.T, files map[string]string) (e *Engine, dir string, 
 func checkCallDuringReload(t *testing.T, e *Engine, dir string, g *gate, probe *Object, files map[string]string, holder string) {
 	t.Helper()
 	writeScripts(t, dir, files)
-	done := make(chan error, 1)
-	go func() { _, err := e.Reload(context.Background()); done <- err }()
+	done := startReload(e)
 	g.waitIn(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	hp, err := probe.Call(ctx, "update")
@@ -79,6 +78,19 @@ func checkCallDuringReload(t *testing.T, e *Engine, dir string, g *gate, probe *
 		t.Errorf("a call while the reload loads: %v, want a busy error naming %q", err, holder)
 	}
 	g.released.Store(true)
+	awaitReload(t, done)
+}
+
+// startReload reloads e on another goroutine; the channel gets its error.
+func startReload(e *Engine) <-chan error {
+	done := make(chan error, 1)
+	go func() { _, err := e.Reload(context.Background()); done <- err }()
+	return done
+}
+
+// awaitReload waits for the reload startReload began, which must succeed.
+func awaitReload(t *testing.T, done <-chan error) {
+	t.Helper()
 	select {
 	case err := <-done:
 		if err != nil {

@@ -117,8 +117,7 @@ rawset(mine, 2, s)
 mine[1].z = 5
 entered()
 while not released() do end`, 1)})
-	done := make(chan error, 1)
-	go func() { _, err := e.Reload(context.Background()); done <- err }()
+	done := startReload(e)
 	g.waitIn(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	n, err := p.Call(ctx, "bump")
@@ -130,14 +129,7 @@ while not released() do end`, 1)})
 		t.Errorf("a call while the load runs sees %q, want the tables as they were", got)
 	}
 	g.released.Store(true)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("reload: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("the reload never ended")
-	}
+	awaitReload(t, done)
 	if got := call(t, p, "seen"); got != "2 yes 11 3 nil 1 5" {
 		t.Errorf("after the commit the tables hold %q, want the load's changes and the call's n", got)
 	}
