@@ -83,14 +83,32 @@ type protoFacts struct {
 	origin map[register]register
 	// targets holds the instructions a jump may land on, by function.
 	targets map[*lua.FunctionProto]map[int]bool
+	// captures holds, by function, the pseudo-instructions that follow a
+	// CLOSURE to name what it captures: they write no register.
+	captures map[*lua.FunctionProto]map[int]bool
+}
+
+// learnProto returns the facts of proto and of the functions nested in it.
+// Without values, it learns only their shape (origin, targets, captures),
+// not which registers hold literal constants: that costs a map entry per
+// register a call or vararg may write, most of the work.
+func learnProto(proto *lua.FunctionProto, values bool) *protoFacts {
+	f := &protoFacts{origin: map[register]register{}, targets: map[*lua.FunctionProto]map[int]bool{},
+		captures: map[*lua.FunctionProto]map[int]bool{}}
+	if values {
+		f.variable, f.loaded = map[register]bool{}, map[register]bool{}
+	}
+	f.learn(proto)
+	return f
 }
 
 // learn records the facts of p and of the functions nested in it.
 func (f *protoFacts) learn(p *lua.FunctionProto) {
-	targets := map[int]bool{}
-	f.targets[p] = targets
+	targets, captures := map[int]bool{}, map[int]bool{}
+	f.targets[p], f.captures[p] = targets, captures
+	values := f.variable != nil
 	// The caller writes the parameters, with no instruction of p.
-	for r := 0; r < int(p.NumParameters); r++ {
+	for r := 0; r < int(p.NumParameters) && values; r++ {
 		f.variable[register{p, r}] = true
 	}
 	code := p.Code
@@ -98,14 +116,16 @@ func (f *protoFacts) learn(p *lua.FunctionProto) {
 		inst := code[pc]
 		switch instOp(inst) {
 		case lua.OP_LOADK:
-			f.loaded[register{p, instA(inst)}] = true
+			if values {
+				f.loaded[register{p, instA(inst)}] = true
+			}
 			continue
 		case lua.OP_JMP, lua.OP_FORLOOP, lua.OP_FORPREP:
 			targets[pc+1+instSbx(inst)] = true
 		case lua.OP_LOADBOOL, lua.OP_EQ, lua.OP_LT, lua.OP_LE, lua.OP_TEST, lua.OP_TESTSET, lua.OP_TFORLOOP:
 			targets[pc+2] = true // they may skip the next instruction
 		case lua.OP_SETUPVAL:
-			if o, ok := f.origin[register{p, instB(inst)}]; ok {
+			if o, ok := f.origin[register{p, instB(inst)}]; ok && values {
 				f.variable[o] = true
 			}
 		case lua.OP_CLOSURE:
@@ -115,6 +135,7 @@ func (f *protoFacts) learn(p *lua.FunctionProto) {
 				// captures a local of p, GETUPVAL one of p's upvalues.
 				for i := 0; i < int(child.NumUpvalues) && pc+1 < len(code); i++ {
 					pc++
+					captures[pc] = true
 					from := register{p, instB(code[pc])}
 					if instOp(code[pc]) == lua.OP_GETUPVAL {
 						var ok bool
@@ -124,9 +145,14 @@ func (f *protoFacts) learn(p *lua.FunctionProto) {
 					}
 					f.origin[register{child, i}] = from
 				}
-				f.variable[register{p, instA(inst)}] = true
+				if values {
+					f.variable[register{p, instA(inst)}] = true
+				}
 				continue
 			}
+		}
+		if !values {
+			continue
 		}
 		from, to := writtenRegisters(inst)
 		for r := from; r <= min(to, maxRegisters-1); r++ {
@@ -149,27 +175,40 @@ func (f *protoFacts) constant(reg register) bool {
 // loads a constant, or copies such a local or upvalue, and no jump lands
 // between the two. It answers false when unsure.
 func (f *protoFacts) shortOperand(p *lua.FunctionProto, pc, r int) bool {
-	code := p.Code
-	for i := pc - 1; i >= 0 && i >= pc-256; i-- {
-		if f.targets[p][i+1] {
-			return false // another path may have written r
-		}
-		inst := code[i]
-		if from, to := writtenRegisters(inst); r < from || r > to {
-			continue
-		}
-		switch instOp(inst) {
-		case lua.OP_LOADK:
-			return true
-		case lua.OP_MOVE, lua.OP_MOVEN: // MOVEN is a MOVE followed by more
-			return f.constant(register{p, instB(inst)})
-		case lua.OP_GETUPVAL:
-			o, ok := f.origin[register{p, instB(inst)}]
-			return ok && f.constant(o)
-		}
+	i := f.lastWrite(p, pc, r, true)
+	if i < 0 {
 		return false
 	}
+	inst := p.Code[i]
+	switch instOp(inst) {
+	case lua.OP_LOADK:
+		return true
+	case lua.OP_MOVE, lua.OP_MOVEN: // MOVEN is a MOVE followed by more
+		return f.constant(register{p, instB(inst)})
+	case lua.OP_GETUPVAL:
+		o, ok := f.origin[register{p, instB(inst)}]
+		return ok && f.constant(o)
+	}
 	return false
+}
+
+// lastWrite returns the index of the last instruction before pc of p that
+// writes register r, looking back at most 256 instructions, or -1. With
+// straight set, it answers -1 past an instruction a jump may land on:
+// another path may have written r.
+func (f *protoFacts) lastWrite(p *lua.FunctionProto, pc, r int, straight bool) int {
+	for i := pc - 1; i >= 0 && i >= pc-256; i-- {
+		if straight && f.targets[p][i+1] {
+			return -1
+		}
+		if f.captures[p][i] {
+			continue
+		}
+		if from, to := writtenRegisters(p.Code[i]); r >= from && r <= to {
+			return i
+		}
+	}
+	return -1
 }
 
 // checkJumps refuses a function longer than any jump reaches that has a
@@ -213,9 +252,7 @@ func checkJumps(p *lua.FunctionProto) error {
 // concurrent use; it only reads proto.
 func CheckProto(proto *lua.FunctionProto, lim Limits) error {
 	lim = lim.withDefaults()
-	facts := &protoFacts{variable: map[register]bool{}, loaded: map[register]bool{}, origin: map[register]register{},
-		targets: map[*lua.FunctionProto]map[int]bool{}}
-	facts.learn(proto)
+	facts := learnProto(proto, true)
 	todo := []*lua.FunctionProto{proto}
 	for len(todo) > 0 {
 		p := todo[len(todo)-1]
