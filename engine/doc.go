@@ -45,30 +45,45 @@
 // 30 ms for a library that registers 300,000 objects); the commit's cost
 // depends on the size of the class tables, never on the number of objects.
 //
-// A class library keeps its private state. A module whose returned value
-// is no class and whose code calls setmetatable (a class library such as
-// 30log, middleclass, hump or Penlight's pl.class), and every module such a
-// module requires, still runs in the new generation if its source did not
-// change, nor the source of any module it required, but require returns
-// the value the previous generation's run returned: its functions keep the
-// module locals they had (30log's registries of classes and objects). Such
-// a value is shared by the generations, so a reload that requires it holds
-// calls up from then on, as hot.persist does, and the generation that made
-// it stays in memory while it is used. Editing the library gives it a fresh
-// value and fresh locals: objects registered with the old ones are then
-// unknown to it. Any other module (a helper, a mixin table, constants) is
-// made again by every generation, as a class module is: requiring it holds
-// nothing up and keeps no old generation alive; what it must keep across
-// reloads belongs in hot.persist.
-// What the new generation's top level writes into such a library (its
+// A class library with module state keeps it. A module whose returned
+// value is no class and whose code calls setmetatable is a class library;
+// it has module state when a function of its chunk assigns one of its
+// module locals (30log's ids, a counter) or writes into a table a module
+// local holds (registry[cls] = true, rawset or table.insert into it:
+// 30log's _classes and _instances), or when, at the end of the load, what
+// its value reaches (table fields and keys, metatables, its functions'
+// upvalues) holds a class or an object of the generation, or a weak table
+// (middleclass 3's root Object and its subclasses). Such a library, and
+// every module it requires, still runs in the new generation if its source
+// did not change, nor the source of any module it required, but require
+// returns the value the previous generation's run returned: its functions
+// keep the module locals they had. Such a value is shared by the
+// generations, so a reload that requires it holds calls up from then on,
+// as hot.persist does, and the generation that made it stays in memory
+// while it is used. Editing the library gives it a fresh value and fresh
+// locals: objects registered with the old ones are then unknown to it.
+// A class library without module state (kikito/middleclass 4, vrld/hump's
+// class, Penlight's pl.class; rxi/classic returns a class, so its module is
+// a class module) is made again by every generation, as any other module
+// (a helper, a mixin table, constants) and a class module are: requiring
+// it holds nothing up and keeps no old generation alive, and its classes
+// keep their identity as every class does. What it must keep across
+// reloads belongs in hot.persist. The rule reads the code, not what it
+// does, so it misses state kept some other way: a registry filled only at
+// run time through an indirect path (a helper given the table, a table
+// reached through a field, M.registry[k] = v, or a local alias of rawset or
+// table.insert) and holding no class or object when the load ends starts
+// empty in each generation; a module local assigned only what require
+// returned (compat = compat or require "pl.compat") is no state.
+// What the new generation's top level writes into a kept library (its
 // tables, its locals: a class registered with it, a counter) is not undone
 // if the reload then fails; only hot.persist values are.
 //
 // A library is supported when its classes are tables returned by modules
 // (or reachable from them as an instance dictionary), its objects get their
 // class as metatable through setmetatable, and it keeps whatever must
-// outlive a reload either in its module locals (kept while its source does
-// not change) or in the class tables (kept by identity). Not supported:
+// outlive a reload either in module state as above (kept while its source
+// does not change) or in the class tables (kept by identity). Not supported:
 // classes that no module returns (a local class, or one stored only in a
 // global or in another table), whose objects keep the version that made
 // them; state a library keeps in globals; and weak tables (gopher-lua has
@@ -152,8 +167,8 @@
 // Everything else is made again by each generation, as with Python's
 // reload: module-level locals and globals, the contents of class tables
 // (their identity stays), handlers registered with hot.on, checks. The
-// exception is a class library whose sources did not change (see Classes
-// and their identity). A class no script defines any more keeps
+// exception is a class library with module state whose sources did not
+// change (see Classes and their identity). A class no script defines any more keeps
 // its objects on the last version they ran; the report says so.
 //
 // # Versions
@@ -218,9 +233,11 @@
 // deadline). That is an object, a function or userdata kept in hot.persist
 // or reached through a persisted table, a persisted table with a
 // metatable, or holding functions or tables as keys, and a kept class
-// library (see Classes and their identity). Persisted tables of plain data
-// (no metatable; keys that are strings, numbers or booleans; values that
-// are those or tables) hold nothing up: while a generation loads beside
+// library, one with module state (see Classes and their identity): a
+// project whose classes all require a class library without module state
+// (middleclass 4, hump, Penlight) reloads without holding calls up.
+// Persisted tables of plain data (no metatable; keys that are strings,
+// numbers or booleans; values that are those or tables) hold nothing up: while a generation loads beside
 // calls, hot.persist gives its top level a stand-in for a persisted table
 // (the same one for the rest of the load), and the first time the top
 // level reaches into it (indexing, assigning, #, pairs, next, ipairs,

@@ -356,12 +356,13 @@ type keptModule struct {
 
 // keepLocals picks the library modules whose value, with the module locals
 // its functions hold, the next generation reuses while their sources do not
-// change: those whose code calls setmetatable (a class library: its
-// registries know the classes and objects made with it), and every module
-// such a module required. A helper module that makes no objects is run
-// afresh by every generation, as a class module is: loading it does not
-// hold calls up, and its functions do not keep an old generation alive.
-// Called at the end of prepare.
+// change: the class libraries (their code calls setmetatable) that have
+// module state (see hasModuleState), those an earlier generation kept, and
+// every module such a module required. Any other module, a class library
+// without state (middleclass 4, hump, Penlight) or a helper that makes no
+// objects, is run afresh by every generation, as a class module is:
+// loading it does not hold calls up, and its functions do not keep an old
+// generation alive. Called at the end of prepare, before stabilize.
 func (g *generation) keepLocals() map[string]keptModule {
 	kept := make(map[string]keptModule)
 	var keep func(m string, depth int)
@@ -380,11 +381,102 @@ func (g *generation) keepLocals() map[string]keptModule {
 		}
 	}
 	for m := range g.libraries {
-		if s := g.scripts[m]; s != nil && namesSetmetatable(s.proto) {
+		// A reused value's state is shared with the running calls: it
+		// stays kept, uninspected, while its source does not change.
+		if s := g.scripts[m]; s != nil && namesSetmetatable(s.proto) && (g.reused[m] || g.hasModuleState(s, g.modules[m])) {
 			keep(m, 0)
 		}
 	}
 	return kept
+}
+
+// hasModuleState reports whether the class library s, whose value this
+// generation made, keeps state a reload must not lose: a function of its
+// chunk writes module locals or the tables they hold (a registry of classes
+// or objects; see sandbox.ModuleStateWrite), or what its value reaches
+// holds a class or an object of this generation, or a weak table.
+func (g *generation) hasModuleState(s *script, v lua.LValue) bool {
+	if _, writes := sandbox.ModuleStateWrite(s.proto); writes {
+		return true
+	}
+	return g.reachesState(v)
+}
+
+// maxStateWalk bounds the values reachesState visits; a library reaching
+// more is taken to have state.
+const maxStateWalk = 1 << 16
+
+// reachesState reports whether v reaches, through table fields and keys,
+// metatables and the upvalues of this generation's functions, a class or
+// an object of this generation, or a weak table (a metatable with a
+// __mode). The walk stays in the generation's own values: it stops at the
+// globals and package.loaded (which reach every module), stable tables,
+// stand-ins, the values of reused modules, persisted tables and the
+// functions of other generations. Called before stabilize, without the
+// engine's lock unless the load took it.
+func (g *generation) reachesState(v lua.LValue) bool {
+	globals := g.L.G.Global
+	stop := map[*lua.LTable]bool{globals: true}
+	if loaded := sandbox.Loaded(g.L); loaded != nil {
+		stop[loaded] = true
+	}
+	for _, t := range g.e.stable {
+		stop[t] = true
+	}
+	for m := range g.reused {
+		if t, ok := g.modules[m].(*lua.LTable); ok {
+			stop[t] = true
+		}
+	}
+	for t := range g.persistSeen {
+		stop[t] = true
+	}
+	if g.locked {
+		for _, p := range g.e.persist {
+			if t, ok := p.(*lua.LTable); ok {
+				stop[t] = true
+			}
+		}
+	}
+	seen := make(map[lua.LValue]bool)
+	queue := []lua.LValue{v}
+	for len(queue) > 0 {
+		if len(seen) > maxStateWalk {
+			return true
+		}
+		x := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		if seen[x] {
+			continue
+		}
+		seen[x] = true
+		switch x := x.(type) {
+		case *lua.LTable:
+			if stop[x] || standInOf(x) != nil {
+				continue
+			}
+			if g.classes[x] != nil || handleOf(x) != nil {
+				return true
+			}
+			if mt, ok := x.Metatable.(*lua.LTable); ok {
+				if g.classes[mt] != nil || mt.RawGetString("__mode") != lua.LNil {
+					return true // an object of this generation; a weak table
+				}
+				queue = append(queue, mt)
+			}
+			x.ForEach(func(k, v lua.LValue) { queue = append(queue, k, v) })
+		case *lua.LFunction:
+			if x.Env != globals {
+				continue
+			}
+			for _, uv := range x.Upvalues {
+				if uv != nil {
+					queue = append(queue, uv.Value())
+				}
+			}
+		}
+	}
+	return false
 }
 
 // namesSetmetatable reports whether a chunk names setmetatable anywhere

@@ -4,7 +4,8 @@
 -- class go to the dictionary through __newindex and are copied down into
 -- the dictionaries of its subclasses; every object keeps its class in
 -- self.class; Class(...) and Class:new(...) make an object and call its
--- initialize(...); isInstanceOf and isSubclassOf compare class tables.
+-- initialize(...); isInstanceOf and isSubclassOf compare class tables. As
+-- middleclass 4, it keeps no module state: every class(name) is a root.
 local lib = {}
 
 local function copyDown(cls, key, value)
@@ -44,24 +45,36 @@ local function newClass(name, super)
   return cls
 end
 
-local Root = newClass("Object")
-function Root.static:allocate() return setmetatable({class = self}, self.__instanceDict) end
-function Root.static:new(...)
+-- Every class made without a base is a root of its own, given the default
+-- methods: no class is shared by all, and the library keeps no state.
+local defaults = {static = {}, instance = {}}
+function defaults.static:allocate() return setmetatable({class = self}, self.__instanceDict) end
+function defaults.static:new(...)
   local o = self:allocate()
   o:initialize(...)
   return o
 end
-function Root.static:subclass(name) return newClass(name, self) end
-function Root.static:isSubclassOf(other)
+function defaults.static:subclass(name) return newClass(name, self) end
+function defaults.static:isSubclassOf(other)
   return self.super ~= nil and (self.super == other or self.super:isSubclassOf(other))
 end
-function Root.static:include(mixin)
+function defaults.static:include(mixin)
   for k, v in pairs(mixin) do self[k] = v end
   return self
 end
-function Root:initialize() end
-function Root:isInstanceOf(c) return self.class == c or self.class:isSubclassOf(c) end
-function Root:__tostring() return "instance of " .. tostring(self.class) end
+function defaults.instance:initialize() end
+function defaults.instance:isInstanceOf(c) return self.class == c or self.class:isSubclassOf(c) end
+function defaults.instance:__tostring() return "instance of " .. tostring(self.class) end
 
-function lib.class(name, super) return (super or Root):subclass(name) end
+local function newRoot(name)
+  local cls = newClass(name)
+  for k, f in pairs(defaults.static) do cls.static[k] = f end
+  for k, f in pairs(defaults.instance) do cls[k] = f end
+  return cls
+end
+
+function lib.class(name, super)
+  if super then return super:subclass(name) end
+  return newRoot(name)
+end
 return setmetatable(lib, {__call = function(_, ...) return lib.class(...) end})
