@@ -88,6 +88,11 @@
 // global or in another table), whose objects keep the version that made
 // them; state a library keeps in globals; and weak tables (gopher-lua has
 // no __mode), so a library's registries grow with every class it ever made.
+// (gopher-lua also keeps a key removed from a table, t[k] = nil, in the
+// table for as long as the table lives, so a table keyed by objects or
+// tables keeps the memory of every key it ever held; the engine rebuilds
+// the registries it rekeys, so reloads free the old generations, but a
+// script's own registry of objects is better keyed by ids.)
 // A class-keyed table made by an old generation is found by the new class
 // only if it is reached through hot.persist or a reused library.
 //

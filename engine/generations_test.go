@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"slices"
 	"strings"
@@ -61,5 +62,32 @@ func TestMethodCallbackFollowsReloads(t *testing.T) {
 	runtime.GC()
 	if gens := e.Generations(); len(gens) != 1 {
 		t.Errorf("generations in memory once the closure is gone = %+v, want the current one only", gens)
+	}
+}
+
+// TestReloadsFreeOldGenerationsWithEveryClassLibrary: after five reloads
+// that edit a class, only the current generation stays in memory, and the
+// one whose run made a kept class library (its functions are in use),
+// whatever library the classes are made with. A library registry keyed by
+// classes is rekeyed by the stable class at each reload; gopher-lua keeps
+// a key removed from a table in its key list for good, so the registry
+// rekeyed in place held every generation's class, and each generation,
+// alive (about 200 KB a reload).
+func TestReloadsFreeOldGenerationsWithEveryClassLibrary(t *testing.T) {
+	for _, lib := range classLibraries {
+		t.Run(lib.dir, func(t *testing.T) {
+			w := newLibWorld(t, lib.dir)
+			for v := 2; v <= 6; v++ {
+				w.edit(t, "animals/dog.lua", fmt.Sprintf("woof v%d", v-1), fmt.Sprintf("woof v%d", v))
+				w.reload(t)
+			}
+			w.expect(t, "speak", "lua: woof v6", "go: woof v6")
+			runtime.GC()
+			for _, g := range w.e.Generations() {
+				if !g.Current && g.Number != 1 {
+					t.Errorf("generation %d of 6 is still in memory (held by %v)", g.Number, g.Holders)
+				}
+			}
+		})
 	}
 }

@@ -402,14 +402,40 @@ func (g *generation) rebind() map[*lua.LTable][]field {
 // nk, with the value nv.
 type tableChange struct{ k, nk, nv lua.LValue }
 
-// applyChanges writes changes into t.
+// applyChanges writes changes into t. A change of key (a registry keyed
+// by the class this generation made, rekeyed by the stable one) rebuilds
+// the table: gopher-lua never forgets a key once set, even when its value
+// is set to nil (it stays in the table's key order), so rekeying in place
+// would keep every generation's made class, and through its functions
+// that whole generation, alive for as long as the registry lives. The
+// rebuilt table iterates in the same order; its storage replaces t's, so
+// t stays the same Lua value.
 func applyChanges(t *lua.LTable, changes []tableChange) {
+	rekeyed := false
 	for _, c := range changes {
 		if c.nk != c.k {
-			t.RawSet(c.k, lua.LNil)
+			rekeyed = true
+			break
 		}
-		t.RawSet(c.nk, c.nv)
+		t.RawSet(c.k, c.nv)
 	}
+	if !rekeyed {
+		return
+	}
+	byKey := make(map[lua.LValue]tableChange, len(changes))
+	for _, c := range changes {
+		byKey[c.k] = c
+	}
+	fs := orderedFields(t)
+	rebuilt := newTable(len(fs))
+	for _, f := range fs {
+		if c, ok := byKey[f.k]; ok {
+			f.k, f.v = c.nk, c.nv
+		}
+		rebuilt.RawSet(f.k, f.v)
+	}
+	rebuilt.Metatable = t.Metatable
+	*t = *rebuilt
 }
 
 // adoptIdentities makes g's class tables the stable ones, in the commit
