@@ -62,7 +62,8 @@ func gatedEngine(t *testing.T, files map[string]string) (e *Engine, dir string, 
 // checkCallDuringReload writes files, whose top level waits at the gate,
 // reloads, and meanwhile calls probe with a 200 ms deadline: with holder ""
 // the call must answer, else fail with a busy error naming holder. Then it
-// lets the load go on and waits for the reload to succeed.
+// lets the load go on and waits for the reload to succeed, whose report
+// must say whether the load held calls, and what it reached.
 func checkCallDuringReload(t *testing.T, e *Engine, dir string, g *gate, probe *Object, files map[string]string, holder string) {
 	t.Helper()
 	writeScripts(t, dir, files)
@@ -78,27 +79,45 @@ func checkCallDuringReload(t *testing.T, e *Engine, dir string, g *gate, probe *
 		t.Errorf("a call while the reload loads: %v, want a busy error naming %q", err, holder)
 	}
 	g.released.Store(true)
-	awaitReload(t, done)
+	r := awaitReload(t, done)
+	switch {
+	case holder == "" && (r.Held != 0 || r.HeldBy != ""):
+		t.Errorf("report of a load that held no call: Held %v, HeldBy %q", r.Held, r.HeldBy)
+	case holder != "" && (r.Held < 200*time.Millisecond || r.HeldBy == "" || !strings.Contains(holder, r.HeldBy)):
+		t.Errorf("report of a load that held calls for the probe's 200 ms: Held %v, HeldBy %q, want it in %q", r.Held, r.HeldBy, holder)
+	}
 }
 
-// startReload reloads e on another goroutine; the channel gets its error.
-func startReload(e *Engine) <-chan error {
-	done := make(chan error, 1)
-	go func() { _, err := e.Reload(context.Background()); done <- err }()
+// reloadResult is what a reload returned.
+type reloadResult struct {
+	report *Report
+	err    error
+}
+
+// startReload reloads e on another goroutine; the channel gets its result.
+func startReload(e *Engine) <-chan reloadResult {
+	done := make(chan reloadResult, 1)
+	go func() {
+		r, err := e.Reload(context.Background())
+		done <- reloadResult{r, err}
+	}()
 	return done
 }
 
-// awaitReload waits for the reload startReload began, which must succeed.
-func awaitReload(t *testing.T, done <-chan error) {
+// awaitReload waits for the reload startReload began, which must succeed,
+// and returns its report.
+func awaitReload(t *testing.T, done <-chan reloadResult) *Report {
 	t.Helper()
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("reload: %v", err)
+	case res := <-done:
+		if res.err != nil {
+			t.Fatalf("reload: %v", res.err)
 		}
+		return res.report
 	case <-time.After(30 * time.Second):
 		t.Fatal("the reload never ended")
 	}
+	return nil
 }
 
 const goblinScript = `

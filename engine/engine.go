@@ -222,6 +222,13 @@ type Report struct {
 	HookErrors []error       // errors of "unload" and "reload" handlers
 	Duration   time.Duration // the whole reload, compile included
 	Pause      time.Duration // how long the commit held the engine, hooks included, and for a shard the commits of the shards before it: calls waited at most this long for it
+	// Held is how long the load held calls up before the commit, from the
+	// moment its scripts reached what the running calls use and it could
+	// not work on a copy of (HeldBy says what: "hot.persist(\"world\")"
+	// for a persisted object, "the library lib.class, kept from generation
+	// 1"); 0 when it loaded beside them.
+	Held   time.Duration
+	HeldBy string
 	// Retained lists the older generations still in memory, as of the last
 	// garbage collection, besides the one this reload replaced: something
 	// reaches their functions ([Engine.Generations] says what).
@@ -263,6 +270,9 @@ func (r *Report) String() string {
 	}
 	if n := len(r.Retained); n > 0 {
 		fmt.Fprintf(&b, "; %d older generations still in memory (Engine.Generations says why)", n)
+	}
+	if r.Held > 0 {
+		fmt.Fprintf(&b, "; the load held calls for %v (its scripts reached %s)", r.Held.Round(time.Microsecond), r.HeldBy)
 	}
 	fmt.Fprintf(&b, " (%v, pause %v)", r.Duration.Round(time.Microsecond), r.Pause.Round(time.Microsecond))
 	return b.String()
@@ -662,6 +672,7 @@ func (e *Engine) commit(g *generation) (report *Report, old *generation) {
 	hooks := commitHooks{e: e, task: g.commitTask.what}
 	defer hooks.stop()
 	old, report = e.gen, g.report
+	report.Held, report.HeldBy = g.held, g.heldBy
 	if old != nil {
 		report.Previous = old.num
 		if len(old.handlers["unload"]) > 0 {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -115,7 +116,12 @@ type generation struct {
 	// lock (see lockEngine).
 	preparing, locked bool
 	unlockTask        func() // ends the busy description lockEngine set
-	lockErr           error  // why lockEngine could not take the lock, which prepare returns
+	// heldBy says what the load reached when it took the lock, at
+	// heldSince; held is how long it held it (see Report.Held).
+	heldBy    string
+	heldSince time.Time
+	held      time.Duration
+	lockErr   error // why lockEngine could not take the lock, which prepare returns
 	// undoErr says why the undo snapshot of a persisted table could not be
 	// made: every later reach into persisted tables fails with it, and so
 	// does the load, even if its scripts caught the error.
@@ -144,6 +150,7 @@ func (g *generation) lockEngine(L *lua.LState, reached string) {
 	if g.preparing && !g.locked {
 		g.takeLock(L)
 		g.locked = true
+		g.heldBy, g.heldSince = reached, time.Now()
 		g.unlockTask = g.e.lk.doing(fmt.Sprintf("loading generation %d (its scripts reached %s)", g.num, reached))
 	}
 }
@@ -175,6 +182,7 @@ func (g *generation) unlockEngine() {
 	if g.locked {
 		g.locked = false
 		g.unlockTask()
+		g.held = time.Since(g.heldSince)
 		g.e.lk.unlock()
 	}
 }
