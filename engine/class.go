@@ -31,10 +31,10 @@ type classVersion struct {
 	// the objects' metatable is a table inside it (an instance
 	// dictionary), else table. Engine.New calls it when it is callable.
 	owner *lua.LTable
-	// fresh holds what this generation defined for the class while table
-	// is the stable table of an identity an earlier generation made; the
-	// commit merges fresh into table (see stabilize). It equals table
-	// otherwise.
+	// fresh holds, while the generation is prepared, what it defined for
+	// the class when table is the stable table of an identity an earlier
+	// generation made (the commit merges its fields into table: see
+	// stabilize). It equals table otherwise, and once prepared.
 	fresh   *lua.LTable
 	module  string // the module that defined it
 	version Version

@@ -111,7 +111,14 @@ func (g *generation) stabilize() {
 		}
 		cv.version = Version{Generation: g.num, Hash: g.classHash(cv)}
 	}
-	g.subst = nil
+	// The tables this generation made for identities that have a stable
+	// table are not needed any more: nothing of the generation refers to
+	// them, and holding them would keep a second copy of every class's
+	// contents for the generation's life.
+	for _, cv := range g.order {
+		cv.fresh = cv.table
+	}
+	g.subst, g.identities = nil, nil
 }
 
 // identityMerge is a table a generation made for an identity that has a
@@ -122,9 +129,9 @@ func (g *generation) stabilize() {
 // fields: it moves next's contents into the stable table in one assignment.
 // The made table keeps its own fields, for whatever still refers to it.
 type identityMerge struct {
-	made, stable *lua.LTable
-	next         *lua.LTable // made's fields and metatable; nil once applied
-	size         int         // how many fields made has
+	stable *lua.LTable
+	next   *lua.LTable // made's fields and metatable; nil once applied
+	size   int         // how many fields made has
 }
 
 // newIdentityMerge returns the merge of made into stable; fields are
@@ -136,7 +143,7 @@ func newIdentityMerge(made, stable *lua.LTable, fields []field) identityMerge {
 		next.RawSet(f.k, f.v)
 	}
 	next.Metatable = made.Metatable
-	return identityMerge{made: made, stable: stable, next: next, size: len(fields)}
+	return identityMerge{stable: stable, next: next, size: len(fields)}
 }
 
 // apply gives the stable table exactly the made table's fields and

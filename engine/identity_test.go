@@ -2,8 +2,15 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
+	"weak"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/hotlua/hotlua/bindings"
 )
 
 // A reload gives a class table exactly the fields and metatable the new
@@ -139,5 +146,43 @@ return Probe
 		if got := call(t, probe, "keys"); got != want {
 			t.Fatalf("after reload %d, pairs visits %s, want %s (as generation 1)", i+1, got, want)
 		}
+	}
+}
+
+// TestMadeClassTablesAreFreedAfterTheCommit: the class table a reload's
+// module made, whose fields the commit merged into the stable one, is not
+// kept by the engine: only the stable table holds the class's contents, so
+// a generation does not keep a second copy of every class.
+func TestMadeClassTablesAreFreedAfterTheCommit(t *testing.T) {
+	var made weak.Pointer[lua.LTable]
+	reg := bindings.New()
+	if err := reg.Func("capture", func(L *lua.LState) int {
+		made = weak.Make(L.CheckTable(1))
+		return 0
+	}); err != nil {
+		t.Fatal(err)
+	}
+	const script = `
+local Goblin = {}
+Goblin.__index = Goblin
+function Goblin:speak() return "v%d" end
+capture(Goblin)
+return Goblin
+`
+	e, dir := newEngine(t, map[string]string{"goblin.lua": fmt.Sprintf(script, 1)}, func(o *Options) { o.Bindings = reg })
+	g, err := e.New(context.Background(), "goblin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeScripts(t, dir, map[string]string{"goblin.lua": fmt.Sprintf(script, 2)})
+	if _, err := e.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := call(t, g, "speak"); got != "v2" {
+		t.Fatalf("speak after the reload = %v, want v2", got)
+	}
+	runtime.GC()
+	if made.Value() != nil {
+		t.Errorf("the class table generation 2 made is still in memory after its commit")
 	}
 }
