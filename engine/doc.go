@@ -263,9 +263,12 @@
 // stand-ins by the tables themselves in everything the generation holds,
 // so its functions use the persisted tables. A load that reaches an object
 // or another value of the first kind reaches it directly, holding calls
-// from then on; the engine first copies every table reachable from the
-// persisted table (bounded like the __migrate snapshot, at 2^20 fields;
-// past that the load fails with a clear error), so that if the load fails
+// from then on, and then reaches the tables of plain data themselves too
+// (what it changed in their copies is written into them at that moment),
+// so that it sees one version of each field however it reaches it. The
+// engine first copies every table reachable from a persisted table the
+// load reaches directly (bounded like the __migrate snapshot, at 2^20
+// fields; past that the load fails with a clear error), so that if the load fails
 // every field it changed goes back to what it was, unless a call changed
 // it again since. Either way a failed reload changes nothing, persisted
 // state included (reused class libraries are the exception; see Classes

@@ -152,6 +152,7 @@ func (g *generation) lockEngine(L *lua.LState, reached string) {
 		g.locked = true
 		g.heldBy, g.heldSince = reached, time.Now()
 		g.unlockTask = g.e.lk.doing(fmt.Sprintf("loading generation %d (its scripts reached %s)", g.num, reached))
+		g.directViews(L)
 	}
 }
 

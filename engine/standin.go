@@ -24,7 +24,9 @@ import (
 // into the persisted tables field by field when the generation commits,
 // and never if it does not. Anything else (an object, a table holding
 // functions) is reached under the engine's lock, held for the rest of the
-// load, and saved for undo (see saveForUndo). The walk that gives classes
+// load, and saved for undo (see saveForUndo); from then on the load acts
+// on every persisted table itself, its views written into them (see
+// directViews). The walk that gives classes
 // their identity (rebind) replaces every stand-in by its table in what
 // the generation reaches, views included, before the commit.
 
@@ -88,7 +90,11 @@ func (g *generation) newStandInMeta(L *lua.LState) *lua.LTable {
 	}
 	meta.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
 		t, k := of(L).keyed(L)
-		L.Push(L.GetTable(t, k))
+		v := L.GetTable(t, k)
+		if g.preparing { // a table the load was given a stand-in for stays that stand-in
+			v = g.asStandIn(v)
+		}
+		L.Push(v)
 		return 1
 	}))
 	meta.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
@@ -160,8 +166,12 @@ func standInOf(t *lua.LTable) *standIn {
 }
 
 // reach returns the table the load acts on through the stand-in: its view
-// of a table of plain data, made the first time, else the persisted table
-// itself, first taking the engine's lock for the rest of the load. A
+// of a table of plain data, made the first time while the load does not
+// hold the engine's lock, else the persisted table itself, first taking
+// the lock for the rest of the load. A load that holds it may reach the
+// persisted tables in other ways too (through an object, a table of
+// functions), which no view would see: it acts on the tables themselves
+// (see directViews). A
 // stand-in the walk did not replace (one a Go function kept) acts on the
 // table itself after the load, in the calls that then hold the lock. A
 // stand-in reaches other goroutines only through state the generations
@@ -174,11 +184,7 @@ func (si *standIn) reach(L *lua.LState) *lua.LTable {
 		return si.table
 	case si.view != nil:
 		return si.view
-	case g.locked:
-		if si.copyIfPlain(L) {
-			return si.view
-		}
-	default:
+	case !g.locked:
 		g.takeLock(L)
 		copied := si.copyIfPlain(L)
 		g.e.lk.unlock()
@@ -239,11 +245,14 @@ func (si *standIn) copyIfPlain(L *lua.LState) bool {
 // one. It returns the table.
 func (si *standIn) demote(L *lua.LState) *lua.LTable {
 	g := si.g
+	if g.preparing && !g.locked { // the description is made once, not at every access
+		g.lockEngine(L, fmt.Sprintf("hot.persist(%q)", si.key))
+	}
 	if !g.preparing || si.direct {
 		return si.table
 	}
-	if !g.locked { // the description is made once, not at every access
-		g.lockEngine(L, fmt.Sprintf("hot.persist(%q)", si.key))
+	if si.view != nil { // its fields are counted again by the undo snapshot
+		g.persistFields -= len(si.orig)
 	}
 	g.saveForUndo(L, si.key, si.table)
 	si.direct = true
@@ -253,6 +262,20 @@ func (si *standIn) demote(L *lua.LState) *lua.LTable {
 		si.view, si.orig = nil, nil
 	}
 	return si.table
+}
+
+// directViews demotes every stand-in the load has a view through, once it
+// holds the engine's lock for the rest of the load (see lockEngine): it
+// may now reach those tables directly (w.ref, where w is a persisted
+// object, is a table a view was made of), and a view beside the table
+// would make the load see, and the commit write, two versions of one
+// field.
+func (g *generation) directViews(L *lua.LState) {
+	for _, si := range g.standIns {
+		if si.view != nil {
+			si.demote(L)
+		}
+	}
 }
 
 // changes calls write with each field the load changed in the view, as
