@@ -12,10 +12,17 @@ import lua "github.com/yuin/gopher-lua"
 // both of rawequal's) is resolve(L, t, nil); a table given with it (a key,
 // a value to store) is resolve(L, t, in), in being the table acted on:
 // what in holds for it. resolve returns any other table as it is. A table
-// without a metatable costs one comparison. Call it once, after
-// [NewState], from the goroutine that owns L.
+// without a metatable costs one comparison.
+//
+// What a function returns of the table it acted on is the table it was
+// given: rawset(t, k, v) returns t, and pairs(t) and ipairs(t) return t
+// with an iterator that resolves it at each step, so the table a stand-in
+// resolves to never reaches the script. Call it once, after [NewState],
+// from the goroutine that owns L.
 func ResolveTables(L *lua.LState, resolve func(L *lua.LState, t, in *lua.LTable) *lua.LTable) {
-	wrap := func(name string, v lua.LValue) lua.LValue {
+	var wrap func(name string, v lua.LValue) lua.LValue
+	steps := map[*lua.LFunction]lua.LValue{} // the iterators pairs and ipairs return, resolving
+	wrap = func(name string, v lua.LValue) lua.LValue {
 		fn, ok := v.(*lua.LFunction)
 		if !ok || !fn.IsG {
 			return v
@@ -25,8 +32,9 @@ func ResolveTables(L *lua.LState, resolve func(L *lua.LState, t, in *lua.LTable)
 		if name == "rawequal" {
 			acted = 2
 		}
+		iterates := name == "pairs" || name == "ipairs"
 		return L.NewFunction(func(L *lua.LState) int {
-			var in *lua.LTable
+			var given, in *lua.LTable
 			for i := 1; i <= L.GetTop(); i++ {
 				t, ok := L.Get(i).(*lua.LTable)
 				if !ok {
@@ -45,9 +53,33 @@ func ResolveTables(L *lua.LState, resolve func(L *lua.LState, t, in *lua.LTable)
 				}
 				if i == 1 {
 					in = r
+					if r != t {
+						given = t
+					}
 				}
 			}
-			return inner(L)
+			n := inner(L)
+			if given == nil {
+				return n
+			}
+			for i := L.GetTop() - n + 1; i <= L.GetTop(); i++ {
+				switch x := L.Get(i).(type) {
+				case *lua.LTable:
+					if x == in {
+						L.Replace(i, given)
+					}
+				case *lua.LFunction:
+					if iterates {
+						step, ok := steps[x]
+						if !ok {
+							step = wrap("", x)
+							steps[x] = step
+						}
+						L.Replace(i, step)
+					}
+				}
+			}
+			return n
 		})
 	}
 	g := L.G.Global

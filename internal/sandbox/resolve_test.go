@@ -10,8 +10,9 @@ import (
 // empty stand-in (a table with a metatable) to a real table, every function
 // ResolveTables lists acts on the real table, in a sandboxed state and in a
 // trusted one (whose libraries are gopher-lua's own), a table given with
-// the one acted on is resolved as what that one holds, and a table without
-// a metatable is never handed to the resolver.
+// the one acted on is resolved as what that one holds, what a function
+// returns of the table it acted on is the one it was given, and a table
+// without a metatable is never handed to the resolver.
 func TestResolveTablesActsOnTheTableStoodFor(t *testing.T) {
 	const script = `
 assert(stand.a == nil and rawget(stand, "a") == 1, "rawget")
@@ -20,6 +21,7 @@ assert(real.b == 2, "rawset")
 local keys = 0
 for _ in pairs(stand) do keys = keys + 1 end
 assert(keys == 5, "pairs saw " .. keys)
+assert(select(2, pairs(stand)) == stand and select(2, ipairs(stand)) == stand, "pairs and ipairs return the table given")
 assert(next(stand) ~= nil, "next")
 local n = 0
 for _, v in ipairs(stand) do n = n + v end
