@@ -737,6 +737,13 @@ func (g *generation) construct(L *lua.LState, cls *lua.LTable) int {
 func (g *generation) hotPersist(L *lua.LState) int {
 	key := L.CheckString(1)
 	g.checkAlive(L)
+	// A key this load made keeps its value for the rest of the load, even
+	// if a running call makes the key meanwhile: the commit keeps the
+	// load's.
+	if v, ok := g.newPersist[key]; ok {
+		L.Push(v)
+		return 1
+	}
 	if v, ok := g.persisted(L, key); ok {
 		switch x := v.(type) {
 		case lua.LNumber, lua.LString, lua.LBool:
@@ -754,10 +761,6 @@ func (g *generation) hotPersist(L *lua.LState) int {
 		if t, ok := v.(*lua.LTable); ok && g.locked && standInOf(t) == nil {
 			g.saveForUndo(L, key, t)
 		}
-		L.Push(v)
-		return 1
-	}
-	if v, ok := g.newPersist[key]; ok {
 		L.Push(v)
 		return 1
 	}
@@ -834,7 +837,7 @@ func (g *generation) undoPersist() {
 		before, after := fieldMap(pre.fields), fieldMap(post[i].fields)
 		t := pre.t
 		for k, v := range after {
-			if b := before[k]; b != v && t.RawGet(k) == v {
+			if b := before[k]; !sameValue(b, v) && sameValue(t.RawGet(k), v) {
 				t.RawSet(k, orNil(b))
 			}
 		}

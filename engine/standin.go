@@ -291,7 +291,7 @@ func (si *standIn) changes(write func(k, v lua.LValue)) {
 	}
 	si.view.ForEach(func(k, v lua.LValue) {
 		k, v = table(k), table(v)
-		if si.orig[k] != v {
+		if !sameValue(si.orig[k], v) {
 			write(k, v)
 		}
 	})

@@ -139,3 +139,58 @@ assert(s.sub == sub, "the stand-in of s.sub changed once the load held the lock"
 		t.Errorf("after the commit x = %v, want 7, the load's last write", got)
 	}
 }
+
+// TestCommitKeepsWhatCallsDidWhileTheLoadRan: a field holding NaN that the
+// load did not change keeps what a call wrote meanwhile; a key the load
+// made with hot.persist is one value for the rest of the load, though a
+// call makes it meanwhile; a failed load that wrote NaN where a number was
+// leaves the number.
+func TestCommitKeepsWhatCallsDidWhileTheLoadRan(t *testing.T) {
+	const script = `
+local s = hot.persist("s", {v = 0/0, n = 1})
+local w = hot.persist("w", function() return setmetatable({}, {}) end)
+local P = {}
+P.__index = P
+function P:setv() s.v = 5 end
+function P:v() return s.v end
+function P:make() return hot.persist("new", {from = "call"}).from end
+%s
+return P
+`
+	g, reg := newGate(t)
+	e, dir := newEngine(t, map[string]string{"p.lua": strings.Replace(script, "%s", "", 1)}, func(o *Options) { o.Bindings = reg })
+	p, err := e.New(context.Background(), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeScripts(t, dir, map[string]string{"p.lua": strings.Replace(script, "%s", `
+assert(s.n == 1)
+mine = hot.persist("new", {from = "load"})
+entered()
+while not released() do end
+theirs = hot.persist("new")
+function P:same() return mine == theirs and mine == hot.persist("new") and mine.from == "load" end`, 1)})
+	done := startReload(e)
+	g.waitIn(t)
+	call(t, p, "setv")
+	call(t, p, "make")
+	g.released.Store(true)
+	awaitReload(t, done)
+	if got := call(t, p, "v"); got != float64(5) {
+		t.Errorf("after the commit v = %v, want the call's 5: the load wrote back the NaN it did not change", got)
+	}
+	if got := call(t, p, "same"); got != true {
+		t.Errorf("hot.persist of a key the load made gave it another value after a call made the key")
+	}
+
+	writeScripts(t, dir, map[string]string{"p.lua": strings.Replace(script, "%s", `
+assert(w.locks == nil)
+s.v = 0/0
+error("broken")`, 1)})
+	if _, err := e.Reload(context.Background()); err == nil {
+		t.Fatal("a reload whose top level fails succeeded")
+	}
+	if got := call(t, p, "v"); got != float64(5) {
+		t.Errorf("after a failed reload v = %v, want 5", got)
+	}
+}

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"math"
+
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -84,4 +86,15 @@ func (e *Engine) value(lv lua.LValue) (Value, error) {
 		return Value{}, err
 	}
 	return Value{lv: lv, gv: gv}, nil
+}
+
+// sameValue reports whether a and b are one Lua value, NaN being the same
+// as NaN: for telling whether a field changed.
+func sameValue(a, b lua.LValue) bool {
+	if a == b {
+		return true
+	}
+	x, ok := a.(lua.LNumber)
+	y, ok2 := b.(lua.LNumber)
+	return ok && ok2 && math.IsNaN(float64(x)) && math.IsNaN(float64(y))
 }
