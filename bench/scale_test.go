@@ -201,7 +201,7 @@ func scaleProject(n int) (files map[string]string, edited string) {
 // largeEnv names the environment variable that adds the 5,000-module
 // project to BenchmarkScale (about 15 s more per run, mostly writing and
 // compiling 5,000 files twice) and runs BenchmarkCommitPauseClasses (about
-// 25 s). benchtable -large sets it.
+// 50 s). benchtable -large sets it.
 const largeEnv = "HOTLUA_BENCH_LARGE"
 
 // scaleSizes returns the project sizes of BenchmarkScale.
@@ -435,20 +435,38 @@ end
 return Spawner
 `
 
+// hookedSrc is a class with a __migrate hook and no objects, the other
+// class of BenchmarkCommitPauseClasses's hook=other-class rows.
+const hookedSrc = `
+local Hooked = {}
+Hooked.__index = Hooked
+function Hooked:__migrate(old) self.from = old.version end
+return Hooked
+`
+
 // BenchmarkCommitPauseClasses reloads a one-class change in a project of
 // 50, 500 and 5,000 blank classes, one file each, with a million live objects
 // spread over them, and reports how long calls were held for the commit
-// (Report.Pause, as pause-ns/op) beside the whole reload (ns/op). It runs
-// only with HOTLUA_BENCH_LARGE=1 (about 25 s).
+// (Report.Pause, as pause-ns/op) beside the whole reload (ns/op); the
+// hook=other-class rows have one more class, with a __migrate hook and no
+// objects, which the change does not touch. It runs only with
+// HOTLUA_BENCH_LARGE=1 (about 50 s).
 func BenchmarkCommitPauseClasses(b *testing.B) {
 	if os.Getenv(largeEnv) == "" {
 		b.Skip("set " + largeEnv + "=1 (benchtable -large) to run it")
 	}
-	for _, n := range []int{50, 500, 5000} {
-		b.Run(fmt.Sprintf("classes=%d/objects=%d", n, pauseObjects), func(b *testing.B) {
+	for _, c := range []struct {
+		n    int
+		hook string
+	}{{50, "none"}, {500, "none"}, {5000, "none"}, {500, "other-class"}, {5000, "other-class"}} {
+		n := c.n
+		b.Run(fmt.Sprintf("classes=%d/objects=%d/hook=%s", n, pauseObjects, c.hook), func(b *testing.B) {
 			files := map[string]string{"k/spawner.lua": spawnerSrc}
 			for i := range n {
 				files[fmt.Sprintf("k/c%04d.lua", i)] = blankSrc
+			}
+			if c.hook == "other-class" {
+				files["k/hooked.lua"] = hookedSrc
 			}
 			e, dir := newEngine(b, files)
 			spawner, err := e.Class("k.spawner")

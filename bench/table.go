@@ -94,11 +94,16 @@ func generation(files, project string) Row {
 }
 
 // classPause returns the row of the commit pause with n classes and a
-// million live objects, beside the whole reload, held to limit ns.
-func classPause(n string, limit float64) Row {
-	group := "BenchmarkCommitPauseClasses/classes=" + n + "/objects=1000000"
+// million live objects, beside the whole reload, held to limit ns; with
+// hook "other-class", another class of the project has a __migrate hook.
+func classPause(n, hook string, limit float64) Row {
+	group := "BenchmarkCommitPauseClasses/classes=" + n + "/objects=1000000/hook=" + hook
+	title := "reload commit pause, " + n + " classes, 1000000 live objects, vs the whole reload"
+	if hook != "none" {
+		title = "reload commit pause, " + n + " classes, 1000000 live objects, another class with a __migrate hook, vs the whole reload"
+	}
 	return Row{
-		Title:  "reload commit pause, " + n + " classes, 1000000 live objects, vs the whole reload",
+		Title:  title,
 		Ours:   Metric{group, "pause-ns/op"},
 		Base:   Metric{group, "ns/op"},
 		Target: MaxValue(limit, "ns/op"),
@@ -171,8 +176,10 @@ var Rows = slices.Concat([]Row{
 	scale("500", MaxRatio(1.25), Target{}, MaxRatio(1.3)),
 	scale("5000", MaxRatio(1.25), MaxValue(120e6, "B"), MaxRatio(1.3)),
 ), []Row{
-	classPause("500", 100e3),
-	classPause("5000", 1e6),
+	classPause("500", "none", 100e3),
+	classPause("5000", "none", 1e6),
+	classPause("500", "other-class", 100e3),
+	classPause("5000", "other-class", 1e6),
 	row("top level of 500 modules, raw state, with a deadline (SetContext) vs none",
 		"BenchmarkContextCheck", "top-level/deadline", "top-level/none", "ns/op", Target{}),
 	row("Lua loop of 100k calls, raw state, with a deadline (SetContext) vs none",

@@ -39,8 +39,11 @@ type classVersion struct {
 	module  string // the module that defined it
 	version Version
 	gen     *generation
-	frozen  *handle     // made on first use by frozenHandle
-	meta    []metaField // what a handle copies from table (see metaFields)
+	frozen  *handle // made on first use by frozenHandle
+	// migrates is set when the version has a __migrate hook, its own or a
+	// base's.
+	migrates bool
+	meta     []metaField // what a handle copies from table (see metaFields)
 }
 
 // handleKey is the raw key under which a handle table keeps its *handle.

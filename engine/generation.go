@@ -59,8 +59,6 @@ type generation struct {
 	subst         map[*lua.LTable]*lua.LTable
 	merges        []identityMerge
 	newIdentities []identityTable
-	// migrates is set when a class of this generation has a __migrate hook.
-	migrates bool
 	// What prepare worked out for the commit (see Engine.planCommit),
 	// when the engine had handlesAtPrepare handles: the engine's classes
 	// this generation lacks, what the commit does to each class's handle,

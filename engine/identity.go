@@ -103,7 +103,7 @@ func (g *generation) stabilize() {
 		return t
 	}
 	for _, cv := range g.order {
-		g.migrates = g.migrates || lookupVia(cv.fresh, migrateHook, made) != lua.LNil
+		cv.migrates = lookupVia(cv.fresh, migrateHook, made) != lua.LNil
 		if fs, walked := fields[cv.fresh]; walked {
 			cv.meta = metaFieldsOf(fs, cv.table)
 		} else {
@@ -446,40 +446,15 @@ func applyChanges(t *lua.LTable, changes []tableChange) {
 }
 
 // adoptIdentities makes g's class tables the stable ones, in the commit
-// (called with the engine's lock (e.lk) held). First, when objects may stay on the version
-// each stable table held (ManualSwap, a __migrate hook that may fail,
-// objects pinned by an earlier failure), that version is copied aside for
-// them and for __migrate's old.class; then each table g made for an
-// identity that already had one is merged into it: the stable table gets
-// exactly its fields and its metatable. Identities new in g take g's
-// table. The cost is the number of classes (and, when versions are kept
-// aside, the size of their tables), not the number of objects.
+// (called with the engine's lock (e.lk) held). First the versions objects
+// may stay on are copied aside (see keepVersionsAside); then each table g
+// made for an identity that already had one is merged into it: the stable
+// table gets exactly its fields and its metatable. Identities new in g
+// take g's table. The cost is the number of classes (and the size of the
+// classes kept aside), not the number of objects.
 func (e *Engine) adoptIdentities(g, old *generation) {
-	if old != nil && len(g.merges) > 0 && (e.opts.ManualSwap || g.migrates || e.pinnedHandles > 0) {
-		kept := make(map[*lua.LTable]*lua.LTable, len(g.merges))
-		for _, m := range g.merges {
-			kept[m.stable] = newTable(m.size)
-		}
-		keep := func(v lua.LValue) lua.LValue {
-			if t, ok := v.(*lua.LTable); ok && kept[t] != nil {
-				return kept[t]
-			}
-			return v
-		}
-		for s, k := range kept {
-			s.ForEach(func(key, v lua.LValue) { k.RawSet(key, keep(v)) })
-			k.Metatable = keep(s.Metatable)
-		}
-		for _, cv := range old.order {
-			if k := kept[cv.table]; k != nil {
-				stable := cv.table
-				cv.table, cv.owner = k, keep(cv.owner).(*lua.LTable)
-				cv.meta = metaFields(k, stable)
-				if cv.frozen != nil {
-					cv.frozen.point(cv)
-				}
-			}
-		}
+	if old != nil && len(g.merges) > 0 {
+		e.keepVersionsAside(g, old)
 	}
 	for i := range g.merges {
 		g.merges[i].apply()
@@ -488,6 +463,57 @@ func (e *Engine) adoptIdentities(g, old *generation) {
 		e.stable[n.id] = n.t
 	}
 	g.merges, g.newIdentities = nil, nil
+}
+
+// keepVersionsAside copies the running version of a class out of its
+// stable table, before the commit gives the table g's version, wherever
+// objects may stay on it: for every class under ManualSwap (objects move
+// when the host says so), else for the classes whose new version has a
+// __migrate hook (an object whose hook fails stays on the version it ran,
+// which is also the hook's old.class) and their bases. The versions of old
+// point at the copies; a copy's references to another class copied refer
+// to that copy. Classes without a hook are not copied: with none, the
+// commit copies nothing.
+func (e *Engine) keepVersionsAside(g, old *generation) {
+	stays := make(map[*lua.LTable]bool)
+	for _, cv := range g.order {
+		h := e.handles[cv.name]
+		if h == nil || !(e.opts.ManualSwap || cv.migrates) {
+			continue
+		}
+		for c, depth := h.cur, 0; c != nil && !stays[c.table] && depth < 32; c, depth = c.gen.baseOf(c.table), depth+1 {
+			stays[c.table], stays[c.owner] = true, true
+		}
+	}
+	kept := make(map[*lua.LTable]*lua.LTable, len(stays))
+	for _, m := range g.merges {
+		if stays[m.stable] {
+			kept[m.stable] = newTable(m.size)
+		}
+	}
+	if len(kept) == 0 {
+		return
+	}
+	keep := func(v lua.LValue) lua.LValue {
+		if t, ok := v.(*lua.LTable); ok && kept[t] != nil {
+			return kept[t]
+		}
+		return v
+	}
+	for s, k := range kept {
+		s.ForEach(func(key, v lua.LValue) { k.RawSet(key, keep(v)) })
+		k.Metatable = keep(s.Metatable)
+	}
+	for _, cv := range old.order {
+		if k := kept[cv.table]; k != nil {
+			stable := cv.table
+			cv.table, cv.owner = k, keep(cv.owner).(*lua.LTable)
+			cv.meta = metaFields(k, stable)
+			if cv.frozen != nil {
+				cv.frozen.point(cv)
+			}
+		}
+	}
 }
 
 // orderedFields copies a table's own fields in the order pairs visits them.

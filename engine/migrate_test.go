@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -144,5 +145,74 @@ func TestFailedReloadLeavesPersistedStateAsItWas(t *testing.T) {
 				t.Errorf("after a good reload bump gives %v, want 13", got)
 			}
 		})
+	}
+}
+
+// TestPinnedObjectKeepsItsVersionAndItsBases: an object whose __migrate
+// hook fails stays on the version it ran, its base class's version
+// included, and the hook's old.class is that version; the objects whose
+// hook succeeded, and the objects of a class without a hook, run the new
+// version of everything.
+func TestPinnedObjectKeepsItsVersionAndItsBases(t *testing.T) {
+	const base = `
+local Base = {}
+Base.__index = Base
+function Base:where() return "base %s" end
+return Base
+`
+	const derived = `
+local Base = require("base")
+local Derived = setmetatable({}, Base)
+Derived.__index = Derived
+function Derived:init(id) self.id = id end
+function Derived:own() return "derived %s" end
+function Derived:seen() return tostring(self.old) end
+%s
+return Derived
+`
+	const other = `
+local Other = {}
+Other.__index = Other
+function Other:own() return "other %s" end
+return Other
+`
+	version := func(v, hook string) map[string]string {
+		return map[string]string{
+			"base.lua":    fmt.Sprintf(base, v),
+			"derived.lua": fmt.Sprintf(derived, v, hook),
+			"other.lua":   fmt.Sprintf(other, v),
+		}
+	}
+	e, dir := newEngine(t, version("v1", ""))
+	ctx := context.Background()
+	objs := map[string]*Object{}
+	for name, args := range map[string][]any{"ok": {1}, "pinned": {2}} {
+		o, err := e.New(ctx, "derived", args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs[name] = o
+	}
+	o, err := e.New(ctx, "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs["other"] = o
+	rep := reload(t, e, dir, version("v2", `
+function Derived:__migrate(old)
+  self.old = old.class.own(self) .. " / " .. old.class.where(self)
+  if self.id == 2 then error("cannot migrate object 2") end
+end`))
+	if rep.Migrated != 1 || len(rep.Failed) != 1 {
+		t.Fatalf("migrated %d, failed %v; want 1 and 1", rep.Migrated, rep.Failed)
+	}
+	for _, c := range []struct{ obj, method, want string }{
+		{"ok", "own", "derived v2"}, {"ok", "where", "base v2"}, {"ok", "seen", "derived v1 / base v1"},
+		{"pinned", "own", "derived v1"}, {"pinned", "where", "base v1"}, {"pinned", "seen", "nil"},
+		{"other", "own", "other v2"},
+	} {
+		if got := call(t, objs[c.obj], c.method); got != c.want {
+			t.Errorf("%s:%s() = %v, want %q", c.obj, c.method, got, c.want)
+		}
 	}
 }
