@@ -240,8 +240,11 @@
 // metatable, or holding functions or tables as keys, and a kept class
 // library, one with module state (see Classes and their identity): a
 // project whose classes all require a class library without module state
-// (middleclass 4, hump, Penlight) reloads without holding calls up.
-// Persisted tables of plain data (no metatable; keys that are strings,
+// (middleclass 4, hump, Penlight) reloads without holding calls up. The
+// reload's [Report] says how long a load held calls (Held) and why
+// (HeldBy); with [Options].NeverHoldCalls such a load fails at that point
+// instead, with an error naming what it reached, so that a reload holds
+// calls for its commit only. Persisted tables of plain data (no metatable; keys that are strings,
 // numbers or booleans; values that are those or tables) hold nothing up: while a generation loads beside
 // calls, hot.persist gives its top level a stand-in for a persisted table
 // (the same one for the rest of the load), and the first time the top

@@ -81,6 +81,14 @@ type Options struct {
 	// a manual Reload commits at once and drops a prepared one. Default:
 	// false, automatic reloads commit as soon as they are prepared.
 	DeferCommit bool
+	// NeverHoldCalls makes a reload hold calls up for its commit only: a
+	// load whose scripts reach what the running calls use and cannot work
+	// on a copy of (a persisted object or function, a class library whose
+	// registries the running calls share: see the package documentation)
+	// fails there with an error naming it, instead of holding calls until
+	// it is prepared. Default: false, such a load holds them, and its
+	// report says how long (Report.Held).
+	NeverHoldCalls bool
 	// Stdout and Stderr receive what sandboxed scripts write: print,
 	// io.write and io.stdout:write go to Stdout, io.stderr:write to Stderr.
 	// They are called on the goroutine that runs the script (a call's, or

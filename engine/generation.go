@@ -139,13 +139,23 @@ type generation struct {
 // generation being prepared runs without it, beside the calls of the
 // current generation, until it reaches state the two share that it
 // cannot work on a copy of: a persisted object, function or userdata (see
-// standIn) or a reused library module (see keepLocals). From then on it holds calls up; reached says what,
-// for busy errors.
+// standIn) or a reused library module (see keepLocals). From then on it
+// holds calls up; reached says what, for busy errors. With
+// Options.NeverHoldCalls it raises an error instead, at the running
+// script's line, or at file (a script path) when given: the library
+// reached is that file as a whole.
 //
 // Only prepare's goroutine takes it: a function of this generation called
 // later, by a call that holds the lock already, must not.
-func (g *generation) lockEngine(L *lua.LState, reached string) {
+func (g *generation) lockEngine(L *lua.LState, reached, file string) {
 	if g.preparing && !g.locked {
+		if g.e.opts.NeverHoldCalls {
+			msg := fmt.Sprintf("reaching %s would hold the running calls until this load ends, which Options.NeverHoldCalls forbids (reach it from a function or a hot.on(\"reload\") handler)", reached)
+			if file != "" {
+				L.Error(lua.LString(file+":1:1: "+msg), 0)
+			}
+			L.RaiseError("%s", msg)
+		}
 		g.takeLock(L)
 		g.locked = true
 		g.heldBy, g.heldSince = reached, time.Now()
@@ -292,7 +302,7 @@ func (g *generation) load(L *lua.LState, s *script) lua.LValue {
 	if g.reusable(s.module, 0) {
 		// The value, and the module locals its functions hold, are shared
 		// with the running generation from now on.
-		g.lockEngine(L, "the library "+s.module+", kept from generation "+strconv.FormatUint(g.prev.num, 10))
+		g.lockEngine(L, "the library "+s.module+", kept from generation "+strconv.FormatUint(g.prev.num, 10), s.path)
 		k := g.prev.kept[s.module]
 		ret = k.value
 		g.reused[s.module] = true
@@ -753,7 +763,7 @@ func (g *generation) hotPersist(L *lua.LState) int {
 			}
 		default:
 			if g.preparing && !g.locked { // the description is made only when it locks
-				g.lockEngine(L, fmt.Sprintf("hot.persist(%q)", key))
+				g.lockEngine(L, fmt.Sprintf("hot.persist(%q)", key), "")
 			}
 		}
 		if t, ok := v.(*lua.LTable); ok && g.locked && standInOf(t) == nil {

@@ -246,7 +246,7 @@ func (si *standIn) copyIfPlain(L *lua.LState) bool {
 func (si *standIn) demote(L *lua.LState) *lua.LTable {
 	g := si.g
 	if g.preparing && !g.locked { // the description is made once, not at every access
-		g.lockEngine(L, fmt.Sprintf("hot.persist(%q)", si.key))
+		g.lockEngine(L, fmt.Sprintf("hot.persist(%q)", si.key), "")
 	}
 	if !g.preparing || si.direct {
 		return si.table

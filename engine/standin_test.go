@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -146,5 +147,56 @@ error("broken")`, 1)})
 	}
 	if got := call(t, p, "seen"); got != "2 yes 11 3 nil 1 5" {
 		t.Errorf("after a failed reload the tables hold %q, want them unchanged", got)
+	}
+}
+
+// TestNeverHoldCallsRefusesLoadsThatWouldHoldCalls: with
+// Options.NeverHoldCalls, a reload whose top level would hold calls (it
+// reaches a persisted object, or requires a class library with module
+// state) fails there, naming what it reached, and changes nothing; one
+// that reaches persisted plain data commits, holding nothing.
+func TestNeverHoldCallsRefusesLoadsThatWouldHoldCalls(t *testing.T) {
+	const lib = "local M = {}\nlocal made = 0\nfunction M.class() made = made + 1 return setmetatable({}, {}) end\nreturn M\n"
+	const script = `
+local lib = %s
+local s = hot.persist("s", {n = 1})
+local o = hot.persist("o", function() return setmetatable({hp = 7}, {}) end)
+local P = {}
+P.__index = P
+function P:get() return s.n .. " " .. o.hp end
+%s
+return P
+`
+	rows := []struct {
+		name, lib, top, refused string // refused: in the error, "" when it commits
+	}{
+		{"plain data", "nil", "s.n = s.n + 1", ""},
+		{"a persisted object", "nil", "o.hp = 8", `p.lua:8: reaching hot.persist("o") would hold the running calls until this load ends`},
+		{"a class library with module state", `require("lib")`, "", "lib.lua:1:1: reaching the library lib, kept from generation 1 would hold the running calls"},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			files := map[string]string{"p.lua": fmt.Sprintf(script, row.lib, "")}
+			if row.lib != "nil" {
+				files["lib.lua"] = lib
+			}
+			e, dir := newEngine(t, files, func(o *Options) { o.NeverHoldCalls = true })
+			p, err := e.New(context.Background(), "p")
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeScripts(t, dir, map[string]string{"p.lua": fmt.Sprintf(script, row.lib, row.top)})
+			r, err := e.Reload(context.Background())
+			switch {
+			case row.refused == "" && err != nil:
+				t.Fatalf("reload: %v", err)
+			case row.refused == "" && (r.Held != 0 || call(t, p, "get") != "2 7"):
+				t.Errorf("the reload held calls for %v, get() = %v; want 0 and 2 7", r.Held, call(t, p, "get"))
+			case row.refused != "" && (err == nil || !strings.Contains(err.Error(), row.refused) || !strings.Contains(err.Error(), "Options.NeverHoldCalls")):
+				t.Errorf("reload: %v, want it refused with %q", err, row.refused)
+			case row.refused != "" && call(t, p, "get") != "1 7":
+				t.Errorf("after the refused reload get() = %v, want 1 7", call(t, p, "get"))
+			}
+		})
 	}
 }
