@@ -20,15 +20,8 @@ func FuzzScript(f *testing.F) {
 	f.Add([]byte(enemyV1), "damage")
 	f.Fuzz(func(t *testing.T, src []byte, method string) {
 		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, "fuzz.lua"), src, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		e, err := New(Options{
-			Roots:       []string{dir},
-			Logger:      slog.New(slog.DiscardHandler),
-			LoadTimeout: 200 * time.Millisecond,
-			Limits:      Limits{MaxMemoryBytes: 64 << 20},
-		})
+		writeFuzzScript(t, dir, "fuzz.lua", src)
+		e, err := newFuzzEngine(dir)
 		if err != nil {
 			var se *ScriptError
 			if !errors.As(err, &se) {
@@ -87,18 +80,8 @@ func FuzzReloadTopLevel(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, top string) {
 		dir := t.TempDir()
-		write := func(src string) {
-			if err := os.WriteFile(filepath.Join(dir, "p.lua"), []byte(src), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		write(persistedData + "return P\n")
-		e, err := New(Options{
-			Roots:       []string{dir},
-			Logger:      slog.New(slog.DiscardHandler),
-			LoadTimeout: 200 * time.Millisecond,
-			Limits:      Limits{MaxMemoryBytes: 64 << 20},
-		})
+		writeFuzzScript(t, dir, "p.lua", []byte(persistedData+"return P\n"))
+		e, err := newFuzzEngine(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +92,7 @@ func FuzzReloadTopLevel(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		write(persistedData + "do " + top + "\nend\nreturn P\n")
+		writeFuzzScript(t, dir, "p.lua", []byte(persistedData+"do "+top+"\nend\nreturn P\n"))
 		if _, err := e.Reload(ctx); err != nil {
 			if _, ok := errors.AsType[*ScriptError](err); !ok {
 				t.Fatalf("reload error %T is not a *ScriptError: %v", err, err)
@@ -118,5 +101,23 @@ func FuzzReloadTopLevel(f *testing.F) {
 		if _, err := obj.Call(ctx, "churn"); errors.Is(err, ErrBusy) || errors.Is(err, ErrClosed) {
 			t.Fatalf("after the reload the engine does not answer: %v", err)
 		}
+	})
+}
+
+// writeFuzzScript writes src as the script name under dir.
+func writeFuzzScript(t *testing.T, dir, name string, src []byte) {
+	if err := os.WriteFile(filepath.Join(dir, name), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// newFuzzEngine loads dir with the fuzzers' bounds: a short load timeout
+// and a memory bound, so that no input hangs or exhausts the host.
+func newFuzzEngine(dir string) (*Engine, error) {
+	return New(Options{
+		Roots:       []string{dir},
+		Logger:      slog.New(slog.DiscardHandler),
+		LoadTimeout: 200 * time.Millisecond,
+		Limits:      Limits{MaxMemoryBytes: 64 << 20},
 	})
 }
