@@ -253,6 +253,9 @@
 // engine copies the table, holding calls for the copy only. The load works
 // on that copy, in which the tables are stand-ins in their turn (copied
 // when reached); calls meanwhile see the persisted tables as they were.
+// A load copies at most 16384 tables (a copy costs ten times the undo
+// snapshot below): one that walks more (100k persisted records) reaches
+// the rest directly, as for an object.
 // When the generation commits, every field the load changed is written
 // into its persisted table (a field a call changed since and the load did
 // not keeps the call's value); if the load or its checks fail, or the

@@ -49,6 +49,13 @@ type standIn struct {
 // written, so any goroutine may compare with it.
 var standInMark = newTable(0)
 
+// maxStandIns bounds the stand-ins a load makes for the tables in its
+// views. A view and its stand-ins cost about 2 KB a table, where the undo
+// snapshot of a table reached directly costs a tenth of that: a load that
+// would copy more (a top level walking 100k persisted records) reaches
+// the rest directly, holding calls, within the memory it did before views.
+const maxStandIns = 1 << 14
+
 // standInKey is the field of a stand-in's metatable that holds its
 // generation.
 const standInKey = "__hotlua_standin"
@@ -186,10 +193,13 @@ func (si *standIn) reach(L *lua.LState) *lua.LTable {
 		return si.view
 	case !g.locked:
 		g.takeLock(L)
-		copied := si.copyIfPlain(L)
+		copied, tooMany := si.copyIfPlain(L)
 		g.e.lk.unlock()
 		if copied {
 			return si.view
+		}
+		if tooMany {
+			g.lockEngine(L, fmt.Sprintf("hot.persist(%q), past the %d tables a load copies", si.key, maxStandIns), "")
 		}
 	}
 	return si.demote(L)
@@ -199,13 +209,15 @@ func (si *standIn) reach(L *lua.LState) *lua.LTable {
 // it did: a table with no metatable whose keys are strings, numbers or
 // booleans and whose values are those or tables (in the view, their
 // stand-ins), as long as the copies of the load stay within the bound of
-// the undo snapshot. Called with the engine's lock held.
-func (si *standIn) copyIfPlain(L *lua.LState) bool {
+// the undo snapshot; tooMany reports a table it did not copy because its
+// stand-ins would be more than maxStandIns. Called with the engine's lock
+// held.
+func (si *standIn) copyIfPlain(L *lua.LState) (copied, tooMany bool) {
 	t := si.table
 	if t.Metatable != lua.LNil {
-		return false
+		return false, false
 	}
-	n, plain := 0, true
+	n, tables, plain := 0, 0, true
 	t.ForEach(func(k, v lua.LValue) {
 		n++
 		switch k.(type) {
@@ -214,13 +226,18 @@ func (si *standIn) copyIfPlain(L *lua.LState) bool {
 			plain = false
 		}
 		switch v.(type) {
-		case lua.LString, lua.LNumber, lua.LBool, *lua.LTable:
+		case lua.LString, lua.LNumber, lua.LBool:
+		case *lua.LTable:
+			tables++
 		default:
 			plain = false
 		}
 	})
+	if len(si.g.standIns)+tables > maxStandIns {
+		return false, plain
+	}
 	if !plain || si.g.persistFields+n > maxSnapshotFields {
-		return false
+		return false, false
 	}
 	si.g.persistFields += n
 	si.orig = make(map[lua.LValue]lua.LValue, n)
@@ -236,7 +253,7 @@ func (si *standIn) copyIfPlain(L *lua.LState) bool {
 		}
 		si.view.RawSet(k, v)
 	})
-	return true
+	return true, false
 }
 
 // demote makes the load act on the persisted table itself from now on:

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	lua "github.com/yuin/gopher-lua"
 )
 
 // churnScript's churn writes every table of the persisted s (fields
@@ -192,5 +194,40 @@ error("broken")`, 1)})
 	}
 	if got := call(t, p, "v"); got != float64(5) {
 		t.Errorf("after a failed reload v = %v, want 5", got)
+	}
+}
+
+// TestLoadOverManyPersistedTablesReachesThemDirectly: a top level that
+// walks more persisted tables than a load copies (a chain of 80k, under a
+// 64 MiB memory bound that 80k views would exceed) loads, holding calls
+// from the bound on, as it did before loads worked on copies, and the
+// report says why; its change is in the tables after the commit.
+func TestLoadOverManyPersistedTablesReachesThemDirectly(t *testing.T) {
+	const script = `
+local s = hot.persist("s", {})
+local C = {}
+C.__index = C
+function C.fill(n) local t = s for i = 1, n do t.next = {i = i} t = t.next end end
+function C:depth() local n, t = 0, s while t.next do n = n + 1 t = t.next end return n end
+%s
+return C
+`
+	e, dir := newEngine(t, map[string]string{"c.lua": strings.Replace(script, "%s", "", 1)}, func(o *Options) { o.Limits.MaxMemoryBytes = 64 << 20 })
+	if err := e.Do(context.Background(), func(L *lua.LState) error { return L.DoString(`require("c").fill(80000)`) }); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := e.New(context.Background(), "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := reload(t, e, dir, map[string]string{"c.lua": strings.Replace(script, "%s", `
+local t = s
+while t.next do t = t.next end
+t.next = {i = -1}`, 1)})
+	if want := fmt.Sprintf("past the %d tables a load copies", maxStandIns); !strings.Contains(r.HeldBy, want) {
+		t.Errorf("the report says the load held calls for %q, want %q", r.HeldBy, want)
+	}
+	if got := call(t, obj, "depth"); got != float64(80001) {
+		t.Errorf("after the commit the chain is %v long, want 80001", got)
 	}
 }
