@@ -246,13 +246,17 @@ func (si *standIn) copyIfPlain(L *lua.LState) (copied, tooMany bool) {
 		si.g.views = make(map[*lua.LTable]bool)
 	}
 	si.g.views[si.view] = true
-	t.ForEach(func(k, v lua.LValue) {
-		si.orig[k] = v
+	// In pairs order, as changes writes back: a loop over the view that
+	// goes on over the table once the load holds the lock (see demote)
+	// finds its fields in the same order.
+	for _, f := range orderedFields(t) {
+		v := f.v
+		si.orig[f.k] = v
 		if nt, ok := v.(*lua.LTable); ok {
 			v = si.g.standInFor(L, si.key, nt)
 		}
-		si.view.RawSet(k, v)
-	})
+		si.view.RawSet(f.k, v)
+	}
 	return true, false
 }
 
@@ -296,7 +300,9 @@ func (g *generation) directViews(L *lua.LState) {
 }
 
 // changes calls write with each field the load changed in the view, as
-// the persisted table is to hold it: stand-ins in it are their tables.
+// the persisted table is to hold it: stand-ins in it are their tables. It
+// goes in the view's pairs order, so that the fields the load added
+// iterate in the table as they did in the view.
 func (si *standIn) changes(write func(k, v lua.LValue)) {
 	table := func(v lua.LValue) lua.LValue {
 		if t, ok := v.(*lua.LTable); ok {
@@ -306,12 +312,12 @@ func (si *standIn) changes(write func(k, v lua.LValue)) {
 		}
 		return v
 	}
-	si.view.ForEach(func(k, v lua.LValue) {
-		k, v = table(k), table(v)
+	for _, f := range orderedFields(si.view) {
+		k, v := table(f.k), table(f.v)
 		if !sameValue(si.orig[k], v) {
 			write(k, v)
 		}
-	})
+	}
 	for k := range si.orig {
 		if si.view.RawGet(k) == lua.LNil {
 			write(k, lua.LNil)

@@ -231,3 +231,46 @@ t.next = {i = -1}`, 1)})
 		t.Errorf("after the commit the chain is %v long, want 80001", got)
 	}
 }
+
+// TestPairsOverAPersistedTableGoesOnOnceTheLoadHoldsTheLock: a loading top
+// level that iterates a persisted table of plain data (its view of it) and
+// meanwhile reaches a persisted object, so that the rest of the loop runs
+// on the table itself, visits every field once, those it added to the
+// view included, whichever field the loop was at.
+func TestPairsOverAPersistedTableGoesOnOnceTheLoadHoldsTheLock(t *testing.T) {
+	const script = `
+local s = hot.persist("s", function()
+  local t = {}
+  for i = 1, 20 do t["k" .. i] = i end
+  return t
+end)
+local o = hot.persist("o", function() return setmetatable({hp = 7}, {}) end)
+local P = {}
+P.__index = P
+function P:count() local n = 0 for _ in pairs(s) do n = n + 1 end return n end
+%s
+return P
+`
+	for _, at := range []int{5, 25} { // a field the table had, one the load added
+		t.Run(fmt.Sprint(at), func(t *testing.T) {
+			e, dir := newEngine(t, map[string]string{"p.lua": strings.Replace(script, "%s", "", 1)})
+			p, err := e.New(context.Background(), "p")
+			if err != nil {
+				t.Fatal(err)
+			}
+			reload(t, e, dir, map[string]string{"p.lua": strings.Replace(script, "%s", fmt.Sprintf(`
+for i = 1, 10 do s["new" .. i] = i end
+s.k3 = nil
+local seen, n = {}, 0
+for k in pairs(s) do
+  assert(not seen[k], "the loop visited " .. k .. " twice")
+  seen[k], n = true, n + 1
+  if n == %d then assert(o.hp == 7) end
+end
+assert(n == 29, "the loop visited " .. n .. " fields of 29")`, at), 1)})
+			if got := call(t, p, "count"); got != float64(29) {
+				t.Errorf("after the commit the table has %v fields, want 29", got)
+			}
+		})
+	}
+}
