@@ -8,9 +8,10 @@ import lua "github.com/yuin/gopher-lua"
 // function writes module state when it
 //
 //   - assigns a module local (a local of the chunk's top level), unless the
-//     value is what a call of the global require returned just before: a
-//     module required lazily (compat = compat or require "pl.compat") is no
-//     state, each load requires its own;
+//     value is what a call of the global require returned just before, or
+//     the local itself if it is set: a module required lazily (compat =
+//     compat or require "pl.compat") is no state, each load requires its
+//     own;
 //   - or writes into a table it loaded from a module local just before, in
 //     straight-line code: t[k] = v, a table constructor's list, or the
 //     first argument of a call of the global rawset or table.insert
@@ -48,7 +49,7 @@ func ModuleStateWrite(proto *lua.FunctionProto) (line int, found bool) {
 func (f *protoFacts) writesModuleState(chunk, p *lua.FunctionProto, pc int, inst uint32) bool {
 	switch instOp(inst) {
 	case lua.OP_SETUPVAL:
-		return f.moduleLocal(chunk, p, instB(inst)) && !f.requires(p, pc, instA(inst))
+		return f.moduleLocal(chunk, p, instB(inst)) && !f.requires(p, pc, instA(inst), instB(inst))
 	case lua.OP_SETTABLE, lua.OP_SETTABLEKS, lua.OP_SETLIST:
 		return f.loadsModuleLocal(chunk, p, pc, instA(inst))
 	case lua.OP_CALL, lua.OP_TAILCALL:
@@ -74,14 +75,50 @@ func (f *protoFacts) loadsModuleLocal(chunk, p *lua.FunctionProto, pc, r int) bo
 }
 
 // requires reports whether register r holds, at pc of p, what a call of
-// the global require returned, through copies. It looks past the jumps of
-// `x = x or require(...)`, whose other path keeps x's own value.
-func (f *protoFacts) requires(p *lua.FunctionProto, pc, r int) bool {
-	i := f.lastWrite(p, pc, r, false)
-	for n := 0; i >= 0 && instOp(p.Code[i]) == lua.OP_MOVE && n < 8; n++ {
-		i = f.lastWrite(p, i, instB(p.Code[i]), false)
+// the global require returned, through copies, to be assigned to upvalue
+// u: on the straight line before (m = require "x"), or as the second
+// operand of an or whose first is u itself (compat = compat or
+// require "pl.compat"), whose other path keeps u's own value. Another
+// first operand (d = v or require "x") is a value of its own.
+func (f *protoFacts) requires(p *lua.FunctionProto, pc, r, u int) bool {
+	if f.requireCall(p, pc, r, true) >= 0 {
+		return true
 	}
-	return i >= 0 && instOp(p.Code[i]) == lua.OP_CALL && f.globalFunction(p, i, instA(p.Code[i])) == "require"
+	i := f.requireCall(p, pc, r, false)
+	if i < 0 {
+		return false
+	}
+	// The or's test sets the call's register to its first operand, or
+	// tests it there, a few instructions before the call.
+	rc := instA(p.Code[i])
+	for j := i - 1; j >= 0 && j >= i-4; j-- {
+		first := -1
+		switch inst := p.Code[j]; {
+		case instOp(inst) == lua.OP_TESTSET && instA(inst) == rc:
+			first = instB(inst)
+		case instOp(inst) == lua.OP_TEST && instA(inst) == rc:
+			first = rc
+		default:
+			continue
+		}
+		k := f.lastWrite(p, j, first, true)
+		return k >= 0 && instOp(p.Code[k]) == lua.OP_GETUPVAL && instB(p.Code[k]) == u
+	}
+	return false
+}
+
+// requireCall returns the index of the call of the global require whose
+// result register r holds at pc of p, through copies, or -1; with straight
+// set, only on the straight line before (see lastWrite).
+func (f *protoFacts) requireCall(p *lua.FunctionProto, pc, r int, straight bool) int {
+	i := f.lastWrite(p, pc, r, straight)
+	for n := 0; i >= 0 && instOp(p.Code[i]) == lua.OP_MOVE && n < 8; n++ {
+		i = f.lastWrite(p, i, instB(p.Code[i]), straight)
+	}
+	if i >= 0 && instOp(p.Code[i]) == lua.OP_CALL && f.globalFunction(p, i, instA(p.Code[i])) == "require" {
+		return i
+	}
+	return -1
 }
 
 // globalFunction names the global function (as "rawset" or "table.insert")
