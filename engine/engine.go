@@ -297,8 +297,8 @@ func (r *Report) String() string {
 // Compiling and loading the fresh state happen beside running calls, until
 // the new scripts reach into shared state the load cannot leave unchanged
 // (a persisted object or function, a class library with module state: see
-// the package documentation); from then on, and for the commit, calls wait. ctx bounds the load and every wait for the
-// engine.
+// the package documentation); from then on, and for the commit, calls
+// wait. ctx bounds the load and every wait for the engine.
 func (e *Engine) Reload(ctx context.Context) (*Report, error) {
 	return e.reloadFor(ctx, "manual", nil)
 }

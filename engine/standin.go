@@ -332,7 +332,7 @@ type persistWrite struct {
 	k, v lua.LValue
 }
 
-// viewWrites collects what the load changed in its views of persisted
+// collectViewWrites collects what the load changed in its views of persisted
 // tables, for the commit. Called at the end of prepare, after rebind
 // replaced the stand-ins and the new classes in the views.
 func (g *generation) collectViewWrites() []persistWrite {
