@@ -86,8 +86,10 @@ type Options struct {
 	// on a copy of (a persisted object or function, a class library whose
 	// registries the running calls share: see the package documentation)
 	// fails there with an error naming it, instead of holding calls until
-	// it is prepared. Default: false, such a load holds them, and its
-	// report says how long (Report.Held).
+	// it is prepared. So with a class library that has module state
+	// (30log, middleclass 3), every reload that requires it fails until
+	// the library's source changes. Default: false, such a load holds
+	// them, and its report says how long (Report.Held).
 	NeverHoldCalls bool
 	// Stdout and Stderr receive what sandboxed scripts write: print,
 	// io.write and io.stdout:write go to Stdout, io.stderr:write to Stderr.
