@@ -91,8 +91,10 @@
 // (gopher-lua also keeps a key removed from a table, t[k] = nil, in the
 // table for as long as the table lives, so a table keyed by objects or
 // tables keeps the memory of every key it ever held; the engine rebuilds
-// the registries it rekeys, so reloads free the old generations, but a
-// script's own registry of objects is better keyed by ids.)
+// the registries it rekeys, so reloads free the old generations (a loop
+// over such a registry, suspended in a coroutine across the reload, may
+// see keys again when it resumes), but a script's own registry of objects
+// is better keyed by ids.)
 // A class-keyed table made by an old generation is found by the new class
 // only if it is reached through hot.persist or a reused library.
 //
