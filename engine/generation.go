@@ -161,6 +161,7 @@ func (g *generation) lockEngine(L *lua.LState, reached, file string) {
 		g.heldBy, g.heldSince = reached, time.Now()
 		g.unlockTask = g.e.lk.doing(fmt.Sprintf("loading generation %d (its scripts reached %s)", g.num, reached))
 		g.directViews(L)
+		g.saveClassesForUndo()
 	}
 }
 
@@ -811,6 +812,24 @@ func (g *generation) saveForUndo(L *lua.LState, key string, v lua.LValue) {
 		L.RaiseError("%s", g.undoErr)
 	}
 	g.persistPre = saved
+}
+
+// saveClassesForUndo snapshots the fields of every stable table (the
+// classes, see stabilize), once the load holds the engine's lock: from
+// then on it may write them (getmetatable(obj).x = 1 of a persisted
+// object), and a load that fails must leave them as they were. The
+// tables in them are not entered: a class's functions and the classes it
+// names are not data the load reaches by writing into it.
+func (g *generation) saveClassesForUndo() {
+	if g.persistSeen == nil {
+		g.persistSeen = make(map[*lua.LTable]bool)
+	}
+	for _, t := range g.e.stable {
+		if !g.persistSeen[t] {
+			g.persistSeen[t] = true
+			g.persistPre = append(g.persistPre, savedTable{t: t, mt: t.Metatable, fields: ownFields(t)})
+		}
+	}
 }
 
 // loaded records what the load left in the persisted tables it reached,

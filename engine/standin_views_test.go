@@ -274,3 +274,27 @@ assert(n == 29, "the loop visited " .. n .. " fields of 29")`, at), 1)})
 		})
 	}
 }
+
+// TestFailedLoadLeavesRunningClassesAsTheyWere: a top level that writes
+// into a running class through a persisted object's metatable and then
+// fails leaves the class as it was.
+func TestFailedLoadLeavesRunningClassesAsTheyWere(t *testing.T) {
+	const p = `
+local P = {}
+P.__index = P
+function P:wasHacked() return P.hacked end
+return P
+`
+	e, dir := newEngine(t, map[string]string{"p.lua": p, "zz.lua": "local P = require('p') hot.persist('po', function() return setmetatable({}, P) end) return true"})
+	obj, err := e.New(context.Background(), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeScripts(t, dir, map[string]string{"zz.lua": "local o = hot.persist('po') getmetatable(o).hacked = true error('fail')"})
+	if _, err := e.Reload(context.Background()); err == nil {
+		t.Fatal("a reload whose top level fails succeeded")
+	}
+	if got := call(t, obj, "wasHacked"); got != nil {
+		t.Errorf("a failed load left P.hacked = %v in the running class", got)
+	}
+}
