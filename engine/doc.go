@@ -260,7 +260,10 @@
 // the rest directly, as for an object.
 // When the generation commits, every field the load changed is written
 // into its persisted table (a field a call changed since and the load did
-// not keeps the call's value); if the load or its checks fail, or the
+// not keeps the call's value; a table whose array part, its fields 1 to
+// n, the load changed gets the load's array whole, so that a sort or a
+// table.remove at load time never mixes with what calls did to the array
+// meanwhile); if the load or its checks fail, or the
 // generation is discarded before it commits, nothing is written. So
 //
 //	local state = hot.persist("state", {})

@@ -724,7 +724,7 @@ func (e *Engine) commit(g *generation) (report *Report, old *generation) {
 	}
 	g.pending = nil
 	for _, w := range g.viewWrites {
-		w.t.RawSet(w.k, w.v)
+		w.apply()
 	}
 	for k, v := range g.newPersist {
 		e.persist[k] = v

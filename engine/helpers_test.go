@@ -74,8 +74,9 @@ func call(t testing.TB, o *Object, method string, args ...any) any {
 }
 
 // callInLoop calls method on o over and over on another goroutine until
-// the returned function, which waits for the loop to end, is called. A
-// failed call fails the test and ends the loop.
+// the returned function, which waits for the loop to end, is called, or
+// the test ends (a t.Fatal on the way must not leave the loop running
+// past it). A failed call fails the test and ends the loop.
 func callInLoop(t testing.TB, o *Object, method string) (stop func()) {
 	t.Helper()
 	done := make(chan struct{})
@@ -93,5 +94,8 @@ func callInLoop(t testing.TB, o *Object, method string) (stop func()) {
 			}
 		}
 	})
-	return func() { close(done); wg.Wait() }
+	var once sync.Once
+	stop = func() { once.Do(func() { close(done); wg.Wait() }) }
+	t.Cleanup(stop)
+	return stop
 }

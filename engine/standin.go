@@ -278,7 +278,9 @@ func (si *standIn) demote(L *lua.LState) *lua.LTable {
 	g.saveForUndo(L, si.key, si.table)
 	si.direct = true
 	if si.view != nil {
-		si.changes(func(k, v lua.LValue) { si.table.RawSet(k, v) })
+		for _, w := range si.changes() {
+			w.apply()
+		}
 		delete(g.views, si.view)
 		si.view, si.orig = nil, nil
 	}
@@ -299,11 +301,15 @@ func (g *generation) directViews(L *lua.LState) {
 	}
 }
 
-// changes calls write with each field the load changed in the view, as
-// the persisted table is to hold it: stand-ins in it are their tables. It
-// goes in the view's pairs order, so that the fields the load added
-// iterate in the table as they did in the view.
-func (si *standIn) changes(write func(k, v lua.LValue)) {
+// changes returns the writes that give the persisted table what the load
+// changed in the view, stand-ins in it being their tables. Fields are
+// written one by one, a field the load did not change keeping whatever
+// calls did to it meanwhile; but a load that changed the table's array
+// part (its fields 1 to n: a sort, an insert, a remove) gives it its
+// array whole, entries past the view's length cleared: merged entry by
+// entry with what calls did to the array meanwhile (removing its end,
+// say), it could end with holes and entries of both.
+func (si *standIn) changes() []persistWrite {
 	table := func(v lua.LValue) lua.LValue {
 		if t, ok := v.(*lua.LTable); ok {
 			if s := si.g.standIns[t]; s != nil {
@@ -312,24 +318,58 @@ func (si *standIn) changes(write func(k, v lua.LValue)) {
 		}
 		return v
 	}
+	viewLen, origLen := si.view.Len(), 0
+	for si.orig[lua.LNumber(origLen+1)] != nil {
+		origLen++
+	}
+	arrayLen := max(viewLen, origLen)
+	array := false // the load changed the array part
+	for i := 1; i <= arrayLen && !array; i++ {
+		array = !sameValue(orNil(si.orig[lua.LNumber(i)]), table(si.view.RawGetInt(i)))
+	}
+	inArray := func(k lua.LValue) bool {
+		n, ok := k.(lua.LNumber)
+		return array && ok && n >= 1 && n <= lua.LNumber(arrayLen) && n == lua.LNumber(int(n))
+	}
+	var writes []persistWrite
+	if array {
+		for i := 1; i <= viewLen; i++ {
+			writes = append(writes, persistWrite{t: si.table, k: lua.LNumber(i), v: table(si.view.RawGetInt(i))})
+		}
+		writes = append(writes, persistWrite{t: si.table, clearFrom: viewLen + 1})
+	}
 	for _, f := range orderedFields(si.view) {
 		k, v := table(f.k), table(f.v)
-		if !sameValue(si.orig[k], v) {
-			write(k, v)
+		if !inArray(k) && !sameValue(si.orig[k], v) {
+			writes = append(writes, persistWrite{t: si.table, k: k, v: v})
 		}
 	}
 	for k := range si.orig {
-		if si.view.RawGet(k) == lua.LNil {
-			write(k, lua.LNil)
+		if !inArray(k) && si.view.RawGet(k) == lua.LNil {
+			writes = append(writes, persistWrite{t: si.table, k: k, v: lua.LNil})
 		}
 	}
+	return writes
 }
 
 // persistWrite is a field a committing generation writes into a persisted
-// table: what its load changed in its view of it.
+// table: what its load changed in its view of it; with clearFrom, the
+// table's array entries from clearFrom on are cleared instead.
 type persistWrite struct {
-	t    *lua.LTable
-	k, v lua.LValue
+	t         *lua.LTable
+	k, v      lua.LValue
+	clearFrom int
+}
+
+// apply makes the write. Called with the engine's lock held.
+func (w persistWrite) apply() {
+	if w.clearFrom == 0 {
+		w.t.RawSet(w.k, w.v)
+		return
+	}
+	for i := w.t.Len(); i >= w.clearFrom; i-- {
+		w.t.RawSetInt(i, lua.LNil)
+	}
 }
 
 // collectViewWrites collects what the load changed in its views of persisted
@@ -339,7 +379,7 @@ func (g *generation) collectViewWrites() []persistWrite {
 	var writes []persistWrite
 	for _, si := range g.standIns {
 		if si.view != nil && !si.direct {
-			si.changes(func(k, v lua.LValue) { writes = append(writes, persistWrite{si.table, k, v}) })
+			writes = append(writes, si.changes()...)
 		}
 	}
 	return writes

@@ -200,3 +200,44 @@ return P
 		})
 	}
 }
+
+// TestLoadChangingAPersistedArrayGivesItWhole: a loading top level that
+// sorts a persisted list while a call shortens it leaves, once committed,
+// the list as the load made it, without holes: merged entry by entry, the
+// entry the sort did not move would be the call's nil. A field outside the
+// array that only the call changed keeps the call's value.
+func TestLoadChangingAPersistedArrayGivesItWhole(t *testing.T) {
+	const script = `
+local s = hot.persist("s", {list = {1, 2, 3, 4, 5}, n = 0})
+local P = {}
+P.__index = P
+function P:shorten() for i = 5, 3, -1 do s.list[i] = nil end s.n = s.n + 1 end
+function P:seen()
+  local parts = {}
+  for i = 1, 5 do parts[i] = tostring(s.list[i]) end
+  return table.concat(parts, ",") .. " #" .. #s.list .. " n" .. s.n
+end
+%s
+return P
+`
+	e, dir, g, _ := gatedEngine(t, map[string]string{"p.lua": strings.Replace(script, "%s", "", 1)})
+	p, err := e.New(context.Background(), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeScripts(t, dir, map[string]string{"p.lua": strings.Replace(script, "%s", `
+table.sort(s.list, function(a, b) return a > b end)
+entered()
+while not released() do end`, 1)})
+	done := startReload(e)
+	g.waitIn(t)
+	call(t, p, "shorten")
+	if got := call(t, p, "seen"); got != "1,2,nil,nil,nil #2 n1" {
+		t.Fatalf("the call saw %q while the load ran", got)
+	}
+	g.released.Store(true)
+	awaitReload(t, done)
+	if got := call(t, p, "seen"); got != "5,4,3,2,1 #5 n1" {
+		t.Errorf("after the commit the list is %q, want the load's whole, and the call's n", got)
+	}
+}
