@@ -100,11 +100,7 @@ function P:mine() return mine ~= nil and rawequal(mine[1], s.sub) and mine[2] ==
 %s
 return P
 `
-	e, dir, g, _ := gatedEngine(t, map[string]string{"p.lua": strings.Replace(script, "%s", "", 1)})
-	p, err := e.New(context.Background(), "p")
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, dir, g, p := gatedObject(t, script)
 	writeScripts(t, dir, map[string]string{"p.lua": strings.Replace(script, "%s", `
 s.n = s.n
 s.added = "yes"
@@ -220,11 +216,7 @@ end
 %s
 return P
 `
-	e, dir, g, _ := gatedEngine(t, map[string]string{"p.lua": strings.Replace(script, "%s", "", 1)})
-	p, err := e.New(context.Background(), "p")
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, dir, g, p := gatedObject(t, script)
 	writeScripts(t, dir, map[string]string{"p.lua": strings.Replace(script, "%s", `
 table.sort(s.list, function(a, b) return a > b end)
 entered()
@@ -240,4 +232,16 @@ while not released() do end`, 1)})
 	if got := call(t, p, "seen"); got != "5,4,3,2,1 #5 n1" {
 		t.Errorf("after the commit the list is %q, want the load's whole, and the call's n", got)
 	}
+}
+
+// gatedObject makes a gated engine (see gatedEngine) over p.lua, script
+// with its %s empty, and an object of class p.
+func gatedObject(t *testing.T, script string) (*Engine, string, *gate, *Object) {
+	t.Helper()
+	e, dir, g, _ := gatedEngine(t, map[string]string{"p.lua": strings.Replace(script, "%s", "", 1)})
+	p, err := e.New(context.Background(), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, dir, g, p
 }
