@@ -45,7 +45,8 @@ func TestArenaChangesBehaviorLive(t *testing.T) {
 	go func() {
 		attached <- console.Attach(attachCtx, addr, console.ClientOptions{Stdin: stdin, Stdout: io.Discard, Stderr: io.Discard})
 	}()
-	go io.WriteString(typing, ":timeout off\nwhile true do end\n") // a pipe write waits for the reader
+	// A pipe's write waits for its reader, the session.
+	go io.WriteString(typing, ":timeout off\nwhile true do end\n")
 	waitFor("| late ") // first of the actions
 	select {
 	case err := <-attached:
