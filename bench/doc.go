@@ -31,7 +31,8 @@
 //     modules): a one-file reload against the raw re-run floor, and the heap
 //     of the engine, per generation and per module against a raw state's.
 //   - BenchmarkCommitPauseClasses: the commit pause with 50, 500 and 5,000
-//     classes and a million live objects.
+//     classes and a million live objects, and at 500 and 5,000 with one
+//     more class, untouched, that has a __migrate hook.
 //   - BenchmarkContextCheck: what gopher-lua's per-instruction context check
 //     costs the top level of 500 modules, and a loop of Lua calls.
 //
