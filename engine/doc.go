@@ -246,8 +246,10 @@
 // reload's [Report] says how long a load held calls (Held) and why
 // (HeldBy); with [Options].NeverHoldCalls such a load fails at that point
 // instead, with an error naming what it reached, so that a reload holds
-// calls for its commit only. Persisted tables of plain data (no metatable; keys that are strings,
-// numbers or booleans; values that are those or tables) hold nothing up: while a generation loads beside
+// calls only for its commit and for the moments it reads a persisted value
+// or copies a persisted table. Persisted tables of plain data (no
+// metatable; keys that are strings, numbers or booleans; values that are
+// those or tables) hold nothing up: while a generation loads beside
 // calls, hot.persist gives its top level a stand-in for a persisted table
 // (the same one for the rest of the load), and the first time the top
 // level reaches into it (indexing, assigning, #, pairs, next, ipairs,

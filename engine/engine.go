@@ -81,8 +81,9 @@ type Options struct {
 	// a manual Reload commits at once and drops a prepared one. Default:
 	// false, automatic reloads commit as soon as they are prepared.
 	DeferCommit bool
-	// NeverHoldCalls makes a reload hold calls up for its commit only: a
-	// load whose scripts reach what the running calls use and cannot work
+	// NeverHoldCalls makes a reload hold calls up only for its commit and
+	// for the moments it reads a persisted value or copies a persisted
+	// table: a load whose scripts reach what the running calls use and cannot work
 	// on a copy of (a persisted object or function, a class library whose
 	// registries the running calls share: see the package documentation)
 	// fails there with an error naming it, instead of holding calls until
