@@ -121,15 +121,6 @@ func metaFields(t, self *lua.LTable) []metaField {
 	return withMetatableField(meta, self)
 }
 
-// metaFieldsOf is metaFields of a table whose own fields are fs.
-func metaFieldsOf(fs []field, self *lua.LTable) []metaField {
-	var meta []metaField
-	for _, f := range fs {
-		meta = appendMetaField(meta, f.k, f.v)
-	}
-	return withMetatableField(meta, self)
-}
-
 // appendMetaField appends the field k, v to meta when a handle copies it.
 func appendMetaField(meta []metaField, k, v lua.LValue) []metaField {
 	ks, ok := k.(lua.LString)

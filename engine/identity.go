@@ -40,7 +40,7 @@ func classOfModule(t *lua.LTable) (cls *lua.LTable, key string) {
 // life: the first generation's. When this generation made a table for an
 // identity that already has one, every reference to it in this
 // generation's code and data is replaced by the stable table, and the
-// commit copies the new table's fields and metatable into the stable one.
+// commit moves the new table's fields and metatable into the stable one.
 // So a class table is the same Lua value in every generation: objects
 // that hold it (self.class), tables keyed by it and library registries
 // keep working.
@@ -63,9 +63,8 @@ func (g *generation) stabilize() {
 			g.subst[t] = s
 		}
 	}
-	var fields map[*lua.LTable][]field
 	if len(g.subst) > 0 || len(g.standIns) > 0 {
-		fields = g.rebind()
+		g.rebind()
 	}
 	sub := func(t *lua.LTable) *lua.LTable {
 		if s := g.subst[t]; s != nil {
@@ -77,11 +76,7 @@ func (g *generation) stabilize() {
 		g.pending[i] = pendingObject{sub(p.obj), sub(p.mt)}
 	}
 	for made, stable := range g.subst {
-		fs, walked := fields[made]
-		if !walked {
-			fs = orderedFields(made)
-		}
-		g.merges = append(g.merges, newIdentityMerge(made, stable, fs))
+		g.merges = append(g.merges, identityMerge{stable: stable, next: made})
 	}
 	for t, id := range g.identities {
 		if g.e.stable[id] == nil {
@@ -104,11 +99,7 @@ func (g *generation) stabilize() {
 	}
 	for _, cv := range g.order {
 		cv.migrates = lookupVia(cv.fresh, migrateHook, made) != lua.LNil
-		if fs, walked := fields[cv.fresh]; walked {
-			cv.meta = metaFieldsOf(fs, cv.table)
-		} else {
-			cv.meta = metaFields(cv.fresh, cv.table)
-		}
+		cv.meta = metaFields(cv.fresh, cv.table)
 		cv.version = Version{Generation: g.num, Hash: g.classHash(cv)}
 	}
 	// The tables this generation made for identities that have a stable
@@ -123,39 +114,32 @@ func (g *generation) stabilize() {
 
 // identityMerge is a table a generation made for an identity that has a
 // stable table already: the commit gives the stable table exactly the made
-// table's fields and metatable. Prepare copies them into next, a table
-// private to the new generation, so that the commit, which holds calls up,
-// neither reads the stable table (which calls may be using) nor walks any
-// fields: it moves next's contents into the stable table in one assignment.
-// The made table keeps its own fields, for whatever still refers to it.
+// table's fields and metatable, as the identity walk left them, in one
+// assignment that takes over the made table's storage (see apply), so that
+// the commit, which holds calls up, neither reads the stable table (which
+// calls may be using) nor walks any fields. The walk rewrote every
+// reference to the made table it could reach; the made table is left
+// empty, so that nothing shares the stable table's storage. (The walk
+// stops at objects: a load holding the engine's lock that stores the class
+// it made in an object found only through a kept class library's state,
+// and so out of the walk's reach, leaves that field an empty table.)
 type identityMerge struct {
 	stable *lua.LTable
-	next   *lua.LTable // made's fields and metatable; nil once applied
-	size   int         // how many fields made has
-}
-
-// newIdentityMerge returns the merge of made into stable; fields are
-// made's own fields, in the order pairs visits them, so that the stable
-// table iterates as made does.
-func newIdentityMerge(made, stable *lua.LTable, fields []field) identityMerge {
-	next := newTable(len(fields))
-	for _, f := range fields {
-		next.RawSet(f.k, f.v)
-	}
-	next.Metatable = made.Metatable
-	return identityMerge{stable: stable, next: next, size: len(fields)}
+	next   *lua.LTable // the made table; nil once applied
 }
 
 // apply gives the stable table exactly the made table's fields and
 // metatable, as they were when the generation was prepared: whatever calls
 // added, changed or removed in the stable table since is replaced too. It
-// takes over next's storage (a gopher-lua table is its metatable, its array
-// and its hash maps: the struct copy moves all of them), so its cost does
-// not depend on the size of the class, and it allocates nothing. Called
-// with the engine's lock (e.lk) held.
+// takes over the made table's storage (a gopher-lua table is its
+// metatable, its array and its hash maps: the struct copy moves all of
+// them), so its cost does not depend on the size of the class, and it
+// allocates nothing. The made table is left empty, sharing no storage
+// with the stable one. Called with the engine's lock (e.lk) held.
 func (m *identityMerge) apply() {
 	*m.stable = *m.next
-	m.next = nil // the stable table owns that storage now
+	*m.next = lua.LTable{Metatable: lua.LNil}
+	m.next = nil
 }
 
 // identityTable is a table that becomes the stable table of an identity new
@@ -172,10 +156,10 @@ func isClassTable(t *lua.LTable) bool { return t.RawGetString("__index") != lua.
 
 // rebind replaces, in every value this generation reaches, the tables of
 // g.subst by their stable tables (see stabilize), and the stand-ins of
-// persisted tables by those tables (see standInFor). It returns the own
-// fields, as rebound, of each table of g.subst it walked: what the commit
-// merges.
-func (g *generation) rebind() map[*lua.LTable][]field {
+// persisted tables by those tables (see standInFor). The tables of g.subst
+// are rebound too, in place: their fields are what the commit moves into
+// the stable tables (see identityMerge).
+func (g *generation) rebind() {
 	// A table or function is queued once; the tables the walk stops at are
 	// marked seen from the start.
 	seenTables := make(map[*lua.LTable]bool, 4*len(g.modules))
@@ -311,19 +295,16 @@ func (g *generation) rebind() map[*lua.LTable][]field {
 	for _, st := range g.persistPre {
 		st.t.ForEach(func(k, v lua.LValue) { ownValue(k); ownValue(v) })
 	}
-	made := make(map[*lua.LTable][]field, len(g.subst))
 	var changes []tableChange
 	// rebindField finds what the field k, v of the table walked stands
-	// for, notes it in changes if that differs, and returns it.
-	rebindField := func(k, v lua.LValue) (lua.LValue, lua.LValue) {
+	// for, and notes it in changes if that differs.
+	rebindField := func(k, v lua.LValue) {
 		nk, kChanged := visit(k)
 		nv, vChanged := visit(v)
 		if kChanged || vChanged {
 			changes = append(changes, tableChange{k, nk, nv})
 		}
-		return nk, nv
 	}
-	rebindEach := func(k, v lua.LValue) { rebindField(k, v) }
 	for len(tables) > 0 || len(funcs) > 0 {
 		if n := len(funcs); n > 0 {
 			x := funcs[n-1]
@@ -358,15 +339,7 @@ func (g *generation) rebind() map[*lua.LTable][]field {
 			}
 		}
 		changes = changes[:0]
-		if _, isMade := g.subst[x]; isMade {
-			fs := orderedFields(x)
-			for i, f := range fs {
-				fs[i].k, fs[i].v = rebindField(f.k, f.v)
-			}
-			made[x] = fs
-		} else {
-			x.ForEach(rebindEach)
-		}
+		x.ForEach(rebindField)
 		applyChanges(x, changes)
 	}
 	// In the persisted tables the load reached (holding the lock), a class
@@ -402,7 +375,6 @@ func (g *generation) rebind() map[*lua.LTable][]field {
 			g.newPersist[k] = substitute(t)
 		}
 	}
-	return made
 }
 
 // tableChange is a field of a table the identity walk rewrites: k becomes
@@ -488,7 +460,7 @@ func (e *Engine) keepVersionsAside(g, old *generation) {
 	kept := make(map[*lua.LTable]*lua.LTable, len(stays))
 	for _, m := range g.merges {
 		if stays[m.stable] {
-			kept[m.stable] = newTable(m.size)
+			kept[m.stable] = newTable(0)
 		}
 	}
 	if len(kept) == 0 {

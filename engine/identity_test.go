@@ -186,3 +186,31 @@ return Goblin
 		t.Errorf("the class table generation 2 made is still in memory after its commit")
 	}
 }
+
+// A top level that stores its class in persisted data (an object nested
+// in a persisted table) stores the class itself: after each reload the
+// field is the class scripts see, with the new methods.
+func TestClassStoredInPersistedDataIsTheClass(t *testing.T) {
+	class := func(v string) string {
+		return fmt.Sprintf(`local C = hot.class("C")
+function C:who() return %q end
+function C:kindWho() return self.kind == C and self.kind.who(self) or "another table" end
+return C
+`, v)
+	}
+	e, dir := newEngine(t, map[string]string{
+		"c.lua": class("v1"),
+		"m.lua": `local C = require("c")
+local P = hot.persist("p", function() return {list = {C.new()}} end)
+P.list[1].kind = C
+return {}
+`,
+	})
+	obj := e.Objects("C")[0]
+	for _, v := range []string{"v2", "v3"} {
+		reload(t, e, dir, map[string]string{"c.lua": class(v)})
+		if got, err := obj.Call(context.Background(), "kindWho"); err != nil || got.Any() != v {
+			t.Fatalf("after the reload to %s, kindWho = %v, %v; want %s", v, got, err, v)
+		}
+	}
+}
