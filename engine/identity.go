@@ -63,8 +63,9 @@ func (g *generation) stabilize() {
 			g.subst[t] = s
 		}
 	}
+	var metas map[*lua.LTable][]metaField
 	if len(g.subst) > 0 || len(g.standIns) > 0 {
-		g.rebind()
+		metas = g.rebind()
 	}
 	sub := func(t *lua.LTable) *lua.LTable {
 		if s := g.subst[t]; s != nil {
@@ -99,7 +100,11 @@ func (g *generation) stabilize() {
 	}
 	for _, cv := range g.order {
 		cv.migrates = lookupVia(cv.fresh, migrateHook, made) != lua.LNil
-		cv.meta = metaFields(cv.fresh, cv.table)
+		if meta, walked := metas[cv.fresh]; walked {
+			cv.meta = withMetatableField(meta, cv.table)
+		} else {
+			cv.meta = metaFields(cv.fresh, cv.table)
+		}
 		cv.version = Version{Generation: g.num, Hash: g.classHash(cv)}
 	}
 	// The tables this generation made for identities that have a stable
@@ -158,8 +163,9 @@ func isClassTable(t *lua.LTable) bool { return t.RawGetString("__index") != lua.
 // g.subst by their stable tables (see stabilize), and the stand-ins of
 // persisted tables by those tables (see standInFor). The tables of g.subst
 // are rebound too, in place: their fields are what the commit moves into
-// the stable tables (see identityMerge).
-func (g *generation) rebind() {
+// the stable tables (see identityMerge). It returns, for each of them,
+// the fields a handle copies, as rebound (see metaFields).
+func (g *generation) rebind() map[*lua.LTable][]metaField {
 	// A table or function is queued once; the tables the walk stops at are
 	// marked seen from the start.
 	seenTables := make(map[*lua.LTable]bool, 4*len(g.modules))
@@ -297,13 +303,21 @@ func (g *generation) rebind() {
 	}
 	var changes []tableChange
 	// rebindField finds what the field k, v of the table walked stands
-	// for, and notes it in changes if that differs.
-	rebindField := func(k, v lua.LValue) {
+	// for, notes it in changes if that differs, and returns it.
+	rebindField := func(k, v lua.LValue) (lua.LValue, lua.LValue) {
 		nk, kChanged := visit(k)
 		nv, vChanged := visit(v)
 		if kChanged || vChanged {
 			changes = append(changes, tableChange{k, nk, nv})
 		}
+		return nk, nv
+	}
+	rebindEach := func(k, v lua.LValue) { rebindField(k, v) }
+	metas := make(map[*lua.LTable][]metaField, len(g.subst))
+	var meta []metaField
+	rebindMade := func(k, v lua.LValue) {
+		nk, nv := rebindField(k, v)
+		meta = appendMetaField(meta, nk, nv)
 	}
 	for len(tables) > 0 || len(funcs) > 0 {
 		if n := len(funcs); n > 0 {
@@ -339,7 +353,13 @@ func (g *generation) rebind() {
 			}
 		}
 		changes = changes[:0]
-		x.ForEach(rebindField)
+		if _, isMade := g.subst[x]; isMade {
+			meta = nil
+			x.ForEach(rebindMade)
+			metas[x] = meta
+		} else {
+			x.ForEach(rebindEach)
+		}
 		applyChanges(x, changes)
 	}
 	// In the persisted tables the load reached (holding the lock), a class
@@ -375,6 +395,7 @@ func (g *generation) rebind() {
 			g.newPersist[k] = substitute(t)
 		}
 	}
+	return metas
 }
 
 // tableChange is a field of a table the identity walk rewrites: k becomes
