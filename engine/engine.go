@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -129,15 +130,15 @@ type Engine struct {
 	closed    atomic.Bool   // set by Close, with the lock held; read without it
 	gen       *generation   // written by a commit with both locks held
 	L         *lua.LState
-	handles   map[string]*handle     // class name -> its automatic handle
-	stable    map[string]*lua.LTable // class identity -> its table for the engine's life (see stabilize)
-	retired   []retiredGeneration    // replaced generations, watched weakly (see Generations)
-	methodEnv *lua.LTable            // the globals of hot.method's callbacks: none
-	persist   map[string]lua.LValue  // hot.persist
-	hashes    map[string]string      // script path -> hash, of the current generation; written with both locks held
-	errsMu    sync.Mutex             // guards errs, which reloads write while calls run
-	errs      []error                // recent reload errors, oldest first
-	strikes   map[methodKey]int      // deadline hits in a row, by method; cleared by a commit
+	handles   map[string]*handle           // class name -> its automatic handle
+	stable    map[string]*lua.LTable       // class identity -> its table for the engine's life (see stabilize)
+	retired   []retiredGeneration          // replaced generations, watched weakly (see Generations)
+	methodEnv *lua.LTable                  // the globals of hot.method's callbacks: none
+	persist   map[string]lua.LValue        // hot.persist
+	hashes    map[string][sha256.Size]byte // script path -> content hash, of the current generation; written with both locks held
+	errsMu    sync.Mutex                   // guards errs, which reloads write while calls run
+	errs      []error                      // recent reload errors, oldest first
+	strikes   map[methodKey]int            // deadline hits in a row, by method; cleared by a commit
 	// pinnedHandles counts the handles whose hasPinned is set: a failed
 	// migration left objects on an old version.
 	pinnedHandles int
@@ -587,7 +588,7 @@ func (e *Engine) unchanged(srcs []source) bool {
 		return false
 	}
 	for _, s := range srcs {
-		if e.hashes[s.path] != shortHash(s.hash) {
+		if h, ok := e.hashes[s.path]; !ok || h != s.hash {
 			return false
 		}
 	}
@@ -861,15 +862,13 @@ type repoint struct {
 // scriptDiff returns the hashes of g's scripts, by path, and the paths
 // added, changed or removed since the current generation, sorted. Called
 // by prepare, with e.reloading held, so that the commit does not hash.
-func (e *Engine) scriptDiff(g *generation) (map[string]string, []string) {
-	hashes := make(map[string]string, len(g.scripts))
-	for _, s := range g.scripts {
-		hashes[s.path] = shortHash(s.hash)
-	}
+func (e *Engine) scriptDiff(g *generation) (map[string][sha256.Size]byte, []string) {
+	hashes := make(map[string][sha256.Size]byte, len(g.scripts))
 	var files []string
-	for p, h := range hashes {
-		if e.hashes[p] != h {
-			files = append(files, p)
+	for _, s := range g.scripts {
+		hashes[s.path] = s.hash
+		if h, ok := e.hashes[s.path]; !ok || h != s.hash {
+			files = append(files, s.path)
 		}
 	}
 	for p := range e.hashes {

@@ -18,26 +18,58 @@ import (
 	"github.com/hotlua/hotlua/internal/watch"
 )
 
-// fileCache is every script file as the last scan read it. A scan reads a
-// file again only when it may have changed: the watcher reported it, or
-// (when the scan walks the roots) its status moved. Safe for concurrent
-// use; one scan runs at a time.
+// fileCache is every script file as the last scan read it, and every
+// directory as the last walk listed it. A scan reads a file again only
+// when it may have changed: the watcher reported it, or (when the scan
+// walks the roots) its status moved; a walk lists a directory again only
+// when its status moved. Safe for concurrent use; one scan runs at a time.
 type fileCache struct {
 	mu      sync.Mutex
 	files   map[fileRef]*readFile
-	walked  bool             // files came from a walk and were kept up to date since
-	changed map[fileRef]bool // files the watcher reported since the last scan
+	order   []fileRef           // the keys of files, in the order of the scripts the scan returned
+	dirs    map[dirRef]*listing // the directories the last walk listed
+	walked  bool                // files came from a walk and were kept up to date since
+	changed map[fileRef]bool    // files the watcher reported since the last scan
 	checked map[[sha256.Size]byte]bool
 }
 
 // fileRef names a script file: its root, and its path relative to it.
 type fileRef struct{ root, rel string }
 
+// seen is the status of a file or directory as a scan found it.
+type seen struct {
+	info   os.FileInfo
+	readAt time.Time // taken before the status and the reading
+}
+
 // readFile is a script as read, with the status of the file it came from.
 type readFile struct {
 	source
-	info   os.FileInfo
-	readAt time.Time // taken before reading
+	seen
+}
+
+// dirRef names a directory a walk lists: the root it lies under, and its
+// path in the tree the root resolves to.
+type dirRef struct{ root, dir string }
+
+// listing is what a walk keeps of a directory: its status when it was
+// listed, and its entries that a walk visits, by name. A directory whose
+// status did not move since has the same entries: creating, removing or
+// renaming an entry changes its modification time, and replacing it
+// changes its inode. A file's own content is not in its directory's
+// status, which is why every file is looked at on every walk.
+type listing struct {
+	seen
+	entries []dirEntry
+}
+
+// dirEntry is one entry of a listing: a directory to descend (not a
+// hidden one), or a script file, which may be a symbolic link.
+type dirEntry struct {
+	path   string  // the entry's path, under the tree
+	ref    fileRef // its root and slash-separated path relative to the root
+	isDir  bool
+	isLink bool
 }
 
 // racyMargin is how long after a read a file's modification time must lie
@@ -50,12 +82,13 @@ const (
 	coarseRacyMargin = 2 * time.Second
 )
 
-// unchanged reports whether fi, the status of f's file now, proves that
-// the file still holds what was read: the same file (device and inode),
-// size, modification and change times, and a modification time from well
-// before the read. (A write keeps neither time as it was, except within
-// one timestamp tick of the last; the change time cannot be set back.)
-func (f *readFile) unchanged(fi os.FileInfo) bool {
+// unchanged reports whether fi, the status of the file or directory now,
+// proves that it still holds what was read: the same file (device and
+// inode), size, modification and change times, and a modification time
+// from well before the read. (A write keeps neither time as it was, except
+// within one timestamp tick of the last; the change time cannot be set
+// back.)
+func (f *seen) unchanged(fi os.FileInfo) bool {
 	if !os.SameFile(f.info, fi) || f.info.Size() != fi.Size() ||
 		!f.info.ModTime().Equal(fi.ModTime()) || !changeTime(f.info).Equal(changeTime(fi)) {
 		return false
@@ -119,6 +152,7 @@ func (c *protoCache) scan(roots []string, opts Options, walk bool) ([]source, er
 	}
 	var err error
 	if walk || !fc.walked {
+		sc.dirs = make(map[dirRef]*listing, len(fc.dirs))
 		err = sc.walk(roots)
 	} else {
 		err = sc.update(roots)
@@ -127,14 +161,17 @@ func (c *protoCache) scan(roots []string, opts Options, walk bool) ([]source, er
 		return nil, err
 	}
 	if len(sc.refused) > 0 {
-		srcs, _ := sc.sources(roots) // the files that passed, for Check
+		srcs, _, _ := sc.sources(roots) // the files that passed, for Check
 		return srcs, joinErrors(sc.refused)
 	}
-	srcs, err := sc.sources(roots)
+	srcs, order, err := sc.sources(roots)
 	if err != nil {
 		return nil, err
 	}
-	fc.files, fc.walked, fc.changed = sc.next, true, nil
+	fc.files, fc.order, fc.walked, fc.changed = sc.next, order, true, nil
+	if sc.dirs != nil {
+		fc.dirs = sc.dirs
+	}
 	fc.checked = make(map[[sha256.Size]byte]bool, len(srcs))
 	for _, s := range srcs {
 		fc.checked[s.hash] = true
@@ -149,8 +186,10 @@ type scanner struct {
 	opts    Options
 	limit   int64
 	next    map[fileRef]*readFile
-	trees   map[string]string // root -> the directory it resolves to
-	refused []error           // files refused: every one is reported
+	added   bool                // next has a file the cache has not
+	dirs    map[dirRef]*listing // the directories a walk listed, nil for an update
+	trees   map[string]string   // root -> the directory it resolves to
+	refused []error             // files refused: every one is reported
 }
 
 // sourceLimit is the largest script the limits accept.
@@ -164,32 +203,72 @@ func sourceLimit(lim Limits) int64 {
 // walk looks at every script under the roots.
 func (sc *scanner) walk(roots []string) error {
 	for _, root := range roots {
-		tree := sc.trees[root]
-		err := filepath.WalkDir(tree, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				if p == tree {
-					return err
-				}
-				return nil // a file that vanished mid-scan is picked up by the next reload
-			}
-			rel, _ := filepath.Rel(tree, p)
-			rel = filepath.ToSlash(rel)
-			if d.IsDir() {
-				if p != tree && !watch.DefaultInclude(rel+"/x.lua") { // a hidden directory
-					return fs.SkipDir
-				}
-				return nil
-			}
-			if !watch.DefaultInclude(rel) {
-				return nil
-			}
-			return sc.look(fileRef{root, rel}, p, d.Type()&fs.ModeSymlink != 0)
-		})
+		if err := sc.walkDir(root, sc.trees[root], ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// walkDir looks at every script under dir, which is rel (slash-separated,
+// "" for the root itself) under root, in the order of their paths. An
+// error listing the root is returned; a directory under it that vanished
+// mid-scan is left out, for the next reload to pick up.
+func (sc *scanner) walkDir(root, dir, rel string) error {
+	l, err := sc.list(root, dir, rel)
+	if err != nil {
+		if rel == "" {
+			return err
+		}
+		return nil
+	}
+	for _, d := range l.entries {
+		if d.isDir {
+			err = sc.walkDir(root, d.path, d.ref.rel)
+		} else {
+			err = sc.look(d.ref, d.path, d.isLink)
+		}
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// list returns the listing of dir (rel under root): the last walk's, if
+// the directory's status proves it still holds, or else read again.
+func (sc *scanner) list(root, dir, rel string) (*listing, error) {
+	key := dirRef{root, dir}
+	readAt := time.Now()
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() { // replaced since its parent was listed
+		return nil, fmt.Errorf("%s: not a directory", dir)
+	}
+	if old := sc.cache.dirs[key]; old != nil && old.unchanged(fi) {
+		sc.dirs[key] = old
+		return old, nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	l := &listing{seen: seen{info: fi, readAt: readAt}}
+	for _, d := range entries {
+		ref := fileRef{root, d.Name()}
+		if rel != "" {
+			ref.rel = rel + "/" + ref.rel
+		}
+		switch {
+		case d.IsDir() && !watch.DefaultInclude(ref.rel+"/x.lua"): // a hidden directory
+		case d.IsDir() || watch.DefaultInclude(ref.rel):
+			l.entries = append(l.entries, dirEntry{path: filepath.Join(dir, d.Name()), ref: ref, isDir: d.IsDir(), isLink: d.Type()&fs.ModeSymlink != 0})
+		}
+	}
+	sc.dirs[key] = l
+	return l, nil
 }
 
 // update keeps the files of the last scan and looks again at those the
@@ -244,7 +323,10 @@ func (sc *scanner) look(ref fileRef, p string, isLink bool) error {
 	if err != nil || !fi.Mode().IsRegular() {
 		return nil
 	}
-	if old := sc.cache.files[ref]; old != nil && !sc.cache.changed[ref] && sc.hasText(old) && old.unchanged(fi) {
+	old := sc.cache.files[ref]
+	if old == nil {
+		sc.added = true
+	} else if !sc.cache.changed[ref] && sc.hasText(old) && old.unchanged(fi) {
 		sc.next[ref] = old
 		return nil
 	}
@@ -271,8 +353,7 @@ func (sc *scanner) look(ref fileRef, p string, isLink bool) error {
 	}
 	sc.next[ref] = &readFile{
 		source: source{root: ref.root, path: ref.rel, module: moduleName(ref.rel), data: data, hash: sum},
-		info:   info,
-		readAt: readAt,
+		seen:   seen{info: info, readAt: readAt},
 	}
 	return nil
 }
@@ -292,9 +373,17 @@ func (sc *scanner) inside(root, target string) error {
 	return nil
 }
 
-// sources returns the scanned scripts sorted by module name, refusing a
-// module that two roots define.
-func (sc *scanner) sources(roots []string) ([]source, error) {
+// sources returns the scanned scripts sorted by module name, and their
+// files in that order, refusing a module that two roots define. When the
+// scan found the files of the last one, they come in its order.
+func (sc *scanner) sources(roots []string) ([]source, []fileRef, error) {
+	if order := sc.cache.order; !sc.added && len(order) == len(sc.next) {
+		srcs := make([]source, len(order))
+		for i, ref := range order {
+			srcs[i] = sc.next[ref].source
+		}
+		return srcs, order, nil
+	}
 	files := make([]*readFile, 0, len(sc.next))
 	for _, f := range sc.next {
 		files = append(files, f)
@@ -307,16 +396,19 @@ func (sc *scanner) sources(roots []string) ([]source, error) {
 		return strings.Compare(a.path, b.path)
 	})
 	where := make(map[string]string, len(files)) // module -> root-qualified path
-	srcs := make([]source, 0, len(files))
 	for _, f := range files {
 		if other, dup := where[f.module]; dup {
-			return nil, &ScriptError{Path: f.path, Message: fmt.Sprintf("module %s is also defined by %s", f.module, other)}
+			return nil, nil, &ScriptError{Path: f.path, Message: fmt.Sprintf("module %s is also defined by %s", f.module, other)}
 		}
 		where[f.module] = filepath.Join(f.root, f.path)
-		srcs = append(srcs, f.source)
 	}
-	slices.SortFunc(srcs, func(a, b source) int { return strings.Compare(a.module, b.module) })
-	return srcs, nil
+	slices.SortFunc(files, func(a, b *readFile) int { return strings.Compare(a.module, b.module) })
+	srcs := make([]source, len(files))
+	order := make([]fileRef, len(files))
+	for i, f := range files {
+		srcs[i], order[i] = f.source, fileRef{f.root, f.path}
+	}
+	return srcs, order, nil
 }
 
 // checkRoot refuses a script root that is not a directory.

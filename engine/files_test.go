@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -348,6 +349,139 @@ func TestReloadReadsOnlyChangedFiles(t *testing.T) {
 			}
 			if v, err := e.CallGlobal(context.Background(), "require", "a"); err != nil || v.Any() != 10.0 {
 				t.Errorf("a = %v, %v; want 10", v, err)
+			}
+		})
+	}
+}
+
+// age sets the times of every file and directory under dir to the same
+// time an hour back, old enough that their status alone proves them
+// unchanged.
+func age(t *testing.T, dir string) {
+	t.Helper()
+	old := time.Now().Add(-time.Hour).Truncate(time.Hour)
+	err := filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Chtimes(p, old, old)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// agedEngine writes files into a fresh root, ages it and loads it.
+func agedEngine(t *testing.T, files map[string]string) (*Engine, string) {
+	t.Helper()
+	dir := t.TempDir()
+	writeScripts(t, dir, files)
+	age(t, dir)
+	e, err := New(Options{Roots: []string{dir}, Logger: discard()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e, dir
+}
+
+// A manual reload lists again only the directories whose status moved:
+// editing a file keeps every listing, adding one relists its directory
+// alone.
+func TestReloadListsOnlyChangedDirectories(t *testing.T) {
+	e, dir := agedEngine(t, map[string]string{"a.lua": "return 1\n", "sub/b.lua": "return 2\n", "sub/deep/c.lua": "return 3\n"})
+	listings := func() map[string]*listing {
+		e.protos.files.mu.Lock()
+		defer e.protos.files.mu.Unlock()
+		m := make(map[string]*listing)
+		for ref, l := range e.protos.files.dirs {
+			m[ref.dir] = l
+		}
+		return m
+	}
+	before := listings()
+	writeScripts(t, dir, map[string]string{"sub/b.lua": "return 20\n"})
+	if _, err := e.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	after := listings()
+	if len(after) != 3 {
+		t.Fatalf("%d directories listed, want 3", len(after))
+	}
+	for d, l := range after {
+		if before[d] != l {
+			t.Errorf("%s was listed again, though no entry of it changed", d)
+		}
+	}
+	writeScripts(t, dir, map[string]string{"sub/new.lua": "return 4\n"})
+	if _, err := e.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for d, l := range listings() {
+		if relisted, sub := after[d] != l, d == filepath.Join(dir, "sub"); relisted != sub {
+			t.Errorf("%s listed again: %v, want %v", d, relisted, sub)
+		}
+	}
+	for mod, want := range map[string]float64{"a": 1, "sub.b": 20, "sub.deep.c": 3, "sub.new": 4} {
+		if v, err := e.CallGlobal(context.Background(), "require", mod); err != nil || v.Any() != want {
+			t.Errorf("%s = %v, %v; want %v", mod, v, err, want)
+		}
+	}
+}
+
+// A manual reload sees every change to the entries of a directory whose
+// last listing it keeps: a file or directory added, a file removed or
+// renamed, a directory replaced by another of the same name.
+func TestReloadSeesNewEntriesOfListedDirectories(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(t *testing.T, dir string)
+		want   map[string]any // module -> what requiring it returns; nil: it is gone
+	}{
+		{name: "file added", change: func(t *testing.T, dir string) {
+			writeScripts(t, dir, map[string]string{"sub/new.lua": "return 'new'\n"})
+		}, want: map[string]any{"sub.new": "new", "sub.b": "b"}},
+		{name: "file removed", change: func(t *testing.T, dir string) {
+			if err := os.Remove(filepath.Join(dir, "sub/b.lua")); err != nil {
+				t.Fatal(err)
+			}
+		}, want: map[string]any{"sub.b": nil, "sub.c": "c"}},
+		{name: "file renamed", change: func(t *testing.T, dir string) {
+			if err := os.Rename(filepath.Join(dir, "sub/b.lua"), filepath.Join(dir, "sub/d.lua")); err != nil {
+				t.Fatal(err)
+			}
+		}, want: map[string]any{"sub.b": nil, "sub.d": "b", "sub.c": "c"}},
+		{name: "directory added", change: func(t *testing.T, dir string) {
+			writeScripts(t, dir, map[string]string{"sub/more/m.lua": "return 'm'\n"})
+		}, want: map[string]any{"sub.more.m": "m", "sub.b": "b"}},
+		{name: "directory replaced", change: func(t *testing.T, dir string) {
+			other := filepath.Join(dir, ".other")
+			// Of the same times and size as the one it replaces.
+			writeScripts(t, other, map[string]string{"b.lua": "return 'other b'\n", "e.lua": "return 'e'\n"})
+			age(t, other)
+			if err := os.RemoveAll(filepath.Join(dir, "sub")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(other, filepath.Join(dir, "sub")); err != nil {
+				t.Fatal(err)
+			}
+			age(t, dir)
+		}, want: map[string]any{"sub.b": "other b", "sub.c": nil, "sub.e": "e"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, dir := agedEngine(t, map[string]string{"a.lua": "return 'a'\n", "sub/b.lua": "return 'b'\n", "sub/c.lua": "return 'c'\n"})
+			tc.change(t, dir)
+			if _, err := e.Reload(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			tc.want["a"] = "a"
+			for mod, want := range tc.want {
+				v, err := e.CallGlobal(context.Background(), "require", mod)
+				if want == nil && err == nil {
+					t.Errorf("%s still loads: %v", mod, v)
+				} else if want != nil && (err != nil || v.Any() != want) {
+					t.Errorf("%s = %v, %v; want %v", mod, v, err, want)
+				}
 			}
 		})
 	}

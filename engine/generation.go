@@ -105,9 +105,9 @@ type generation struct {
 	persistPre, persistPost []savedTable
 	persistSeen             map[*lua.LTable]bool
 	persistFields           int
-	// hashes (script path -> short hash) and files (the paths that differ
+	// hashes (script path -> content hash) and files (the paths that differ
 	// from the current generation's) are computed by prepare for the commit.
-	hashes map[string]string
+	hashes map[string][sha256.Size]byte
 	files  []string
 	// preparing is set while prepare runs the generation's scripts and
 	// checks, on prepare's goroutine; locked, while it holds the engine's
