@@ -356,3 +356,29 @@ function Goblin:fragile(n) if self.hp < 0 then error("dead goblin") end self.hp 
 		})
 	}
 }
+
+// TestCallEachFailsOnAFieldThatIsNotAFunction gives one object of a batch
+// a field of the method's name that is not a function: the batch fails
+// before its first call, naming that object.
+func TestCallEachFailsOnAFieldThatIsNotAFunction(t *testing.T) {
+	e, _ := newEngine(t, map[string]string{"units/goblin.lua": strings.Replace(goblinScript, "%s", `function Goblin:hit(n) self.hp = self.hp - n end`, 1)})
+	bg := context.Background()
+	var objs []*Object
+	for range 3 {
+		o, err := e.New(bg, "units.goblin", 10.0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs = append(objs, o)
+	}
+	if err := objs[1].Set("hit", 5); err != nil {
+		t.Fatal(err)
+	}
+	err := e.CallEach(bg, objs, "hit", 1)
+	if !errors.Is(err, ErrNoMethod) || !strings.Contains(err.Error(), "(object 1)") {
+		t.Fatalf("error %v, want ErrNoMethod naming object 1", err)
+	}
+	if hp := call(t, objs[0], "update"); hp != 10.0 {
+		t.Fatalf("the first object has hp %v, want 10: the batch ran before failing", hp)
+	}
+}

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -83,13 +82,6 @@ func TestMemoryFlatAcrossReloads(t *testing.T) {
 		o.Set("hp", 5)
 		objs = append(objs, o)
 	}
-	heap := func() uint64 {
-		runtime.GC()
-		runtime.GC()
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		return m.HeapAlloc
-	}
 	const total = 1000
 	var at100 uint64
 	for i := 1; i <= total; i++ {
@@ -97,10 +89,10 @@ func TestMemoryFlatAcrossReloads(t *testing.T) {
 		reload(t, e, dir, map[string]string{"probe.lua": fmt.Sprintf(probeScript, fmt.Sprintf("v%d", i%2))})
 		call(t, objs[i%len(objs)], "damage", 0)
 		if i == 100 {
-			at100 = heap()
+			at100 = heapAfterGC()
 		}
 	}
-	end := heap()
+	end := heapAfterGC()
 	// One generation holds a few hundred KB; a leak of one per reload would
 	// add hundreds of MB over 900 reloads.
 	if end > at100+8<<20 {

@@ -716,7 +716,7 @@ func (g *generation) construct(L *lua.LState, cls *lua.LTable) int {
 	if L.GetTop() >= 1 && L.Get(1) == cls { // Class:new(...)
 		first = 2
 	}
-	obj := L.NewTable()
+	obj := newObjectTable()
 	// Not through the global setmetatable, which a script may replace to
 	// spy on every constructor.
 	L.Push(g.setmetatableFn)

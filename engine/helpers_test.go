@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -98,4 +99,13 @@ func callInLoop(t testing.TB, o *Object, method string) (stop func()) {
 	stop = func() { once.Do(func() { close(done); wg.Wait() }) }
 	t.Cleanup(stop)
 	return stop
+}
+
+// heapAfterGC returns the heap in use after two collections.
+func heapAfterGC() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }
