@@ -77,7 +77,14 @@ func (g *generation) stabilize() {
 		g.pending[i] = pendingObject{sub(p.obj), sub(p.mt)}
 	}
 	for made, stable := range g.subst {
-		g.merges = append(g.merges, identityMerge{stable: stable, next: made})
+		next := made
+		if g.locked {
+			// The walk followed shared state and stopped at the objects
+			// in it: what the load stored in them still refers to made,
+			// which keeps its fields.
+			next = copyTable(made)
+		}
+		g.merges = append(g.merges, identityMerge{stable: stable, next: next})
 	}
 	for t, id := range g.identities {
 		if g.e.stable[id] == nil {
@@ -120,27 +127,27 @@ func (g *generation) stabilize() {
 // identityMerge is a table a generation made for an identity that has a
 // stable table already: the commit gives the stable table exactly the made
 // table's fields and metatable, as the identity walk left them, in one
-// assignment that takes over the made table's storage (see apply), so that
-// the commit, which holds calls up, neither reads the stable table (which
-// calls may be using) nor walks any fields. The walk rewrote every
-// reference to the made table it could reach; the made table is left
-// empty, so that nothing shares the stable table's storage. (The walk
-// stops at objects: a load holding the engine's lock that stores the class
-// it made in an object found only through a kept class library's state,
-// and so out of the walk's reach, leaves that field an empty table.)
+// assignment that takes over next's storage (see apply), so that the
+// commit, which holds calls up, neither reads the stable table (which
+// calls may be using) nor walks any fields. next is the made table itself
+// when the walk rewrote every reference to it: it is left empty, so that
+// nothing shares the stable table's storage. A load that held the
+// engine's lock may have stored the made table in objects of a kept
+// library's state, where the walk stops: then next is a copy private to
+// the merge, and the made table keeps its fields for those objects.
 type identityMerge struct {
 	stable *lua.LTable
-	next   *lua.LTable // the made table; nil once applied
+	next   *lua.LTable // the made table, or its copy; nil once applied
 }
 
 // apply gives the stable table exactly the made table's fields and
 // metatable, as they were when the generation was prepared: whatever calls
 // added, changed or removed in the stable table since is replaced too. It
-// takes over the made table's storage (a gopher-lua table is its
-// metatable, its array and its hash maps: the struct copy moves all of
-// them), so its cost does not depend on the size of the class, and it
-// allocates nothing. The made table is left empty, sharing no storage
-// with the stable one. Called with the engine's lock (e.lk) held.
+// takes over next's storage (a gopher-lua table is its metatable, its
+// array and its hash maps: the struct copy moves all of them), so its cost
+// does not depend on the size of the class, and it allocates nothing. next
+// is left empty, sharing no storage with the stable table. Called with the
+// engine's lock (e.lk) held.
 func (m *identityMerge) apply() {
 	*m.stable = *m.next
 	*m.next = lua.LTable{Metatable: lua.LNil}
@@ -507,6 +514,18 @@ func (e *Engine) keepVersionsAside(g, old *generation) {
 			}
 		}
 	}
+}
+
+// copyTable returns a new table with t's own fields, which pairs visits
+// in t's order, and t's metatable.
+func copyTable(t *lua.LTable) *lua.LTable {
+	fs := orderedFields(t)
+	c := newTable(len(fs))
+	for _, f := range fs {
+		c.RawSet(f.k, f.v)
+	}
+	c.Metatable = t.Metatable
+	return c
 }
 
 // orderedFields copies a table's own fields in the order pairs visits them.

@@ -214,3 +214,47 @@ return {}
 		}
 	}
 }
+
+// A top level that reaches a kept library's registry of objects (which
+// holds calls up) and stores the class it made in each object: the walk
+// stops at objects, so the field holds the table the load made, which must
+// still be a working class of the new version after the commit.
+func TestClassStoredInAnObjectOfAKeptLibraryStillWorks(t *testing.T) {
+	class := func(v string) string {
+		return fmt.Sprintf(`local reg = require("reg")
+local C = hot.class("C")
+function C:init() reg.track(self) end
+function C:who() return %q end
+function C:kindWho()
+	local k = self.kind
+	if k == nil then return "none" end
+	return tostring(k.who and k.who(self))
+end
+reg.each(function(o) o.kind = C end)
+return C
+`, v)
+	}
+	e, dir := newEngine(t, map[string]string{
+		"c.lua": class("v1"),
+		"reg.lua": `local objects = {}
+local reg = {}
+function reg.track(o) objects[#objects + 1] = o end
+function reg.each(f) for _, o in ipairs(objects) do f(o) end end
+function reg.wrap(t, mt) return setmetatable(t, mt) end
+return reg
+`,
+	})
+	obj, err := e.New(context.Background(), "C")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"v2", "v3"} {
+		report := reload(t, e, dir, map[string]string{"c.lua": class(v)})
+		if report.HeldBy == "" {
+			t.Fatalf("the reload to %s did not hold calls up: the library was not kept", v)
+		}
+		if got, err := obj.Call(context.Background(), "kindWho"); err != nil || got.Any() != v {
+			t.Fatalf("after the reload to %s, kindWho = %v, %v; want %s", v, got, err, v)
+		}
+	}
+}
