@@ -658,14 +658,14 @@ func generationOf(L *lua.LState) *generation {
 	return g
 }
 
-// hot.class(name [, base]) makes a class table named name. Its __index is
-// itself; base (a class table or a class name) becomes its base through
-// __index; Class.new(...) (or Class:new(...)) makes an object and calls its
-// init method with the arguments.
 // classFieldsHint is the room a hot.class table is made with: __index,
 // new and a few methods; it grows as any table does.
 const classFieldsHint = 8
 
+// hot.class(name [, base]) makes a class table named name. Its __index is
+// itself; base (a class table or a class name) becomes its base through
+// __index; Class.new(...) (or Class:new(...)) makes an object and calls its
+// init method with the arguments.
 func (g *generation) hotClass(L *lua.LState) int {
 	name := L.CheckString(1)
 	if g.committed || !g.preparing {
