@@ -44,9 +44,10 @@
 // so holds calls up already (reading then every entry of those registries:
 // 30 ms for a library that registers 300,000 objects); the commit's cost
 // depends on the size of the class tables, never on the number of objects.
-// (So a class that the new top level stores into an object that existed
-// before, found through such a registry, is not replaced there: that field
-// holds a copy of the class's new version, not the class itself.)
+// A reference the walk does not reach is not replaced: a class the new top
+// level stores into an object that existed before (found through such a
+// registry), a callback it gives a Go binding, a local of a coroutine it
+// starts. It holds a copy of the class's new version, not the class.
 //
 // A class library with module state keeps it. A module whose returned
 // value is no class and whose code calls setmetatable is a class library;

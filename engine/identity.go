@@ -63,9 +63,9 @@ func (g *generation) stabilize() {
 			g.subst[t] = s
 		}
 	}
-	var metas map[*lua.LTable][]metaField
+	var walked map[*lua.LTable]madeTable
 	if len(g.subst) > 0 || len(g.standIns) > 0 {
-		metas = g.rebind()
+		walked = g.rebind()
 	}
 	sub := func(t *lua.LTable) *lua.LTable {
 		if s := g.subst[t]; s != nil {
@@ -77,14 +77,11 @@ func (g *generation) stabilize() {
 		g.pending[i] = pendingObject{sub(p.obj), sub(p.mt)}
 	}
 	for made, stable := range g.subst {
-		next := made
-		if g.locked {
-			// The walk followed shared state and stopped at the objects
-			// in it: what the load stored in them still refers to made,
-			// which keeps its fields.
-			next = copyTable(made)
+		left := walked[made].copy
+		if left == nil { // marked seen from the start: not walked
+			left = tableOf(orderedFields(made), made.Metatable)
 		}
-		g.merges = append(g.merges, identityMerge{stable: stable, next: next})
+		g.merges = append(g.merges, identityMerge{stable: stable, made: made, left: left})
 	}
 	for t, id := range g.identities {
 		if g.e.stable[id] == nil {
@@ -107,8 +104,8 @@ func (g *generation) stabilize() {
 	}
 	for _, cv := range g.order {
 		cv.migrates = lookupVia(cv.fresh, migrateHook, made) != lua.LNil
-		if meta, walked := metas[cv.fresh]; walked {
-			cv.meta = withMetatableField(meta, cv.table)
+		if m, ok := walked[cv.fresh]; ok {
+			cv.meta = withMetatableField(m.meta, cv.table)
 		} else {
 			cv.meta = metaFields(cv.fresh, cv.table)
 		}
@@ -127,31 +124,44 @@ func (g *generation) stabilize() {
 // identityMerge is a table a generation made for an identity that has a
 // stable table already: the commit gives the stable table exactly the made
 // table's fields and metatable, as the identity walk left them, in one
-// assignment that takes over next's storage (see apply), so that the
-// commit, which holds calls up, neither reads the stable table (which
-// calls may be using) nor walks any fields. next is the made table itself
-// when the walk rewrote every reference to it: it is left empty, so that
-// nothing shares the stable table's storage. A load that held the
-// engine's lock may have stored the made table in objects of a kept
-// library's state, where the walk stops: then next is a copy private to
-// the merge, and the made table keeps its fields for those objects.
+// assignment that takes over the made table's storage (see apply), so that
+// the commit, which holds calls up, neither reads the stable table (which
+// calls may be using) nor walks any fields.
+//
+// The walk rewrote every reference to the made table it could reach, but
+// not all of them: it cannot see a callback the load gave a Go binding, a
+// coroutine's stack, nor, for a load holding the engine's lock, the
+// objects of a kept library's state it stops at. What those hold must
+// still work as the class's new version, so the made table takes left, a
+// copy of its fields and metatable that prepare made (in the order Lua's
+// pairs visited them when the walk copied them), and shares no storage
+// with the stable table.
 type identityMerge struct {
 	stable *lua.LTable
-	next   *lua.LTable // the made table, or its copy; nil once applied
+	made   *lua.LTable // nil once applied
+	left   *lua.LTable // what made holds once applied
+}
+
+// madeTable is what the identity walk found in a table of g.subst: the
+// fields a handle copies (see metaFields) and a copy of its fields and
+// metatable, as rebound.
+type madeTable struct {
+	meta []metaField
+	copy *lua.LTable
 }
 
 // apply gives the stable table exactly the made table's fields and
 // metatable, as they were when the generation was prepared: whatever calls
 // added, changed or removed in the stable table since is replaced too. It
-// takes over next's storage (a gopher-lua table is its metatable, its
-// array and its hash maps: the struct copy moves all of them), so its cost
-// does not depend on the size of the class, and it allocates nothing. next
-// is left empty, sharing no storage with the stable table. Called with the
+// takes over the made table's storage (a gopher-lua table is its
+// metatable, its array and its hash maps: the struct copy moves all of
+// them), and the made table takes left's, so its cost does not depend on
+// the size of the class, and it allocates nothing. Called with the
 // engine's lock (e.lk) held.
 func (m *identityMerge) apply() {
-	*m.stable = *m.next
-	*m.next = lua.LTable{Metatable: lua.LNil}
-	m.next = nil
+	*m.stable = *m.made
+	*m.made = *m.left
+	m.made, m.left = nil, nil
 }
 
 // identityTable is a table that becomes the stable table of an identity new
@@ -170,9 +180,9 @@ func isClassTable(t *lua.LTable) bool { return t.RawGetString("__index") != lua.
 // g.subst by their stable tables (see stabilize), and the stand-ins of
 // persisted tables by those tables (see standInFor). The tables of g.subst
 // are rebound too, in place: their fields are what the commit moves into
-// the stable tables (see identityMerge). It returns, for each of them,
-// the fields a handle copies, as rebound (see metaFields).
-func (g *generation) rebind() map[*lua.LTable][]metaField {
+// the stable tables (see identityMerge). It returns what it found in each
+// of them it walked.
+func (g *generation) rebind() map[*lua.LTable]madeTable {
 	// A table or function is queued once; the tables the walk stops at are
 	// marked seen from the start.
 	seenTables := make(map[*lua.LTable]bool, 4*len(g.modules))
@@ -320,11 +330,13 @@ func (g *generation) rebind() map[*lua.LTable][]metaField {
 		return nk, nv
 	}
 	rebindEach := func(k, v lua.LValue) { rebindField(k, v) }
-	metas := make(map[*lua.LTable][]metaField, len(g.subst))
+	walked := make(map[*lua.LTable]madeTable, len(g.subst))
 	var meta []metaField
+	var fields []field
 	rebindMade := func(k, v lua.LValue) {
 		nk, nv := rebindField(k, v)
 		meta = appendMetaField(meta, nk, nv)
+		fields = append(fields, field{nk, nv})
 	}
 	for len(tables) > 0 || len(funcs) > 0 {
 		if n := len(funcs); n > 0 {
@@ -361,9 +373,9 @@ func (g *generation) rebind() map[*lua.LTable][]metaField {
 		}
 		changes = changes[:0]
 		if _, isMade := g.subst[x]; isMade {
-			meta = nil
+			meta, fields = nil, fields[:0]
 			x.ForEach(rebindMade)
-			metas[x] = meta
+			walked[x] = madeTable{meta, tableOf(fields, x.Metatable)}
 		} else {
 			x.ForEach(rebindEach)
 		}
@@ -402,7 +414,7 @@ func (g *generation) rebind() map[*lua.LTable][]metaField {
 			g.newPersist[k] = substitute(t)
 		}
 	}
-	return metas
+	return walked
 }
 
 // tableChange is a field of a table the identity walk rewrites: k becomes
@@ -516,16 +528,15 @@ func (e *Engine) keepVersionsAside(g, old *generation) {
 	}
 }
 
-// copyTable returns a new table with t's own fields, which pairs visits
-// in t's order, and t's metatable.
-func copyTable(t *lua.LTable) *lua.LTable {
-	fs := orderedFields(t)
-	c := newTable(len(fs))
+// tableOf returns a new table of the fields fs, which pairs visits in
+// that order, and the metatable mt.
+func tableOf(fs []field, mt lua.LValue) *lua.LTable {
+	t := newTable(len(fs))
 	for _, f := range fs {
-		c.RawSet(f.k, f.v)
+		t.RawSet(f.k, f.v)
 	}
-	c.Metatable = t.Metatable
-	return c
+	t.Metatable = mt
+	return t
 }
 
 // orderedFields copies a table's own fields in the order pairs visits them.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"weak"
 
@@ -255,6 +256,52 @@ return reg
 		}
 		if got, err := obj.Call(context.Background(), "kindWho"); err != nil || got.Any() != v {
 			t.Fatalf("after the reload to %s, kindWho = %v, %v; want %s", v, got, err, v)
+		}
+	}
+}
+
+// What the identity walk cannot see keeps a working class: a callback a
+// load gave a Go binding, and a coroutine it started that holds the class
+// in a local, find the new version's methods through the table the load
+// made (not the class itself: they are out of the walk's reach).
+func TestClassHeldOutOfTheWalksReachStillWorks(t *testing.T) {
+	var handler atomic.Pointer[lua.LFunction]
+	reg := bindings.New()
+	if err := reg.Func("subscribe", func(fn *lua.LFunction) { handler.Store(fn) }); err != nil {
+		t.Fatal(err)
+	}
+	class := func(v string) string {
+		return fmt.Sprintf("local C = hot.class(\"C\")\nfunction C.who() return %q end\nreturn C\n", v)
+	}
+	e, dir := newEngine(t, map[string]string{
+		"c.lua": class("v1"),
+		"t.lua": `local C = require("c")
+subscribe(function() return C.who and C.who() or "no who" end)
+local co = coroutine.wrap(function()
+	local K = C
+	while true do coroutine.yield(K.who and K.who() or "no who") end
+end)
+co()
+function tick() return co() end
+return {}
+`,
+	}, func(o *Options) { o.Bindings = reg })
+	for _, v := range []string{"v2", "v3"} {
+		reload(t, e, dir, map[string]string{"c.lua": class(v)})
+		var said lua.LValue
+		err := e.Do(context.Background(), func(L *lua.LState) error {
+			if err := L.CallByParam(lua.P{Fn: handler.Load(), NRet: 1, Protect: true}); err != nil {
+				return err
+			}
+			said = L.Get(-1)
+			L.Pop(1)
+			return nil
+		})
+		if err != nil || said != lua.LString(v) {
+			t.Errorf("after the reload to %s, the callback says %v, %v; want %s", v, said, err, v)
+		}
+		if got, err := e.CallGlobal(context.Background(), "tick"); err != nil || got.Any() != v {
+			t.Errorf("after the reload to %s, the coroutine says %v, %v; want %s", v, got, err, v)
 		}
 	}
 }
