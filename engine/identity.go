@@ -77,11 +77,11 @@ func (g *generation) stabilize() {
 		g.pending[i] = pendingObject{sub(p.obj), sub(p.mt)}
 	}
 	for made, stable := range g.subst {
-		left := walked[made].copy
-		if left == nil { // marked seen from the start: not walked
-			left = tableOf(orderedFields(made), made.Metatable)
+		next := walked[made].copy
+		if next == nil { // marked seen from the start: not walked
+			next = tableOf(orderedFields(made), made.Metatable)
 		}
-		g.merges = append(g.merges, identityMerge{stable: stable, made: made, left: left})
+		g.merges = append(g.merges, identityMerge{stable: stable, next: next})
 	}
 	for t, id := range g.identities {
 		if g.e.stable[id] == nil {
@@ -123,45 +123,42 @@ func (g *generation) stabilize() {
 
 // identityMerge is a table a generation made for an identity that has a
 // stable table already: the commit gives the stable table exactly the made
-// table's fields and metatable, as the identity walk left them, in one
-// assignment that takes over the made table's storage (see apply), so that
-// the commit, which holds calls up, neither reads the stable table (which
-// calls may be using) nor walks any fields.
+// table's fields and metatable, as the identity walk left them. The walk
+// copies them, in the order Lua's pairs visits them, into next, a table
+// private to the merge and sized for them, whose storage the commit moves
+// into the stable table in one assignment (see apply): the commit, which
+// holds calls up, neither reads the stable table (which calls may be
+// using) nor walks any fields.
 //
-// The walk rewrote every reference to the made table it could reach, but
-// not all of them: it cannot see a callback the load gave a Go binding, a
-// coroutine's stack, nor, for a load holding the engine's lock, the
-// objects of a kept library's state it stops at. What those hold must
-// still work as the class's new version, so the made table takes left, a
-// copy of its fields and metatable that prepare made (in the order Lua's
-// pairs visited them when the walk copied them), and shares no storage
-// with the stable table.
+// The made table keeps its own fields, rebound by the walk: the walk
+// rewrote every reference to it it could reach, but not all of them. It
+// cannot see a callback the load gave a Go binding, a coroutine's stack,
+// nor, for a load holding the engine's lock, the objects of a kept
+// library's state it stops at. What those hold still works as the class's
+// new version.
 type identityMerge struct {
 	stable *lua.LTable
-	made   *lua.LTable // nil once applied
-	left   *lua.LTable // what made holds once applied
+	next   *lua.LTable // nil once applied
 }
 
 // madeTable is what the identity walk found in a table of g.subst: the
 // fields a handle copies (see metaFields) and a copy of its fields and
-// metatable, as rebound.
+// metatable, as rebound, in pairs order.
 type madeTable struct {
 	meta []metaField
 	copy *lua.LTable
 }
 
-// apply gives the stable table exactly the made table's fields and
-// metatable, as they were when the generation was prepared: whatever calls
-// added, changed or removed in the stable table since is replaced too. It
-// takes over the made table's storage (a gopher-lua table is its
-// metatable, its array and its hash maps: the struct copy moves all of
-// them), and the made table takes left's, so its cost does not depend on
-// the size of the class, and it allocates nothing. Called with the
-// engine's lock (e.lk) held.
+// apply gives the stable table exactly next's fields and metatable, as
+// they were when the generation was prepared: whatever calls added,
+// changed or removed in the stable table since is replaced too. It takes
+// over next's storage (a gopher-lua table is its metatable, its array and
+// its hash maps: the struct copy moves all of them), so its cost does not
+// depend on the size of the class, and it allocates nothing. Called with
+// the engine's lock (e.lk) held.
 func (m *identityMerge) apply() {
-	*m.stable = *m.made
-	*m.made = *m.left
-	m.made, m.left = nil, nil
+	*m.stable = *m.next
+	m.next = nil
 }
 
 // identityTable is a table that becomes the stable table of an identity new
@@ -179,9 +176,9 @@ func isClassTable(t *lua.LTable) bool { return t.RawGetString("__index") != lua.
 // rebind replaces, in every value this generation reaches, the tables of
 // g.subst by their stable tables (see stabilize), and the stand-ins of
 // persisted tables by those tables (see standInFor). The tables of g.subst
-// are rebound too, in place: their fields are what the commit moves into
-// the stable tables (see identityMerge). It returns what it found in each
-// of them it walked.
+// are rebound too, in place, and copied as rebound: the copies are what the
+// commit moves into the stable tables (see identityMerge). It returns what
+// it found in each of them it walked.
 func (g *generation) rebind() map[*lua.LTable]madeTable {
 	// A table or function is queued once; the tables the walk stops at are
 	// marked seen from the start.
@@ -331,13 +328,6 @@ func (g *generation) rebind() map[*lua.LTable]madeTable {
 	}
 	rebindEach := func(k, v lua.LValue) { rebindField(k, v) }
 	walked := make(map[*lua.LTable]madeTable, len(g.subst))
-	var meta []metaField
-	var fields []field
-	rebindMade := func(k, v lua.LValue) {
-		nk, nv := rebindField(k, v)
-		meta = appendMetaField(meta, nk, nv)
-		fields = append(fields, field{nk, nv})
-	}
 	for len(tables) > 0 || len(funcs) > 0 {
 		if n := len(funcs); n > 0 {
 			x := funcs[n-1]
@@ -373,9 +363,13 @@ func (g *generation) rebind() map[*lua.LTable]madeTable {
 		}
 		changes = changes[:0]
 		if _, isMade := g.subst[x]; isMade {
-			meta, fields = nil, fields[:0]
-			x.ForEach(rebindMade)
-			walked[x] = madeTable{meta, tableOf(fields, x.Metatable)}
+			fs := orderedFields(x)
+			var meta []metaField
+			for i, f := range fs {
+				fs[i].k, fs[i].v = rebindField(f.k, f.v)
+				meta = appendMetaField(meta, fs[i].k, fs[i].v)
+			}
+			walked[x] = madeTable{meta, tableOf(fs, x.Metatable)}
 		} else {
 			x.ForEach(rebindEach)
 		}
