@@ -47,7 +47,8 @@
 // A reference the walk does not reach is not replaced: a class the new top
 // level stores into an object that existed before (found through such a
 // registry), a callback it gives a Go binding, a local of a coroutine it
-// starts. It holds a copy of the class's new version, not the class.
+// starts. It holds the table the load made, with the new version's fields
+// as the commit gave them to the class, but not the class itself.
 //
 // A class library with module state keeps it. A module whose returned
 // value is no class and whose code calls setmetatable is a class library;
