@@ -77,11 +77,11 @@ func (g *generation) stabilize() {
 		g.pending[i] = pendingObject{sub(p.obj), sub(p.mt)}
 	}
 	for made, stable := range g.subst {
-		next := walked[made].copy
-		if next == nil { // marked seen from the start: not walked
-			next = tableOf(orderedFields(made), made.Metatable)
+		fs, ok := walked[made].fields, walked[made].walked
+		if !ok { // marked seen from the start: not walked
+			fs = orderedFields(made)
 		}
-		g.merges = append(g.merges, identityMerge{stable: stable, next: next})
+		g.merges = append(g.merges, identityMerge{stable: stable, next: tableOf(fs, made.Metatable), size: len(fs)})
 	}
 	for t, id := range g.identities {
 		if g.e.stable[id] == nil {
@@ -123,7 +123,7 @@ func (g *generation) stabilize() {
 
 // identityMerge is a table a generation made for an identity that has a
 // stable table already: the commit gives the stable table exactly the made
-// table's fields and metatable, as the identity walk left them. The walk
+// table's fields and metatable, as the identity walk left them. Prepare
 // copies them, in the order Lua's pairs visits them, into next, a table
 // private to the merge and sized for them, whose storage the commit moves
 // into the stable table in one assignment (see apply): the commit, which
@@ -139,14 +139,16 @@ func (g *generation) stabilize() {
 type identityMerge struct {
 	stable *lua.LTable
 	next   *lua.LTable // nil once applied
+	size   int         // how many fields next has
 }
 
 // madeTable is what the identity walk found in a table of g.subst: the
-// fields a handle copies (see metaFields) and a copy of its fields and
-// metatable, as rebound, in pairs order.
+// fields a handle copies (see metaFields) and its own fields, as rebound,
+// in pairs order.
 type madeTable struct {
-	meta []metaField
-	copy *lua.LTable
+	meta   []metaField
+	fields []field
+	walked bool
 }
 
 // apply gives the stable table exactly next's fields and metatable, as
@@ -176,9 +178,9 @@ func isClassTable(t *lua.LTable) bool { return t.RawGetString("__index") != lua.
 // rebind replaces, in every value this generation reaches, the tables of
 // g.subst by their stable tables (see stabilize), and the stand-ins of
 // persisted tables by those tables (see standInFor). The tables of g.subst
-// are rebound too, in place, and copied as rebound: the copies are what the
-// commit moves into the stable tables (see identityMerge). It returns what
-// it found in each of them it walked.
+// are rebound too, in place; it returns what it found in each of them it
+// walked, their fields as rebound among it: a copy of those is what the
+// commit moves into the stable table (see identityMerge).
 func (g *generation) rebind() map[*lua.LTable]madeTable {
 	// A table or function is queued once; the tables the walk stops at are
 	// marked seen from the start.
@@ -369,7 +371,7 @@ func (g *generation) rebind() map[*lua.LTable]madeTable {
 				fs[i].k, fs[i].v = rebindField(f.k, f.v)
 				meta = appendMetaField(meta, fs[i].k, fs[i].v)
 			}
-			walked[x] = madeTable{meta, tableOf(fs, x.Metatable)}
+			walked[x] = madeTable{meta, fs, true}
 		} else {
 			x.ForEach(rebindEach)
 		}
@@ -494,7 +496,7 @@ func (e *Engine) keepVersionsAside(g, old *generation) {
 	kept := make(map[*lua.LTable]*lua.LTable, len(stays))
 	for _, m := range g.merges {
 		if stays[m.stable] {
-			kept[m.stable] = newTable(0)
+			kept[m.stable] = newTable(m.size)
 		}
 	}
 	if len(kept) == 0 {

@@ -2,12 +2,8 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"runtime"
-	"strings"
 	"testing"
-
-	lua "github.com/yuin/gopher-lua"
 )
 
 // TestObjectTablesAreCompact makes many objects of six fields, through
@@ -61,34 +57,5 @@ func TestObjectTablesAreCompact(t *testing.T) {
 			}
 			t.Logf("%.0f bytes per object", per)
 		})
-	}
-}
-
-// TestWideObjectsKeepEveryField checks that an object with more fields
-// than its table first has room for keeps them all, as it grows.
-func TestWideObjectsKeepEveryField(t *testing.T) {
-	const width = 3 * objectFields
-	var init strings.Builder
-	for i := range width {
-		fmt.Fprintf(&init, "self.f%d = %d\n", i, i)
-	}
-	e, _ := newEngine(t, map[string]string{"wide.lua": "local W = {}\nW.__index = W\nfunction W:init()\n" + init.String() +
-		"end\nfunction W:sum() local s = 0 for i = 0, " + fmt.Sprint(width-1) + " do s = s + self[\"f\" .. i] end return s end\nreturn W\n"})
-	o, err := e.New(context.Background(), "wide")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := call(t, o, "sum"), float64(width*(width-1)/2); got != want {
-		t.Fatalf("sum of the fields = %v, want %v", got, want)
-	}
-	n := 0
-	if err := e.Do(context.Background(), func(*lua.LState) error {
-		o.Table().ForEach(func(lua.LValue, lua.LValue) { n++ })
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if n != width {
-		t.Fatalf("the object has %d fields, want %d", n, width)
 	}
 }
