@@ -77,7 +77,8 @@ func (g *generation) stabilize() {
 		g.pending[i] = pendingObject{sub(p.obj), sub(p.mt)}
 	}
 	for made, stable := range g.subst {
-		fs, ok := walked[made].fields, walked[made].walked
+		m, ok := walked[made]
+		fs := m.fields
 		if !ok { // marked seen from the start: not walked
 			fs = orderedFields(made)
 		}
@@ -148,7 +149,6 @@ type identityMerge struct {
 type madeTable struct {
 	meta   []metaField
 	fields []field
-	walked bool
 }
 
 // apply gives the stable table exactly next's fields and metatable, as
@@ -371,7 +371,7 @@ func (g *generation) rebind() map[*lua.LTable]madeTable {
 				fs[i].k, fs[i].v = rebindField(f.k, f.v)
 				meta = appendMetaField(meta, fs[i].k, fs[i].v)
 			}
-			walked[x] = madeTable{meta, fs, true}
+			walked[x] = madeTable{meta, fs}
 		} else {
 			x.ForEach(rebindEach)
 		}
@@ -442,15 +442,12 @@ func applyChanges(t *lua.LTable, changes []tableChange) {
 		byKey[c.k] = c
 	}
 	fs := orderedFields(t)
-	rebuilt := newTable(len(fs))
-	for _, f := range fs {
+	for i, f := range fs {
 		if c, ok := byKey[f.k]; ok {
-			f.k, f.v = c.nk, c.nv
+			fs[i] = field{c.nk, c.nv}
 		}
-		rebuilt.RawSet(f.k, f.v)
 	}
-	rebuilt.Metatable = t.Metatable
-	*t = *rebuilt
+	*t = *tableOf(fs, t.Metatable)
 }
 
 // adoptIdentities makes g's class tables the stable ones, in the commit
