@@ -1,0 +1,66 @@
+package engine
+
+import (
+	"maps"
+	"slices"
+	"testing"
+)
+
+// A class's version follows every script it was built from, and only
+// those: a module it requires through another, a base class it finds as a
+// global without requiring its module, and nothing else. Editing a file
+// back gives back the versions it had.
+func TestClassVersionsFollowTheScriptsTheyWereBuiltFrom(t *testing.T) {
+	files := map[string]string{
+		"consts.lua": `return { speed = 1 }`,
+		"util.lua":   `local c = require "consts"; return { speed = function() return c.speed end }`,
+		"runner.lua": `local u = require "util"
+local Runner = {}; Runner.__index = Runner
+function Runner:speed() return u.speed() end
+return Runner`,
+		// Base is a global: b_orc inherits from it without requiring a_base.
+		"a_base.lua": `Base = {}; Base.__index = Base
+function Base:hp() return 10 end
+return Base`,
+		"b_orc.lua": `local Orc = setmetatable({}, { __index = Base }); Orc.__index = Orc
+return Orc`,
+		"idle.lua": `local Idle = {}; Idle.__index = Idle; return Idle`,
+	}
+	e, dir := newEngine(t, files)
+	hashes := func() map[string]string {
+		out := make(map[string]string)
+		for _, c := range e.Classes() {
+			out[c.Name] = c.Version.Hash
+		}
+		return out
+	}
+	first := hashes()
+	steps := []struct {
+		file, body string
+		changed    []string
+	}{
+		{"consts.lua", `return { speed = 2 }`, []string{"runner"}},
+		{"a_base.lua", `Base = {}; Base.__index = Base
+function Base:hp() return 20 end
+return Base`, []string{"a_base", "b_orc"}},
+		{"idle.lua", `local Idle = {}; Idle.__index = Idle; Idle.lazy = true; return Idle`, []string{"idle"}},
+		{"consts.lua", files["consts.lua"], []string{"runner"}},
+	}
+	for i, st := range steps {
+		before := hashes()
+		r := reload(t, e, dir, map[string]string{st.file: st.body})
+		if !slices.Equal(r.Changed, st.changed) {
+			t.Fatalf("step %d (%s): changed = %v, want %v", i, st.file, r.Changed, st.changed)
+		}
+		after := hashes()
+		for name, h := range after {
+			if moved := h != before[name]; moved != slices.Contains(st.changed, name) {
+				t.Errorf("step %d (%s): %s's hash %s -> %s", i, st.file, name, before[name], h)
+			}
+		}
+	}
+	reload(t, e, dir, map[string]string{"a_base.lua": files["a_base.lua"], "idle.lua": files["idle.lua"]})
+	if got := hashes(); !maps.Equal(got, first) {
+		t.Errorf("every file as it was: hashes %v, want the first ones %v", got, first)
+	}
+}
