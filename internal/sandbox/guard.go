@@ -29,6 +29,7 @@ func Guard(L *lua.LState, ctx context.Context) (done func()) {
 	prev := L.Context()
 	c := &callContext{limit: uint64(dataOf(L).lim.MaxMemoryBytes), baseline: math.MaxUint64}
 	c.Context, c.cancel = context.WithCancel(ctx)
+	c.done = c.Context.Done()
 	L.SetContext(c)
 	watch.add(c)
 	return func() {
@@ -47,10 +48,16 @@ func Guard(L *lua.LState, ctx context.Context) (done func()) {
 type callContext struct {
 	context.Context
 	cancel   context.CancelFunc
-	baseline uint64 // lowest heap bytes sampled during the call; guarded by watchdog.mu once added
-	limit    uint64 // heap growth allowed
+	done     <-chan struct{} // the Context's Done, read once
+	baseline uint64          // lowest heap bytes sampled during the call; guarded by watchdog.mu once added
+	limit    uint64          // heap growth allowed
 	reason   atomic.Pointer[error]
 }
+
+// Done returns the channel the call's context closes. The VM calls it
+// before every instruction: a field read, not the cancel context's
+// atomic load.
+func (c *callContext) Done() <-chan struct{} { return c.done }
 
 // Err returns the reason the watchdog gave, or the parent's error.
 func (c *callContext) Err() error {
