@@ -338,6 +338,7 @@ function Goblin:fragile(n) if self.hp < 0 then error("dead goblin") end self.hp 
 		{"a failure stops the batch at its object", objs, "fragile", "dead goblin (object 2 of the batch)", []float64{8, 18, -2, 39}},
 		{"a missing method fails before any call", objs, "nothing", "no such method", []float64{8, 18, -2, 39}},
 		{"another engine's object fails before any call", append(objs[:1:1], stranger), "hit", ErrOtherEngine.Error(), []float64{8, 18, -2, 39}},
+		{"a nil object fails before any call", append(objs[:1:1], nil), "hit", "object 1 of the batch is nil", []float64{8, 18, -2, 39}},
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {

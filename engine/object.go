@@ -212,7 +212,8 @@ func (e *Engine) strike(k methodKey) {
 // method, or an object without the method, fails the batch before its
 // first call: every object's method is looked up before the batch runs,
 // so a method that the batch's own calls redefine is seen by the next
-// call, not by the rest of this batch.
+// call, not by the rest of this batch. So does a nil object in objs, with
+// an error naming its index.
 func (e *Engine) CallEach(ctx context.Context, objs []*Object, method string, args ...any) error {
 	if err := e.lk.lock(ctx); err != nil {
 		return err
@@ -296,6 +297,9 @@ func (e *Engine) batchRuns(objs []*Object, method string) ([]batchRun, error) {
 	var runMeta *lua.LTable // the metatable whose method runFn is
 	var runFn *lua.LFunction
 	for i, o := range objs {
+		if o == nil {
+			return nil, fmt.Errorf("engine: CallEach %s: object %d of the batch is nil", method, i)
+		}
 		if o.e != e {
 			return nil, ErrOtherEngine
 		}
