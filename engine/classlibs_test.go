@@ -23,6 +23,7 @@ var classLibraries = []struct{ dir, standsFor string }{
 	{"registryclass", "Yonaba/30log"},
 	{"copyclass", "vrld/hump class"},
 	{"ctorclass", "Penlight pl.class"},
+	{"protoclass", "Programming in Lua's hand-written classes"},
 }
 
 // libWorld is an engine on a copy of one library's root, with a Dog made

@@ -325,7 +325,14 @@ func (g *generation) load(L *lua.LState, s *script) lua.LValue {
 		}
 		return ret
 	}
-	if cls, key := classOfModule(t); cls != nil {
+	cls, key := classOfModule(t)
+	if cls == nil && g.prototypeClass(t) {
+		// What its constructor would do when it first runs: its objects
+		// find their methods in it.
+		t.RawSetString("__index", t)
+		cls = t
+	}
+	if cls != nil {
 		cv := g.register(s.module, cls, s.module)
 		cv.owner = t
 		g.classes[t] = cv
@@ -406,7 +413,7 @@ func (g *generation) keepLocals() map[string]keptModule {
 	for m := range g.libraries {
 		// A reused value's state is shared with the running calls: it
 		// stays kept, uninspected, while its source does not change.
-		if s := g.scripts[m]; s != nil && namesSetmetatable(s.proto) && (g.reused[m] || g.hasModuleState(s, g.modules[m])) {
+		if s := g.scripts[m]; s != nil && namesString(s.proto, "setmetatable") && (g.reused[m] || g.hasModuleState(s, g.modules[m])) {
 			keep(m, 0)
 		}
 	}
@@ -502,15 +509,44 @@ func (g *generation) reachesState(v lua.LValue) bool {
 	return false
 }
 
-// namesSetmetatable reports whether a chunk names setmetatable anywhere
-// (a global read, a field, a string), in any of its functions.
-func namesSetmetatable(p *lua.FunctionProto) bool {
+// namesString reports whether a chunk names str anywhere (a global read, a
+// field, a string), in any of its functions.
+func namesString(p *lua.FunctionProto, str string) bool {
 	for _, c := range p.Constants {
-		if c == lua.LString("setmetatable") {
+		if c == lua.LString(str) {
 			return true
 		}
 	}
-	return slices.ContainsFunc(p.FunctionPrototypes, namesSetmetatable)
+	return slices.ContainsFunc(p.FunctionPrototypes, func(p *lua.FunctionProto) bool { return namesString(p, str) })
+}
+
+// prototypeClass reports whether t, a module's value that is no class by
+// classOfModule, is a class in the style of Programming in Lua's chapter
+// on object-oriented programming, whose constructor gives the class its
+// __index only when it first runs (function Account:new(o)
+// setmetatable(o, self); self.__index = self ... end): t has such a
+// method, or t was made by one (its metatable is a class of this
+// generation: Special = Account:new()) and has methods of its own.
+func (g *generation) prototypeClass(t *lua.LTable) bool {
+	if standInOf(t) != nil || handleOf(t) != nil {
+		return false
+	}
+	mt, _ := t.Metatable.(*lua.LTable)
+	derived := mt != nil && g.classes[mt] != nil
+	found := false
+	t.ForEach(func(_, v lua.LValue) {
+		if fn, ok := v.(*lua.LFunction); ok && fn.Proto != nil && !found {
+			found = derived || isPrototypeConstructor(fn.Proto)
+		}
+	})
+	return found
+}
+
+// isPrototypeConstructor reports whether p is a method (its first
+// parameter is self) that names both setmetatable and __index.
+func isPrototypeConstructor(p *lua.FunctionProto) bool {
+	return p.NumParameters > 0 && len(p.DbgLocals) > 0 && p.DbgLocals[0].Name == "self" &&
+		namesString(p, "setmetatable") && namesString(p, "__index")
 }
 
 func (g *generation) register(name string, t *lua.LTable, module string) *classVersion {

@@ -1,0 +1,1 @@
+return {shout = function(self) return "LOUD v1" end}
