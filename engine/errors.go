@@ -29,7 +29,8 @@ var (
 // ScriptError is an error raised by a script: a syntax error found while
 // compiling, a runtime error in a module's top level, in a method, in a
 // check or in a hook. It prints as "path:line:col: message" (col only when
-// known) so that editors can jump to it.
+// known) so that editors can jump to it; a syntax error is placed at the
+// first character of the token it is about.
 //
 // A ScriptError is immutable once returned and safe to share.
 type ScriptError struct {

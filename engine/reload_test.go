@@ -146,16 +146,42 @@ func TestFailedReloadChangesNothing(t *testing.T) {
 	}
 }
 
-func TestSyntaxErrorHasColumn(t *testing.T) {
-	dir := t.TempDir()
-	writeScripts(t, dir, map[string]string{"a/b.lua": "local x = = 1\n"})
-	_, err := New(Options{Roots: []string{dir}})
-	var se *ScriptError
-	if !errors.As(err, &se) {
-		t.Fatalf("err = %v, want a *ScriptError", err)
-	}
-	if se.Path != "a/b.lua" || se.Line != 1 || se.Column == 0 {
-		t.Fatalf("position = %s:%d:%d, want a/b.lua:1:<col>", se.Path, se.Line, se.Column)
+// TestSyntaxErrorColumnIsTokenStart loads scripts that break at a token of
+// each kind and checks that the error is placed where that token starts, so
+// that an editor jumping to path:line:col lands on it. Each script is
+// before+at, at starting with the token.
+func TestSyntaxErrorColumnIsTokenStart(t *testing.T) {
+	for _, c := range []struct{ name, before, at string }{
+		{"keyword", "function f()\n  return 1 +\n", "end\n"},
+		{"name", "local total = 0\ntotal ", "subtotal = 1\n"},
+		{"number", "local x = 1 ", "12345\n"},
+		{"quoted string", "local x = 1 ", "\"hello\"\n"},
+		{"string with escapes", "local x = 1 ", "'a\\tb\\110'\n"},
+		{"long string over two lines", "local x = 1 ", "[==[ab\ncd]==]\n"},
+		{"two-character operator", "local x = ", "== 2\n"},
+		{"varargs", "local x = 1 ", "... + 2\n"},
+		{"dot", "local x = ", ".\n"},
+		{"after a tab and a long comment", "--[[ a\ncomment ]]\tlocal x = 1 ", "end\n"},
+		{"after CRLF line ends", "local x = 1\r\nlocal y = 2 ", "end\r\n"},
+		{"unterminated string", "local x = ", "'abc\nlocal y = 1\n"},
+		{"hexadecimal number without digits", "local x = ", "0xg\n"},
+		// At the end of the file, where <eof> starts: after the text.
+		{"<eof>", "local x = (1 +", "\n\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeScripts(t, dir, map[string]string{"a/b.lua": c.before + c.at})
+			_, err := New(Options{Roots: []string{dir}})
+			var se *ScriptError
+			if !errors.As(err, &se) {
+				t.Fatalf("err = %v, want a *ScriptError", err)
+			}
+			line := strings.Count(c.before, "\n") + 1
+			col := len(c.before) - strings.LastIndexByte(c.before, '\n')
+			if se.Path != "a/b.lua" || se.Line != line || se.Column != col {
+				t.Fatalf("%v: at %s:%d:%d, want a/b.lua:%d:%d, where %q starts", err, se.Path, se.Line, se.Column, line, col, c.at)
+			}
+		})
 	}
 }
 

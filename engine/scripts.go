@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/ast"
 	"github.com/yuin/gopher-lua/parse"
 
 	"github.com/hotlua/hotlua/internal/sandbox"
@@ -112,13 +113,7 @@ func (c *protoCache) has(key protoKey) bool {
 func compileSource(s source, lim Limits) (*lua.FunctionProto, error) {
 	chunk, err := parse.Parse(bytes.NewReader(s.data), s.path)
 	if err != nil {
-		se := scriptError(err, 0)
-		if se.Line == 0 { // at end of file: point at the end of the last line with text
-			text := bytes.TrimRight(s.data, " \t\r\n")
-			se.Line = bytes.Count(text, []byte("\n")) + 1
-			se.Column = len(text) - bytes.LastIndexByte(text, '\n')
-		}
-		return nil, se
+		return nil, syntaxError(s, err)
 	}
 	proto, err := lua.Compile(chunk, s.path)
 	if err != nil {
@@ -129,6 +124,45 @@ func compileSource(s source, lim Limits) (*lua.FunctionProto, error) {
 	}
 	sandbox.TrimProto(proto)
 	return proto, nil
+}
+
+// syntaxError places an error of gopher-lua's parser in s at the first
+// character of the token it is about; at the end of the file, where the
+// parser gives no position, at the end of the last line with text.
+func syntaxError(s source, err error) *ScriptError {
+	se := scriptError(err, 0)
+	if se.Line == 0 {
+		text := bytes.TrimRight(s.data, " \t\r\n")
+		se.Line = bytes.Count(text, []byte("\n")) + 1
+		se.Column = len(text) - bytes.LastIndexByte(text, '\n')
+	} else if pe, ok := errors.AsType[*parse.Error](err); ok {
+		se.Line, se.Column = tokenStart(s.data, pe.Pos)
+	}
+	return se
+}
+
+// tokenStart returns where the token that gopher-lua's parser stopped at in
+// data starts. The parser reports where its scanner was: on the last
+// character of an unexpected token, or at the character where the scanner
+// gave up on a malformed one (an unterminated string, "0x" without digits),
+// possibly on the next line. The token text it quotes cannot say how long
+// the token was in the source (a string's quotes and escapes, a long
+// string's lines), so tokenStart scans data again with the same scanner up
+// to that point. It returns end when no token ends there.
+func tokenStart(data []byte, end ast.Position) (line, col int) {
+	sc := parse.NewScanner(bytes.NewReader(data), "")
+	var lx parse.Lexer
+	for {
+		tok, err := sc.Scan(&lx)
+		switch {
+		case err != nil: // the token the scanner gave up on
+			return tok.Pos.Line, tok.Pos.Column
+		case sc.Pos.Line == end.Line && sc.Pos.Column == end.Column:
+			return tok.Pos.Line, tok.Pos.Column
+		case tok.Type == parse.EOF:
+			return end.Line, end.Column
+		}
+	}
 }
 
 // sourceError places a limit the sandbox found in a script, data, at its

@@ -14,14 +14,14 @@ func TestCheck(t *testing.T) {
 		stdout string
 	}{
 		{"testdata/good", 0, "ok: 3 scripts, 2 classes\n"},
-		{"testdata/bad", 1, "broken.lua:6:3: syntax error near 'end'\n" +
+		{"testdata/bad", 1, "broken.lua:6:1: syntax error near 'end'\n" +
 			"unclosed.lua:4:15: syntax error at end of file\n"},
 		{"testdata/threebroken", 1, "locals.lua:1:1: too many local variables (in the main chunk)\n" +
 			"syntax.lua:3:10: syntax error near '='\n" +
 			"runtime.lua:3: attempt to index a non-table object(nil) with key 'speed'\n"},
 		{"testdata/badcheck", 1, "game/rules.lua:4: check failed: game.rules: speed must be positive\n"},
 		{"testdata/good/shapes/square.lua", 0, "ok: testdata/good/shapes/square.lua\n"},
-		{"testdata/bad/broken.lua", 1, "broken.lua:6:3: syntax error near 'end'\n"},
+		{"testdata/bad/broken.lua", 1, "broken.lua:6:1: syntax error near 'end'\n"},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {
 			code, stdout, stderr := call(t, "check", tc.dir)
@@ -37,7 +37,7 @@ func TestCheck(t *testing.T) {
 	// Several paths are all checked, each named; one failing fails the
 	// command.
 	code, stdout, _ := call(t, "check", "testdata/good", "testdata/bad/broken.lua")
-	if code != 1 || stdout != "ok: testdata/good: 3 scripts, 2 classes\n"+filepath.FromSlash("testdata/bad/broken.lua")+":6:3: syntax error near 'end'\n" {
+	if code != 1 || stdout != "ok: testdata/good: 3 scripts, 2 classes\n"+filepath.FromSlash("testdata/bad/broken.lua")+":6:1: syntax error near 'end'\n" {
 		t.Errorf("check of two paths: exit %d, stdout %q", code, stdout)
 	}
 }

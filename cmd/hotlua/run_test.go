@@ -225,7 +225,7 @@ func TestRunWithDefaultConsole(t *testing.T) {
 // scripts that do not load and exits 1.
 func TestRunRefusesBrokenScripts(t *testing.T) {
 	r := startRun(t, "--console", "off", "testdata/bad")
-	if line := r.waitFor(t, ".lua:"); line != "broken.lua:6:3: syntax error near 'end'" {
+	if line := r.waitFor(t, ".lua:"); line != "broken.lua:6:1: syntax error near 'end'" {
 		t.Errorf("first line = %q, want the first problem alone", line)
 	}
 	r.waitFor(t, "unclosed.lua:4:15: syntax error at end of file")
