@@ -9,6 +9,8 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
+
+	"github.com/hotlua/hotlua/internal/sandbox"
 )
 
 // Prompts shown by a [Session].
@@ -165,6 +167,9 @@ func compile(src string) (*lua.FunctionProto, error) {
 	if err != nil {
 		var pe *parse.Error
 		if errors.As(err, &pe) {
+			if pe.Pos.Line != parse.EOF {
+				pe.Pos = sandbox.TokenStart([]byte(src), pe.Pos)
+			}
 			return nil, &syntaxError{pe}
 		}
 		return nil, err

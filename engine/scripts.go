@@ -12,7 +12,6 @@ import (
 	"sync"
 
 	lua "github.com/yuin/gopher-lua"
-	"github.com/yuin/gopher-lua/ast"
 	"github.com/yuin/gopher-lua/parse"
 
 	"github.com/hotlua/hotlua/internal/sandbox"
@@ -136,33 +135,10 @@ func syntaxError(s source, err error) *ScriptError {
 		se.Line = bytes.Count(text, []byte("\n")) + 1
 		se.Column = len(text) - bytes.LastIndexByte(text, '\n')
 	} else if pe, ok := errors.AsType[*parse.Error](err); ok {
-		se.Line, se.Column = tokenStart(s.data, pe.Pos)
+		start := sandbox.TokenStart(s.data, pe.Pos)
+		se.Line, se.Column = start.Line, start.Column
 	}
 	return se
-}
-
-// tokenStart returns where the token that gopher-lua's parser stopped at in
-// data starts. The parser reports where its scanner was: on the last
-// character of an unexpected token, or at the character where the scanner
-// gave up on a malformed one (an unterminated string, "0x" without digits),
-// possibly on the next line. The token text it quotes cannot say how long
-// the token was in the source (a string's quotes and escapes, a long
-// string's lines), so tokenStart scans data again with the same scanner up
-// to that point. It returns end when no token ends there.
-func tokenStart(data []byte, end ast.Position) (line, col int) {
-	sc := parse.NewScanner(bytes.NewReader(data), "")
-	var lx parse.Lexer
-	for {
-		tok, err := sc.Scan(&lx)
-		switch {
-		case err != nil: // the token the scanner gave up on
-			return tok.Pos.Line, tok.Pos.Column
-		case sc.Pos.Line == end.Line && sc.Pos.Column == end.Column:
-			return tok.Pos.Line, tok.Pos.Column
-		case tok.Type == parse.EOF:
-			return end.Line, end.Column
-		}
-	}
 }
 
 // sourceError places a limit the sandbox found in a script, data, at its
