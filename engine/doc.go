@@ -20,6 +20,13 @@
 //     starts with "__" and that is its own __index: an instance dictionary,
 //     as kikito/middleclass's Class.__instanceDict (the returned table is
 //     then the class's owner, what scripts call the class);
+//   - otherwise the returned table itself when it is a class as Programming
+//     in Lua writes them, whose constructor gives the class its __index
+//     only when it first runs (function Account:new(o) setmetatable(o,
+//     self); self.__index = self; return o end): the table has such a
+//     method, or it was made by one (Special = Account:new(), its
+//     metatable a class) and has methods of its own. The engine sets its
+//     __index to itself at once;
 //   - a table made by hot.class(name).
 //
 // The class is named after its module (or the name given to hot.class):
