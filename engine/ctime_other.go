@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !(linux || openbsd || dragonfly || solaris || aix || darwin || freebsd || netbsd)
 
 package engine
 
@@ -8,5 +8,7 @@ import (
 )
 
 // changeTime returns the modification time where the inode change time is
-// not at hand.
+// not at hand (Windows, among others). There a rewrite of the same size
+// within one timestamp tick of a read, with its modification time set
+// back, goes unseen by a manual reload.
 func changeTime(fi os.FileInfo) time.Time { return fi.ModTime() }

@@ -72,11 +72,11 @@ type dirEntry struct {
 	isLink bool
 }
 
-// racyMargin is how long after a read a file's modification time must lie
-// in the past for its status alone to prove it unchanged: a write within
-// the file system's timestamp granularity after the read leaves size and
-// times as they were. File systems whose times have whole seconds only get
-// coarseRacyMargin.
+// racyMargin is how long after a file last changed a read of it must come
+// for its status alone to prove it unchanged since: a write within the
+// file system's timestamp granularity of the last one leaves size and
+// times as they were, even when it came after the read. File systems
+// whose times have whole seconds only get coarseRacyMargin.
 const (
 	racyMargin       = 100 * time.Millisecond
 	coarseRacyMargin = 2 * time.Second
@@ -84,20 +84,32 @@ const (
 
 // unchanged reports whether fi, the status of the file or directory now,
 // proves that it still holds what was read: the same file (device and
-// inode), size, modification and change times, and a modification time
-// from well before the read. (A write keeps neither time as it was, except
-// within one timestamp tick of the last; the change time cannot be set
-// back.)
+// inode), size, modification and change times, and a read that came after
+// the file settled. (A write keeps neither time as it was, except within
+// one timestamp tick of the last; the change time cannot be set back.)
 func (f *seen) unchanged(fi os.FileInfo) bool {
 	if !os.SameFile(f.info, fi) || f.info.Size() != fi.Size() ||
 		!f.info.ModTime().Equal(fi.ModTime()) || !changeTime(f.info).Equal(changeTime(fi)) {
 		return false
 	}
+	return f.readAt.After(settled(fi))
+}
+
+// settled returns when the file of status fi is past its racy margin: the
+// margin after the later of its change and modification times. The
+// modification time alone does not say when the file last changed: it can
+// be set back right after a write (touch -d, cp -p, rsync -t, tar), the
+// change time cannot.
+func settled(fi os.FileInfo) time.Time {
+	last := changeTime(fi)
+	if mt := fi.ModTime(); mt.After(last) {
+		last = mt
+	}
 	margin := racyMargin
-	if fi.ModTime().Nanosecond() == 0 {
+	if last.Nanosecond() == 0 {
 		margin = coarseRacyMargin
 	}
-	return fi.ModTime().Before(f.readAt.Add(-margin))
+	return last.Add(margin)
 }
 
 // noteChanges records the files of a watcher's batch, to be read at the

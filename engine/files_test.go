@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -173,7 +172,7 @@ func TestFilesCheckedBeforeRead(t *testing.T) {
 				}
 			}},
 		{name: "fifo", make: func(t *testing.T, p string) {
-			if err := syscall.Mkfifo(p, 0o644); err != nil {
+			if err := mkfifo(p); err != nil {
 				t.Skip("no FIFOs here:", err)
 			}
 		}},
@@ -322,13 +321,7 @@ func TestReloadReadsOnlyChangedFiles(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			writeScripts(t, dir, files)
-			// Old enough that their status alone proves them unchanged.
-			old := time.Now().Add(-time.Hour)
-			for p := range files {
-				if err := os.Chtimes(filepath.Join(dir, p), old, old); err != nil {
-					t.Fatal(err)
-				}
-			}
+			age(t, dir)
 			e, err := New(Options{Roots: []string{dir}, Logger: discard()})
 			if err != nil {
 				t.Fatal(err)
@@ -354,21 +347,71 @@ func TestReloadReadsOnlyChangedFiles(t *testing.T) {
 	}
 }
 
+// A manual reload reads again a file rewritten within one timestamp tick
+// of the read before, with the same size and its modification time set
+// back as cp -p, rsync -t or tar do: its status is as that read found it,
+// but its change time says it changed too recently to prove anything.
+func TestRecentChangeTimeIsNotTrusted(t *testing.T) {
+	e, dir := agedEngine(t, map[string]string{"a.lua": "return 1\n"})
+	p := filepath.Join(dir, "a.lua")
+	before, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeScripts(t, dir, map[string]string{"a.lua": "return 2\n"})
+	if err := os.Chtimes(p, before.ModTime(), before.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changeTime(fi).Equal(fi.ModTime()) {
+		t.Skip("no inode change time here")
+	}
+	// No test can write twice within one tick: the cache is told that the
+	// read of the old content found the status the file has now, just
+	// after its change time, as that read would have.
+	e.protos.files.mu.Lock()
+	f := e.protos.files.files[fileRef{e.roots[0], "a.lua"}]
+	f.info, f.readAt = fi, changeTime(fi).Add(racyMargin/2)
+	e.protos.files.mu.Unlock()
+	if _, err := e.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := e.CallGlobal(context.Background(), "require", "a"); err != nil || v.Any() != 2.0 {
+		t.Errorf("a = %v, %v; want 2: the rewrite went unseen", v, err)
+	}
+}
+
 // age sets the times of every file and directory under dir to the same
-// time an hour back, old enough that their status alone proves them
-// unchanged.
+// time an hour back, and waits until their status alone proves them
+// unchanged: until the racy margin after their change times, which
+// setting the times moved, has passed.
 func age(t *testing.T, dir string) {
 	t.Helper()
 	old := time.Now().Add(-time.Hour).Truncate(time.Hour)
+	var last time.Time
 	err := filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		return os.Chtimes(p, old, old)
+		if err := os.Chtimes(p, old, old); err != nil {
+			return err
+		}
+		fi, err := os.Lstat(p)
+		if err == nil && settled(fi).After(last) {
+			last = settled(fi)
+		}
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A wait for a time, not an event: before it, no status proves a file
+	// unchanged. The file times lie at or before the clock's reading, so
+	// a read after the wait comes after last.
+	time.Sleep(time.Until(last) + time.Millisecond)
 }
 
 // agedEngine writes files into a fresh root, ages it and loads it.

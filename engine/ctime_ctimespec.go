@@ -1,3 +1,5 @@
+//go:build darwin || freebsd || netbsd
+
 package engine
 
 import (
@@ -10,7 +12,7 @@ import (
 // a chmod or a rename moves it, and no one can set it back.
 func changeTime(fi os.FileInfo) time.Time {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return time.Unix(st.Ctim.Sec, st.Ctim.Nsec)
+		return time.Unix(int64(st.Ctimespec.Sec), int64(st.Ctimespec.Nsec))
 	}
 	return fi.ModTime()
 }
