@@ -3,16 +3,11 @@
 package engine
 
 import (
-	"os"
 	"syscall"
 	"time"
 )
 
-// changeTime returns the time fi's inode last changed (ctime): a write,
-// a chmod or a rename moves it, and no one can set it back.
-func changeTime(fi os.FileInfo) time.Time {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return time.Unix(int64(st.Ctim.Sec), int64(st.Ctim.Nsec))
-	}
-	return fi.ModTime()
+// inodeChange returns st's change time, which this system calls Ctim.
+func inodeChange(st *syscall.Stat_t) time.Time {
+	return time.Unix(int64(st.Ctim.Sec), int64(st.Ctim.Nsec))
 }
