@@ -526,20 +526,47 @@ func namesString(p *lua.FunctionProto, str string) bool {
 // __index only when it first runs (function Account:new(o)
 // setmetatable(o, self); self.__index = self ... end): t has such a
 // method, or t was made by one (its metatable is a class of this
-// generation: Special = Account:new()) and has methods of its own.
+// generation, through whose __index chain t finds such a method: Special
+// = Account:new()) and has methods of its own. An object of a class whose
+// constructor gives no __index (setmetatable(o, self) alone) stays an
+// object, methods of its own or not: no constructor makes it a class, and
+// its objects would not find its methods.
 func (g *generation) prototypeClass(t *lua.LTable) bool {
 	if standInOf(t) != nil || handleOf(t) != nil {
 		return false
 	}
-	mt, _ := t.Metatable.(*lua.LTable)
-	derived := mt != nil && g.classes[mt] != nil
-	found := false
+	methods, ctor := ownMethods(t)
+	if ctor || !methods {
+		return ctor
+	}
+	if mt, ok := t.Metatable.(*lua.LTable); !ok || g.classes[mt] == nil {
+		return false
+	}
+	for range lua.MaxTableGetLoop {
+		mt, ok := t.Metatable.(*lua.LTable)
+		if !ok {
+			return false
+		}
+		if t, ok = mt.RawGetString("__index").(*lua.LTable); !ok {
+			return false
+		}
+		if _, ctor := ownMethods(t); ctor {
+			return true
+		}
+	}
+	return false
+}
+
+// ownMethods reports whether t has Lua functions among its own fields,
+// and whether one of them is a prototype constructor.
+func ownMethods(t *lua.LTable) (methods, ctor bool) {
 	t.ForEach(func(_, v lua.LValue) {
-		if fn, ok := v.(*lua.LFunction); ok && fn.Proto != nil && !found {
-			found = derived || isPrototypeConstructor(fn.Proto)
+		if fn, ok := v.(*lua.LFunction); ok && fn.Proto != nil {
+			methods = true
+			ctor = ctor || isPrototypeConstructor(fn.Proto)
 		}
 	})
-	return found
+	return methods, ctor
 }
 
 // isPrototypeConstructor reports whether p is a method (its first

@@ -3,6 +3,9 @@ package engine
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -443,4 +446,75 @@ func mustClass(t testing.TB, e *Engine, name string) *Class {
 
 func equalStrings(a, b []string) bool {
 	return strings.Join(a, "\x00") == strings.Join(b, "\x00")
+}
+
+// TestSingletonWithOwnMethodStaysAnObject: a module returning the one
+// object of a class whose constructor is setmetatable(o, Class) alone, with
+// a method set on that object, returns an object, not a class (no
+// constructor would give it an __index): a persisted reference to it keeps
+// its data across reloads, follows its class's edits, and reaches Go as an
+// object. A base whose constructor sets self.__index = self still makes a
+// class of what it makes (Base:new() with methods).
+func TestSingletonWithOwnMethodStaysAnObject(t *testing.T) {
+	ctx := context.Background()
+	e, dir := newEngine(t, map[string]string{
+		"screen.lua": `local Screen = {}
+Screen.__index = Screen
+function Screen.new(title) return setmetatable({title = title, cursor = 1}, Screen) end
+function Screen:move(i) self.cursor = i end
+function Screen:status() return self.title .. " at " .. self.cursor .. " v1" end
+return Screen`,
+		"title.lua": `local title = require("screen").new("title")
+function title:paint() return "painted" end
+return title`,
+		"app.lua": `local app = hot.persist("app", {})
+app.screen = app.screen or require("title")
+function move(i) app.screen:move(i) end
+function show() return app.screen:status() .. ", " .. app.screen:paint() end
+function screen() return app.screen end`,
+		"base.lua": `local Base = {}
+Base.__index = Base
+function Base:new(o)
+  o = o or {}
+  setmetatable(o, self)
+  self.__index = self
+  return o
+end
+return Base`,
+		"derived.lua": `local Derived = require("base"):new()
+function Derived:name() return "derived" end
+return Derived`,
+		"other.lua": `return 1`,
+	})
+	var names []string
+	for _, c := range e.Classes() {
+		names = append(names, c.Name)
+	}
+	if slices.Contains(names, "title") || !slices.Contains(names, "derived") {
+		t.Fatalf("classes = %v, want derived and not title (an object of screen)", names)
+	}
+	v, err := e.CallGlobal(ctx, "screen")
+	if err != nil {
+		t.Fatalf("screen(): %v", err)
+	}
+	if o, ok := v.Object(); !ok || o.Class().Name() != "screen" {
+		t.Fatalf("screen() = %v, want an object of screen", v)
+	}
+	if _, err := e.CallGlobal(ctx, "move", 3); err != nil {
+		t.Fatal(err)
+	}
+	reload(t, e, dir, map[string]string{"other.lua": `return 2`})
+	want := "title at 3 v1, painted"
+	if v, err := e.CallGlobal(ctx, "show"); err != nil || v.Any() != want {
+		t.Fatalf("after an unrelated reload, show() = %v, %v; want %q", v, err, want)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "screen.lua"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reload(t, e, dir, map[string]string{"screen.lua": strings.Replace(string(data), "v1", "v2", 1)})
+	want = "title at 3 v2, painted"
+	if v, err := e.CallGlobal(ctx, "show"); err != nil || v.Any() != want {
+		t.Fatalf("after editing screen.lua, show() = %v, %v; want %q", v, err, want)
+	}
 }
