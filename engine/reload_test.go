@@ -3,8 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -449,30 +448,53 @@ func equalStrings(a, b []string) bool {
 }
 
 // TestSingletonWithOwnMethodStaysAnObject: a module returning the one
-// object of a class whose constructor is setmetatable(o, Class) alone, with
-// a method set on that object, returns an object, not a class (no
-// constructor would give it an __index): a persisted reference to it keeps
-// its data across reloads, follows its class's edits, and reaches Go as an
-// object. A base whose constructor sets self.__index = self still makes a
-// class of what it makes (Base:new() with methods).
+// object of a class whose constructor gives no __index, with a method set
+// on that object, returns an object, not a class (no constructor would
+// give it an __index): a persisted reference to it keeps its data across
+// reloads, follows its class's edits, and reaches Go as an object. The
+// class may be written by hand (setmetatable(o, Screen)) or made by a
+// base's subclass maker (cls.__index = cls; setmetatable(cls, self)), whose
+// self is no prototype. A base whose constructor sets self.__index = self
+// still makes a class of what it makes (Base:new() with methods).
 func TestSingletonWithOwnMethodStaysAnObject(t *testing.T) {
-	ctx := context.Background()
-	e, dir := newEngine(t, map[string]string{
-		"screen.lua": `local Screen = {}
+	screens := map[string]map[string]string{
+		"setmetatable": {"screen.lua": `local Screen = {}
 Screen.__index = Screen
 function Screen.new(title) return setmetatable({title = title, cursor = 1}, Screen) end
 function Screen:move(i) self.cursor = i end
 function Screen:status() return self.title .. " at " .. self.cursor .. " v1" end
-return Screen`,
-		"title.lua": `local title = require("screen").new("title")
+return Screen`, "title.lua": `local title = require("screen").new("title")
 function title:paint() return "painted" end
-return title`,
-		"app.lua": `local app = hot.persist("app", {})
+return title`},
+		"subclass maker": {"object.lua": `local Object = {}
+Object.__index = Object
+function Object:extend()
+  local cls = {}
+  cls.__index = cls
+  return setmetatable(cls, self)
+end
+function Object:new(...)
+  local o = setmetatable({}, self)
+  o:init(...)
+  return o
+end
+return Object`, "screen.lua": `local Screen = require("object"):extend()
+function Screen:init(title) self.title, self.cursor = title, 1 end
+function Screen:move(i) self.cursor = i end
+function Screen:status() return self.title .. " at " .. self.cursor .. " v1" end
+return Screen`, "title.lua": `local title = require("screen"):new("title")
+function title:paint() return "painted" end
+return title`},
+	}
+	for style, screen := range screens {
+		t.Run(style, func(t *testing.T) {
+			files := map[string]string{
+				"app.lua": `local app = hot.persist("app", {})
 app.screen = app.screen or require("title")
 function move(i) app.screen:move(i) end
 function show() return app.screen:status() .. ", " .. app.screen:paint() end
 function screen() return app.screen end`,
-		"base.lua": `local Base = {}
+				"base.lua": `local Base = {}
 Base.__index = Base
 function Base:new(o)
   o = o or {}
@@ -481,11 +503,20 @@ function Base:new(o)
   return o
 end
 return Base`,
-		"derived.lua": `local Derived = require("base"):new()
+				"derived.lua": `local Derived = require("base"):new()
 function Derived:name() return "derived" end
 return Derived`,
-		"other.lua": `return 1`,
-	})
+				"other.lua": `return 1`,
+			}
+			maps.Copy(files, screen)
+			checkSingletonStaysAnObject(t, files)
+		})
+	}
+}
+
+func checkSingletonStaysAnObject(t *testing.T, files map[string]string) {
+	ctx := context.Background()
+	e, dir := newEngine(t, files)
 	var names []string
 	for _, c := range e.Classes() {
 		names = append(names, c.Name)
@@ -508,11 +539,7 @@ return Derived`,
 	if v, err := e.CallGlobal(ctx, "show"); err != nil || v.Any() != want {
 		t.Fatalf("after an unrelated reload, show() = %v, %v; want %q", v, err, want)
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "screen.lua"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	reload(t, e, dir, map[string]string{"screen.lua": strings.Replace(string(data), "v1", "v2", 1)})
+	reload(t, e, dir, map[string]string{"screen.lua": strings.Replace(files["screen.lua"], "v1", "v2", 1)})
 	want = "title at 3 v2, painted"
 	if v, err := e.CallGlobal(ctx, "show"); err != nil || v.Any() != want {
 		t.Fatalf("after editing screen.lua, show() = %v, %v; want %q", v, err, want)

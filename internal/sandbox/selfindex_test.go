@@ -1,0 +1,28 @@
+package sandbox
+
+import "testing"
+
+// TestIndexesSelf: a method that gives its receiver an __index, or makes a
+// metatable whose __index is its receiver, indexes self; one that gives
+// __index to a table of its own, or reads self's __index, does not.
+func TestIndexesSelf(t *testing.T) {
+	rows := []struct {
+		name, src string
+		want      bool
+	}{
+		{"self.__index = self", "local C = {}\nfunction C:new(o)\n  o = o or {}\n  setmetatable(o, self)\n  self.__index = self\n  return o\nend\nreturn C", true},
+		{"{__index = self}", "local C = {}\nfunction C:new(n)\n  return setmetatable({n = n}, {__index = self})\nend\nreturn C", true},
+		{"a subclass maker", "local C = {}\nfunction C:extend()\n  local cls = {}\n  cls.__index = cls\n  return setmetatable(cls, self)\nend\nreturn C", false},
+		{"an index of a field of self", "local C = {}\nfunction C:view()\n  return setmetatable({}, {__index = self.values})\nend\nreturn C", false},
+		{"a read of self's __index", "local C = {}\nfunction C:base()\n  return self.__index\nend\nreturn C", false},
+		{"no parameter", "local C = {}\nfunction C.new()\n  return setmetatable({}, {__index = C})\nend\nreturn C", false},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			p := compileUntrimmed(t, "m.lua", row.src)
+			if got := IndexesSelf(p.FunctionPrototypes[0]); got != row.want {
+				t.Errorf("IndexesSelf = %v, want %v", got, row.want)
+			}
+		})
+	}
+}
