@@ -570,13 +570,14 @@ func ownMethods(t *lua.LTable) (methods, ctor bool) {
 }
 
 // isPrototypeConstructor reports whether p is a method (its first
-// parameter is self) that names setmetatable and gives self an __index, or
+// parameter is self) that names setmetatable (the global, or a local copy
+// of it: local setmetatable = setmetatable) and gives self an __index, or
 // makes self the __index of a table (see sandbox.IndexesSelf): a method
 // that makes a subclass (cls.__index = cls; return setmetatable(cls,
 // self)) is none, and the objects of its class are no classes.
 func isPrototypeConstructor(p *lua.FunctionProto) bool {
 	return p.NumParameters > 0 && len(p.DbgLocals) > 0 && p.DbgLocals[0].Name == "self" &&
-		namesString(p, "setmetatable") && sandbox.IndexesSelf(p)
+		(namesString(p, "setmetatable") || slices.Contains(p.DbgUpvalues, "setmetatable")) && sandbox.IndexesSelf(p)
 }
 
 func (g *generation) register(name string, t *lua.LTable, module string) *classVersion {

@@ -545,3 +545,38 @@ func checkSingletonStaysAnObject(t *testing.T, files map[string]string) {
 		t.Fatalf("after editing screen.lua, show() = %v, %v; want %q", v, err, want)
 	}
 }
+
+// TestPrototypeClassWithLocalSetmetatable: a class written as Programming
+// in Lua does, in a module that keeps a local copy of setmetatable (as
+// code that localizes its globals does), is a class: an object made after
+// the load, from a global function Go calls, runs the new code after a
+// reload and keeps its data.
+func TestPrototypeClassWithLocalSetmetatable(t *testing.T) {
+	ctx := context.Background()
+	src := `local setmetatable = setmetatable
+local Counter = {n = 0}
+function Counter:new(o)
+  o = o or {}
+  setmetatable(o, self)
+  self.__index = self
+  return o
+end
+function Counter:add(k) self.n = self.n + k end
+function Counter:show() return "v1 " .. self.n end
+return Counter`
+	e, dir := newEngine(t, map[string]string{"counter.lua": src, "main.lua": `local Counter = require("counter")
+function make() return Counter:new() end`})
+	v, err := e.CallGlobal(ctx, "make")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok := v.Object()
+	if !ok {
+		t.Fatalf("make() = %v, not an object: counter is not taken for a class", v)
+	}
+	call(t, c, "add", 4)
+	reload(t, e, dir, map[string]string{"counter.lua": strings.Replace(src, `"v1 "`, `"v2 "`, 1)})
+	if got := call(t, c, "show"); got != "v2 4" {
+		t.Errorf("after the reload, show() = %v, want v2 4", got)
+	}
+}
