@@ -64,12 +64,22 @@ func flagSet(name string) bool {
 	return set
 }
 
+// newBindings binds what the scripts reach of the Go side: an Entity's
+// fields and methods, as self.host.
+func newBindings() (*bindings.Registry, error) {
+	reg := bindings.New()
+	if err := bindings.Type[*Entity](reg, "Entity"); err != nil { // bound once
+		return nil, err
+	}
+	return reg, nil
+}
+
 // run loads the scripts, watches them and runs the world until ctx ends.
 func run(ctx context.Context, cfg config, out io.Writer) error {
 	reloads := make(chan engine.ReloadEvent, 8)
 	quiet := slog.New(slog.DiscardHandler) // reloads are shown on the status lines
-	reg := bindings.New()
-	if err := bindings.Type[*Entity](reg, "Entity"); err != nil { // self.host's fields and methods, bound once
+	reg, err := newBindings()
+	if err != nil {
 		return err
 	}
 	e, err := engine.New(engine.Options{

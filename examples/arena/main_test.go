@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hotlua/hotlua/console"
+	"github.com/hotlua/hotlua/engine"
 	"github.com/hotlua/hotlua/examples/internal/demotest"
 )
 
@@ -107,5 +109,30 @@ func TestArenaTCPConsoleHint(t *testing.T) {
 	}
 	if err := out.Stop(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestStoppingAbandonsTheTick stops the demo while a tick runs: the tick
+// that stopping cut short is no failed call and no late tick.
+func TestStoppingAbandonsTheTick(t *testing.T) {
+	dir := demotest.CopyScripts(t, "../../scripts")
+	reg, err := newBindings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(engine.Options{Roots: []string{dir}, Bindings: reg, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	w, err := NewWorld(context.Background(), e, 30, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped, stop := context.WithCancel(context.Background())
+	stop()
+	w.Tick(stopped, 0.1)
+	if line := w.Status("ok"); strings.Contains(line, "error") || strings.Contains(line, "late") {
+		t.Errorf("a tick cut short by stopping is counted as a failure: %q", line)
 	}
 }

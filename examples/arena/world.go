@@ -84,10 +84,11 @@ func (w *World) retarget(ent *Entity) {
 // Tick advances every entity by dt. A script error in one entity's update
 // is counted and the tick goes on: the world keeps running. When the tick
 // runs past tickDeadline (a runaway method, or the engine busy with a
-// console evaluation), the rest of it is skipped.
-func (w *World) Tick(ctx context.Context, dt float64) {
+// console evaluation), the rest of it is skipped. When stop ends (the demo
+// is stopping), the tick is abandoned and counts for nothing.
+func (w *World) Tick(stop context.Context, dt float64) {
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, tickDeadline)
+	ctx, cancel := context.WithTimeout(stop, tickDeadline)
 	defer cancel()
 	for _, ent := range w.entities {
 		v, err := ent.obj.Call(ctx, "update", dt, ent.target.obj)
@@ -100,6 +101,9 @@ func (w *World) Tick(ctx context.Context, dt float64) {
 			w.retarget(ent)
 		}
 		if err != nil {
+			if stop.Err() != nil {
+				return // no failure of the scripts: Ctrl-C
+			}
 			if w.problem == nil {
 				w.problem = err
 			}
