@@ -35,11 +35,6 @@ type generation struct {
 	// deps lists the modules each module required while it loaded: the
 	// require graph that versions its classes.
 	deps map[string][]string
-	// moduleSums holds, once the generation is prepared, what each module's
-	// version was computed from (see versioner): the next generation reuses
-	// the sums of modules that did not change. It is not written after
-	// stabilize, so a generation being prepared reads it without the lock.
-	moduleSums map[string]moduleSum
 	// prev is the generation that was current when this one was made (nil
 	// for the first); its modules may be reused (see reusable).
 	prev *generation
@@ -586,6 +581,35 @@ func (g *generation) register(name string, t *lua.LTable, module string) *classV
 	g.byName[name] = cv
 	g.order = append(g.order, cv)
 	return cv
+}
+
+// classHash hashes the scripts a class was built from: the script that
+// defined it, every module that script required, transitively, and the
+// scripts of its base classes. A change to any of them gives the class a
+// new version.
+func (g *generation) classHash(cv *classVersion) string {
+	h := sha256.New()
+	seen := make(map[string]bool)
+	var walk func(m string)
+	walk = func(m string) {
+		if seen[m] {
+			return
+		}
+		seen[m] = true
+		if s := g.scripts[m]; s != nil {
+			h.Write(s.hash[:])
+		}
+		for _, d := range g.deps[m] {
+			walk(d)
+		}
+	}
+	walk(cv.module)
+	for base, depth := g.baseOf(cv.fresh), 0; base != nil && base != cv && depth < 32; base, depth = g.baseOf(base.fresh), depth+1 {
+		walk(base.module)
+	}
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return shortHash(sum)
 }
 
 // baseOf finds the class a class table inherits from: its metatable when

@@ -56,7 +56,6 @@ func classOfModule(t *lua.LTable) (cls *lua.LTable, key string) {
 // live objects, and it runs in prepare, before the commit. Called after
 // the scripts and checks ran.
 func (g *generation) stabilize() {
-	versions := newVersioner(g, g.prev)
 	g.prev = nil // only load needs it: do not keep a chain of generations
 	g.subst = make(map[*lua.LTable]*lua.LTable)
 	for t, id := range g.identities {
@@ -111,7 +110,7 @@ func (g *generation) stabilize() {
 		} else {
 			cv.meta = metaFields(cv.fresh, cv.table)
 		}
-		cv.version = Version{Generation: g.num, Hash: versions.classHash(cv)}
+		cv.version = Version{Generation: g.num, Hash: g.classHash(cv)}
 	}
 	// The tables this generation made for identities that have a stable
 	// table are not needed any more: nothing of the generation refers to

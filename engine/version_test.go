@@ -3,6 +3,7 @@ package engine
 import (
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -62,5 +63,27 @@ return Base`, []string{"a_base", "b_orc"}},
 	reload(t, e, dir, map[string]string{"a_base.lua": files["a_base.lua"], "idle.lua": files["idle.lua"]})
 	if got := hashes(); !maps.Equal(got, first) {
 		t.Errorf("every file as it was: hashes %v, want the first ones %v", got, first)
+	}
+}
+
+// In a require loop a script catches (b requires a back through pcall),
+// each class still follows both scripts, whichever module loads first.
+func TestClassVersionsFollowARequireLoop(t *testing.T) {
+	files := map[string]string{
+		"a.lua": `local b = require "b"
+local A = {}; A.__index = A
+return A`,
+		"b.lua": `pcall(require, "a")
+local B = {}; B.__index = B; B.v = 1
+return B`,
+	}
+	e, dir := newEngine(t, files)
+	for i, edit := range []map[string]string{
+		{"b.lua": strings.Replace(files["b.lua"], "B.v = 1", "B.v = 2", 1)},
+		{"a.lua": strings.Replace(files["a.lua"], "A.__index = A", "A.__index = A; A.v = 2", 1)},
+	} {
+		if r := reload(t, e, dir, edit); !slices.Equal(r.Changed, []string{"a", "b"}) {
+			t.Errorf("edit %d: changed = %v, want a and b: each was built from both scripts", i, r.Changed)
+		}
 	}
 }
