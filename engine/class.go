@@ -118,7 +118,7 @@ type metaField struct {
 func metaFields(t, self *lua.LTable) []metaField {
 	var meta []metaField
 	t.ForEach(func(k, v lua.LValue) { meta = appendMetaField(meta, k, v) })
-	return withMetatableField(meta, self)
+	return withSelfFields(meta, self)
 }
 
 // appendMetaField appends the field k, v to meta when a handle copies it.
@@ -130,13 +130,17 @@ func appendMetaField(meta []metaField, k, v lua.LValue) []metaField {
 	return append(meta, metaField{string(ks), v})
 }
 
-// withMetatableField appends __metatable = self to meta unless the class
-// sets its own.
-func withMetatableField(meta []metaField, self *lua.LTable) []metaField {
-	if slices.ContainsFunc(meta, func(f metaField) bool { return f.key == "__metatable" }) {
-		return meta
+// withSelfFields appends to meta __metatable = self and __index = self,
+// each unless the class sets its own: getmetatable(obj) is the class, and
+// the objects of a Programming in Lua class, which gets its __index only
+// when its constructor first runs, find their methods from the start.
+func withSelfFields(meta []metaField, self *lua.LTable) []metaField {
+	for _, key := range []string{"__metatable", "__index"} {
+		if !slices.ContainsFunc(meta, func(f metaField) bool { return f.key == key }) {
+			meta = append(meta, metaField{key, self})
+		}
 	}
-	return append(meta, metaField{"__metatable", self})
+	return meta
 }
 
 // point makes the handle present cv: __index, metamethods, __metatable.

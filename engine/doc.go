@@ -26,10 +26,12 @@
 //     self); self.__index = self; return o end): the table has such a
 //     method, or it was made by one (Special = Account:new(), its
 //     metatable a class whose __index chain holds such a constructor) and
-//     has methods of its own. The engine sets its __index to itself at
-//     once. So the one object of such a class that a module returns with
-//     a method set on it is a subclass too: each reload gives it the
-//     fields the new run made (keep its data in hot.persist);
+//     has methods of its own. Its objects find its methods through their
+//     handles before its constructor first ran, and a reload keeps the
+//     __index its constructor gave it. So the one object of such a class
+//     that a module returns with a method set on it is a subclass too:
+//     each reload gives it the fields the new run made (keep its data in
+//     hot.persist);
 //   - a table made by hot.class(name).
 //
 // The class is named after its module (or the name given to hot.class):

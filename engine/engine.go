@@ -713,7 +713,7 @@ func (e *Engine) commit(g *generation) (report *Report, old *generation) {
 	g.repoints, g.swaps = nil, nil
 	for _, p := range g.pending {
 		switch cv := g.classes[p.mt]; {
-		case isClassTable(p.obj):
+		case g.isClassTable(p.obj):
 			// A class extending another (setmetatable(Sub, Base)): the
 			// merge gave it its metatable; it is no object.
 		case cv != nil && cv.table == p.mt:

@@ -322,10 +322,7 @@ func (g *generation) load(L *lua.LState, s *script) lua.LValue {
 	}
 	cls, key := classOfModule(t)
 	if cls == nil && g.prototypeClass(t) {
-		// What its constructor would do when it first runs: its objects
-		// find their methods in it.
-		t.RawSetString("__index", t)
-		cls = t
+		cls = t // its objects find their methods through their handles
 	}
 	if cls != nil {
 		cv := g.register(s.module, cls, s.module)
@@ -566,10 +563,10 @@ func ownMethods(t *lua.LTable) (methods, ctor bool) {
 
 // isPrototypeConstructor reports whether p is a method (its first
 // parameter is self) that names setmetatable (the global, or a local copy
-// of it: local setmetatable = setmetatable) and gives self an __index, or
-// makes self the __index of a table (see sandbox.IndexesSelf): a method
-// that makes a subclass (cls.__index = cls; return setmetatable(cls,
-// self)) is none, and the objects of its class are no classes.
+// of it: local setmetatable = setmetatable) and sets self.__index = self
+// (see sandbox.IndexesSelf): a method that makes a subclass (cls.__index =
+// cls; return setmetatable(cls, self), or setmetatable(cls, {__index =
+// self})) is none, and the objects of its class are no classes.
 func isPrototypeConstructor(p *lua.FunctionProto) bool {
 	return p.NumParameters > 0 && len(p.DbgLocals) > 0 && p.DbgLocals[0].Name == "self" &&
 		(namesString(p, "setmetatable") || slices.Contains(p.DbgUpvalues, "setmetatable")) && sandbox.IndexesSelf(p)
@@ -694,7 +691,7 @@ func (g *generation) setmetatable(L *lua.LState) int {
 	}
 	mt, _ := L.Get(2).(*lua.LTable)
 	switch cv := g.classes[mt]; {
-	case g.committed && cv != nil && cv.table == mt && !isClassTable(obj):
+	case g.committed && cv != nil && cv.table == mt && !g.isClassTable(obj):
 		g.e.attach(obj, cv)
 	case g.committed:
 		obj.Metatable = L.Get(2)

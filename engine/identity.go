@@ -82,6 +82,12 @@ func (g *generation) stabilize() {
 		if !ok { // marked seen from the start: not walked
 			fs = orderedFields(made)
 		}
+		if cv := g.classes[made]; cv != nil && cv.table == made && !slices.ContainsFunc(fs, isIndexField) {
+			// A Programming in Lua class, whose constructor gave the
+			// stable table its __index when it first ran: the new
+			// version's constructor may not have run yet.
+			fs = append(slices.Clip(fs), field{lua.LString("__index"), stable})
+		}
 		g.merges = append(g.merges, identityMerge{stable: stable, next: tableOf(fs, made.Metatable), size: len(fs)})
 	}
 	for t, id := range g.identities {
@@ -106,7 +112,7 @@ func (g *generation) stabilize() {
 	for _, cv := range g.order {
 		cv.migrates = lookupVia(cv.fresh, migrateHook, made) != lua.LNil
 		if m, ok := walked[cv.fresh]; ok {
-			cv.meta = withMetatableField(m.meta, cv.table)
+			cv.meta = withSelfFields(m.meta, cv.table)
 		} else {
 			cv.meta = metaFields(cv.fresh, cv.table)
 		}
@@ -170,10 +176,16 @@ type identityTable struct {
 	t  *lua.LTable
 }
 
-// isClassTable reports whether t is a class rather than an object: a table
+// isIndexField reports whether f is an __index field.
+func isIndexField(f field) bool { return f.k == lua.LString("__index") }
+
+// isClassTable reports whether t is a class rather than an object: a class
+// of g (a Programming in Lua class may have no __index yet), or a table
 // with an __index field of its own. setmetatable(Sub, Base) extends a
 // class; it does not make an object of Base.
-func isClassTable(t *lua.LTable) bool { return t.RawGetString("__index") != lua.LNil }
+func (g *generation) isClassTable(t *lua.LTable) bool {
+	return g.classes[t] != nil || t.RawGetString("__index") != lua.LNil
+}
 
 // rebind replaces, in every value this generation reaches, the tables of
 // g.subst by their stable tables (see stabilize), and the stand-ins of

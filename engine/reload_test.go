@@ -485,6 +485,25 @@ function Screen:status() return self.title .. " at " .. self.cursor .. " v1" end
 return Screen`, "title.lua": `local title = require("screen"):new("title")
 function title:paint() return "painted" end
 return title`},
+		"subclass maker through a metatable": {"object.lua": `local Object = {}
+Object.__index = Object
+function Object:extend()
+  local cls = {}
+  cls.__index = cls
+  return setmetatable(cls, {__index = self})
+end
+function Object:new(...)
+  local o = setmetatable({}, self)
+  o:init(...)
+  return o
+end
+return Object`, "screen.lua": `local Screen = require("object"):extend()
+function Screen:init(title) self.title, self.cursor = title, 1 end
+function Screen:move(i) self.cursor = i end
+function Screen:status() return self.title .. " at " .. self.cursor .. " v1" end
+return Screen`, "title.lua": `local title = require("screen"):new("title")
+function title:paint() return "painted" end
+return title`},
 	}
 	for style, screen := range screens {
 		t.Run(style, func(t *testing.T) {
@@ -579,4 +598,34 @@ function make() return Counter:new() end`})
 	if got := call(t, c, "show"); got != "v2 4" {
 		t.Errorf("after the reload, show() = %v, want v2 4", got)
 	}
+}
+
+// TestPrototypeSubclassCopyingItsBase copies a Programming in Lua base
+// into a subclass with pairs, as mixins are copied: the subclass's
+// objects run the subclass's methods, before and after a reload, as they
+// do in plain Lua.
+func TestPrototypeSubclassCopyingItsBase(t *testing.T) {
+	files := map[string]string{
+		"base.lua": `local Base = {}
+function Base:new(o) o = o or {}; setmetatable(o, self); self.__index = self; return o end
+function Base:hello() return "base" end
+return Base`,
+		"sub.lua": `local Sub = {}
+for k, v in pairs(require("base")) do Sub[k] = v end
+function Sub:hello() return "sub v1" end
+return Sub`,
+		"main.lua": `local kept = hot.persist("kept", function() return {obj = require("sub"):new()} end)
+function hello() return kept.obj:hello() end`,
+	}
+	e, dir := newEngine(t, files)
+	hello := func(want string) {
+		t.Helper()
+		v, err := e.CallGlobal(context.Background(), "hello")
+		if s, _ := v.Str(); err != nil || s != want {
+			t.Fatalf("hello() = %v, %v; want %q", v, err, want)
+		}
+	}
+	hello("sub v1")
+	reload(t, e, dir, map[string]string{"sub.lua": strings.Replace(files["sub.lua"], "sub v1", "sub v2", 1)})
+	hello("sub v2")
 }

@@ -3,21 +3,20 @@ package sandbox
 import lua "github.com/yuin/gopher-lua"
 
 // IndexesSelf reports whether the function p's own code (not the functions
-// nested in it) writes an __index field into its first parameter or one
-// whose value is its first parameter: self.__index = self, the
-// constructor of Programming in Lua's classes, or {__index = self}, a
-// metatable of its objects. A method that gives __index to another table
-// (cls.__index = cls, a subclass maker) does not. It is safe for
-// concurrent use; it only reads p.
+// nested in it) sets self.__index = self, its first parameter's __index
+// field to that parameter: the constructor of Programming in Lua's
+// classes. A method that gives __index to another table (cls.__index =
+// cls, a subclass maker) or makes a metatable of self ({__index = self})
+// does not. It is safe for concurrent use; it only reads p.
 func IndexesSelf(p *lua.FunctionProto) bool {
-	if p.NumParameters == 0 {
+	if p.NumParameters == 0 { // register 0 is no self
 		return false
 	}
 	var f *protoFacts
 	for pc, inst := range p.Code {
 		switch instOp(inst) {
 		case lua.OP_SETTABLE, lua.OP_SETTABLEKS:
-			if instA(inst) != 0 && instC(inst) != 0 {
+			if instA(inst) != 0 || instC(inst) != 0 { // self[k] = self, self in register 0
 				continue
 			}
 			if f == nil {
