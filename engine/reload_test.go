@@ -167,6 +167,10 @@ func TestSyntaxErrorColumnIsTokenStart(t *testing.T) {
 		{"after CRLF line ends", "local x = 1\r\nlocal y = 2 ", "end\r\n"},
 		{"unterminated string", "local x = ", "'abc\nlocal y = 1\n"},
 		{"hexadecimal number without digits", "local x = ", "0xg\n"},
+		// Unclosed to the end of the file: where it opens.
+		{"unterminated long string at the end", "local x = 1\nlocal s = ", "[[abc\ndef"},
+		{"unterminated long comment at the end", "local x = 1\n", "--[[ abc\ndef\n"},
+		{"unterminated string at the end", "local x = ", "'abc"},
 		// At the end of the file, where <eof> starts: after the text.
 		{"<eof>", "local x = (1 +", "\n\n"},
 	} {

@@ -126,17 +126,22 @@ func compileSource(s source, lim Limits) (*lua.FunctionProto, error) {
 }
 
 // syntaxError places an error of gopher-lua's parser in s at the first
-// character of the token it is about; at the end of the file, where the
-// parser gives no position, at the end of the last line with text.
+// character of the token it is about (an unterminated string or comment
+// where it opens, even when the parser saw the end of the file first); at
+// the end of the file, where the parser gives no position and no token
+// failed, at the end of the last line with text.
 func syntaxError(s source, err error) *ScriptError {
 	se := scriptError(err, 0)
+	if pe, ok := errors.AsType[*parse.Error](err); ok {
+		if start := sandbox.TokenStart(s.data, pe.Pos); start.Line != parse.EOF {
+			se.Line, se.Column = start.Line, start.Column
+			return se
+		}
+	}
 	if se.Line == 0 {
 		text := bytes.TrimRight(s.data, " \t\r\n")
 		se.Line = bytes.Count(text, []byte("\n")) + 1
 		se.Column = len(text) - bytes.LastIndexByte(text, '\n')
-	} else if pe, ok := errors.AsType[*parse.Error](err); ok {
-		start := sandbox.TokenStart(s.data, pe.Pos)
-		se.Line, se.Column = start.Line, start.Column
 	}
 	return se
 }

@@ -14,17 +14,18 @@ import (
 // possibly on the next line. The token text it quotes cannot say how long
 // the token was in the source (a string's quotes and escapes, a long
 // string's lines), so TokenStart scans data again with the same scanner up
-// to that point. It returns end when no token ends there.
+// to that point. It returns end when no token ends there; given the end of
+// the file (Line parse.EOF), the token the scanner gave up on, if any.
 func TokenStart(data []byte, end ast.Position) ast.Position {
-	sc := parse.NewScanner(bytes.NewReader(data), "")
+	sc := parse.NewScanner(bytes.NewReader(data), end.Source)
 	var lx parse.Lexer
 	for {
 		tok, err := sc.Scan(&lx)
 		switch {
 		case err != nil: // the token the scanner gave up on
-			return tok.Pos
+			return ast.Position{Source: end.Source, Line: tok.Pos.Line, Column: tok.Pos.Column}
 		case sc.Pos.Line == end.Line && sc.Pos.Column == end.Column:
-			return tok.Pos
+			return ast.Position{Source: end.Source, Line: tok.Pos.Line, Column: tok.Pos.Column}
 		case tok.Type == parse.EOF:
 			return end
 		}
