@@ -1,4 +1,4 @@
-//go:build linux || openbsd || dragonfly || solaris || aix
+//go:build unix && !(darwin || ios || freebsd || netbsd)
 
 package engine
 

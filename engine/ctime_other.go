@@ -1,4 +1,4 @@
-//go:build !(linux || openbsd || dragonfly || solaris || aix || darwin || freebsd || netbsd)
+//go:build !unix
 
 package engine
 
@@ -9,6 +9,7 @@ import (
 
 // changeTime returns the modification time where the inode change time is
 // not at hand (Windows, among others). There a rewrite of the same size
-// within one timestamp tick of a read, with its modification time set
-// back, goes unseen by a manual reload.
+// whose modification time is set back (touch -d, cp -p, rsync -t, tar)
+// goes unseen by a manual reload, however long after the read it came;
+// the watcher still sees it.
 func changeTime(fi os.FileInfo) time.Time { return fi.ModTime() }

@@ -1,4 +1,4 @@
-//go:build linux || openbsd || dragonfly || solaris || aix || darwin || freebsd || netbsd
+//go:build unix
 
 package engine
 

@@ -405,7 +405,7 @@ func (g *generation) keepLocals() map[string]keptModule {
 	for m := range g.libraries {
 		// A reused value's state is shared with the running calls: it
 		// stays kept, uninspected, while its source does not change.
-		if s := g.scripts[m]; s != nil && namesString(s.proto, "setmetatable") && (g.reused[m] || g.hasModuleState(s, g.modules[m])) {
+		if s := g.scripts[m]; s != nil && namesSetmetatable(s.proto) && (g.reused[m] || g.hasModuleState(s, g.modules[m])) {
 			keep(m, 0)
 		}
 	}
@@ -501,15 +501,15 @@ func (g *generation) reachesState(v lua.LValue) bool {
 	return false
 }
 
-// namesString reports whether a chunk names str anywhere (a global read, a
-// field, a string), in any of its functions.
-func namesString(p *lua.FunctionProto, str string) bool {
+// namesSetmetatable reports whether a chunk names setmetatable anywhere
+// (a global read, a field, a string), in any of its functions.
+func namesSetmetatable(p *lua.FunctionProto) bool {
 	for _, c := range p.Constants {
-		if c == lua.LString(str) {
+		if c == lua.LString("setmetatable") {
 			return true
 		}
 	}
-	return slices.ContainsFunc(p.FunctionPrototypes, func(p *lua.FunctionProto) bool { return namesString(p, str) })
+	return slices.ContainsFunc(p.FunctionPrototypes, namesSetmetatable)
 }
 
 // prototypeClass reports whether t, a module's value that is no class by
@@ -569,7 +569,7 @@ func ownMethods(t *lua.LTable) (methods, ctor bool) {
 // self})) is none, and the objects of its class are no classes.
 func isPrototypeConstructor(p *lua.FunctionProto) bool {
 	return p.NumParameters > 0 && len(p.DbgLocals) > 0 && p.DbgLocals[0].Name == "self" &&
-		(namesString(p, "setmetatable") || slices.Contains(p.DbgUpvalues, "setmetatable")) && sandbox.IndexesSelf(p)
+		(namesSetmetatable(p) || slices.Contains(p.DbgUpvalues, "setmetatable")) && sandbox.IndexesSelf(p)
 }
 
 func (g *generation) register(name string, t *lua.LTable, module string) *classVersion {
