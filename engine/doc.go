@@ -32,6 +32,13 @@
 //     that a module returns with a method set on it is a subclass too:
 //     each reload gives it the fields the new run made (keep its data in
 //     hot.persist);
+//   - otherwise the returned table itself when a function of it gives each
+//     object it makes a metatable indexing the table: function M.new(o)
+//     return setmetatable(o, {__index = M}) end, the same with a module
+//     local mt = {__index = M}, or function M:new(o) return setmetatable(o,
+//     {__index = self}) end. Such objects are not adopted (their metatable
+//     is not the class), but they find the class's methods through the one
+//     stable class table, so they run each reload's code too;
 //   - a table made by hot.class(name).
 //
 // The class is named after its module (or the name given to hot.class):

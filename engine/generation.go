@@ -513,23 +513,28 @@ func namesSetmetatable(p *lua.FunctionProto) bool {
 }
 
 // prototypeClass reports whether t, a module's value that is no class by
-// classOfModule, is a class in the style of Programming in Lua's chapter
-// on object-oriented programming, whose constructor gives the class its
-// __index only when it first runs (function Account:new(o)
-// setmetatable(o, self); self.__index = self ... end): t has such a
-// method, or t was made by one (its metatable is a class of this
-// generation, through whose __index chain t finds such a method: Special
-// = Account:new()) and has methods of its own. An object of a class whose
-// constructor gives no __index (setmetatable(o, self) alone) stays an
-// object, methods of its own or not: no constructor makes it a class, and
-// its objects would not find its methods.
+// classOfModule, is a class all the same, whose objects find their methods
+// in it although it has no __index of its own:
+//
+//   - a class as Programming in Lua writes them, whose constructor gives
+//     the class its __index only when it first runs (function
+//     Account:new(o) setmetatable(o, self); self.__index = self ... end):
+//     t has such a method, or t was made by one (its metatable is a class
+//     of this generation, through whose __index chain t finds such a
+//     method: Special = Account:new()) and has methods of its own;
+//   - a table whose constructor gives each object a metatable indexing it
+//     (see makesObjectsOf).
+//
+// An object of a class whose constructor gives no __index (setmetatable(o,
+// self) alone) stays an object, methods of its own or not: no constructor
+// makes it a class, and its objects would not find its methods.
 func (g *generation) prototypeClass(t *lua.LTable) bool {
 	if standInOf(t) != nil || handleOf(t) != nil {
 		return false
 	}
-	methods, ctor := ownMethods(t)
-	if ctor || !methods {
-		return ctor
+	methods, ctor, factory := ownMethods(t)
+	if ctor || factory || !methods {
+		return ctor || factory
 	}
 	if mt, ok := t.Metatable.(*lua.LTable); !ok || g.classes[mt] == nil {
 		return false
@@ -542,34 +547,76 @@ func (g *generation) prototypeClass(t *lua.LTable) bool {
 		if t, ok = mt.RawGetString("__index").(*lua.LTable); !ok {
 			return false
 		}
-		if _, ctor := ownMethods(t); ctor {
+		if _, ctor, _ := ownMethods(t); ctor {
 			return true
 		}
 	}
 	return false
 }
 
-// ownMethods reports whether t has Lua functions among its own fields,
-// and whether one of them is a prototype constructor.
-func ownMethods(t *lua.LTable) (methods, ctor bool) {
+// ownMethods reports whether t has Lua functions among its own fields;
+// whether one of them is a prototype constructor; and whether one makes
+// objects that find their methods in t (see makesObjectsOf).
+func ownMethods(t *lua.LTable) (methods, ctor, factory bool) {
 	t.ForEach(func(_, v lua.LValue) {
 		if fn, ok := v.(*lua.LFunction); ok && fn.Proto != nil {
 			methods = true
 			ctor = ctor || isPrototypeConstructor(fn.Proto)
+			factory = factory || makesObjectsOf(fn, t)
 		}
 	})
-	return methods, ctor
+	return methods, ctor, factory
 }
 
-// isPrototypeConstructor reports whether p is a method (its first
-// parameter is self) that names setmetatable (the global, or a local copy
-// of it: local setmetatable = setmetatable) and sets self.__index = self
-// (see sandbox.IndexesSelf): a method that makes a subclass (cls.__index =
-// cls; return setmetatable(cls, self), or setmetatable(cls, {__index =
-// self})) is none, and the objects of its class are no classes.
+// isPrototypeConstructor reports whether p is a method that calls
+// setmetatable and sets self.__index = self (see sandbox.IndexesSelf): a
+// method that makes a subclass (cls.__index = cls; return setmetatable(cls,
+// self)) is none, and the objects of its class are no classes.
 func isPrototypeConstructor(p *lua.FunctionProto) bool {
-	return p.NumParameters > 0 && len(p.DbgLocals) > 0 && p.DbgLocals[0].Name == "self" &&
-		(namesSetmetatable(p) || slices.Contains(p.DbgUpvalues, "setmetatable")) && sandbox.IndexesSelf(p)
+	if !isMethod(p) || !callsSetmetatable(p) {
+		return false
+	}
+	own, _ := sandbox.IndexesSelf(p)
+	return own
+}
+
+// makesObjectsOf reports whether fn, a function of the table t, makes
+// objects whose metatable indexes t: it calls setmetatable and is a method
+// that makes self the __index of a table (function M:new(o) return
+// setmetatable(o, {__index = self}) end), or holds t and names __index
+// (function M.new(o) return setmetatable(o, {__index = M}) end), or holds
+// a table whose __index is t (local mt = {__index = M}; function M.new(o)
+// return setmetatable(o, mt) end).
+func makesObjectsOf(fn *lua.LFunction, t *lua.LTable) bool {
+	p := fn.Proto
+	if !callsSetmetatable(p) {
+		return false
+	}
+	if isMethod(p) {
+		if _, other := sandbox.IndexesSelf(p); other {
+			return true
+		}
+	}
+	for _, uv := range fn.Upvalues {
+		if uv == nil {
+			continue
+		}
+		if v, ok := uv.Value().(*lua.LTable); ok && (v == t && slices.Contains(p.Constants, lua.LValue(lua.LString("__index"))) || v.RawGetString("__index") == t) {
+			return true
+		}
+	}
+	return false
+}
+
+// isMethod reports whether p's first parameter is self.
+func isMethod(p *lua.FunctionProto) bool {
+	return p.NumParameters > 0 && len(p.DbgLocals) > 0 && p.DbgLocals[0].Name == "self"
+}
+
+// callsSetmetatable reports whether p names setmetatable: the global, or a
+// local copy of it (local setmetatable = setmetatable).
+func callsSetmetatable(p *lua.FunctionProto) bool {
+	return namesSetmetatable(p) || slices.Contains(p.DbgUpvalues, "setmetatable")
 }
 
 func (g *generation) register(name string, t *lua.LTable, module string) *classVersion {

@@ -618,3 +618,66 @@ function hello() return kept.obj:hello() end`,
 	reload(t, e, dir, map[string]string{"sub.lua": strings.Replace(files["sub.lua"], "sub v1", "sub v2", 1)})
 	hello("sub v2")
 }
+
+// TestFactoryClassesFollowReloads edits classes whose constructor gives
+// each object a metatable indexing the class, written the three common
+// ways: objects made while loading and made later by calls all run the new
+// code and keep their data. A helper module whose function indexes its
+// argument stays a library.
+func TestFactoryClassesFollowReloads(t *testing.T) {
+	factories := map[string]string{
+		"inline": `local M = {}
+function M.new(n) return setmetatable({n = n}, {__index = M}) end
+function M:get() return "inline v1 " .. self.n end
+return M`,
+		"shared": `local M = {}
+local mt = {__index = M}
+function M.new(n) return setmetatable({n = n}, mt) end
+function M:get() return "shared v1 " .. self.n end
+return M`,
+		"method": `local M = {}
+function M:new(n) return setmetatable({n = n}, {__index = self}) end
+function M:get() return "method v1 " .. self.n end
+return M`,
+	}
+	files := map[string]string{
+		"util.lua": `local util = {}
+function util.readonly(t) return setmetatable({}, {__index = t, __newindex = function() error("read-only") end}) end
+return util`,
+		"main.lua": `local store = hot.persist("store", {})
+local kinds = {"inline", "shared", "method"}
+local function make(n)
+  for _, k in ipairs(kinds) do
+    local F = require(k)
+    store[#store + 1] = k == "method" and F:new(n) or F.new(n)
+  end
+end
+if #store == 0 then make(1) end
+function spawn(n) make(n) end
+function report()
+  local out = {}
+  for i, o in ipairs(store) do out[i] = o:get() end
+  return table.concat(out, ",")
+end`,
+	}
+	maps.Copy(files, map[string]string{"inline.lua": factories["inline"], "shared.lua": factories["shared"], "method.lua": factories["method"]})
+	e, dir := newEngine(t, files)
+	ctx := context.Background()
+	if _, err := e.CallGlobal(ctx, "spawn", 2); err != nil {
+		t.Fatal(err)
+	}
+	edits := map[string]string{}
+	for k, src := range factories {
+		edits[k+".lua"] = strings.Replace(src, k+" v1", k+" v2", 1)
+	}
+	reload(t, e, dir, edits)
+	v, err := e.CallGlobal(ctx, "report")
+	if got, _ := v.Str(); err != nil || got != "inline v2 1,shared v2 1,method v2 1,inline v2 2,shared v2 2,method v2 2" {
+		t.Errorf("report() = %v, %v; want every object on v2 with its own n", v, err)
+	}
+	for _, c := range e.Classes() {
+		if c.Name == "util" {
+			t.Errorf("util is taken for a class: %v", e.Classes())
+		}
+	}
+}

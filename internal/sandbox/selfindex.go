@@ -2,32 +2,37 @@ package sandbox
 
 import lua "github.com/yuin/gopher-lua"
 
-// IndexesSelf reports whether the function p's own code (not the functions
-// nested in it) sets self.__index = self, its first parameter's __index
-// field to that parameter: the constructor of Programming in Lua's
-// classes. A method that gives __index to another table (cls.__index =
-// cls, a subclass maker) or makes a metatable of self ({__index = self})
-// does not. It is safe for concurrent use; it only reads p.
-func IndexesSelf(p *lua.FunctionProto) bool {
+// IndexesSelf reports what the function p's own code (not the functions
+// nested in it) makes of its first parameter, self, as an __index: own,
+// when it sets self.__index = self (the constructor of Programming in
+// Lua's classes); other, when it sets self as another table's __index
+// ({__index = self}: a metatable for an object, or for a subclass). A
+// write of another table's own __index (cls.__index = cls) is neither. It
+// is safe for concurrent use; it only reads p.
+func IndexesSelf(p *lua.FunctionProto) (own, other bool) {
 	if p.NumParameters == 0 { // register 0 is no self
-		return false
+		return false, false
 	}
 	var f *protoFacts
 	for pc, inst := range p.Code {
 		switch instOp(inst) {
 		case lua.OP_SETTABLE, lua.OP_SETTABLEKS:
-			if instA(inst) != 0 || instC(inst) != 0 { // self[k] = self, self in register 0
+			if instC(inst) != 0 { // t[k] = self, self in register 0
 				continue
 			}
 			if f == nil {
 				f = learnProto(p, false)
 			}
 			if f.stringOperand(p, pc, instB(inst)) == "__index" {
-				return true
+				if instA(inst) == 0 {
+					own = true
+				} else {
+					other = true
+				}
 			}
 		}
 	}
-	return false
+	return own, other
 }
 
 // stringOperand returns the string constant the RK operand k names at pc
