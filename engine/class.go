@@ -43,7 +43,12 @@ type classVersion struct {
 	// migrates is set when the version has a __migrate hook, its own or a
 	// base's.
 	migrates bool
-	meta     []metaField // what a handle copies from table (see metaFields)
+	// selfIndexed is set for a Programming in Lua class, whose constructor
+	// gives it __index = itself only when it first runs: a handle gives
+	// its objects that __index from the start (see metaFields), and a
+	// reload keeps it in the stable table (see stabilize).
+	selfIndexed bool
+	meta        []metaField // what a handle copies from table (see metaFields)
 }
 
 // handleKey is the raw key under which a handle table keeps its *handle.
@@ -90,7 +95,7 @@ type handle struct {
 
 func newHandle(name string, cv *classVersion) *handle {
 	if cv.meta == nil {
-		cv.meta = metaFields(cv.table, cv.table)
+		cv.meta = metaFields(cv.table, cv.table, cv.selfIndexed)
 	}
 	h := &handle{name: name, t: newTable(len(cv.meta) + 1)}
 	h.t.RawSetString(handleKey, &lua.LUserData{Value: h})
@@ -113,12 +118,13 @@ type metaField struct {
 // metaFields lists what a handle copies from the class table t: its
 // metamethods (fields whose name starts with "__", __index included) and,
 // unless the class sets its own, __metatable = self (the class's stable
-// table), so that getmetatable of an object is its class. It scans the
+// table), so that getmetatable of an object is its class; and, for a
+// selfIndexed class without an __index yet, __index = self. It scans the
 // whole class, so prepare calls it, before the commit holds calls up.
-func metaFields(t, self *lua.LTable) []metaField {
+func metaFields(t, self *lua.LTable, selfIndexed bool) []metaField {
 	var meta []metaField
 	t.ForEach(func(k, v lua.LValue) { meta = appendMetaField(meta, k, v) })
-	return withSelfFields(meta, self)
+	return withSelfFields(meta, self, selfIndexed)
 }
 
 // appendMetaField appends the field k, v to meta when a handle copies it.
@@ -130,12 +136,14 @@ func appendMetaField(meta []metaField, k, v lua.LValue) []metaField {
 	return append(meta, metaField{string(ks), v})
 }
 
-// withSelfFields appends to meta __metatable = self and __index = self,
-// each unless the class sets its own: getmetatable(obj) is the class, and
-// the objects of a Programming in Lua class, which gets its __index only
-// when its constructor first runs, find their methods from the start.
-func withSelfFields(meta []metaField, self *lua.LTable) []metaField {
-	for _, key := range []string{"__metatable", "__index"} {
+// withSelfFields appends to meta __metatable = self and, for a
+// selfIndexed class, __index = self, each unless the class sets its own.
+func withSelfFields(meta []metaField, self *lua.LTable, selfIndexed bool) []metaField {
+	keys := []string{"__metatable"}
+	if selfIndexed {
+		keys = append(keys, "__index")
+	}
+	for _, key := range keys {
 		if !slices.ContainsFunc(meta, func(f metaField) bool { return f.key == key }) {
 			meta = append(meta, metaField{key, self})
 		}
@@ -146,7 +154,7 @@ func withSelfFields(meta []metaField, self *lua.LTable) []metaField {
 // point makes the handle present cv: __index, metamethods, __metatable.
 func (h *handle) point(cv *classVersion) {
 	if cv.meta == nil {
-		cv.meta = metaFields(cv.table, cv.table)
+		cv.meta = metaFields(cv.table, cv.table, cv.selfIndexed)
 	}
 	h.repoint(cv, metaWrites(h.copied, cv.meta))
 }

@@ -321,12 +321,16 @@ func (g *generation) load(L *lua.LState, s *script) lua.LValue {
 		return ret
 	}
 	cls, key := classOfModule(t)
-	if cls == nil && g.prototypeClass(t) {
-		cls = t // its objects find their methods through their handles
+	selfIndexed := false
+	if cls == nil {
+		var isClass bool
+		if isClass, selfIndexed = g.prototypeClass(t); isClass {
+			cls = t
+		}
 	}
 	if cls != nil {
 		cv := g.register(s.module, cls, s.module)
-		cv.owner = t
+		cv.owner, cv.selfIndexed = t, selfIndexed
 		g.classes[t] = cv
 		g.identities[cls] = "class " + s.module
 		if key != "" {
@@ -514,44 +518,46 @@ func namesSetmetatable(p *lua.FunctionProto) bool {
 
 // prototypeClass reports whether t, a module's value that is no class by
 // classOfModule, is a class all the same, whose objects find their methods
-// in it although it has no __index of its own:
+// in it although it has no __index of its own, and whether the class
+// indexes itself:
 //
 //   - a class as Programming in Lua writes them, whose constructor gives
 //     the class its __index only when it first runs (function
 //     Account:new(o) setmetatable(o, self); self.__index = self ... end):
 //     t has such a method, or t was made by one (its metatable is a class
 //     of this generation, through whose __index chain t finds such a
-//     method: Special = Account:new()) and has methods of its own;
+//     method: Special = Account:new()) and has methods of its own. Such a
+//     class indexes itself;
 //   - a table whose constructor gives each object a metatable indexing it
-//     (see makesObjectsOf).
+//     (see makesObjectsOf). Such a class has no __index.
 //
 // An object of a class whose constructor gives no __index (setmetatable(o,
 // self) alone) stays an object, methods of its own or not: no constructor
 // makes it a class, and its objects would not find its methods.
-func (g *generation) prototypeClass(t *lua.LTable) bool {
+func (g *generation) prototypeClass(t *lua.LTable) (isClass, selfIndexed bool) {
 	if standInOf(t) != nil || handleOf(t) != nil {
-		return false
+		return false, false
 	}
 	methods, ctor, factory := ownMethods(t)
 	if ctor || factory || !methods {
-		return ctor || factory
+		return ctor || factory, ctor
 	}
 	if mt, ok := t.Metatable.(*lua.LTable); !ok || g.classes[mt] == nil {
-		return false
+		return false, false
 	}
 	for range lua.MaxTableGetLoop {
 		mt, ok := t.Metatable.(*lua.LTable)
 		if !ok {
-			return false
+			return false, false
 		}
 		if t, ok = mt.RawGetString("__index").(*lua.LTable); !ok {
-			return false
+			return false, false
 		}
 		if _, ctor, _ := ownMethods(t); ctor {
-			return true
+			return true, true
 		}
 	}
-	return false
+	return false, false
 }
 
 // ownMethods reports whether t has Lua functions among its own fields;
@@ -583,10 +589,11 @@ func isPrototypeConstructor(p *lua.FunctionProto) bool {
 // makesObjectsOf reports whether fn, a function of the table t, makes
 // objects whose metatable indexes t: it calls setmetatable and is a method
 // that makes self the __index of a table (function M:new(o) return
-// setmetatable(o, {__index = self}) end), or holds t and names __index
-// (function M.new(o) return setmetatable(o, {__index = M}) end), or holds
-// a table whose __index is t (local mt = {__index = M}; function M.new(o)
-// return setmetatable(o, mt) end).
+// setmetatable(o, {__index = self}) end), or makes t, which it holds, the
+// __index of a table (function M.new(o) return setmetatable(o, {__index =
+// M}) end), or holds a table whose __index is t (local mt = {__index = M};
+// function M.new(o) return setmetatable(o, mt) end). A helper that indexes
+// its argument or another table (a read-only proxy, defaults) does none.
 func makesObjectsOf(fn *lua.LFunction, t *lua.LTable) bool {
 	p := fn.Proto
 	if !callsSetmetatable(p) {
@@ -597,11 +604,16 @@ func makesObjectsOf(fn *lua.LFunction, t *lua.LTable) bool {
 			return true
 		}
 	}
+	for _, i := range sandbox.IndexUpvalues(p) {
+		if i < len(fn.Upvalues) && fn.Upvalues[i] != nil && fn.Upvalues[i].Value() == t {
+			return true
+		}
+	}
 	for _, uv := range fn.Upvalues {
 		if uv == nil {
 			continue
 		}
-		if v, ok := uv.Value().(*lua.LTable); ok && (v == t && slices.Contains(p.Constants, lua.LValue(lua.LString("__index"))) || v.RawGetString("__index") == t) {
+		if mt, ok := uv.Value().(*lua.LTable); ok && mt != t && mt.RawGetString("__index") == t {
 			return true
 		}
 	}
@@ -613,10 +625,11 @@ func isMethod(p *lua.FunctionProto) bool {
 	return p.NumParameters > 0 && len(p.DbgLocals) > 0 && p.DbgLocals[0].Name == "self"
 }
 
-// callsSetmetatable reports whether p names setmetatable: the global, or a
-// local copy of it (local setmetatable = setmetatable).
+// callsSetmetatable reports whether p's own code (not its nested
+// functions') names setmetatable: the global, or a local copy of it (local
+// setmetatable = setmetatable).
 func callsSetmetatable(p *lua.FunctionProto) bool {
-	return namesSetmetatable(p) || slices.Contains(p.DbgUpvalues, "setmetatable")
+	return slices.Contains(p.Constants, lua.LValue(lua.LString("setmetatable"))) || slices.Contains(p.DbgUpvalues, "setmetatable")
 }
 
 func (g *generation) register(name string, t *lua.LTable, module string) *classVersion {

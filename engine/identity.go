@@ -82,7 +82,7 @@ func (g *generation) stabilize() {
 		if !ok { // marked seen from the start: not walked
 			fs = orderedFields(made)
 		}
-		if cv := g.classes[made]; cv != nil && cv.table == made && !slices.ContainsFunc(fs, isIndexField) {
+		if cv := g.classes[made]; cv != nil && cv.table == made && cv.selfIndexed && !slices.ContainsFunc(fs, isIndexField) {
 			// A Programming in Lua class, whose constructor gave the
 			// stable table its __index when it first ran: the new
 			// version's constructor may not have run yet.
@@ -112,9 +112,9 @@ func (g *generation) stabilize() {
 	for _, cv := range g.order {
 		cv.migrates = lookupVia(cv.fresh, migrateHook, made) != lua.LNil
 		if m, ok := walked[cv.fresh]; ok {
-			cv.meta = withSelfFields(m.meta, cv.table)
+			cv.meta = withSelfFields(m.meta, cv.table, cv.selfIndexed)
 		} else {
-			cv.meta = metaFields(cv.fresh, cv.table)
+			cv.meta = metaFields(cv.fresh, cv.table, cv.selfIndexed)
 		}
 		cv.version = Version{Generation: g.num, Hash: g.classHash(cv)}
 	}
@@ -525,7 +525,7 @@ func (e *Engine) keepVersionsAside(g, old *generation) {
 		if k := kept[cv.table]; k != nil {
 			stable := cv.table
 			cv.table, cv.owner = k, keep(cv.owner).(*lua.LTable)
-			cv.meta = metaFields(k, stable)
+			cv.meta = metaFields(k, stable, cv.selfIndexed)
 			if cv.frozen != nil {
 				cv.frozen.point(cv)
 			}

@@ -622,7 +622,8 @@ function hello() return kept.obj:hello() end`,
 // TestFactoryClassesFollowReloads edits classes whose constructor gives
 // each object a metatable indexing the class, written the three common
 // ways: objects made while loading and made later by calls all run the new
-// code and keep their data. A helper module whose function indexes its
+// code and keep their data, and the classes get no __index of their own.
+// A helper module whose function holds the module and indexes its
 // argument stays a library.
 func TestFactoryClassesFollowReloads(t *testing.T) {
 	factories := map[string]string{
@@ -642,7 +643,10 @@ return M`,
 	}
 	files := map[string]string{
 		"util.lua": `local util = {}
-function util.readonly(t) return setmetatable({}, {__index = t, __newindex = function() error("read-only") end}) end
+function util.readonly(t)
+  for k, v in pairs(t) do if type(v) == "table" then t[k] = util.readonly(v) end end
+  return setmetatable({}, {__index = t, __newindex = function() error("read-only") end})
+end
 return util`,
 		"main.lua": `local store = hot.persist("store", {})
 local kinds = {"inline", "shared", "method"}
@@ -658,7 +662,8 @@ function report()
   local out = {}
   for i, o in ipairs(store) do out[i] = o:get() end
   return table.concat(out, ",")
-end`,
+end
+function ownIndex() return rawget(require("inline"), "__index") ~= nil end`,
 	}
 	maps.Copy(files, map[string]string{"inline.lua": factories["inline"], "shared.lua": factories["shared"], "method.lua": factories["method"]})
 	e, dir := newEngine(t, files)
@@ -675,9 +680,12 @@ end`,
 	if got, _ := v.Str(); err != nil || got != "inline v2 1,shared v2 1,method v2 1,inline v2 2,shared v2 2,method v2 2" {
 		t.Errorf("report() = %v, %v; want every object on v2 with its own n", v, err)
 	}
+	if v, err := e.CallGlobal(ctx, "ownIndex"); v.Any() != false || err != nil {
+		t.Errorf("ownIndex() = %v, %v: the reload gave the factory class an __index of its own", v, err)
+	}
 	for _, c := range e.Classes() {
 		if c.Name == "util" {
-			t.Errorf("util is taken for a class: %v", e.Classes())
+			t.Errorf("util, which holds itself and indexes its argument, is taken for a class: %v", e.Classes())
 		}
 	}
 }

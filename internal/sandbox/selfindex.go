@@ -35,6 +35,34 @@ func IndexesSelf(p *lua.FunctionProto) (own, other bool) {
 	return own, other
 }
 
+// IndexUpvalues returns the upvalues whose value the function p's own code
+// stores as an __index field ({__index = M}, M an upvalue): the metatable
+// a factory gives the objects it makes. It is safe for concurrent use; it
+// only reads p.
+func IndexUpvalues(p *lua.FunctionProto) []int {
+	var f *protoFacts
+	var ups []int
+	for pc, inst := range p.Code {
+		switch instOp(inst) {
+		case lua.OP_SETTABLE, lua.OP_SETTABLEKS:
+			c := instC(inst)
+			if c&rkConstant != 0 {
+				continue
+			}
+			if f == nil {
+				f = learnProto(p, false)
+			}
+			if f.stringOperand(p, pc, instB(inst)) != "__index" {
+				continue
+			}
+			if i := f.lastWrite(p, pc, c, true); i >= 0 && instOp(p.Code[i]) == lua.OP_GETUPVAL {
+				ups = append(ups, instB(p.Code[i]))
+			}
+		}
+	}
+	return ups
+}
+
 // stringOperand returns the string constant the RK operand k names at pc
 // of p: a constant, or a register an OP_LOADK of one wrote on the straight
 // line before (gopher-lua loads a constant key so); else "".
