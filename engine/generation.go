@@ -529,7 +529,7 @@ func namesSetmetatable(p *lua.FunctionProto) bool {
 //     method: Special = Account:new()) and has methods of its own. Such a
 //     class indexes itself;
 //   - a table whose constructor gives each object a metatable indexing it
-//     (see makesObjectsOf). Such a class has no __index.
+//     (see constructs). Such a class has no __index.
 //
 // An object of a class whose constructor gives no __index (setmetatable(o,
 // self) alone) stays an object, methods of its own or not: no constructor
@@ -560,53 +560,48 @@ func (g *generation) prototypeClass(t *lua.LTable) (isClass, selfIndexed bool) {
 	return false, false
 }
 
-// ownMethods reports whether t has Lua functions among its own fields;
-// whether one of them is a prototype constructor; and whether one makes
-// objects that find their methods in t (see makesObjectsOf).
+// ownMethods reports whether t has Lua functions among its own fields, and
+// whether one of them is a prototype constructor or a factory of t (see
+// constructs).
 func ownMethods(t *lua.LTable) (methods, ctor, factory bool) {
 	t.ForEach(func(_, v lua.LValue) {
 		if fn, ok := v.(*lua.LFunction); ok && fn.Proto != nil {
-			methods = true
-			ctor = ctor || isPrototypeConstructor(fn.Proto)
-			factory = factory || makesObjectsOf(fn, t)
+			c, f := constructs(fn, t)
+			methods, ctor, factory = true, ctor || c, factory || f
 		}
 	})
 	return methods, ctor, factory
 }
 
-// isPrototypeConstructor reports whether p is a method that calls
-// setmetatable and sets self.__index = self (see sandbox.IndexesSelf): a
-// method that makes a subclass (cls.__index = cls; return setmetatable(cls,
-// self)) is none, and the objects of its class are no classes.
-func isPrototypeConstructor(p *lua.FunctionProto) bool {
-	if !isMethod(p) || !callsSetmetatable(p) {
-		return false
-	}
-	own, _ := sandbox.IndexesSelf(p)
-	return own
-}
-
-// makesObjectsOf reports whether fn, a function of the table t, makes
-// objects whose metatable indexes t: it calls setmetatable and is a method
-// that makes self the __index of a table (function M:new(o) return
-// setmetatable(o, {__index = self}) end), or makes t, which it holds, the
-// __index of a table (function M.new(o) return setmetatable(o, {__index =
-// M}) end), or holds a table whose __index is t (local mt = {__index = M};
-// function M.new(o) return setmetatable(o, mt) end). A helper that indexes
-// its argument or another table (a read-only proxy, defaults) does none.
-func makesObjectsOf(fn *lua.LFunction, t *lua.LTable) bool {
+// constructs reports how fn, a function of the table t that calls
+// setmetatable, makes objects of t:
+//
+//   - ctor: a method that sets self.__index = self (see
+//     sandbox.IndexesSelf), the constructor of a Programming in Lua class.
+//     A method that makes a subclass (cls.__index = cls; return
+//     setmetatable(cls, self)) is none, and the objects of its class are
+//     no classes;
+//   - factory: it gives the objects it makes a metatable indexing t: a
+//     method making self the __index of a table (function M:new(o) return
+//     setmetatable(o, {__index = self}) end), or a function making t,
+//     which it holds, the __index of a table (function M.new(o) return
+//     setmetatable(o, {__index = M}) end), or holding a table whose
+//     __index is t (local mt = {__index = M}; function M.new(o) return
+//     setmetatable(o, mt) end). A helper that indexes its argument or
+//     another table (a read-only proxy, defaults) is none.
+func constructs(fn *lua.LFunction, t *lua.LTable) (ctor, factory bool) {
 	p := fn.Proto
 	if !callsSetmetatable(p) {
-		return false
+		return false, false
 	}
 	if isMethod(p) {
-		if _, other := sandbox.IndexesSelf(p); other {
-			return true
+		if ctor, factory = sandbox.IndexesSelf(p); ctor || factory {
+			return ctor, factory
 		}
 	}
 	for _, i := range sandbox.IndexUpvalues(p) {
 		if i < len(fn.Upvalues) && fn.Upvalues[i] != nil && fn.Upvalues[i].Value() == t {
-			return true
+			return false, true
 		}
 	}
 	for _, uv := range fn.Upvalues {
@@ -614,10 +609,10 @@ func makesObjectsOf(fn *lua.LFunction, t *lua.LTable) bool {
 			continue
 		}
 		if mt, ok := uv.Value().(*lua.LTable); ok && mt != t && mt.RawGetString("__index") == t {
-			return true
+			return false, true
 		}
 	}
-	return false
+	return false, false
 }
 
 // isMethod reports whether p's first parameter is self.

@@ -22,9 +22,8 @@ func TokenStart(data []byte, end ast.Position) ast.Position {
 	for {
 		tok, err := sc.Scan(&lx)
 		switch {
-		case err != nil: // the token the scanner gave up on
-			return ast.Position{Source: end.Source, Line: tok.Pos.Line, Column: tok.Pos.Column}
-		case sc.Pos.Line == end.Line && sc.Pos.Column == end.Column:
+		case err != nil, // the token the scanner gave up on
+			sc.Pos.Line == end.Line && sc.Pos.Column == end.Column:
 			return ast.Position{Source: end.Source, Line: tok.Pos.Line, Column: tok.Pos.Column}
 		case tok.Type == parse.EOF:
 			return end

@@ -13,25 +13,12 @@ func IndexesSelf(p *lua.FunctionProto) (own, other bool) {
 	if p.NumParameters == 0 { // register 0 is no self
 		return false, false
 	}
-	var f *protoFacts
-	for pc, inst := range p.Code {
-		switch instOp(inst) {
-		case lua.OP_SETTABLE, lua.OP_SETTABLEKS:
-			if instC(inst) != 0 { // t[k] = self, self in register 0
-				continue
-			}
-			if f == nil {
-				f = learnProto(p, false)
-			}
-			if f.stringOperand(p, pc, instB(inst)) == "__index" {
-				if instA(inst) == 0 {
-					own = true
-				} else {
-					other = true
-				}
-			}
+	indexStores(p, func(_ *protoFacts, _ int, inst uint32) {
+		if instC(inst) == 0 { // t.__index = self, self in register 0
+			own = own || instA(inst) == 0
+			other = other || instA(inst) != 0
 		}
-	}
+	})
 	return own, other
 }
 
@@ -40,27 +27,33 @@ func IndexesSelf(p *lua.FunctionProto) (own, other bool) {
 // a factory gives the objects it makes. It is safe for concurrent use; it
 // only reads p.
 func IndexUpvalues(p *lua.FunctionProto) []int {
-	var f *protoFacts
 	var ups []int
-	for pc, inst := range p.Code {
-		switch instOp(inst) {
-		case lua.OP_SETTABLE, lua.OP_SETTABLEKS:
-			c := instC(inst)
-			if c&rkConstant != 0 {
-				continue
-			}
-			if f == nil {
-				f = learnProto(p, false)
-			}
-			if f.stringOperand(p, pc, instB(inst)) != "__index" {
-				continue
-			}
+	indexStores(p, func(f *protoFacts, pc int, inst uint32) {
+		if c := instC(inst); c&rkConstant == 0 {
 			if i := f.lastWrite(p, pc, c, true); i >= 0 && instOp(p.Code[i]) == lua.OP_GETUPVAL {
 				ups = append(ups, instB(p.Code[i]))
 			}
 		}
-	}
+	})
 	return ups
+}
+
+// indexStores calls store for each instruction of p's own code that
+// stores a field named __index (t.__index = v, {__index = v}), with what
+// it learned of p.
+func indexStores(p *lua.FunctionProto, store func(f *protoFacts, pc int, inst uint32)) {
+	var f *protoFacts
+	for pc, inst := range p.Code {
+		if op := instOp(inst); op != lua.OP_SETTABLE && op != lua.OP_SETTABLEKS {
+			continue
+		}
+		if f == nil {
+			f = learnProto(p, false)
+		}
+		if f.stringOperand(p, pc, instB(inst)) == "__index" {
+			store(f, pc, inst)
+		}
+	}
 }
 
 // stringOperand returns the string constant the RK operand k names at pc
