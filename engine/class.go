@@ -11,9 +11,10 @@ import (
 )
 
 // Version identifies the code a class or object runs: the generation whose
-// state defined the class table, and a hash of the script that defined it
-// combined with the scripts of its base classes. Two versions with the same
-// Hash run the same source text. A Version is a comparable plain value.
+// state defined the class table, and a hash of the scripts it was built
+// from: the script that defined it, every module that script required,
+// transitively, and its base classes' scripts. Two versions with the same
+// Hash run the same source text, whatever order it was required in. A Version is a comparable plain value.
 type Version struct {
 	Generation uint64
 	Hash       string

@@ -109,6 +109,7 @@ func (g *generation) stabilize() {
 		}
 		return t
 	}
+	vg := g.versionGraph()
 	for _, cv := range g.order {
 		cv.migrates = lookupVia(cv.fresh, migrateHook, made) != lua.LNil
 		if m, ok := walked[cv.fresh]; ok {
@@ -116,7 +117,7 @@ func (g *generation) stabilize() {
 		} else {
 			cv.meta = metaFields(cv.fresh, cv.table, cv.selfIndexed)
 		}
-		cv.version = Version{Generation: g.num, Hash: g.classHash(cv)}
+		cv.version = Version{Generation: g.num, Hash: vg.classHash(g, cv)}
 	}
 	// The tables this generation made for identities that have a stable
 	// table are not needed any more: nothing of the generation refers to

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"path"
@@ -32,9 +31,6 @@ type script struct {
 	source
 	proto *lua.FunctionProto
 }
-
-// shortHash is the first 12 hex digits of a content hash, as shown in versions.
-func shortHash(h [sha256.Size]byte) string { return hex.EncodeToString(h[:6]) }
 
 // moduleName maps a script path to its module name: "units/enemy.lua" is
 // "units.enemy" and "units/init.lua" is "units".

@@ -87,3 +87,44 @@ return B`,
 		}
 	}
 }
+
+// Two scripts with the same text both count in a class's version, and a
+// script reached by two paths counts once: editing the twins alike, or the
+// module both of them require, moves the class, and editing them back
+// gives its first version back.
+func TestClassVersionsCountTwinScripts(t *testing.T) {
+	twin := `local c = require "common"; return { n = c.n }`
+	files := map[string]string{
+		"common.lua": `return { n = 1 }`,
+		"left.lua":   twin,
+		"right.lua":  twin,
+		"unit.lua": `local l, r = require "left", require "right"
+local Unit = {}; Unit.__index = Unit
+function Unit:n() return l.n + r.n end
+return Unit`,
+	}
+	e, dir := newEngine(t, files)
+	version := func() string {
+		for _, c := range e.Classes() {
+			if c.Name == "unit" {
+				return c.Version.Hash
+			}
+		}
+		t.Fatal("no class unit")
+		return ""
+	}
+	first := version()
+	edited := `local c = require "common"; return { n = c.n + 1 }`
+	reload(t, e, dir, map[string]string{"left.lua": edited, "right.lua": edited})
+	if v := version(); v == first {
+		t.Errorf("both twins edited alike: the version stayed %s", v)
+	}
+	reload(t, e, dir, map[string]string{"left.lua": twin, "right.lua": twin})
+	if v := version(); v != first {
+		t.Errorf("twins edited back: version %s, want the first, %s", v, first)
+	}
+	reload(t, e, dir, map[string]string{"common.lua": `return { n = 2 }`})
+	if v := version(); v == first {
+		t.Errorf("the module both twins require edited: the version stayed %s", v)
+	}
+}
