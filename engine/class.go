@@ -14,7 +14,7 @@ import (
 // state defined the class table, and a hash of the scripts it was built
 // from: the script that defined it, every module that script required,
 // transitively, and its base classes' scripts. Two versions with the same
-// Hash run the same source text, whatever order it was required in. A Version is a comparable plain value.
+// Hash run the same source text. A Version is a comparable plain value.
 type Version struct {
 	Generation uint64
 	Hash       string

@@ -128,3 +128,21 @@ return Unit`,
 		t.Errorf("the module both twins require edited: the version stayed %s", v)
 	}
 }
+
+// Two modules of a class exchanging their texts change what the class
+// runs, so they move its version: the commit reports it changed.
+func TestClassVersionsFollowScriptsExchangingTexts(t *testing.T) {
+	files := map[string]string{
+		"left.lua":  `return { n = 1 }`,
+		"right.lua": `return { n = 2 }`,
+		"unit.lua": `local l, r = require "left", require "right"
+local Unit = {}; Unit.__index = Unit
+function Unit:n() return l.n - r.n end
+return Unit`,
+	}
+	e, dir := newEngine(t, files)
+	r := reload(t, e, dir, map[string]string{"left.lua": files["right.lua"], "right.lua": files["left.lua"]})
+	if !slices.Contains(r.Changed, "unit") {
+		t.Errorf("left and right exchanged their texts: changed = %v, want unit in it", r.Changed)
+	}
+}
