@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"hash/fnv"
 	"maps"
 	"slices"
 	"strconv"
@@ -687,9 +686,11 @@ func (g *generation) versionGraph() *versionGraph {
 // change the sum, and mixed (the splitmix64 finalizer) so that parts do
 // not add up linearly.
 func scriptPart(module string, hash [sha256.Size]byte) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(module))
-	x := binary.LittleEndian.Uint64(hash[:8]) ^ h.Sum64()
+	name := uint64(14695981039346656037) // FNV-1a of the name, without hash/fnv's allocations
+	for i := 0; i < len(module); i++ {
+		name = (name ^ uint64(module[i])) * 1099511628211
+	}
+	x := binary.LittleEndian.Uint64(hash[:8]) ^ name
 	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
 	x = (x ^ x>>27) * 0x94d049bb133111eb
 	return x ^ x>>31
