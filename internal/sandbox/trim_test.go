@@ -66,6 +66,18 @@ local function named(first)
   return where(), debug.getupvalue(f, 1), debug.traceback("here")
 end
 return named(42)`,
+	"vararg.lua": `
+arg = "the global"
+local function old(...) return arg.n, arg[1], arg[3] end
+local function mixed(a, ...) return a, arg.n, arg[2] end
+local function modern(...) return select("#", ...), ... end
+local function plain() return type(arg) end
+local function show(...)
+  local t = {}
+  for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end
+  return table.concat(t, ",")
+end
+return arg, show(old(1, nil, 3)), show(mixed("a", "b", "c")), show(modern("x", nil)), plain(), select("#", ...)`,
 	"pcall_error.lua": `
 local ok, err = pcall(function() local x = nil; return x.y end)
 local ok2, err2 = pcall(error, {code = 3})
