@@ -120,7 +120,13 @@
 // see keys again when it resumes), but a script's own registry of objects
 // is better keyed by ids.)
 // A class-keyed table made by an old generation is found by the new class
-// only if it is reached through hot.persist or a reused library.
+// only if it is reached through hot.persist or a reused library, and only
+// from the commit on: while the new generation's top level runs, its class
+// tables are still the tables it made, so t[Dog] at load time finds nothing
+// an older generation stored under Dog, and what the top level stores
+// there replaces, at the commit, what was stored under the class before.
+// Methods, which run after the commit, see the class itself; a top level
+// that must update such a table keys it by the class's name.
 //
 // An object's class has an owner: the table scripts call the class. When the
 // owner can be called (its metatable has __call, as the five libraries'
