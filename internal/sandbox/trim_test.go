@@ -12,7 +12,7 @@ import (
 )
 
 // trimCorpus are scripts whose results, errors and tracebacks depend on
-// every part of a prototype trimProto copies: code, constants, nested
+// every part of a prototype TrimProto copies: code, constants, nested
 // functions, the line of each instruction, local, upvalue and call names.
 var trimCorpus = map[string]string{
 	"values.lua": `
@@ -89,7 +89,8 @@ return ok, err, ok2, type(err2), err2.code`,
 // of the same compile, each in a fresh state, and requires the same
 // results, the same error messages with their lines, and the same
 // tracebacks. It also requires the trimmed prototypes to hold no spare
-// capacity, which is what trimming is for.
+// capacity and the chunk to build no arg table, which is what trimming is
+// for.
 func TestTrimmedProtosBehaveTheSame(t *testing.T) {
 	corpus := map[string]string{}
 	for name, src := range trimCorpus {
@@ -108,6 +109,7 @@ func TestTrimmedProtosBehaveTheSame(t *testing.T) {
 		untrimmed, trimmed := compileUntrimmed(t, name, src), compileUntrimmed(t, name, src)
 		TrimProto(trimmed)
 		assertExact(t, name, trimmed)
+		assertArgTables(t, name, untrimmed, trimmed)
 		want, wantErr := runProto(untrimmed)
 		got, gotErr := runProto(trimmed)
 		if testing.Verbose() {
@@ -128,7 +130,7 @@ func TestTrimmedProtosBehaveTheSame(t *testing.T) {
 	}
 }
 
-// compileUntrimmed compiles src as gopher-lua does, without trimProto.
+// compileUntrimmed compiles src as gopher-lua does, without TrimProto.
 func compileUntrimmed(t *testing.T, name, src string) *lua.FunctionProto {
 	t.Helper()
 	chunk, err := parse.Parse(strings.NewReader(src), name)
@@ -197,4 +199,25 @@ func assertExact(t *testing.T, name string, p *lua.FunctionProto) {
 	for _, child := range p.FunctionPrototypes {
 		assertExact(t, name, child)
 	}
+}
+
+// assertArgTables requires the trimmed chunk to ask for no arg table, and
+// every function nested in it to ask for one exactly when the untrimmed
+// function does: old-style vararg functions still see their arg.
+func assertArgTables(t *testing.T, name string, untrimmed, trimmed *lua.FunctionProto) {
+	t.Helper()
+	if trimmed.IsVarArg&lua.VarArgNeedsArg != 0 {
+		t.Errorf("%s: the trimmed chunk still builds an arg table", name)
+	}
+	var nested func(u, tr *lua.FunctionProto)
+	nested = func(u, tr *lua.FunctionProto) {
+		for i, child := range tr.FunctionPrototypes {
+			want := u.FunctionPrototypes[i]
+			if child.IsVarArg != want.IsVarArg {
+				t.Errorf("%s: function at line %d has vararg flags %#x after trimming, %#x before", name, want.LineDefined, child.IsVarArg, want.IsVarArg)
+			}
+			nested(want, child)
+		}
+	}
+	nested(untrimmed, trimmed)
 }
