@@ -14,7 +14,8 @@ import (
 // state defined the class table, and a hash of the scripts it was built
 // from: the script that defined it, every module that script required,
 // transitively, and its base classes' scripts. Two versions with the same
-// Hash run the same source text. A Version is a comparable plain value.
+// Hash run the same source text, short of a 1 in 2^48 chance (Hash is 12
+// hex digits of a 64-bit sum). A Version is a comparable plain value.
 type Version struct {
 	Generation uint64
 	Hash       string
