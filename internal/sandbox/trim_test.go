@@ -209,15 +209,18 @@ func assertArgTables(t *testing.T, name string, untrimmed, trimmed *lua.Function
 	if trimmed.IsVarArg&lua.VarArgNeedsArg != 0 {
 		t.Errorf("%s: the trimmed chunk still builds an arg table", name)
 	}
-	var nested func(u, tr *lua.FunctionProto)
-	nested = func(u, tr *lua.FunctionProto) {
-		for i, child := range tr.FunctionPrototypes {
-			want := u.FunctionPrototypes[i]
-			if child.IsVarArg != want.IsVarArg {
-				t.Errorf("%s: function at line %d has vararg flags %#x after trimming, %#x before", name, want.LineDefined, child.IsVarArg, want.IsVarArg)
-			}
-			nested(want, child)
+	assertNestedVarArgsKept(t, name, untrimmed, trimmed)
+}
+
+// assertNestedVarArgsKept requires the functions nested in trimmed to have
+// the vararg flags of those nested in untrimmed, at every depth.
+func assertNestedVarArgsKept(t *testing.T, name string, untrimmed, trimmed *lua.FunctionProto) {
+	t.Helper()
+	for i, child := range trimmed.FunctionPrototypes {
+		want := untrimmed.FunctionPrototypes[i]
+		if child.IsVarArg != want.IsVarArg {
+			t.Errorf("%s: function at line %d has vararg flags %#x after trimming, %#x before", name, want.LineDefined, child.IsVarArg, want.IsVarArg)
 		}
+		assertNestedVarArgsKept(t, name, want, child)
 	}
-	nested(untrimmed, trimmed)
 }
