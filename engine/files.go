@@ -301,10 +301,11 @@ func (sc *scanner) update(roots []string) error {
 		if !slices.Contains(roots, ref.root) {
 			continue
 		}
-		p := filepath.Join(sc.trees[ref.root], filepath.FromSlash(ref.rel))
+		tree := sc.trees[ref.root]
+		p := filepath.Join(tree, filepath.FromSlash(ref.rel))
 		fi, err := os.Lstat(p)
-		if err != nil {
-			continue // removed
+		if err != nil || !watch.InTree(tree, ref.rel) {
+			continue // removed, or its directory is now a link the walk would not follow
 		}
 		if err := sc.look(ref, p, fi.Mode()&fs.ModeSymlink != 0); err != nil {
 			return err

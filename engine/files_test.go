@@ -274,6 +274,49 @@ func TestSymlinksOutOfRoot(t *testing.T) {
 	}
 }
 
+// A directory of the root swapped for a symbolic link to a tree outside
+// it while the engine watches is not followed: the reload the watcher's
+// batch makes sees the directory's scripts gone, as a full walk does, and
+// never runs what lies behind the link.
+func TestDirectorySwappedForLinkOutOfRoot(t *testing.T) {
+	elsewhere := t.TempDir()
+	outside := filepath.Join(elsewhere, "outside")
+	writeScripts(t, outside, map[string]string{"x.lua": "return 'outside'\n"})
+	w := newWorld(t)
+	writeScripts(t, w.dir, map[string]string{"sub/x.lua": "return 'inside'\n"})
+	required := func() (any, error) {
+		v, err := w.e.CallGlobal(context.Background(), "require", "sub.x")
+		return v.Any(), err
+	}
+	if _, err := w.e.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := required(); v != "inside" {
+		t.Fatalf("require(sub.x) = %v, %v; want inside", v, err)
+	}
+	if err := os.Rename(filepath.Join(w.dir, "sub"), filepath.Join(elsewhere, "old-sub")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(w.dir, "sub")); err != nil {
+		t.Fatal(err)
+	}
+	for _, reload := range []struct {
+		name string
+		run  func() error
+	}{
+		{"the watcher's", func() error { _, err := watchReload(w.e, "sub/x.lua"); return err }},
+		{"a manual", func() error { _, err := w.e.Reload(context.Background()); return err }},
+	} {
+		if err := reload.run(); err != nil {
+			t.Fatalf("%s reload: %v", reload.name, err)
+		}
+		if v, err := required(); err == nil || v == "outside" {
+			t.Fatalf("after %s reload, require(sub.x) = %v, %v; want not found", reload.name, v, err)
+		}
+	}
+	w.stillReloading(t)
+}
+
 // A Kubernetes ConfigMap swap (..data re-pointed) inside a root reloads
 // the new content.
 func TestConfigMapSwapReloads(t *testing.T) {

@@ -64,7 +64,7 @@ func (w *Watcher) syncDir(k key, hashAll bool, changes map[key]Change) {
 	}
 	seen := make(map[string]bool)
 	full := w.path(k)
-	if fi, err := os.Stat(full); err == nil && fi.IsDir() {
+	if w.isDir(k) {
 		if k.rel == "" && w.gone[k.root] {
 			delete(w.gone, k.root)
 			w.log.Info("watch: script root is back; watching it again", "root", full)
@@ -96,7 +96,7 @@ func (w *Watcher) unwatchGone(k key) {
 		return
 	}
 	full := w.path(k)
-	if fi, err := os.Stat(full); err == nil && fi.IsDir() {
+	if w.isDir(k) {
 		return
 	}
 	// The kernel has usually dropped the watch already (deleted
@@ -110,7 +110,7 @@ func (w *Watcher) examineFile(k key, hashAll bool, changes map[key]Change) {
 	full := w.path(k)
 	old, known := w.files[k]
 	fi, err := os.Stat(full)
-	if err != nil || !fi.Mode().IsRegular() {
+	if err != nil || !fi.Mode().IsRegular() || !InTree(w.roots[k.root].clean, k.rel) {
 		w.forget(k, changes)
 		return
 	}
@@ -218,7 +218,7 @@ func (w *Watcher) unfinished() bool {
 	for k, kd := range w.pending {
 		full := w.path(k)
 		if kd == kindDir {
-			if fi, err := os.Stat(full); (err != nil || !fi.IsDir()) && w.knowsUnder(k) {
+			if !w.isDir(k) && w.knowsUnder(k) {
 				return true
 			}
 			continue
@@ -285,6 +285,33 @@ func sameFile(a, b os.FileInfo) bool {
 // under reports whether rel is dir or inside it ("" is the root).
 func under(rel, dir string) bool {
 	return dir == "" || rel == dir || strings.HasPrefix(rel, dir+"/")
+}
+
+// isDir reports whether k is a directory of the tree, to be walked: a
+// root may be a symbolic link to one (a release's "current" link), a
+// directory under it may not, as walk does not descend into links.
+func (w *Watcher) isDir(k key) bool {
+	stat := os.Lstat
+	if k.rel == "" {
+		stat = os.Stat
+	}
+	fi, err := stat(w.path(k))
+	return err == nil && fi.IsDir()
+}
+
+// InTree reports whether every directory on the way from dir to the file
+// rel (slash-separated, under dir) is a directory, none a symbolic link:
+// whether the file is one a walk of dir, which does not descend into
+// links, finds. A directory of the tree swapped for a link to another tree
+// must not bring that tree's files in.
+func InTree(dir, rel string) bool {
+	for p := path.Dir(rel); p != "."; p = path.Dir(p) {
+		fi, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(p)))
+		if err != nil || !fi.IsDir() {
+			return false
+		}
+	}
+	return true
 }
 
 // parent returns the directory containing k.

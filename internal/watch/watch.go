@@ -504,7 +504,7 @@ func (w *Watcher) flush(now bool) {
 		for k, kd := range pending {
 			if kd != kindDir {
 				w.examineFile(k, true, changes)
-			} else if fi, err := os.Stat(w.path(k)); err == nil && fi.IsDir() {
+			} else if w.isDir(k) {
 				present = append(present, k)
 			} else {
 				gone = append(gone, k)

@@ -736,3 +736,33 @@ func TestOverflowRescans(t *testing.T) {
 		}
 	}
 }
+
+// A directory of the tree replaced by a symbolic link (to a tree outside
+// the root) is not followed: its old files are reported removed, and what
+// lies behind the link is never reported, then or when it changes.
+func TestDirectorySwappedForSymlinkIsNotFollowed(t *testing.T) {
+	dir, elsewhere := t.TempDir(), t.TempDir()
+	outside := filepath.Join(elsewhere, "outside")
+	must(t, os.MkdirAll(filepath.Join(dir, "sub"), 0o755))
+	must(t, os.MkdirAll(outside, 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "sub/x.lua"), []byte("return 'inside'"), 0o644))
+	must(t, os.WriteFile(filepath.Join(outside, "x.lua"), []byte("return 'outside'"), 0o644))
+	h := start(t, dir, Options{})
+	must(t, os.Rename(h.path("sub"), filepath.Join(elsewhere, "old-sub")))
+	must(t, os.Symlink(outside, h.path("sub")))
+	removed := false
+	for _, b := range h.settle() {
+		for _, c := range b.Changes {
+			if c.Path == "sub/x.lua" && !c.Removed {
+				t.Fatalf("the file behind the link was reported: %+v", b)
+			}
+			removed = removed || c.Path == "sub/x.lua"
+		}
+	}
+	if !removed {
+		t.Fatal("sub/x.lua, gone from the tree, was not reported removed")
+	}
+	must(t, os.WriteFile(filepath.Join(outside, "x.lua"), []byte("return 'outside, again'"), 0o644))
+	must(t, os.WriteFile(filepath.Join(elsewhere, "old-sub/x.lua"), []byte("return 'moved away'"), 0o644))
+	h.expectNone("sub/x.lua")
+}
