@@ -225,3 +225,47 @@ func distinctLines(format string, n int) string {
 	}
 	return b.String()
 }
+
+// An error whose message has no position (error("x", 0), an error object
+// that is no string) still names the script and line that raised it, at
+// the top level, in a check and in a method; a check's reason that is no
+// string is not lost.
+func TestErrorsWithoutPositionNameTheScript(t *testing.T) {
+	for _, tc := range []struct{ name, src, want string }{
+		{"level 0", "local x = 1\nerror('no position', 0)\n", "units/boom.lua:2: no position"},
+		{"table", "local x = 1\n\nerror(setmetatable({}, {}))\n", "units/boom.lua:3: table: 0x"},
+		{"in a check", "hot.check(function()\n  error('bad config', 0)\nend)\nreturn {}\n", "units/boom.lua:2: bad config"},
+		{"a check's reason is a table", "hot.check(function() return false, {} end)\nreturn {}\n", "units/boom.lua:1: check failed: table: 0x"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeScripts(t, dir, map[string]string{"good.lua": goodClass, "units/boom.lua": tc.src})
+			_, err := New(Options{Roots: []string{dir}, Logger: discard()})
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Fatalf("New: %v; want it to start with %q", err, tc.want)
+			}
+		})
+	}
+	e, _ := newEngine(t, map[string]string{"units/boom.lua": "local Boom = hot.class('Boom')\nfunction Boom:go()\n  error('from a method', 0)\nend\nreturn Boom\n"})
+	o, err := e.New(context.Background(), "Boom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = o.Call(context.Background(), "go")
+	if want := "units/boom.lua:3: in Boom:go: from a method"; err == nil || err.Error() != want {
+		t.Fatalf("Call: %v; want %q", err, want)
+	}
+}
+
+// Asking for a class by its module's name when the module's hot.class
+// call names it otherwise (a typo) says what the module does define.
+func TestNoSuchClassNamesWhatTheModuleDefines(t *testing.T) {
+	e, _ := newEngine(t, map[string]string{"units/walker.lua": "return hot.class('units.walkr')\n"})
+	_, err := e.New(context.Background(), "units.walker")
+	if want := "engine: no such class: units.walker (module units.walker defines units.walkr)"; !errors.Is(err, ErrNoClass) || err.Error() != want {
+		t.Fatalf("New: %v; want %q", err, want)
+	}
+	if _, err := e.New(context.Background(), "units.runner"); err == nil || err.Error() != "engine: no such class: units.runner" {
+		t.Fatalf("New(units.runner): %v", err)
+	}
+}

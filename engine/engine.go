@@ -241,9 +241,10 @@ type Report struct {
 	// 1"); 0 when it loaded beside them.
 	Held   time.Duration
 	HeldBy string
-	// Retained lists the older generations still in memory, as of the last
-	// garbage collection, besides the one this reload replaced: something
-	// reaches their functions ([Engine.Generations] says what).
+	// Retained lists the older generations still in memory besides the one
+	// this reload replaced, that something reaches ([Engine.Generations]
+	// says what): each outlived a whole garbage collection since it was
+	// replaced. One that only awaits a collection is not listed.
 	Retained []uint64
 }
 
@@ -520,7 +521,11 @@ func (e *Engine) finish(trigger string, files []string, start time.Time, report 
 			e.errs = slices.Delete(e.errs, 0, len(e.errs)-recentErrors)
 		}
 		e.errsMu.Unlock()
-		e.log.Error("hotlua: reload failed; the current version keeps running", "trigger", trigger, "generation", e.Generation(), "err", err)
+		// The first load's failure is New's error, for its caller to
+		// report: no version runs to keep running.
+		if gen := e.Generation(); gen > 0 {
+			e.log.Error("hotlua: reload failed; the current version keeps running", "trigger", trigger, "generation", gen, "err", err)
+		}
 	} else {
 		e.log.Info("hotlua: reloaded", "trigger", trigger, "generation", report.Generation, "report", report.String())
 	}
@@ -656,8 +661,12 @@ func runCheck(L *lua.LState, check *lua.LFunction, gen uint64) error {
 		return nil
 	}
 	msg := "check failed"
-	if m := L.Get(top + 2); m != lua.LNil {
+	switch m := L.Get(top + 2); m.Type() {
+	case lua.LTNil:
+	case lua.LTString, lua.LTNumber:
 		msg += ": " + lua.LVAsString(m)
+	default: // a table's reason still says what it is
+		msg += ": " + m.String()
 	}
 	se := &ScriptError{Message: msg, Generation: gen}
 	if check.Proto != nil {
@@ -836,7 +845,7 @@ func (e *Engine) planCommit(g *generation) {
 	if e.gen != nil {
 		g.report.Added = withRoom[string](added)
 		g.report.Retained = withRoom[uint64](len(e.retired))
-		g.replaces = retiredGeneration{e.gen.num, weak.Make(e.gen.L.G.Global)}
+		g.replaces = retiredGeneration{num: e.gen.num, globals: weak.Make(e.gen.L.G.Global)}
 	}
 	g.commitTask = &task{what: fmt.Sprintf("commit of generation %d", g.num)}
 }
@@ -1055,6 +1064,15 @@ func (e *Engine) classVersion(name string) (*classVersion, error) {
 	}
 	if cv := e.gen.byName[name]; cv != nil {
 		return cv, nil
+	}
+	var defined []string // by the module of that name: a hot.class name mistyped
+	for _, cv := range e.gen.order {
+		if cv.module == name {
+			defined = append(defined, cv.name)
+		}
+	}
+	if len(defined) > 0 {
+		return nil, fmt.Errorf("%w: %s (module %s defines %s)", ErrNoClass, name, name, strings.Join(defined, ", "))
 	}
 	return nil, fmt.Errorf("%w: %s", ErrNoClass, name)
 }

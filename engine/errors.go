@@ -104,6 +104,16 @@ func scriptError(err error, gen uint64) *ScriptError {
 		se.Path = m[1]
 		se.Line, _ = strconv.Atoi(m[2])
 		se.Message = se.Message[len(m[0]):]
+	} else if m := tracebackFrame.FindStringSubmatch(se.Traceback); m != nil {
+		// error("x", 0), or an error object that is no string: no
+		// position in the message, but the script that raised it is the
+		// traceback's first script frame.
+		se.Path = m[1]
+		se.Line, _ = strconv.Atoi(m[2])
 	}
 	return se
 }
+
+// tracebackFrame matches the first frame of a traceback that is in a
+// script (a Go function's frame reads "[G]:").
+var tracebackFrame = regexp.MustCompile(`(?m)^\t([^\s:\[][^:\n]*\.lua):(\d+): `)

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"maps"
+	"runtime/metrics"
 	"slices"
 	"weak"
 
@@ -20,6 +21,22 @@ import (
 type retiredGeneration struct {
 	num     uint64
 	globals weak.Pointer[lua.LTable]
+	gcs     uint64 // garbage collections completed when it was replaced
+}
+
+// gcCycles returns how many garbage collections have completed.
+func gcCycles() uint64 {
+	s := [1]metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s[:])
+	return s[0].Value.Uint64()
+}
+
+// retained reports whether r is still in memory because something reaches
+// it: it outlived a whole garbage collection that started after it was
+// replaced (the one running then may have marked it already), so its
+// weak pointer would have been cleared otherwise. now is gcCycles().
+func (r retiredGeneration) retained(now uint64) bool {
+	return r.globals.Value() != nil && now >= r.gcs+2
 }
 
 // GenerationInfo describes a generation still in memory. It is a plain
@@ -36,15 +53,20 @@ type GenerationInfo struct {
 
 // retire records replaced, the generation a commit replaced, and forgets
 // the generations the garbage collector freed. It appends to alive the
-// numbers of the older ones still in memory and returns it. Called by the
+// numbers of the older ones something still reaches (see retained) and
+// returns it. Called by the
 // commit, with the engine's lock held; replaced was made in prepare, and
 // alive has room for every retired generation, so that it allocates
 // nothing.
 func (e *Engine) retire(replaced retiredGeneration, alive []uint64) []uint64 {
 	e.retired = slices.DeleteFunc(e.retired, func(r retiredGeneration) bool { return r.globals.Value() == nil })
+	now := gcCycles()
 	for _, r := range e.retired {
-		alive = append(alive, r.num)
+		if r.retained(now) {
+			alive = append(alive, r.num)
+		}
 	}
+	replaced.gcs = now
 	e.retired = append(e.retired, replaced)
 	return alive
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -91,4 +92,31 @@ func TestReloadsFreeOldGenerationsWithEveryClassLibrary(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReportRetainedOnlyWhatIsHeld: Report.Retained lists an old
+// generation only when something holds it, not one merely awaiting a
+// garbage collection, so that a reload's line does not read as a leak.
+func TestReportRetainedOnlyWhatIsHeld(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1)) // no collection but the test's
+	e, dir := newEngine(t, map[string]string{"c.lua": callbackClass})
+	o, err := e.New(context.Background(), "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	call(t, o, "keepClosure") // holds generation 1
+	edit := func(v int) *Report {
+		return reload(t, e, dir, map[string]string{"c.lua": strings.Replace(callbackClass, "ping v1", fmt.Sprintf("ping v%d", v), 1)})
+	}
+	for v := 2; v <= 4; v++ {
+		if r := edit(v); len(r.Retained) != 0 {
+			t.Fatalf("generation %d: retained %v with no collection since the reloads: %s", r.Generation, r.Retained, r)
+		}
+	}
+	runtime.GC()
+	runtime.GC()
+	if r := edit(5); !slices.Equal(r.Retained, []uint64{1}) {
+		t.Fatalf("generation %d: retained %v, want [1], held by the closure: %s", r.Generation, r.Retained, r)
+	}
+	runtime.KeepAlive(o) // and so its closure
 }
