@@ -141,7 +141,7 @@ func (wg *watching) start(roots []string, opts Options, log *slog.Logger, poll t
 		Clock:        watchClock,
 	}, func(b watch.Batch) {
 		files.noteChanges(b)
-		reload(batchTrigger(b, poll > 0, log))
+		reload(batchTrigger(b, log))
 	})
 	if err != nil {
 		return err
@@ -191,7 +191,7 @@ func parses(rel string, data []byte, lim Limits) bool {
 
 // batchTrigger names what started a reload and lists the files of a batch,
 // warning about removed scripts.
-func batchTrigger(b watch.Batch, polling bool, log *slog.Logger) (trigger string, files []string) {
+func batchTrigger(b watch.Batch, log *slog.Logger) (trigger string, files []string) {
 	for _, c := range b.Changes {
 		files = append(files, c.Path)
 		if c.Removed {
@@ -199,7 +199,7 @@ func batchTrigger(b watch.Batch, polling bool, log *slog.Logger) (trigger string
 		}
 	}
 	trigger = "watch"
-	if polling || b.Rescan {
+	if b.Polled || b.Rescan {
 		trigger = "poll"
 	}
 	return trigger, files

@@ -130,6 +130,9 @@ type Batch struct {
 	// complete and exact; a cautious host may reload everything anyway. A
 	// Rescan batch is delivered even when Changes is empty.
 	Rescan bool
+	// Polled reports that the watcher was polling ([ModePoll]) when it
+	// made the batch: asked to, or fallen back from fsnotify.
+	Polled bool
 }
 
 // Watcher watches directory trees and reports batches of changed files.
@@ -517,7 +520,7 @@ func (w *Watcher) flush(now bool) {
 	if len(changes) == 0 && !rescan {
 		return
 	}
-	b := Batch{Rescan: rescan, Changes: make([]Change, 0, len(changes))}
+	b := Batch{Rescan: rescan, Polled: w.Mode() == ModePoll, Changes: make([]Change, 0, len(changes))}
 	keys := make([]key, 0, len(changes))
 	for k := range changes {
 		keys = append(keys, k)

@@ -202,7 +202,11 @@ func must(t *testing.T, err error) {
 func TestWriteInPlace(t *testing.T) {
 	h := start(t, "", Options{})
 	h.write("a.lua", "return 1")
-	h.expectOne("a.lua", false, "return 1")
+	for _, b := range h.expectOne("a.lua", false, "return 1") {
+		if b.Polled {
+			t.Errorf("a batch of fsnotify says it was polled: %+v", b)
+		}
+	}
 
 	f, err := os.OpenFile(h.path("a.lua"), os.O_WRONLY|os.O_APPEND, 0)
 	must(t, err)
@@ -570,7 +574,11 @@ func TestFallbackWhenInotifyUnavailable(t *testing.T) {
 		t.Errorf("no loud warning logged: %q", logs.String())
 	}
 	h.write("a.lua", "return 1")
-	h.expectOne("a.lua", false, "return 1")
+	for _, b := range h.expectOne("a.lua", false, "return 1") {
+		if !b.Polled {
+			t.Errorf("a batch of the fallback does not say it was polled: %+v", b)
+		}
+	}
 }
 
 func TestFallbackWhenWatchLimitReached(t *testing.T) {
