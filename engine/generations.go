@@ -46,7 +46,10 @@ type GenerationInfo struct {
 	Current bool
 	// Holders says what keeps an old generation alive, one line each:
 	// "units.goblin.onHit: 3 objects" (objects whose field holds one of its
-	// functions), "hot.persist(\"cb\")", "library module lib.class".
+	// functions), "hot.persist(\"cb\")", "library module lib.class" (the
+	// generation made a library module that later ones keep), "state of
+	// library module lib.reg" (a kept library's registry holds functions
+	// the generation's modules gave it).
 	// Something else (a coroutine, a nested table) may hold it too.
 	Holders []string
 }
@@ -122,6 +125,9 @@ func (e *Engine) Generations() []GenerationInfo {
 		if holders[n] != nil {
 			holders[n]["library module "+m] = 0
 		}
+		for _, held := range heldByLibrary(e.gen.modules[m], n, origin) {
+			holders[held]["state of library module "+m] = 0
+		}
 	}
 	out := []GenerationInfo{{Number: e.gen.num, Current: true}}
 	for _, n := range slices.Sorted(maps.Keys(holders)) {
@@ -135,6 +141,46 @@ func (e *Engine) Generations() []GenerationInfo {
 		out = append(out, info)
 	}
 	return out
+}
+
+// heldByLibrary returns the old generations (other than its own, made)
+// whose functions the state of a kept library module, of value v, holds:
+// a registry that later generations' modules added to. It follows the
+// module's tables and its own functions' upvalues, and stops at objects
+// (reported by their class) and at other generations' functions.
+func heldByLibrary(v lua.LValue, made uint64, origin func(lua.LValue) (uint64, bool)) []uint64 {
+	found := make(map[uint64]bool)
+	seen := make(map[lua.LValue]bool)
+	queue := []lua.LValue{v}
+	for len(queue) > 0 {
+		v := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		if seen[v] {
+			continue
+		}
+		seen[v] = true
+		switch x := v.(type) {
+		case *lua.LTable:
+			if handleOf(x) != nil {
+				continue
+			}
+			queue = append(queue, x.Metatable)
+			x.ForEach(func(k, v lua.LValue) { queue = append(queue, k, v) })
+		case *lua.LFunction:
+			n, old := origin(x)
+			switch {
+			case old && n != made:
+				found[n] = true
+			case old: // the library's own
+				for _, uv := range x.Upvalues {
+					if uv != nil {
+						queue = append(queue, uv.Value())
+					}
+				}
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(found))
 }
 
 // hot.method(obj, name) returns a function that calls obj:name(...) with

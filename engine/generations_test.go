@@ -120,3 +120,29 @@ func TestReportRetainedOnlyWhatIsHeld(t *testing.T) {
 	}
 	runtime.KeepAlive(o) // and so its closure
 }
+
+// TestGenerationsNameALibraryRegistryAsHolder: a kept library whose
+// registry each generation's helper module adds a function to holds every
+// generation; Engine.Generations names the library's state as the holder
+// of each, not only of the generation that made the library.
+func TestGenerationsNameALibraryRegistryAsHolder(t *testing.T) {
+	e, dir := newEngine(t, map[string]string{
+		"lib/reg.lua":  "local M = {}\nlocal registry = {}\nfunction M.add(k, v) registry[k] = v end\nsetmetatable(M, {})\nreturn M\n",
+		"lib/user.lua": "local reg = require('lib.reg')\nlocal mt = {}\nreg.add(mt, function() return 1 end)\nreturn {mt = mt}\n",
+		"app/c.lua":    "require('lib.user')\nreturn hot.class('app.c')\n",
+	})
+	for v := 2; v <= 4; v++ {
+		reload(t, e, dir, map[string]string{"app/c.lua": fmt.Sprintf("require('lib.user')\nreturn hot.class('app.c') -- v%d\n", v)})
+	}
+	runtime.GC()
+	var got []string
+	for _, g := range e.Generations() {
+		if !g.Current {
+			got = append(got, fmt.Sprintf("%d: %s", g.Number, strings.Join(g.Holders, ", ")))
+		}
+	}
+	want := []string{"1: library module lib.reg", "2: state of library module lib.reg", "3: state of library module lib.reg"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("old generations and their holders:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
