@@ -51,11 +51,12 @@ func embedding(t *testing.T) (steps, goSrc, luaSrc, luaPath string) {
 // cloneInSteps is where the README's steps name the reader's clone.
 const cloneInSteps = "/path/to/hotlua"
 
-// TestEmbeddingSectionRuns follows the README's steps in a new directory,
-// with this checkout as the reader's clone: it runs their go commands but
-// the last (go run, which the test replaces by a build and a run), writes
-// the program and class, builds and runs the program, and waits for the
-// class's first answers.
+// TestEmbeddingSectionRuns follows the README's steps, in order, in a new
+// directory, with this checkout as the reader's clone: it runs their go
+// commands but the last (go run, which the test replaces by a build and a
+// run), writes the program and class at the step that makes their
+// directory, builds and runs the program, and waits for the class's first
+// answers.
 func TestEmbeddingSectionRuns(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a program")
@@ -76,37 +77,41 @@ func TestEmbeddingSectionRuns(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// The dependencies' sums, which go get would fetch from the checksum
-	// database: the test runs offline.
-	sum, err := os.ReadFile(filepath.Join(repo, "go.sum"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	write("go.sum", string(sum))
-	goCmd := func(args ...string) {
+	// The reader's go command, with its default flags, in dir (env added).
+	goIn := func(dir string, env []string, args ...string) {
 		t.Helper()
 		cmd := exec.Command("go", args...)
 		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off")
+		cmd.Env = append(append(os.Environ(), "GOFLAGS="), env...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
-	ran := 0
+	// What the clone's go.mod requires is in the module cache, as once the
+	// reader built the clone (fetched if need be, as that build would),
+	// checked against the clone's go.sum. The steps then run offline, so
+	// nothing they do asks a proxy for hotlua itself, which is not
+	// published; the sums go mod tidy writes are those of the cache.
+	goIn(repo, nil, "mod", "download")
+	goCmd := func(args ...string) { t.Helper(); goIn(dir, []string{"GOPROXY=off", "GOSUMDB=off"}, args...) }
+	ran, wrote := 0, false
 	for line := range strings.Lines(steps) {
 		line, _, _ = strings.Cut(line, "#")
 		args := strings.Fields(strings.ReplaceAll(line, cloneInSteps, repo))
-		if len(args) < 2 || args[0] != "go" || args[1] == "run" {
-			continue // mkdir: write makes the directories
+		switch {
+		case len(args) > 0 && args[0] == "mkdir": // the step that writes the program and its class
+			write("main.go", goSrc)
+			write(luaPath, luaSrc)
+			wrote = true
+		case len(args) < 2 || args[0] != "go" || args[1] == "run": // go run: built and run below
+		default:
+			goCmd(args[1:]...)
+			ran++
 		}
-		goCmd(args[1:]...)
-		ran++
 	}
-	if ran < 3 || !strings.Contains(steps, cloneInSteps) {
-		t.Fatalf("the steps should make the module, point it at %s and go get hotlua; they are:\n%s", cloneInSteps, steps)
+	if ran < 3 || !wrote || !strings.Contains(steps, cloneInSteps) {
+		t.Fatalf("the steps should make the module, point it at %s, make the scripts' directory and resolve the module's requirements; they are:\n%s", cloneInSteps, steps)
 	}
-	write("main.go", goSrc)
-	write(luaPath, luaSrc)
 	goCmd("vet", ".")
 	goCmd("build", "-o", "game", ".")
 
