@@ -170,7 +170,10 @@
 //     0.1-0.3 s at most, measured by BenchmarkCompileWorstAccepted).
 //     elseif chains (16,000 branches: 1.3 s): at most MaxElseifs (1000,
 //     about 10 ms). Forward gotos (8,000: 0.9 s): at most MaxGotos (1000,
-//     about 20 ms) per function. Measured and found linear: long table
+//     about 20 ms) per function. Table constructors: at most 25,550
+//     items without keys, past which gopher-lua's OP_SETLIST block
+//     number overflows and items land at wrong indexes with no error.
+//     Measured and found linear: long table
 //     constructors, statements, locals, functions, and/or and a.b.c chains
 //     (once their constants are counted). A 1 MiB file of plain statements
 //     parses and compiles in about 0.25-0.7 s on two busy cores.

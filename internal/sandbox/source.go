@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"unicode/utf8"
+
+	lua "github.com/yuin/gopher-lua"
 )
 
 // SourceError is a script that breaks a limit of [CheckSource] or
@@ -29,8 +31,9 @@ func (e *SourceError) Error() string {
 // nested at most [Limits.MaxNesting] levels deep, with at most
 // [Limits.MaxExpressionOperators] binary operators in one expression, at
 // most [Limits.MaxElseifs] elseif branches in one if statement, at most
-// [Limits.MaxGotos] gotos in one function, and at most
-// [Limits.MaxConstantLookups] steps of the compiler's constant lookups.
+// [Limits.MaxGotos] gotos in one function, at most
+// [Limits.MaxConstantLookups] steps of the compiler's constant lookups, and
+// at most 25,550 items without keys in one table constructor.
 // Strings and comments may hold any bytes, as in Lua 5.1.
 // The `load` and `loadstring` of [NewState] apply it; call it before
 // compiling a script file, and [CheckProto] after.
@@ -58,6 +61,13 @@ func (e *SourceError) Error() string {
 // for 0.9 s. Long table constructors, many statements, locals, functions,
 // and/or chains and a.b.c chains cost time in proportion to their length
 // once their constants are counted.
+//
+// A table constructor's items without keys are stored 50 at a time, in
+// blocks numbered in 9 bits: gopher-lua stores the items past 511 blocks,
+// 25,550 items, at wrong indexes, silently (`{7, 7, ...}` with 26,000
+// items has length 25,550), and a call or `...` as the next item would
+// overwrite the last block, so CheckSource refuses a constructor with more
+// than 25,550 such items, counting a last call or `...` as one.
 //
 // A script that breaks a limit gets a *[SourceError]. CheckSource is safe
 // for concurrent use.
@@ -92,6 +102,13 @@ type scanFrame struct {
 	funcs    int
 	// elseifs is the number of elseif branches before this then-block.
 	elseifs int
+	// table is set for the brace of a table constructor; positional is
+	// then the number of its items without a key so far, keyed is set when
+	// the current item has one, and line and column are where it opens.
+	table        bool
+	positional   int
+	keyed        bool
+	line, column int
 }
 
 // funcScope is what CheckSource counts per function.
@@ -418,9 +435,13 @@ func (s *sourceScanner) punct(c, next byte, dot3 bool) int {
 			s.binary()
 			return 2
 		}
-		if c == '<' || c == '>' {
+		switch {
+		case c == '<' || c == '>':
 			s.binary()
-		} else {
+		case c == '=' && s.inTable():
+			s.stack[len(s.stack)-1].keyed = true
+			s.reset()
+		default:
 			s.reset()
 		}
 	case '+', '*', '/', '%', '^':
@@ -443,15 +464,48 @@ func (s *sourceScanner) punct(c, next byte, dot3 bool) int {
 			s.funcs = append(s.funcs, &funcScope{line: s.line, consts: map[string]int{}})
 		}
 		s.open(false)
+		if c == '{' {
+			f := &s.stack[len(s.stack)-1]
+			f.table, f.line, f.column = true, s.tokenLine, s.column()
+		}
 	case ')', ']', '}':
+		if c == '}' && s.inTable() && s.prev == tokOperand {
+			s.tableItem() // the last item, unless a separator ended it
+		}
 		s.close(false)
 	case ',', ';':
+		if s.inTable() {
+			s.tableItem()
+		}
 		s.reset()
 	default: // not Lua: gopher-lua's parser fails on it
 		s.suffix = 0
 		s.prev = tokOther
 	}
 	return 1
+}
+
+// inTable reports whether the innermost open bracket is a table constructor's.
+func (s *sourceScanner) inTable() bool {
+	return len(s.stack) > 0 && s.stack[len(s.stack)-1].table
+}
+
+// tableItem records the end of an item of the innermost table constructor.
+// gopher-lua's compiler stores positional items FieldsPerFlush (50) at a
+// time with OP_SETLIST, numbering the blocks in its 9-bit C operand: past
+// 511 blocks the number wraps to 0, and the items from 25,551 on land at
+// indexes -49 to 0, silently. A last item that is a call or `...` counts
+// as one: after 25,550 items, its values would overwrite items 25,501 on.
+func (s *sourceScanner) tableItem() {
+	f := &s.stack[len(s.stack)-1]
+	if !f.keyed {
+		f.positional++
+	}
+	f.keyed = false
+	if limit := instArgMask * lua.FieldsPerFlush; f.positional > limit {
+		s.fail(fmt.Sprintf("the table constructor at line %d:%d has more than %d items without keys, past which gopher-lua stores them at wrong indexes: "+
+			"build the table in a loop, or split it into constructors joined in a loop", f.line, f.column, limit))
+	}
 }
 
 // stringEnd returns the index after the quoted string starting at src[i],
