@@ -1,8 +1,10 @@
 package sandbox
 
 import (
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"unsafe"
 
 	lua "github.com/yuin/gopher-lua"
@@ -322,10 +324,19 @@ func checkContext(L *lua.LState) {
 
 // installCoroutineLib makes coroutine.resume and the functions of
 // coroutine.wrap run the coroutine under the caller's context, so a deadline
-// set by [Guard] also stops a coroutine created before it.
+// set by [Guard] also stops a coroutine created before it, and makes
+// coroutine.yield refuse to yield across a Go call (see yieldAcrossGo).
 func installCoroutineLib(L *lua.LState, lib *lua.LTable) {
 	resume := lib.RawGetString("resume").(*lua.LFunction).GFunction
 	wrap := lib.RawGetString("wrap").(*lua.LFunction).GFunction
+	yield := lib.RawGetString("yield").(*lua.LFunction).GFunction
+	lib.RawSetString("yield", L.NewFunction(func(L *lua.LState) int {
+		if L.Parent != nil && yieldAcrossGo() {
+			L.RaiseError("attempt to yield across metamethod/C-call boundary (a builtin such as pcall, table.sort or tostring, " +
+				"a metamethod or a for-loop iterator is running between the yield and the coroutine's body): yield outside that call")
+		}
+		return yield(L)
+	}))
 	resumeWrapped := func(L *lua.LState) int {
 		th := L.ToThread(lua.UpvalueIndex(1))
 		inheritContext(L, th)
@@ -343,6 +354,74 @@ func installCoroutineLib(L *lua.LState, lib *lua.LTable) {
 		L.Push(L.NewClosure(resumeWrapped, th))
 		return 1
 	}))
+}
+
+// gopherLua prefixes the names of gopher-lua's functions on the Go stack.
+const gopherLua = "github.com/yuin/gopher-lua."
+
+// yieldWindow is how many Go frames yieldAcrossGo looks at below the
+// sandbox's yield: a yield straight from a coroutine's Lua code has
+// callGFunction, the VM's call instruction, mainLoop and threadRun there,
+// and a Go call in between adds at least LState.Call, callR and a mainLoop.
+// Unwinding costs about 0.2 µs a frame.
+const yieldWindow = 4
+
+// yieldAcrossGo reports whether the coroutine.yield calling it runs in a
+// Lua call that Go code made, rather than in the coroutine's own VM loop.
+// gopher-lua yields by returning from the VM loop running the yield: a
+// nested loop returns to its Go caller (pcall, table.sort's comparison, a
+// metamethod the VM calls through LState.Call, a for-loop iterator), which
+// carries on as if the call had returned, on a coroutine that has switched
+// away ("register underflow", nil pointer dereferences, a coroutine stuck
+// for good). gopher-lua keeps no trace of such a call in its frames (a
+// metamethod's caller is a Lua function), so yieldAcrossGo looks for the
+// coroutine's threadRun on the Go stack: a Go call lies between unless it
+// is within yieldWindow frames, with one VM loop above it.
+func yieldAcrossGo() bool {
+	var pcs [yieldWindow]uintptr
+	loops := 0
+	for _, pc := range pcs[:runtime.Callers(3, pcs[:])] { // above Callers, this and the yield
+		kind := frameKindOf(pc)
+		loops += kind.loops
+		if kind.threadRun {
+			return loops > 1
+		}
+	}
+	return true
+}
+
+// frameKind is what yieldAcrossGo needs of one Go frame: how many of
+// gopher-lua's VM loops it runs and whether it is threadRun, counting the
+// functions inlined into it.
+type frameKind struct {
+	loops     int
+	threadRun bool
+}
+
+// frameKinds caches frameKindOf by return address: symbolizing a frame
+// costs microseconds, and a yield's frames are the same few call sites.
+// It is safe for concurrent use, and bounded by the call sites of the binary.
+var frameKinds sync.Map // uintptr -> frameKind
+
+// frameKindOf returns the kind of the frame returning to pc.
+func frameKindOf(pc uintptr) frameKind {
+	if k, ok := frameKinds.Load(pc); ok {
+		return k.(frameKind)
+	}
+	var kind frameKind
+	frames := runtime.CallersFrames([]uintptr{pc})
+	for more := true; more; {
+		var f runtime.Frame
+		f, more = frames.Next()
+		switch f.Function {
+		case gopherLua + "threadRun":
+			kind.threadRun = true
+		case gopherLua + "mainLoop", gopherLua + "mainLoopWithContext":
+			kind.loops++
+		}
+	}
+	frameKinds.Store(pc, kind)
+	return kind
 }
 
 // inheritContext gives th the context of L, or none when L has none.

@@ -1,0 +1,87 @@
+package sandbox
+
+import (
+	"testing"
+	"time"
+)
+
+// yieldAcross are coroutine bodies that yield inside a call Go code makes,
+// each returning "done" if it runs to its end.
+var yieldAcross = map[string]string{
+	"pcall":         `return select(2, pcall(function() coroutine.yield("p") end))`,
+	"xpcall":        `return select(2, xpcall(function() coroutine.yield("p") end, function(e) return e end))`,
+	"table.sort":    `local t = {3, 2, 1} table.sort(t, function(a, b) coroutine.yield("s") return a < b end) return "done"`,
+	"string.gsub":   `return (("abc"):gsub(".", function(c) coroutine.yield("g") return c end))`,
+	"load reader":   `local n = 0 return load(function() n = n + 1 coroutine.yield("l") if n == 1 then return "return 1" end end)`,
+	"tostring":      `return tostring(setmetatable({}, {__tostring = function() coroutine.yield("t") return "x" end}))`,
+	"__index":       `local o = setmetatable({}, {__index = function(t, k) coroutine.yield("i") return 5 end}) return o.x`,
+	"__newindex":    `local o = setmetatable({}, {__newindex = function(t, k, v) coroutine.yield("n") end}) o.x = 1 return "done"`,
+	"__add":         `local o = setmetatable({}, {__add = function(a, b) coroutine.yield("a") return 5 end}) return o + 1`,
+	"__concat":      `local o = setmetatable({}, {__concat = function(a, b) coroutine.yield("c") return "5" end}) return o .. "x"`,
+	"__eq":          `local mt = {__eq = function(a, b) coroutine.yield("e") return true end} return setmetatable({}, mt) == setmetatable({}, mt)`,
+	"__lt":          `local mt = {__lt = function(a, b) coroutine.yield("lt") return true end} return setmetatable({}, mt) < setmetatable({}, mt)`,
+	"__le":          `local mt = {__le = function(a, b) coroutine.yield("le") return true end} return setmetatable({}, mt) <= setmetatable({}, mt)`,
+	"for iterator":  `for i in function(_, i) coroutine.yield("it") end do end return "done"`,
+	"nested in Lua": `local function f() coroutine.yield("f") end return select(2, pcall(function() f() end))`,
+}
+
+const yieldRefused = "attempt to yield across metamethod/C-call boundary"
+
+// TestYieldAcrossGoIsRefused checks that each body gets a catchable error
+// at its yield and its coroutine ends cleanly, with and without a deadline
+// (gopher-lua runs a different VM loop with a context).
+func TestYieldAcrossGoIsRefused(t *testing.T) {
+	for name, body := range yieldAcross {
+		t.Run(name, func(t *testing.T) {
+			code := `local co = coroutine.create(function() ` + body + ` end)
+local ok, v = coroutine.resume(co)
+assert(coroutine.status(co) == "dead", "status " .. coroutine.status(co) .. ", first result " .. tostring(v))
+assert(type(v) == "string" and v:find("` + yieldRefused + `", 1, true), tostring(v))
+local ok2, v2 = coroutine.resume(co)
+assert(not ok2 and v2 == "can not resume a dead thread", tostring(v2))`
+			for _, deadline := range []bool{true, false} {
+				L := NewState(Config{Limits: testLimits})
+				var err error
+				if deadline {
+					err = run(L, code, 5*time.Second)
+				} else {
+					err = L.DoString(code)
+				}
+				if err != nil {
+					t.Errorf("deadline %v: %v", deadline, err)
+				}
+				L.Close()
+			}
+		})
+	}
+}
+
+func TestPlainYieldsWork(t *testing.T) {
+	code := `local function inner(x) local y = coroutine.yield("inner", x) return y * 2 end
+local co = coroutine.create(function(a, b)
+  local c = coroutine.yield(a + b)
+  local d = inner(c)
+  local o = setmetatable({}, {__call = function(self, v) return coroutine.yield("call", v) end})
+  local e = o(d)
+  return "end", e
+end)
+local r = {}
+for _, arg in ipairs({{1, 2}, {10}, {5}, {7}}) do
+  local res = {coroutine.resume(co, unpack(arg))}
+  r[#r + 1] = table.concat(res, ",", 2) .. "/" .. tostring(res[1])
+end
+local got = table.concat(r, " ")
+assert(got == "3/true inner,10/true call,10/true end,7/true", got)
+local gen = coroutine.wrap(function() for i = 1, 3 do coroutine.yield(i) end end)
+assert(gen() + gen() + gen() == 6)
+local ok, err = pcall(coroutine.yield, 1)
+assert(not ok and err:find("can not yield from outside of a coroutine"), err)`
+	L := NewState(Config{Limits: testLimits})
+	defer L.Close()
+	if err := run(L, code, 5*time.Second); err != nil {
+		t.Error(err)
+	}
+	if err := L.DoString(code); err != nil {
+		t.Errorf("without a deadline: %v", err)
+	}
+}
