@@ -44,11 +44,36 @@ func installStringLib(L *lua.LState, lib *lua.LTable, lim Limits, steps int) {
 			return 1
 		},
 		"gsub": func(L *lua.LState) int { return strGsub(L, lim, steps) },
+		"byte": fitResults(lib.RawGetString("byte").(*lua.LFunction).GFunction, "string slice too long"),
 	}
 	for name, fn := range funcs {
 		lib.RawSetString(name, L.NewFunction(fn))
 	}
 	lib.RawSetString("gfind", lib.RawGetString("gmatch")) // Lua 5.0's name
+}
+
+// fitResults returns fn, a builtin pushing as many results as its
+// arguments ask for (unpack, string.byte), raising the catchable error msg,
+// with the stack as it was, when they do not fit in the value stack.
+// gopher-lua raises "registry overflow" there, which no pcall catches: its
+// PCall pushes the error handler onto the full stack and fails again. The
+// stack's absolute top is not exported, so fitResults catches the overflow
+// rather than predicting it; the pushes before it are bounded by
+// [Limits.RegistrySize].
+func fitResults(fn lua.LGFunction, msg string) lua.LGFunction {
+	return func(L *lua.LState) int {
+		top := L.GetTop()
+		defer func() {
+			if r := recover(); r != nil {
+				if err, ok := r.(*lua.ApiError); !ok || !strings.HasSuffix(lua.LVAsString(err.Object), "registry overflow") {
+					panic(r)
+				}
+				L.SetTop(top)
+				L.RaiseError("%s", msg)
+			}
+		}()
+		return fn(L)
+	}
 }
 
 // subject returns the bytes of s without copying; the matcher only reads them.

@@ -27,7 +27,8 @@
 //   - getmetatable, setmetatable, rawset: the metatables of _G, of the
 //     libraries and of strings are locked (__metatable), and rawset refuses
 //     the library proxies, so no script changes what the others see there.
-//   - unpack: bounded by the value stack ("registry overflow").
+//   - unpack: bounded by the value stack ("too many results to unpack",
+//     which pcall catches; gopher-lua's "registry overflow" escapes it).
 //   - pcall, xpcall: render no traceback (see Limits); xpcall calls its
 //     handler after the failed call has unwound, with the error value.
 //   - load, loadstring: source text only (a string or, as in Lua 5.1, a
@@ -151,7 +152,8 @@
 //     deadline or by the comparison function's error leaves the table as it
 //     was. The other builtins that loop in Go over their input are bounded
 //     by their result's size (string.rep, format, gsub, table.concat), by
-//     the value stack (unpack, string.byte, string.char) or by the array
+//     the value stack (unpack and string.byte raise "too many results to
+//     unpack" and "string slice too long"; string.char) or by the array
 //     size limit (table.insert and table.remove move at most
 //     MaxArrayIndex values).
 //   - Call depth (CallStackSize) and value stack (RegistrySize, grown on

@@ -184,6 +184,7 @@ func NewState(cfg Config) *lua.LState {
 	installStringLib(L, L.GetGlobal("string").(*lua.LTable), lim, steps)
 	installTableLib(L, L.GetGlobal("table").(*lua.LTable), lim)
 	installCoroutineLib(L, L.GetGlobal("coroutine").(*lua.LTable))
+	g.RawSetString("unpack", L.NewFunction(fitResults(g.RawGetString("unpack").(*lua.LFunction).GFunction, "too many results to unpack")))
 	pass := L.NewFunction(passThrough)
 	g.RawSetString("pcall", L.NewFunction(protectedCall(pass)))
 	if !cfg.Trusted { // a trusted xpcall keeps gopher-lua's, whose handler sees the failing frames
