@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"math"
+	"math/rand"
 	"runtime"
 	"sort"
 	"strings"
@@ -513,6 +515,38 @@ func errorValue(err error) lua.LValue {
 		return aerr.Object
 	}
 	return lua.LString(err.Error())
+}
+
+// mathRandom is math.random raising Lua 5.1's "interval is empty" for an
+// empty interval, where gopher-lua's hands it to rand.Intn, whose panic
+// reached scripts as "invalid argument to Intn", and drawing from
+// intervals wider than an int64 without overflowing. As gopher-lua's, it
+// uses math/rand's generator, which math.randomseed seeds, and ignores
+// arguments past the second.
+func mathRandom(L *lua.LState) int {
+	var lo, hi, arg int
+	switch L.GetTop() {
+	case 0:
+		L.Push(lua.LNumber(rand.Float64()))
+		return 1
+	case 1:
+		lo, hi, arg = 1, L.CheckInt(1), 1
+	default:
+		lo, hi, arg = L.CheckInt(1), L.CheckInt(2), 2
+	}
+	if lo > hi {
+		L.ArgError(arg, "interval is empty")
+	}
+	span := uint64(hi) - uint64(lo) // the interval's size less one
+	var off uint64
+	if span < math.MaxInt64 {
+		off = uint64(rand.Int63n(int64(span) + 1))
+	} else {
+		for off = rand.Uint64(); off > span; off = rand.Uint64() {
+		}
+	}
+	L.Push(lua.LNumber(lo + int(off)))
+	return 1
 }
 
 // MaxDateFormatBytes is the longest format os.date accepts: gopher-lua's

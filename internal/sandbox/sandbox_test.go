@@ -254,6 +254,13 @@ for _ in ipairs(o) do error("ipairs of a table with __index is raw") end`, "", 0
 		{"writes to a library stay refused after pairs", `for k in pairs(string) do string[k] = nil end`, "cannot assign string.", 0, 0},
 		{"print of one large string many times", `local s = ("x"):rep(1e6) local t = {} for i = 1, 100 do t[i] = s end print(unpack(t))`,
 			"print: output too large", 0, 0},
+		{"math.random of an empty interval", `math.random(0)`, "bad argument #1 to random (interval is empty)", 0, 0},
+		{"math.random of an empty interval of two", `math.random(2^53, 1)`, "bad argument #2 to random (interval is empty)", 0, 0},
+		{"math.random draws in its interval", `for i = 1, 1000 do
+  local a, b, c, d = math.random(), math.random(3), math.random(-2, 2), math.random(-2^62, 2^62)
+  assert(a >= 0 and a < 1 and b >= 1 and b <= 3 and b % 1 == 0 and c >= -2 and c <= 2 and d >= -2^62 and d <= 2^62)
+end
+assert(math.random(5, 5) == 5 and math.random(1) == 1 and math.random(-2^63, 2^63 - 1024) % 1 == 0)`, "", 0, 0},
 		{"rebinding the library globals", `string = 0 table = nil _G.pcall = nil rawset(_G, "math", false)`, "", 0, 0},
 	}
 	L := NewState(Config{Limits: testLimits, Stdout: io.Discard})
