@@ -35,6 +35,8 @@
 //     reader function), which must pass CheckSource (no "\27Lua"
 //     bytecode, size, nesting, operator chains, compile time) and
 //     CheckProto (concatenations); the chunk runs with the state's globals.
+//     A chunk name is at most [MaxChunkNameBytes] (4096) long: gopher-lua
+//     repeats it whole in every error and traceback line of the chunk.
 //   - print, io.write, io.stdout:write, io.stderr:write: write strings to
 //     the host's writers ([Config.Stdout], [Config.Stderr]; default the
 //     process's stdout and stderr, where gopher-lua's print writes), on the

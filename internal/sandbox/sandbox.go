@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"fmt"
 	"io"
 	"math"
 	"runtime/metrics"
@@ -360,10 +361,20 @@ func heapBytes() uint64 {
 	return s[0].Value.Uint64()
 }
 
+// MaxChunkNameBytes is the longest chunk name load and loadstring accept.
+// gopher-lua puts the whole name in every error message and traceback
+// line of the chunk's functions: a 1 MiB name made one error 18 MB long.
+// (Lua 5.1 shows at most 60 bytes of it.)
+const MaxChunkNameBytes = 4096
+
 // loadChunk is load and loadstring for source text only: the chunk is a
 // string or a reader function (Lua 5.1's load) and must pass [CheckSource].
 // The function it returns runs with the state's globals.
 func loadChunk(L *lua.LState, lim Limits) int {
+	name := L.OptString(2, "<string>")
+	if len(name) > MaxChunkNameBytes {
+		L.ArgError(2, fmt.Sprintf("chunk name too long (%d bytes, max %d): pass a shorter name", len(name), MaxChunkNameBytes))
+	}
 	var src string
 	switch chunk := L.Get(1).(type) {
 	case lua.LString:
@@ -397,7 +408,7 @@ func loadChunk(L *lua.LState, lim Limits) int {
 		L.Push(lua.LString(err.Error()))
 		return 2
 	}
-	fn, err := L.Load(strings.NewReader(src), L.OptString(2, "<string>"))
+	fn, err := L.Load(strings.NewReader(src), name)
 	if err == nil {
 		err = CheckProto(fn.Proto, lim)
 	}

@@ -261,6 +261,9 @@ for _ in ipairs(o) do error("ipairs of a table with __index is raw") end`, "", 0
   assert(a >= 0 and a < 1 and b >= 1 and b <= 3 and b % 1 == 0 and c >= -2 and c <= 2 and d >= -2^62 and d <= 2^62)
 end
 assert(math.random(5, 5) == 5 and math.random(1) == 1 and math.random(-2^63, 2^63 - 1024) % 1 == 0)`, "", 0, 0},
+		{"load with a long chunk name", `load("return 1", ("n"):rep(2^20))`, "bad argument #2 to load (chunk name too long (1048576 bytes, max 4096): pass a shorter name)", 0, 0},
+		{"loadstring with a long chunk name", `loadstring("return 1", ("n"):rep(4097))`, "chunk name too long (4097 bytes, max 4096)", 0, 0},
+		{"load with a chunk name at the limit", `local f = assert(load("error('x')", ("n"):rep(4096))) local ok, e = pcall(f) assert(e == ("n"):rep(4096) .. ":1: x", e)`, "", 0, 0},
 		{"rebinding the library globals", `string = 0 table = nil _G.pcall = nil rawset(_G, "math", false)`, "", 0, 0},
 	}
 	L := NewState(Config{Limits: testLimits, Stdout: io.Discard})
