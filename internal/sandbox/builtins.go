@@ -357,13 +357,27 @@ func installCoroutineLib(L *lua.LState, lib *lua.LTable) {
 	resume := lib.RawGetString("resume").(*lua.LFunction).GFunction
 	wrap := lib.RawGetString("wrap").(*lua.LFunction).GFunction
 	yield := lib.RawGetString("yield").(*lua.LFunction).GFunction
-	lib.RawSetString("yield", L.NewFunction(func(L *lua.LState) int {
-		if L.Parent != nil && yieldAcrossGo() {
-			L.RaiseError("attempt to yield across metamethod/C-call boundary (a builtin such as pcall, table.sort or tostring, " +
-				"a metamethod or a for-loop iterator is running between the yield and the coroutine's body): yield outside that call")
+	checkedYield := L.NewFunction(func(L *lua.LState) int {
+		// Level 3: the errors name the script's line, not yieldWrapper's.
+		switch {
+		case L.Parent == nil:
+			L.Error(lua.LString("can not yield from outside of a coroutine"), 3)
+		case yieldAcrossGo():
+			L.Error(lua.LString("attempt to yield across metamethod/C-call boundary (a builtin such as pcall, table.sort or tostring, "+
+				"a metamethod or a for-loop iterator is running between the yield and the coroutine's body): yield outside that call"), 3)
 		}
 		return yield(L)
-	}))
+	})
+	wrapper, err := L.Load(strings.NewReader(yieldWrapper), "coroutine.yield")
+	if err != nil {
+		panic("sandbox: yieldWrapper: " + err.Error()) // a constant that compiles
+	}
+	L.Push(wrapper)
+	L.Push(checkedYield)
+	L.Push(L.NewFunction(func(L *lua.LState) int { return L.GetTop() }))
+	L.Call(2, 1)
+	lib.RawSetString("yield", L.Get(-1))
+	L.Pop(1)
 	resumeWrapped := func(L *lua.LState) int {
 		th := L.ToThread(lua.UpvalueIndex(1))
 		inheritContext(L, th)
@@ -382,6 +396,17 @@ func installCoroutineLib(L *lua.LState, lib *lua.LTable) {
 		return 1
 	}))
 }
+
+// yieldWrapper makes coroutine.yield a Lua function that calls the Go
+// yield it is given, never as a tail call, and returns what the resume
+// passes through a Go function that returns its arguments. gopher-lua
+// loses the coroutine's last frame when a Go function that yields is
+// tail-called from it: a body ending in `return coroutine.yield(x)`, the
+// usual generator, failed with a nil pointer dereference at its next
+// resume (in plain gopher-lua too, whenever no context is set). Tail-calling
+// the wrapper instead is sound: its own call of the yield is not a tail
+// call.
+const yieldWrapper = `local yield, results = ... return function(...) return results(yield(...)) end`
 
 // gopherLua prefixes the names of gopher-lua's functions on the Go stack.
 const gopherLua = "github.com/yuin/gopher-lua."

@@ -56,6 +56,9 @@ assert(not ok2 and v2 == "can not resume a dead thread", tostring(v2))`
 	}
 }
 
+// TestPlainYieldsWork checks yields that cross no Go call, among them a
+// body that ends by tail-calling the yield (`return coroutine.yield(x)`,
+// which plain gopher-lua breaks), with and without a deadline.
 func TestPlainYieldsWork(t *testing.T) {
 	code := `local function inner(x) local y = coroutine.yield("inner", x) return y * 2 end
 local co = coroutine.create(function(a, b)
@@ -75,7 +78,13 @@ assert(got == "3/true inner,10/true call,10/true end,7/true", got)
 local gen = coroutine.wrap(function() for i = 1, 3 do coroutine.yield(i) end end)
 assert(gen() + gen() + gen() == 6)
 local ok, err = pcall(coroutine.yield, 1)
-assert(not ok and err:find("can not yield from outside of a coroutine"), err)`
+assert(not ok and err:find("can not yield from outside of a coroutine"), err)
+local tail = coroutine.create(function(a) return coroutine.yield(a + 1) end)
+local ok1, v1 = coroutine.resume(tail, 1)
+local ok2, v2 = coroutine.resume(tail, "back")
+assert(ok1 and v1 == 2 and ok2 and v2 == "back" and coroutine.status(tail) == "dead", tostring(v1) .. " " .. tostring(v2))
+local gen2 = coroutine.wrap(function() coroutine.yield(1) return coroutine.yield(2) end)
+assert(gen2() == 1 and gen2() == 2 and gen2("x") == "x")`
 	L := NewState(Config{Limits: testLimits})
 	defer L.Close()
 	if err := run(L, code, 5*time.Second); err != nil {

@@ -55,6 +55,10 @@
 //     __add, __concat, __eq, __lt; a for-loop iterator), where gopher-lua's
 //     yield corrupts the coroutine ("register underflow", nil pointer
 //     dereferences). The check walks 4 Go frames, about 1 µs a yield.
+//     yield itself is a small Lua function around the Go one, which it
+//     never tail-calls: gopher-lua loses a coroutine's last frame when a
+//     yielding Go function is tail-called from it, so a body ending in
+//     `return coroutine.yield(x)` failed at its next resume.
 //   - os: time, clock, date (format length capped) and difftime only; they
 //     read the clock.
 //   - package: config (Lua 5.1's "/\n;\n?\n!\n-\n"), path and cpath
