@@ -186,7 +186,9 @@
 //     about 10 ms). Forward gotos (8,000: 0.9 s): at most MaxGotos (1000,
 //     about 20 ms) per function. Table constructors: at most 25,550
 //     items without keys, past which gopher-lua's OP_SETLIST block
-//     number overflows and items land at wrong indexes with no error.
+//     number overflows and items land at wrong indexes with no error;
+//     and [CheckProto] refuses a multiple of 50 of them before a last call
+//     or `...`, whose values gopher-lua stores over the last 50.
 //     Measured and found linear: long table
 //     constructors, statements, locals, functions, and/or and a.b.c chains
 //     (once their constants are counted). A 1 MiB file of plain statements

@@ -34,10 +34,7 @@ func ModuleStateWrite(proto *lua.FunctionProto) (line int, found bool) {
 		todo = append(todo, p.FunctionPrototypes...)
 		for pc, inst := range p.Code {
 			if f.writesModuleState(proto, p, pc, inst) {
-				if pc < len(p.DbgSourcePositions) {
-					line = p.DbgSourcePositions[pc]
-				}
-				return line, true
+				return lineOf(p, pc), true
 			}
 		}
 	}

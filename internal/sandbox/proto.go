@@ -220,22 +220,56 @@ func checkJumps(p *lua.FunctionProto) error {
 	for _, inst := range p.Code {
 		switch instOp(inst) {
 		case lua.OP_JMP, lua.OP_FORLOOP, lua.OP_FORPREP:
-			line := 0
-			if maxJump < len(p.DbgSourcePositions) {
-				line = p.DbgSourcePositions[maxJump]
-			}
-			return &SourceError{Line: line, Message: fmt.Sprintf("a function of %d instructions with a loop or branch in it (gopher-lua's jumps reach %d instructions, and a longer one goes wrong): split it",
+			return &SourceError{Line: lineOf(p, maxJump), Message: fmt.Sprintf("a function of %d instructions with a loop or branch in it (gopher-lua's jumps reach %d instructions, and a longer one goes wrong): split it",
 				len(p.Code), maxJump)}
 		}
 	}
 	return nil
 }
 
+// lineOf returns the line of p's instruction at pc, 0 when unknown.
+func lineOf(p *lua.FunctionProto, pc int) int {
+	if pc < len(p.DbgSourcePositions) {
+		return p.DbgSourcePositions[pc]
+	}
+	return 0
+}
+
+// overwritesBlock reports whether the OP_SETLIST at pc stores a last call's
+// or `...`'s values (B 0) into the block of items the constructor stored
+// already. gopher-lua's compiler numbers that store's block from the
+// items before it, so when they are a positive multiple of FieldsPerFlush
+// it repeats the last block's number, and the values land over its items:
+// `{1, ..., 50, f()}` gets f's first value at t[1]. The stores of one
+// constructor are those into its table's register since its OP_NEWTABLE;
+// a nested constructor's table lives in a higher register.
+func overwritesBlock(p *lua.FunctionProto, pc int) bool {
+	inst := p.Code[pc]
+	if instB(inst) != 0 {
+		return false
+	}
+	for i := pc - 1; i >= 0; i-- {
+		prev := p.Code[i]
+		if instA(prev) != instA(inst) {
+			continue
+		}
+		switch instOp(prev) {
+		case lua.OP_NEWTABLE:
+			return false
+		case lua.OP_SETLIST:
+			return instC(prev) == instC(inst)
+		}
+	}
+	return false
+}
+
 // CheckProto reports whether a compiled chunk, proto and every function
 // nested in it, is free of concatenations of more than
 // [Limits.MaxConcatOperands] values other than short ones in one
-// expression, and of functions longer than gopher-lua's jumps reach (its
-// compiler silently wraps a longer loop or branch around). A short value is a literal constant, or a local or upvalue
+// expression, of functions longer than gopher-lua's jumps reach (its
+// compiler silently wraps a longer loop or branch around), and of table
+// constructors whose last call's values it would store over their items
+// (see overwritesBlock). A short value is a literal constant, or a local or upvalue
 // that only ever holds literal constants (local RED = "\27[31m"): a chain
 // of those is bounded by the script's size, however long.
 //
@@ -264,6 +298,11 @@ func CheckProto(proto *lua.FunctionProto, lim Limits) error {
 			return err
 		}
 		for pc, inst := range p.Code {
+			if instOp(inst) == lua.OP_SETLIST && overwritesBlock(p, pc) {
+				return &SourceError{Line: lineOf(p, pc), Message: fmt.Sprintf("a table constructor whose items without keys are a multiple of %d before a last call or `...`: "+
+					"gopher-lua stores the call's values over the first items of the last %d instead of after them, silently: append the call's values after the constructor, in a loop",
+					lua.FieldsPerFlush, lua.FieldsPerFlush)}
+			}
 			if instOp(inst) != lua.OP_CONCAT {
 				continue
 			}
@@ -274,11 +313,7 @@ func CheckProto(proto *lua.FunctionProto, lim Limits) error {
 				}
 			}
 			if n := variable; n > lim.MaxConcatOperands {
-				line := 0
-				if pc < len(p.DbgSourcePositions) {
-					line = p.DbgSourcePositions[pc]
-				}
-				return &SourceError{Line: line, Message: fmt.Sprintf("a concatenation of %d values other than literals in one expression (the limit is %d): split it",
+				return &SourceError{Line: lineOf(p, pc), Message: fmt.Sprintf("a concatenation of %d values other than literals in one expression (the limit is %d): split it",
 					n, lim.MaxConcatOperands)}
 			}
 		}

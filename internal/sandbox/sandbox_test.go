@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -844,5 +845,53 @@ function walk(iterate, t) local n = 0 for _ in iterate(t) do n = n + 1 end retur
 				L.Pop(1)
 			}
 		})
+	}
+}
+
+// gopher-lua stores a last call's values over the constructor's last block
+// of 50 when the items before it are a multiple of 50: CheckProto refuses
+// exactly those constructors.
+func TestCheckProtoRefusesAnOverwrittenBlock(t *testing.T) {
+	items := func(n int) string { return strings.Repeat("7, ", n) }
+	raw := lua.NewState()
+	defer raw.Close()
+	if err := raw.DoString("local function f() return 'a' end local t = {" + items(50) + "f()} return t[1], t[51]"); err != nil {
+		t.Fatal(err)
+	}
+	if raw.Get(1) != lua.LString("a") || raw.Get(2) != lua.LNil {
+		t.Fatalf("plain gopher-lua gives t[1], t[51] = %v, %v: it no longer overwrites the block, and the check can go", raw.Get(1), raw.Get(2))
+	}
+	for _, tc := range []struct {
+		name, src string
+		refused   bool
+	}{
+		{"50 items and a call", "local t = {" + items(50) + "\nf()}", true},
+		{"100 items and ...", "return function(...) return {" + items(100) + "\n...} end", true},
+		{"50 items and a method call", "local t = {" + items(50) + "\no:m()}", true},
+		{"49 items and a call", "local t = {" + items(49) + "f()}", false},
+		{"51 items and a call", "local t = {" + items(51) + "f()}", false},
+		{"a call alone", "local t = {f()}", false},
+		{"... alone", "return function(...) return {...} end", false},
+		{"50 items and a call in parentheses", "local t = {" + items(50) + "(f())}", false},
+		{"50 items and a call, then an item", "local t = {" + items(50) + "f(), 1}", false},
+		{"50 items and a nested constructor of a call", "local t = {" + items(50) + "{f()}}", false},
+		{"50 items, then a call in a new constructor in the same local", "local t = {" + items(50) + "} t = {f()}", false},
+	} {
+		chunk, err := parse.Parse(strings.NewReader(tc.src), "t.lua")
+		if err != nil {
+			t.Fatal(err)
+		}
+		proto, err := lua.Compile(chunk, "t.lua")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = CheckProto(proto, Limits{})
+		var se *SourceError
+		switch {
+		case tc.refused && (!errors.As(err, &se) || se.Line != 2 || !strings.Contains(se.Message, "multiple of 50 before a last call")):
+			t.Errorf("%s: %v; want it refused at line 2", tc.name, err)
+		case !tc.refused && err != nil:
+			t.Errorf("%s: %v; want it accepted", tc.name, err)
+		}
 	}
 }
