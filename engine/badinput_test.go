@@ -269,3 +269,34 @@ func TestNoSuchClassNamesWhatTheModuleDefines(t *testing.T) {
 		t.Fatalf("New(units.runner): %v", err)
 	}
 }
+
+// The guard of a require cycle, as Lua code writes it: a module puts its
+// table in package.loaded before requiring the module that requires it
+// back, which then gets that table, sandboxed or trusted. Without the
+// guard the loop is an error that says how to break it; a module that
+// returns nothing is what it put in package.loaded.
+func TestRequireCycleGuard(t *testing.T) {
+	guarded := map[string]string{
+		"m/a.lua":   "local M = {}\npackage.loaded[...] = M\nlocal b = require('m.b')\nfunction M.f() return 'a' .. b.g() end\nreturn M\n",
+		"m/b.lua":   "local a = require('m.a')\nlocal M = {}\nfunction M.g() return 'b' .. type(a) .. tostring(a.f ~= nil) end\nreturn M\n",
+		"m/c.lua":   "package.loaded[...] = {answer = 42}\n",
+		"m/d.lua":   "return require('m.c').answer\n",
+		"probe.lua": "function probeA() return require('m.a').f() end\nfunction probeD() return require('m.d') end\n",
+	}
+	for _, trusted := range []bool{false, true} {
+		e, _ := newEngine(t, guarded, func(o *Options) { o.Trusted = trusted })
+		for probe, want := range map[string]any{"probeA": "abtabletrue", "probeD": 42.0} {
+			if v, err := e.CallGlobal(context.Background(), probe); err != nil || v.Any() != want {
+				t.Errorf("trusted %v: %s() = %v, %v; want %v", trusted, probe, v.Any(), err, want)
+			}
+		}
+	}
+	dir := t.TempDir()
+	writeScripts(t, dir, map[string]string{
+		"m/a.lua": "local b = require('m.b')\nreturn {}\n",
+		"m/b.lua": "local a = require('m.a')\nreturn {}\n",
+	})
+	if _, err := New(Options{Roots: []string{dir}, Logger: discard()}); err == nil || !strings.Contains(err.Error(), "require loop: m.a -> m.b -> m.a (to let the inner require have the module's table, set package.loaded[...] to it first)") {
+		t.Fatalf("New: %v", err)
+	}
+}

@@ -34,6 +34,9 @@ type generation struct {
 	scripts map[string]*script // by module name
 	modules map[string]lua.LValue
 	loading []string // modules being loaded, innermost last
+	// packageLoaded is the state's package.loaded (a view, when sandboxed),
+	// where a loading module may put its value early (see loadedEarly).
+	packageLoaded lua.LValue
 	// deps lists the modules each module required while it loaded: the
 	// require graph that versions its classes.
 	deps map[string][]string
@@ -262,6 +265,7 @@ func (g *generation) install() {
 	g.hot = sandbox.ReadOnly(L, "hot", g.hot)
 	L.SetGlobal("hot", g.hot)
 	L.SetGlobal("require", L.NewFunction(g.require))
+	g.packageLoaded = L.GetField(L.GetGlobal("package"), "loaded")
 	g.setmetatableFn = L.NewFunction(g.setmetatable)
 	L.SetGlobal("setmetatable", g.setmetatableFn)
 	sandbox.ResolveTables(L, resolveStandIn)
@@ -299,8 +303,10 @@ func (g *generation) load(L *lua.LState, s *script) lua.LValue {
 	ret := L.Get(-1)
 	L.Pop(1)
 	g.loading = g.loading[:len(g.loading)-1]
-	if ret == lua.LNil {
-		ret = lua.LTrue
+	if ret == lua.LNil { // as Lua's require: what the module put in package.loaded, or true
+		if ret = g.loadedEarly(L, s.module); ret == lua.LNil {
+			ret = lua.LTrue
+		}
 	}
 	if g.reusable(s.module, 0) {
 		// The value, and the module locals its functions hold, are shared
@@ -342,6 +348,14 @@ func (g *generation) load(L *lua.LState, s *script) lua.LValue {
 		g.libraries[s.module] = true
 	}
 	return ret
+}
+
+// loadedEarly returns what package.loaded holds for module m, which has
+// not returned yet (so the engine recorded nothing for it): what the
+// module's own top level put there, or nil. It reads the table package.loaded
+// was when the generation was installed (through its view, when sandboxed).
+func (g *generation) loadedEarly(L *lua.LState, m string) lua.LValue {
+	return L.GetField(g.packageLoaded, m)
 }
 
 // setModule records ret as the value of module m, for require and in
@@ -784,9 +798,17 @@ func (g *generation) require(L *lua.LState) int {
 		L.RaiseError("module '%s' not found in the script roots", name)
 	}
 	for i, m := range g.loading {
-		if m == name {
-			L.RaiseError("require loop: %s -> %s", strings.Join(g.loading[i:], " -> "), name)
+		if m != name {
+			continue
 		}
+		if v := g.loadedEarly(L, name); v != lua.LNil {
+			// The guard of a require cycle: the module put its table in
+			// package.loaded before requiring what requires it back.
+			L.Push(v)
+			return 1
+		}
+		L.RaiseError("require loop: %s -> %s (to let the inner require have the module's table, set package.loaded[...] to it first)",
+			strings.Join(g.loading[i:], " -> "), name)
 	}
 	L.Push(g.load(L, s))
 	return 1

@@ -62,9 +62,11 @@
 //   - os: time, clock, date (format length capped) and difftime only; they
 //     read the clock.
 //   - package: config (Lua 5.1's "/\n;\n?\n!\n-\n"), path and cpath
-//     (empty: nothing is searched on disk) and loaded, a read-only view of
-//     the libraries and of the modules the host records ([Loaded]), all
-//     read-only (a script may add a new name, as to string). require is
+//     (empty: nothing is searched on disk) and loaded, a view of the
+//     libraries and of the modules the host records ([Loaded]), all
+//     read-only (a script may add a new name to package or to loaded, as
+//     to string: a module sets package.loaded[...] = M to guard a require
+//     cycle). require is
 //     the host's, resolving inside its roots and to these libraries; there
 //     is no loadlib, preload or seeall.
 //   - debug: traceback (bounded as PCall's) and getinfo, which answers

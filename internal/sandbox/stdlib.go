@@ -22,9 +22,11 @@ const loadedKey = registryKey + "/loaded"
 
 // installPackage installs a package table whose fields are read-only:
 // config, an empty path and cpath (nothing is searched on disk), and
-// loaded, a read-only view of the modules the host records with [Loaded]
-// and of the libraries. As with string, a script may add a new name
-// (Penlight's compat defines package.searchpath), in this state only.
+// loaded, a view of the modules the host records with [Loaded] and of the
+// libraries. As with string, a script may add a new name to either, in
+// this state only: Penlight's compat defines package.searchpath, and a
+// module that another requires back while it loads sets
+// package.loaded[...] = M first (the guard of a require cycle).
 func installPackage(L *lua.LState, libs []string) {
 	loaded := L.NewTable()
 	L.G.Registry.RawSetString(loadedKey, loaded)
@@ -36,7 +38,7 @@ func installPackage(L *lua.LState, libs []string) {
 	pkg.RawSetString("config", lua.LString(packageConfig))
 	pkg.RawSetString("path", lua.LString(""))
 	pkg.RawSetString("cpath", lua.LString(""))
-	pkg.RawSetString("loaded", ReadOnly(L, "package.loaded", loaded))
+	pkg.RawSetString("loaded", extensible(L, "package.loaded", loaded))
 	L.SetGlobal("package", extensible(L, "package", pkg))
 	loaded.RawSetString("package", L.GetGlobal("package"))
 }
