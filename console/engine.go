@@ -13,6 +13,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/hotlua/hotlua/engine"
+	"github.com/hotlua/hotlua/internal/watch"
 )
 
 // ForEngine returns the Target for a hotlua engine: what a program passes
@@ -79,17 +80,19 @@ const maxScriptRead = 16 << 20
 
 // ReadScript reads path in the first root that has it. A function's source
 // name is its script's path relative to its root, with slashes, but a
-// script chooses the name of a chunk it loads (loadstring(s, "x.lua")), so
-// only a regular file of at most maxScriptRead bytes is read: not a device
-// such as /dev/zero, a pipe, or a huge file, which would never end or fill
-// the host's memory.
+// script chooses the name of a chunk it loads (loadstring(s, "ext/passwd")),
+// so only what the engine would load as a script is read: a .lua file the
+// engine's walk includes, whose symbolic links, resolved, lead nowhere out
+// of the tree the root resolves to, and a regular file of at most
+// maxScriptRead bytes, not a device such as /dev/zero, a pipe, or a huge
+// file, which would never end or fill the host's memory.
 func (t engineTarget) ReadScript(path string) ([]byte, error) {
-	if !filepath.IsLocal(filepath.FromSlash(path)) {
-		return nil, fmt.Errorf("console: %s is not a script path", path)
+	if !filepath.IsLocal(filepath.FromSlash(path)) || !watch.DefaultInclude(path) {
+		return nil, fmt.Errorf("console: %s is not a script path (a .lua file under a script root)", path)
 	}
 	var firstErr error
 	for _, root := range t.e.Roots() {
-		data, err := readScript(filepath.Join(root, filepath.FromSlash(path)))
+		data, err := readScript(root, filepath.FromSlash(path))
 		if err == nil {
 			return data, nil
 		}
@@ -98,13 +101,34 @@ func (t engineTarget) ReadScript(path string) ([]byte, error) {
 	return nil, firstErr
 }
 
-// readScript reads the regular file at name, of at most maxScriptRead
-// bytes. It looks before it opens, since opening a pipe waits for a writer.
-func readScript(name string) ([]byte, error) {
-	if fi, err := os.Stat(name); err != nil || !fi.Mode().IsRegular() {
-		return nil, cmp.Or(err, fmt.Errorf("console: %s is not a regular file", name))
+// readScript reads the regular file at rel under root, of at most
+// maxScriptRead bytes, if it lies inside the tree root resolves to once
+// its symbolic links are resolved. It opens the resolved file through an
+// [os.Root] of that tree, so that a link swapped in meanwhile cannot lead
+// out of it either, and looks before it opens, since opening a pipe waits
+// for a writer.
+func readScript(root, rel string) ([]byte, error) {
+	tree, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return nil, err
 	}
-	f, err := os.Open(name)
+	target, err := filepath.EvalSymlinks(filepath.Join(tree, rel))
+	if err != nil {
+		return nil, err
+	}
+	inTree, err := filepath.Rel(tree, target)
+	if err != nil || !filepath.IsLocal(inTree) {
+		return nil, fmt.Errorf("console: %s leads out of the script root %s (to %s)", filepath.ToSlash(rel), root, target)
+	}
+	r, err := os.OpenRoot(tree)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	if fi, err := r.Stat(inTree); err != nil || !fi.Mode().IsRegular() {
+		return nil, cmp.Or(err, fmt.Errorf("console: %s is not a regular file", target))
+	}
+	f, err := r.Open(inTree)
 	if err != nil {
 		return nil, err
 	}
@@ -114,13 +138,13 @@ func readScript(name string) ([]byte, error) {
 	case err != nil:
 		return nil, err
 	case !fi.Mode().IsRegular():
-		return nil, fmt.Errorf("console: %s is not a regular file", name)
+		return nil, fmt.Errorf("console: %s is not a regular file", target)
 	case fi.Size() > maxScriptRead:
-		return nil, fmt.Errorf("console: %s is too large to show (%d bytes, max %d)", name, fi.Size(), maxScriptRead)
+		return nil, fmt.Errorf("console: %s is too large to show (%d bytes, max %d)", target, fi.Size(), maxScriptRead)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxScriptRead+1))
 	if err == nil && len(data) > maxScriptRead {
-		err = fmt.Errorf("console: %s is too large to show (more than %d bytes)", name, maxScriptRead)
+		err = fmt.Errorf("console: %s is too large to show (more than %d bytes)", target, maxScriptRead)
 	}
 	return data, err
 }

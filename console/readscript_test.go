@@ -14,8 +14,8 @@ import (
 )
 
 // TestReadScriptReadsOnlyScripts reads, as :source does, files whose
-// names a script can give a chunk it loads: a device that never ends, a
-// pipe that no one writes and a sparse 1 GiB file are refused at once,
+// names a script can give a chunk it loads: a link to a device that never
+// ends, a pipe that no one writes and a sparse 1 GiB file are refused at once,
 // without reading them; a script reads as it is.
 func TestReadScriptReadsOnlyScripts(t *testing.T) {
 	root := t.TempDir()
@@ -43,7 +43,7 @@ func TestReadScriptReadsOnlyScripts(t *testing.T) {
 	big.Close()
 	for _, tc := range []struct{ path, want string }{
 		{"ok.lua", ""},
-		{"zero.lua", "is not a regular file"},
+		{"zero.lua", "leads out of the script root"},
 		{"pipe.lua", "is not a regular file"},
 		{"big.lua", "is too large to show (1073741824 bytes, max 16777216)"},
 		{"../ok.lua", "is not a script path"},
@@ -55,5 +55,100 @@ func TestReadScriptReadsOnlyScripts(t *testing.T) {
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("%s: %d bytes, error %v, want %q", tc.path, len(data), err, tc.want)
 		}
+	}
+}
+
+// TestReadScriptStaysInTheRoot reads, as :source does, names a script can
+// give a chunk it loads (loadstring(s, "ext/passwd")): a file reached
+// through a symbolic link that leads out of the root, or through a root
+// inside a linked tree, is refused, as is a file the engine would not load
+// (not .lua, hidden); a link that stays in the root's tree reads, as the
+// engine loads it.
+func TestReadScriptStaysInTheRoot(t *testing.T) {
+	outside := t.TempDir()
+	secret := "secret\n"
+	for _, name := range []string{"passwd", "passwd.lua"} {
+		if err := os.WriteFile(filepath.Join(outside, name), []byte(secret), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tree := t.TempDir()
+	root := filepath.Join(tree, "current") // a release link, as the engine allows
+	if err := os.Mkdir(filepath.Join(tree, "v1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("v1", root); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{"ok.lua": "return {}\n", "notes.txt": secret, ".hidden.lua": secret} {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, err := engine.New(engine.Options{Roots: []string{root}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	// Made after the engine's first load, which would refuse those leading out.
+	for name, target := range map[string]string{
+		"ext":      outside,
+		"out.lua":  filepath.Join(outside, "passwd.lua"),
+		"up.lua":   "../../" + filepath.Base(outside) + "/passwd.lua",
+		"same.lua": "ok.lua",
+		"abs.lua":  filepath.Join(tree, "v1", "ok.lua"),
+	} {
+		if err := os.Symlink(target, filepath.Join(root, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct{ path, want string }{
+		{"ok.lua", ""},
+		{"same.lua", ""},
+		{"abs.lua", ""},
+		{"ext/passwd", "is not a script path"},
+		{"notes.txt", "is not a script path"},
+		{".hidden.lua", "is not a script path"},
+		{"ext/passwd.lua", "leads out of the script root"},
+		{"out.lua", "leads out of the script root"},
+		{"up.lua", "leads out of the script root"},
+		{"nosuch.lua", "no such file"},
+	} {
+		data, err := ForEngine(e).ReadScript(tc.path)
+		switch {
+		case tc.want == "" && (err != nil || string(data) != "return {}\n"):
+			t.Errorf("%s: %q, %v", tc.path, data, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: %q, error %v, want %q", tc.path, data, err, tc.want)
+		}
+	}
+}
+
+// TestSourceOfAChunkNamedOutOfTheRoot is the attack on :source: a class
+// whose method comes from a chunk named "ext/passwd" with ext a link out
+// of the root. :source must refuse, and print nothing of the file.
+func TestSourceOfAChunkNamedOutOfTheRoot(t *testing.T) {
+	outside, root := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "passwd"), []byte("root:x:0:0:secret\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := `local C = hot.class("c")
+C.leak = loadstring("return function() end", "ext/passwd")()
+return C
+`
+	if err := os.WriteFile(filepath.Join(root, "c.lua"), []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(root, "ext")); err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(engine.Options{Roots: []string{root}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	got := replay(ForEngine(e), "> :source c:leak\n")
+	if strings.Contains(got, "secret") || !strings.Contains(got, "! ext/passwd: console: ext/passwd is not a script path") {
+		t.Errorf(":source c:leak said:\n%s", got)
 	}
 }
