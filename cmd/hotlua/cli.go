@@ -110,7 +110,9 @@ func group(name string) []*command {
 }
 
 // exec parses args, flags and positional arguments in any order (a "--"
-// ends the flags), and runs the command. It returns the exit status.
+// ends the flags), and runs the command. It returns the exit status. Each
+// error the command returns joins (a script's problems) is reported on a
+// line of its own after the command's name.
 func (c *command) exec(ctx context.Context, s stdio, args []string) int {
 	fs, run, showVersion := c.flagSet()
 	fs.SetOutput(io.Discard) // errors are reported below, with the command's name
@@ -139,7 +141,9 @@ func (c *command) exec(ctx context.Context, s stdio, args []string) int {
 		fmt.Fprintf(s.err, "usage: %s\nRun 'hotlua help %s' for details.\n", c.synopsis(), c.name)
 		return 2
 	case !errors.Is(err, errReported):
-		fmt.Fprintf(s.err, "hotlua %s: %v\n", c.name, err)
+		for _, p := range splitErrors(err) { // the problems of scripts, path:line:col: message
+			fmt.Fprintf(s.err, "hotlua %s: %v\n", c.name, p)
+		}
 	}
 	return 1
 }

@@ -85,8 +85,9 @@ func (cfg runConfig) run(ctx context.Context, s stdio) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	// The first load's problems are printed below, one a line: the
-	// engine's own records of it are silenced until New returns.
+	// A failed first load's problems are returned, and printed one a line
+	// after the command's name: the engine's own records of it are
+	// silenced until New returns.
 	var level slog.LevelVar
 	level.Set(slog.LevelError + 1)
 	log := slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: &level}))
@@ -94,14 +95,13 @@ func (cfg runConfig) run(ctx context.Context, s stdio) error {
 		Roots:  []string{root},
 		Logger: log,
 		OnReload: func(ev engine.ReloadEvent) {
-			if ev.Trigger != "initial" || ev.Err == nil { // a failed first load is printed below
+			if ev.Trigger != "initial" || ev.Err == nil { // a failed first load is returned
 				reportReload(s.err, ev)
 			}
 		},
 	})
 	if err != nil {
-		printProblems(s.err, err)
-		return errReported
+		return err // each problem on its own line
 	}
 	defer e.Close()
 	level.Set(slog.LevelWarn)

@@ -222,13 +222,16 @@ func TestRunWithDefaultConsole(t *testing.T) {
 }
 
 // TestRunRefusesBrokenScripts checks that run reports the problems of
-// scripts that do not load and exits 1.
+// scripts that do not load, each on a line that starts with the command's
+// name, and exits 1.
 func TestRunRefusesBrokenScripts(t *testing.T) {
 	r := startRun(t, "--console", "off", "testdata/bad")
-	if line := r.waitFor(t, ".lua:"); line != "broken.lua:6:1: syntax error near 'end'" {
+	if line := r.waitFor(t, ".lua:"); line != "hotlua run: broken.lua:6:1: syntax error near 'end'" {
 		t.Errorf("first line = %q, want the first problem alone", line)
 	}
-	r.waitFor(t, "unclosed.lua:4:15: syntax error at end of file")
+	if line := r.waitFor(t, "unclosed.lua:"); line != "hotlua run: unclosed.lua:4:15: syntax error at end of file" {
+		t.Errorf("second line = %q, want the second problem alone", line)
+	}
 	if code := <-r.code; code != 1 {
 		t.Errorf("exit status %d, want 1", code)
 	}
