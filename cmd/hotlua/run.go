@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -47,7 +48,7 @@ traffic may learn (there is no encryption).
 		fs.BoolVar(&cfg.allowRemote, "console-allow-remote", false, "let a tcp console listen on an address that is not loopback (it still needs the token)")
 		fs.DurationVar(&cfg.tick, "tick", 100*time.Millisecond, "call the scripts' tick(dt) every `D`; 0 never calls it")
 		fs.DurationVar(&cfg.poll, "poll", 0, "watch DIR by polling every `D` instead of with file system events")
-		fs.BoolVar(&cfg.verbose, "v", false, "log every reload, tick start and console session, not only warnings and errors")
+		fs.BoolVar(&cfg.verbose, "v", false, "log tick starts and console sessions too, not only warnings and errors (reloads are always reported)")
 		cfg.node.define(fs)
 		return func(ctx context.Context, s stdio, args []string) error {
 			if len(args) > 0 {
@@ -85,29 +86,28 @@ func (cfg runConfig) run(ctx context.Context, s stdio) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	// A failed first load's problems are returned, and printed one a line
-	// after the command's name: the engine's own records of it are
-	// silenced until New returns.
-	var level slog.LevelVar
-	level.Set(slog.LevelError + 1)
-	log := slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: &level}))
+	level := slog.LevelWarn
+	if cfg.verbose {
+		level = slog.LevelInfo
+	}
+	log := slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: level}))
 	e, err := engine.New(engine.Options{
-		Roots:  []string{root},
-		Logger: log,
+		Roots: []string{root},
+		// OnReload reports every reload, once: the engine's records of
+		// them would say it again.
+		Logger: slog.New(withoutReloadRecords{log.Handler()}),
 		OnReload: func(ev engine.ReloadEvent) {
-			if ev.Trigger != "initial" || ev.Err == nil { // a failed first load is returned
+			// A failed first load's problems are returned, and printed
+			// one a line after the command's name.
+			if ev.Trigger != "initial" || ev.Err == nil {
 				reportReload(s.err, ev)
 			}
 		},
 	})
 	if err != nil {
-		return err // each problem on its own line
+		return err
 	}
 	defer e.Close()
-	level.Set(slog.LevelWarn)
-	if cfg.verbose {
-		level.Set(slog.LevelInfo)
-	}
 	switch {
 	case cache != nil:
 		var stopNode func()
@@ -152,6 +152,33 @@ func reportReload(w io.Writer, ev engine.ReloadEvent) {
 	}
 	fmt.Fprintf(w, "hotlua: reload (%s) failed; generation %d keeps running:\n", ev.Trigger, ev.Generation)
 	printProblems(w, ev.Err)
+}
+
+// reloadRecords are the messages of the engine's records of a reload's
+// outcome, which reportReload says all of.
+var reloadRecords = []string{
+	"hotlua: reloaded",
+	"hotlua: reload failed; the current version keeps running",
+	"hotlua: back to the running code",
+}
+
+// withoutReloadRecords is a slog.Handler that drops the engine's records
+// of reloads, so that run says each reload once, in its own words.
+type withoutReloadRecords struct{ slog.Handler }
+
+func (h withoutReloadRecords) Handle(ctx context.Context, r slog.Record) error {
+	if slices.Contains(reloadRecords, r.Message) {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h withoutReloadRecords) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return withoutReloadRecords{h.Handler.WithAttrs(attrs)}
+}
+
+func (h withoutReloadRecords) WithGroup(name string) slog.Handler {
+	return withoutReloadRecords{h.Handler.WithGroup(name)}
 }
 
 // checkDir returns an error unless dir is a directory, worded for people:

@@ -180,6 +180,13 @@ func TestRunWithTCPConsole(t *testing.T) {
 	}
 	r.waitFor(t, "hotlua: reload (poll): generation 2: shapes/square.lua")
 	console(0, "generation 2\n", "", "-e", ":version", addr)
+	// Each reload was said once, in the command's words: the engine's own
+	// records of them (logged before they are reported) are left out.
+	for _, line := range r.seen {
+		if strings.Contains(line, `msg="hotlua: reload`) || strings.Contains(line, `msg="hotlua: back to`) {
+			t.Errorf("the engine's record of a reload, which the command reports itself: %q", line)
+		}
+	}
 
 	if code := r.stop(t); code != 0 {
 		t.Errorf("exit status %d, want 0", code)
