@@ -26,10 +26,14 @@ type command struct {
 	name string
 	// args names the positional arguments in order: "DIR" is required,
 	// "[NAME]" optional, and a last "PATH..." takes one or more.
-	args    []string
-	flags   string // the flags part of the synopsis
-	summary string // one line for "hotlua help"
-	details string // the paragraphs of "hotlua help NAME"
+	args []string
+	// argsSynopsis is the arguments part of the synopsis when args alone
+	// would mislead (run's optional DIR is required unless --fleet NAME
+	// stands for it); "" means args.
+	argsSynopsis string
+	flags        string // the flags part of the synopsis
+	summary      string // one line for "hotlua help"
+	details      string // the paragraphs of "hotlua help NAME"
 	// setup defines the command's flags on fs and returns the function
 	// that runs it with the values fs parses.
 	setup func(fs *flag.FlagSet) runFunc
@@ -268,6 +272,9 @@ func (c *command) synopsis() string {
 	words := []string{"hotlua", c.name}
 	if c.flags != "" {
 		words = append(words, c.flags)
+	}
+	if c.argsSynopsis != "" {
+		return strings.Join(append(words, c.argsSynopsis), " ")
 	}
 	return strings.Join(append(words, c.args...), " ")
 }

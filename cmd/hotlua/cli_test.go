@@ -39,7 +39,7 @@ func TestUsage(t *testing.T) {
 		{args: []string{"-h"}, code: 0, stdout: "Commands:"},
 		{args: []string{"--help"}, code: 0, stdout: "Commands:"},
 		{args: []string{"--version"}, code: 0, stdout: "gopher-lua v"},
-		{args: []string{"help", "run"}, code: 0, stdout: "usage: hotlua run [--console ADDR] [--console-allow-remote] [--tick D] [--poll D] [-v] [--fleet NAME"},
+		{args: []string{"help", "run"}, code: 0, stdout: "usage: hotlua run [--console ADDR] [--console-allow-remote] [--tick D] [--poll D] [-v] (DIR | --fleet NAME [--node ID] [--cache DIR] [NATS flags])\n"},
 		{args: []string{"help", "help"}, code: 0, stdout: "usage: hotlua help [COMMAND] [SUBCOMMAND]"},
 		{args: []string{"run", "-h"}, code: 0, stdout: "-tick D"},
 		{args: []string{"run", "dir", "--help"}, code: 0, stdout: "-tick D"},

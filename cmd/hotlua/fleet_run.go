@@ -22,8 +22,8 @@ type nodeFlags struct {
 	nats               natsFlags
 }
 
-// nodeSynopsis is the synopsis of nodeFlags.
-const nodeSynopsis = "[--fleet NAME [--node ID] [--cache DIR] [--nats URL]]"
+// nodeSynopsis is the synopsis of nodeFlags, which stand for run's DIR.
+const nodeSynopsis = "--fleet NAME [--node ID] [--cache DIR] [NATS flags]"
 
 // nodeDetails ends the help of "hotlua run".
 const nodeDetails = `With --fleet NAME, run takes its scripts from the releases of fleet NAME

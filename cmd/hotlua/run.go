@@ -19,10 +19,11 @@ import (
 )
 
 var runCommand = &command{
-	name:    "run",
-	args:    []string{"[DIR]"},
-	flags:   "[--console ADDR] [--console-allow-remote] [--tick D] [--poll D] [-v] " + nodeSynopsis,
-	summary: "run the scripts in DIR, reloading them on save",
+	name:         "run",
+	args:         []string{"[DIR]"},
+	argsSynopsis: "(DIR | " + nodeSynopsis + ")",
+	flags:        "[--console ADDR] [--console-allow-remote] [--tick D] [--poll D] [-v]",
+	summary:      "run the scripts in DIR, reloading them on save",
 	details: `Run loads every .lua file under DIR ("units/goblin.lua" is module
 units.goblin), reloads the scripts when they are saved, and runs until SIGINT
 or SIGTERM. When the scripts define a global function tick(dt), it is called
