@@ -64,6 +64,10 @@ func TestUsage(t *testing.T) {
 		{args: []string{"check", "testdata/missing"}, code: 1, stderr: "hotlua check: testdata/missing: no such file or directory\n"},
 		{args: []string{"console", "-e", "1", "localhost:80"}, code: 2, stderr: "hotlua console: address \"localhost:80\" is not unix:PATH or tcp:HOST:PORT\nusage: hotlua console"},
 		{args: []string{"console", "-e", "1", "unix:testdata/none.sock"}, code: 1, stderr: "hotlua console: dial unix testdata/none.sock"},
+		// The NATS token's flag is not the console token's --token-file.
+		{args: []string{"run", "--fleet", "f", "--token-file", "t", "dir"}, code: 2, stderr: "hotlua run: flag provided but not defined: -token-file"},
+		{args: []string{"fleet", "status", "f", "--nats-token-file", "testdata/missing"}, code: 1, stderr: "hotlua fleet status: fleet: token: open testdata/missing"},
+		{args: []string{"help", "publish"}, code: 0, stdout: "--nats-token-file FILE ($NATS_TOKEN holds the token itself)"},
 		{args: []string{"version", "extra"}, code: 2, stderr: "hotlua version: unexpected arguments: extra"},
 		{args: []string{"run", "--", "-dir"}, code: 1, stderr: "hotlua run: -dir: no such directory"},
 	}

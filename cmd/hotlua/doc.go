@@ -68,7 +68,7 @@
 // and fleet promote change the release by compare-and-set. Fleet serve runs
 // an embedded NATS server with JetStream on loopback. The NATS flags are
 // --nats URL ($NATS_URL, else nats://127.0.0.1:4222) and credentials from
-// files or the environment: --creds, --nkey, --token-file ($NATS_TOKEN),
+// files or the environment: --creds, --nkey, --nats-token-file ($NATS_TOKEN),
 // --tlsca, --tlscert, --tlskey.
 //
 // # Exit codes

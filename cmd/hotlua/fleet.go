@@ -33,22 +33,22 @@ func init() {
 type natsFlags struct{ opts fleet.ConnectOptions }
 
 // natsSynopsis is the synopsis of natsFlags.
-const natsSynopsis = "[--nats URL] [--creds FILE] [--nkey FILE] [--token-file FILE] [--tlsca FILE] [--tlscert FILE --tlskey FILE]"
+const natsSynopsis = "[--nats URL] [--creds FILE] [--nkey FILE] [--nats-token-file FILE] [--tlsca FILE] [--tlscert FILE --tlskey FILE]"
 
 // natsDetails ends the help of every command that reaches NATS.
 const natsDetails = `The NATS server is --nats URL, else $NATS_URL, else ` + fleet.DefaultURL + `.
 Credentials are taken as the NATS tools take them, from files or the
 environment: --creds FILE ($NATS_CREDS), --nkey FILE with an NKey seed
-($NATS_NKEY), --token-file FILE ($NATS_TOKEN holds the token itself), and for
-TLS --tlsca FILE ($NATS_CA), --tlscert FILE and --tlskey FILE ($NATS_CERT,
-$NATS_KEY). A --nats URL holding a user, password or token is refused: every
+($NATS_NKEY), --nats-token-file FILE ($NATS_TOKEN holds the token itself),
+and for TLS --tlsca FILE ($NATS_CA), --tlscert FILE and --tlskey FILE
+($NATS_CERT, $NATS_KEY). A --nats URL holding a user, password or token is refused: every
 user of the machine can read a command line.`
 
 func (n *natsFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&n.opts.URL, "nats", "", "the NATS server `URL` (default $NATS_URL, else "+fleet.DefaultURL+")")
 	fs.StringVar(&n.opts.CredsFile, "creds", "", "a NATS credentials `FILE` (default $NATS_CREDS)")
 	fs.StringVar(&n.opts.NKeyFile, "nkey", "", "a `FILE` holding an NKey seed (default $NATS_NKEY)")
-	fs.StringVar(&n.opts.TokenFile, "token-file", "", "a `FILE` holding the NATS server's token, not the console's (default the token in $NATS_TOKEN)")
+	fs.StringVar(&n.opts.TokenFile, "nats-token-file", "", "a `FILE` holding the NATS server's token (default the token in $NATS_TOKEN)")
 	fs.StringVar(&n.opts.CAFile, "tlsca", "", "a CA certificate `FILE` to verify the server (default $NATS_CA)")
 	fs.StringVar(&n.opts.CertFile, "tlscert", "", "a client certificate `FILE` (default $NATS_CERT)")
 	fs.StringVar(&n.opts.KeyFile, "tlskey", "", "the client certificate's key `FILE` (default $NATS_KEY)")
@@ -60,7 +60,7 @@ func (n *natsFlags) define(fs *flag.FlagSet) {
 func (n *natsFlags) connect(name string, retry bool) (*nats.Conn, error) {
 	for u := range strings.SplitSeq(n.opts.URL, ",") {
 		if pu, err := url.Parse(strings.TrimSpace(u)); err == nil && pu.User != nil {
-			return nil, usagef("--nats: put credentials in a file or the environment ($NATS_URL, --creds, --token-file), not in the URL on the command line")
+			return nil, usagef("--nats: put credentials in a file or the environment ($NATS_URL, --creds, --nats-token-file), not in the URL on the command line")
 		}
 	}
 	o := n.opts
