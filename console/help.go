@@ -19,6 +19,8 @@ var hotAPI = map[string]string{
 	"check":      `hot.check(fn): a check a new generation must pass before it commits: false, "why" (or an error) fails the reload`,
 	"version":    `hot.version(v): the version of an object or class, "g3:0123456789ab"`,
 	"generation": "hot.generation(): the generation of the calling code",
+	"method":     "hot.method(obj, name): a function calling obj:name(...), the method looked up at each call (a callback that keeps no generation alive)",
+	"now":        "hot.now(): the host clock in seconds since 1970, with fractions",
 	"log":        `hot.log(level, ...): a record in the program's log; level "debug", "info", "warn" or "error"`,
 	"debug":      "hot.debug(...): hot.log at level debug",
 	"info":       "hot.info(...): hot.log at level info",
