@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hotlua/hotlua/fleet"
 )
@@ -127,5 +129,34 @@ func TestFleetUsageErrors(t *testing.T) {
 		if code != r.code || !strings.Contains(errOut, r.stderr) {
 			t.Errorf("%v: exit %d, stderr:\n%s\nwant exit %d and %q", r.args, code, errOut, r.code, r.stderr)
 		}
+	}
+}
+
+// TestFleetServeOnAPortInUse checks that serve fails at once, naming the
+// address, when its port is taken: the embedded server itself only gives
+// up after waiting 30s for its own start.
+func TestFleetServeOnAPortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	type result struct {
+		code   int
+		stderr string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, _, errOut := hotluaOut("fleet", "serve", "--listen", addr, "--store", t.TempDir())
+		done <- result{code, errOut}
+	}()
+	select {
+	case r := <-done:
+		if want := "hotlua fleet serve: listen tcp " + addr + ": bind: address already in use"; r.code != 1 || !strings.HasPrefix(r.stderr, want) {
+			t.Errorf("exit %d, stderr:\n%s\nwant exit 1 and %q", r.code, r.stderr, want)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("fleet serve on a port in use still runs after 20s; want it to fail at once")
 	}
 }
