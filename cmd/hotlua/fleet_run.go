@@ -76,7 +76,13 @@ func (n *nodeFlags) follow(e *engine.Engine, cache *fleet.Cache, log *slog.Logge
 		return nil, err
 	}
 	if nc.Status() != nats.CONNECTED {
-		fmt.Fprintf(w, "hotlua: NATS is not reachable; running the last good bundle and trying again\n")
+		// The cache's root is empty until a bundle (which publish never
+		// makes empty) has loaded here.
+		if scripts, _ := os.ReadDir(cache.Root()); len(scripts) == 0 {
+			fmt.Fprintf(w, "hotlua: NATS is not reachable and no bundle is cached yet: no scripts run until the node reaches NATS and loads fleet %s's release; trying again\n", n.fleet)
+		} else {
+			fmt.Fprintf(w, "hotlua: NATS is not reachable; running the last good bundle and trying again\n")
+		}
 	}
 	return func() { node.Close(); nc.Close() }, nil
 }

@@ -160,3 +160,22 @@ func TestFleetServeOnAPortInUse(t *testing.T) {
 		t.Fatal("fleet serve on a port in use still runs after 20s; want it to fail at once")
 	}
 }
+
+// TestNodeWithoutBundleOrNATS starts a node with an empty cache and no
+// NATS server to reach: it says that it has no bundle to run yet, not
+// that it runs the last good one.
+func TestNodeWithoutBundleOrNATS(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "nats://" + ln.Addr().String()
+	ln.Close() // nothing listens there now
+	r := startRun(t, "--fleet", "game", "--node", "a", "--cache", t.TempDir(), "--nats", url, "--console", "off", "--tick", "0")
+	if line := r.waitFor(t, "NATS is not reachable"); !strings.Contains(line, "no bundle is cached yet") {
+		t.Errorf("%q, want it to say there is no bundle yet", line)
+	}
+	if code := r.stop(t); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+}
