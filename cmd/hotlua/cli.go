@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 )
 
 // stdio holds the streams a command reads and writes.
@@ -287,6 +288,27 @@ func (c *command) printHelp(w io.Writer) {
 	fmt.Fprintln(w, "\nFlags (before or after the arguments):")
 	fs.PrintDefaults()
 	fmt.Fprintf(w, "\n%s\n", exitCodes)
+}
+
+// durationVar defines a time.Duration flag as fs.DurationVar does, except
+// that a value that is not a duration is refused with what one looks like.
+func durationVar(fs *flag.FlagSet, p *time.Duration, name string, value time.Duration, usage string) {
+	*p = value
+	fs.Var((*durationFlag)(p), name, usage)
+}
+
+// durationFlag is the flag.Value of durationVar.
+type durationFlag time.Duration
+
+func (d *durationFlag) String() string { return time.Duration(*d).String() }
+
+func (d *durationFlag) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("want a duration such as 1s or 500ms")
+	}
+	*d = durationFlag(v)
+	return nil
 }
 
 // checkAddr returns a usage error unless addr is unix:PATH or tcp:HOST:PORT.

@@ -37,7 +37,7 @@ heartbeat is at most 15s old.
 		n.define(fs)
 		fs.StringVar(&name, "fleet", "", "publish to the fleet called `NAME` (required)")
 		fs.IntVar(&canary, "canary", 0, "run the bundle on `N` live nodes only, until fleet promote")
-		fs.DurationVar(&wait, "wait", 0, "wait up to `D` for every live node's answer and roll back on a NACK or a missing ACK")
+		durationVar(fs, &wait, "wait", 0, "wait up to `D` for every live node's answer and roll back on a NACK or a missing ACK")
 		return func(ctx context.Context, s stdio, args []string) error {
 			if name == "" {
 				return usagef("--fleet NAME is required")

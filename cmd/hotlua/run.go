@@ -47,8 +47,8 @@ traffic may learn (there is no encryption).
 		var cfg runConfig
 		fs.StringVar(&cfg.console, "console", "", "serve the console at `ADDR`: unix:PATH, tcp:HOST:PORT, or off (default a private unix socket)")
 		fs.BoolVar(&cfg.allowRemote, "console-allow-remote", false, "let a tcp console listen on an address that is not loopback (it still needs the token)")
-		fs.DurationVar(&cfg.tick, "tick", 100*time.Millisecond, "call the scripts' tick(dt) every `D`; 0 never calls it")
-		fs.DurationVar(&cfg.poll, "poll", 0, "watch DIR by polling every `D` instead of with file system events")
+		durationVar(fs, &cfg.tick, "tick", 100*time.Millisecond, "call the scripts' tick(dt) every `D`; 0 never calls it")
+		durationVar(fs, &cfg.poll, "poll", 0, "watch DIR by polling every `D` instead of with file system events")
 		fs.BoolVar(&cfg.verbose, "v", false, "log tick starts and console sessions too, not only warnings and errors (reloads are always reported)")
 		cfg.node.define(fs)
 		return func(ctx context.Context, s stdio, args []string) error {
