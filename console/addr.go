@@ -21,6 +21,10 @@ type ListenOptions struct {
 	AllowRemote bool
 }
 
+// ErrNotLoopback is what the error of [Listen] wraps when it refuses a tcp
+// address that is not loopback because AllowRemote is not set.
+var ErrNotLoopback = errors.New("remote access must be allowed explicitly")
+
 // DefaultAddr returns the default console address of this process:
 // unix:DIR/console-PID.sock, where DIR is $XDG_RUNTIME_DIR/hotlua or else
 // hotlua-UID in the temporary directory. [Listen] creates DIR with mode 0700.
@@ -86,7 +90,7 @@ func checkLoopback(address string, allowRemote bool) error {
 		return nil
 	}
 	if host == "" {
-		return fmt.Errorf("console: tcp address %q listens on every interface; give a loopback host", address)
+		return fmt.Errorf("console: tcp address %q listens on every interface (give a loopback host); %w", address, ErrNotLoopback)
 	}
 	ips, err := net.DefaultResolver.LookupIPAddr(context.Background(), host)
 	if err != nil {
@@ -94,7 +98,7 @@ func checkLoopback(address string, allowRemote bool) error {
 	}
 	for _, ip := range ips {
 		if !ip.IP.IsLoopback() {
-			return fmt.Errorf("console: tcp address %q is not loopback (%s); remote access must be allowed explicitly", address, ip.IP)
+			return fmt.Errorf("console: tcp address %q is not loopback (%s); %w", address, ip.IP, ErrNotLoopback)
 		}
 	}
 	return nil

@@ -204,11 +204,18 @@ func TestHTTPPreambleDropped(t *testing.T) {
 	}
 }
 
+// TestListenRefusesNonLoopback checks that Listen refuses bad addresses,
+// and that its refusals of remote ones are ErrNotLoopback, which a program
+// can name its own way to allow them after.
 func TestListenRefusesNonLoopback(t *testing.T) {
 	for _, addr := range []string{"tcp:0.0.0.0:0", "tcp::0", "tcp:192.0.2.1:0", "udp:x", "nowhere"} {
-		if ln, err := Listen(addr, ListenOptions{}); err == nil {
+		ln, err := Listen(addr, ListenOptions{})
+		if err == nil {
 			ln.Close()
 			t.Errorf("Listen(%q) succeeded", addr)
+		}
+		if remote := strings.HasPrefix(addr, "tcp:"); errors.Is(err, ErrNotLoopback) != remote {
+			t.Errorf("Listen(%q): %v; errors.Is(err, ErrNotLoopback) = %v, want %v", addr, err, !remote, remote)
 		}
 	}
 }

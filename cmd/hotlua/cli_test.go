@@ -61,6 +61,7 @@ func TestUsage(t *testing.T) {
 		{args: []string{"publish", "dir", "--wait", "5"}, code: 2, stderr: `hotlua publish: invalid value "5" for flag -wait: want a duration such as 1s or 500ms` + "\n"},
 		{args: []string{"help", "run"}, code: 0, stdout: "call the scripts' tick(dt) every D; 0 never calls it (default 100ms)"},
 		{args: []string{"run", "--console", "http:localhost", "dir"}, code: 2, stderr: `hotlua run: address "http:localhost" is not unix:PATH or tcp:HOST:PORT`},
+		{args: []string{"run", "--console", "tcp:0.0.0.0:0", "testdata/good"}, code: 1, stderr: `hotlua run: console: tcp address "0.0.0.0:0" is not loopback (0.0.0.0); remote access must be allowed explicitly: --console-allow-remote allows it (the console still needs its token)` + "\n"},
 		{args: []string{"run", "--console-allow-remote", "dir"}, code: 2, stderr: "hotlua run: --console-allow-remote needs --console tcp:HOST:PORT"},
 		{args: []string{"run", "testdata/missing", "--poll", "1s"}, code: 1, stderr: "hotlua run: testdata/missing: no such directory\n"},
 		{args: []string{"run", "--console", "off", "testdata/good/main.lua"}, code: 1, stderr: "hotlua run: testdata/good/main.lua: not a directory\n"},

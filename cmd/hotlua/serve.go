@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,6 +20,9 @@ import (
 // the token itself only when there is no cache directory for that file.
 func serveConsole(ctx context.Context, e *engine.Engine, addr string, allowRemote bool, log *slog.Logger, w io.Writer) (stop func(), err error) {
 	srv, err := console.Start(ctx, addr, console.ForEngine(e), console.ServeOptions{Logger: log, AllowRemote: allowRemote})
+	if errors.Is(err, console.ErrNotLoopback) {
+		return nil, fmt.Errorf("%w: --console-allow-remote allows it (the console still needs its token)", err)
+	}
 	if err != nil {
 		return nil, err
 	}
