@@ -43,7 +43,7 @@ for the token itself: other users can read a process's arguments.`,
 			if *tokenFile != "" {
 				data, err := os.ReadFile(*tokenFile)
 				if err != nil {
-					return err
+					return fmt.Errorf("cannot read the console's token file: %w (the attach line the program printed names it)", err)
 				}
 				if token = strings.TrimSpace(string(data)); token == "" {
 					return fmt.Errorf("%s: the token file is empty", *tokenFile)

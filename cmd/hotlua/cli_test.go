@@ -72,6 +72,7 @@ func TestUsage(t *testing.T) {
 		{args: []string{"run", "--fleet", "f", "--token-file", "t", "dir"}, code: 2, stderr: "hotlua run: flag provided but not defined: -token-file"},
 		{args: []string{"fleet", "status", "f", "--nats-token-file", "testdata/missing"}, code: 1, stderr: "hotlua fleet status: fleet: token: open testdata/missing"},
 		{args: []string{"help", "publish"}, code: 0, stdout: "--nats-token-file FILE ($NATS_TOKEN holds the token itself)"},
+		{args: []string{"console", "--token-file", "testdata/missing", "tcp:127.0.0.1:1"}, code: 1, stderr: "hotlua console: cannot read the console's token file: open testdata/missing: no such file or directory (the attach line the program printed names it)\n"},
 		{args: []string{"version", "extra"}, code: 2, stderr: "hotlua version: unexpected arguments: extra"},
 		{args: []string{"run", "--", "-dir"}, code: 1, stderr: "hotlua run: -dir: no such directory"},
 	}
