@@ -81,23 +81,27 @@ func attach(ctx context.Context, s stdio, addr string, codes []string, token str
 	})
 	if err != nil {
 		// "hotlua console: " is printed before it: say "console" once.
-		return errors.New(withTokenHint(strings.TrimPrefix(err.Error(), "console: "), token))
+		return errors.New(withHint(strings.TrimPrefix(err.Error(), "console: "), token))
 	}
 	return nil
 }
 
-// withTokenHint adds to a refusal for want of a token what to do about it.
-func withTokenHint(msg, token string) string {
-	if token == "" && strings.Contains(msg, "authentication failed") {
+// withHint adds what to do to a refusal for want of a token, and to a
+// dial that found no program listening (no socket, or a stale one).
+func withHint(msg, token string) string {
+	switch {
+	case token == "" && strings.Contains(msg, "authentication failed"):
 		msg += " (a tcp console needs its token: --token-file FILE, as the program's attach hint shows, or $" + tokenEnv + ")"
+	case strings.HasPrefix(msg, "dial ") && (strings.HasSuffix(msg, "no such file or directory") || strings.HasSuffix(msg, "connection refused")):
+		msg += " (is the program running? the attach line it printed names its console's address)"
 	}
 	return msg
 }
 
 // prefixed writes what Exec reports about its connection (lines starting
 // with "console: ") as "hotlua console: ...", like the command's other
-// errors, with the token hint when the console refused a missing token; the
-// errors of evaluated code pass unchanged.
+// errors, with withHint's hints; the errors of evaluated code pass
+// unchanged.
 type prefixed struct {
 	w     io.Writer
 	token string // the token given, "" if none
@@ -105,7 +109,7 @@ type prefixed struct {
 
 func (p prefixed) Write(b []byte) (int, error) {
 	if rest, ok := bytes.CutPrefix(b, []byte("console: ")); ok {
-		msg := withTokenHint(strings.TrimSuffix(string(rest), "\n"), p.token)
+		msg := withHint(strings.TrimSuffix(string(rest), "\n"), p.token)
 		if _, err := fmt.Fprintf(p.w, "hotlua console: %s\n", msg); err != nil {
 			return 0, err
 		}

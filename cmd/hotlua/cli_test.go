@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"net"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -100,5 +102,32 @@ func TestVersion(t *testing.T) {
 	if code != 0 || len(lines) != 3 || !strings.HasPrefix(lines[0], "hotlua ") ||
 		!strings.HasPrefix(lines[1], runtime.Version()) || !strings.HasPrefix(lines[2], "gopher-lua v") {
 		t.Errorf("exit %d, output:\n%s", code, stdout)
+	}
+}
+
+// TestConsoleWithoutProgram attaches to a socket that does not exist and
+// to one a dead program left behind, with -e and interactively: each says
+// in one line what failed and what to look at.
+func TestConsoleWithoutProgram(t *testing.T) {
+	dir := t.TempDir()
+	stale := filepath.Join(dir, "stale.sock")
+	ln, err := net.Listen("unix", stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close()
+	const hint = " (is the program running? the attach line it printed names its console's address)\n"
+	for _, tc := range []struct{ path, err string }{
+		{filepath.Join(dir, "none.sock"), "no such file or directory"},
+		{stale, "connection refused"},
+	} {
+		addr := "unix:" + tc.path
+		for _, args := range [][]string{{"console", "-e", "1", addr}, {"console", addr}} {
+			code, _, stderr := call(t, args...)
+			if code != 1 || !strings.HasPrefix(stderr, "hotlua console: dial unix "+tc.path) || !strings.HasSuffix(stderr, tc.err+hint) || strings.Count(stderr, "\n") != 1 {
+				t.Errorf("%q: exit %d, stderr %q; want 1 and one line ending %q", args, code, stderr, tc.err+hint)
+			}
+		}
 	}
 }
