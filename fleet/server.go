@@ -50,6 +50,14 @@ func StartServer(opts ServerOptions) (*Server, error) {
 	}
 	if port == 0 {
 		port = server.RANDOM_PORT
+	} else {
+		// The embedded server reports no error for a port in use: it
+		// would wait for its own start until ReadyForConnections gives up.
+		ln, err := net.Listen("tcp", opts.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("fleet: %w", err)
+		}
+		ln.Close()
 	}
 	ns, err := server.NewServer(&server.Options{
 		ServerName: "hotlua",

@@ -225,14 +225,10 @@ point nodes and publishers at it with --nats.`,
 				}
 				store = filepath.Join(dir, "nats")
 			}
-			// The embedded server says nothing of a port in use: it
-			// would wait 30s for its own start. Try the address first.
-			ln, err := net.Listen("tcp", listen)
-			if err != nil {
+			srv, err := fleet.StartServer(fleet.ServerOptions{StoreDir: store, Listen: listen})
+			if errors.Is(err, syscall.EADDRINUSE) {
 				return fmt.Errorf("%w (another server listens there: stop it, or give --listen another HOST:PORT)", err)
 			}
-			ln.Close()
-			srv, err := fleet.StartServer(fleet.ServerOptions{StoreDir: store, Listen: listen})
 			if err != nil {
 				return err
 			}

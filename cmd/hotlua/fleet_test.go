@@ -133,8 +133,8 @@ func TestFleetUsageErrors(t *testing.T) {
 }
 
 // TestFleetServeOnAPortInUse checks that serve fails at once, naming the
-// address, when its port is taken: the embedded server itself only gives
-// up after waiting 30s for its own start.
+// address and what to do, when its port is taken: the embedded server
+// itself would only give up after waiting 30s for its own start.
 func TestFleetServeOnAPortInUse(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -153,7 +153,7 @@ func TestFleetServeOnAPortInUse(t *testing.T) {
 	}()
 	select {
 	case r := <-done:
-		if want := "hotlua fleet serve: listen tcp " + addr + ": bind: address already in use"; r.code != 1 || !strings.HasPrefix(r.stderr, want) {
+		if want := "hotlua fleet serve: fleet: listen tcp " + addr + ": bind: address already in use (another server listens there"; r.code != 1 || !strings.HasPrefix(r.stderr, want) {
 			t.Errorf("exit %d, stderr:\n%s\nwant exit 1 and %q", r.code, r.stderr, want)
 		}
 	case <-time.After(20 * time.Second):
