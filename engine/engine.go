@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"slices"
 	"strings"
 	"sync"
@@ -133,6 +134,7 @@ type Engine struct {
 	handles   map[string]*handle           // class name -> its automatic handle
 	stable    map[string]*lua.LTable       // class identity -> its table for the engine's life (see stabilize)
 	retired   []retiredGeneration          // replaced generations, watched weakly (see Generations)
+	gcCount   [1]metrics.Sample            // the collections completed, read by retire (allocating nothing)
 	methodEnv *lua.LTable                  // the globals of hot.method's callbacks: none
 	persist   map[string]lua.LValue        // hot.persist
 	hashes    map[string][sha256.Size]byte // script path -> content hash, of the current generation; written with both locks held

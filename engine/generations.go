@@ -24,17 +24,19 @@ type retiredGeneration struct {
 	gcs     uint64 // garbage collections completed when it was replaced
 }
 
-// gcCycles returns how many garbage collections have completed.
-func gcCycles() uint64 {
-	s := [1]metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
-	metrics.Read(s[:])
-	return s[0].Value.Uint64()
+// gcCycles returns how many garbage collections have completed. Called
+// with the engine's lock (e.lk) held, which guards e.gcCount: reading into
+// it allocates nothing, as a commit must not.
+func (e *Engine) gcCycles() uint64 {
+	e.gcCount[0].Name = "/gc/cycles/total:gc-cycles"
+	metrics.Read(e.gcCount[:])
+	return e.gcCount[0].Value.Uint64()
 }
 
 // retained reports whether r is still in memory because something reaches
 // it: it outlived a whole garbage collection that started after it was
 // replaced (the one running then may have marked it already), so its
-// weak pointer would have been cleared otherwise. now is gcCycles().
+// weak pointer would have been cleared otherwise. now is e.gcCycles().
 func (r retiredGeneration) retained(now uint64) bool {
 	return r.globals.Value() != nil && now >= r.gcs+2
 }
@@ -63,7 +65,7 @@ type GenerationInfo struct {
 // nothing.
 func (e *Engine) retire(replaced retiredGeneration, alive []uint64) []uint64 {
 	e.retired = slices.DeleteFunc(e.retired, func(r retiredGeneration) bool { return r.globals.Value() == nil })
-	now := gcCycles()
+	now := e.gcCycles()
 	for _, r := range e.retired {
 		if r.retained(now) {
 			alive = append(alive, r.num)
