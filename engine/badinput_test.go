@@ -282,13 +282,29 @@ func TestRequireCycleGuard(t *testing.T) {
 		"m/c.lua":   "package.loaded[...] = {answer = 42}\n",
 		"m/d.lua":   "return require('m.c').answer\n",
 		"probe.lua": "function probeA() return require('m.a').f() end\nfunction probeD() return require('m.d') end\n",
+		// Only what a module's own load puts there counts: an entry
+		// planted before it is ignored, one left behind is replaced by what
+		// the module returned.
+		"a0.lua":      "package.loaded['z.quiet'] = {fake = true}\n",
+		"z/quiet.lua": "local x = 1\n",
+		"z/other.lua": "package.loaded[...] = 'early'\nreturn 'returned'\n",
+		"z/probe.lua": "function probeQuiet() return require('z.quiet') end\n" +
+			"function probeOther() return require('z.other') .. ' ' .. package.loaded['z.other'] end\n" +
+			"function probeOverwrite() package.loaded['z.other'] = 'changed' return package.loaded['z.other'] end\n",
 	}
 	for _, trusted := range []bool{false, true} {
 		e, _ := newEngine(t, guarded, func(o *Options) { o.Trusted = trusted })
-		for probe, want := range map[string]any{"probeA": "abtabletrue", "probeD": 42.0} {
+		probes := map[string]any{"probeA": "abtabletrue", "probeD": 42.0, "probeQuiet": true}
+		if !trusted { // the sandbox's package.loaded is the engine's record
+			probes["probeOther"] = "returned returned"
+		}
+		for probe, want := range probes {
 			if v, err := e.CallGlobal(context.Background(), probe); err != nil || v.Any() != want {
 				t.Errorf("trusted %v: %s() = %v, %v; want %v", trusted, probe, v.Any(), err, want)
 			}
+		}
+		if _, err := e.CallGlobal(context.Background(), "probeOverwrite"); !trusted && (err == nil || !strings.Contains(err.Error(), "cannot assign package.loaded.z.other")) {
+			t.Errorf("sandboxed, assigning a loaded module's package.loaded entry: %v; want it refused", err)
 		}
 	}
 	dir := t.TempDir()

@@ -34,9 +34,10 @@ type generation struct {
 	scripts map[string]*script // by module name
 	modules map[string]lua.LValue
 	loading []string // modules being loaded, innermost last
-	// packageLoaded is the state's package.loaded (a view, when sandboxed),
-	// where a loading module may put its value early (see loadedEarly).
-	packageLoaded lua.LValue
+	// packageLoaded is the state's package.loaded (a view, when sandboxed,
+	// whose own fields are the names scripts added), where a loading module
+	// may put its value early (see loadedEarly).
+	packageLoaded *lua.LTable
 	// deps lists the modules each module required while it loaded: the
 	// require graph that versions its classes.
 	deps map[string][]string
@@ -265,7 +266,7 @@ func (g *generation) install() {
 	g.hot = sandbox.ReadOnly(L, "hot", g.hot)
 	L.SetGlobal("hot", g.hot)
 	L.SetGlobal("require", L.NewFunction(g.require))
-	g.packageLoaded = L.GetField(L.GetGlobal("package"), "loaded")
+	g.packageLoaded, _ = L.GetField(L.GetGlobal("package"), "loaded").(*lua.LTable)
 	g.setmetatableFn = L.NewFunction(g.setmetatable)
 	L.SetGlobal("setmetatable", g.setmetatableFn)
 	sandbox.ResolveTables(L, resolveStandIn)
@@ -290,6 +291,9 @@ func (g *generation) loadAll(L *lua.LState) int {
 // (see reusable).
 func (g *generation) load(L *lua.LState, s *script) lua.LValue {
 	g.loading = append(g.loading, s.module)
+	if g.packageLoaded != nil { // what loadedEarly finds is only what this load puts there
+		g.packageLoaded.RawSetString(s.module, lua.LNil)
+	}
 	L.Push(L.NewFunctionFromProto(s.proto))
 	L.Push(lua.LString(s.module))
 	if g.failed == nil {
@@ -304,7 +308,7 @@ func (g *generation) load(L *lua.LState, s *script) lua.LValue {
 	L.Pop(1)
 	g.loading = g.loading[:len(g.loading)-1]
 	if ret == lua.LNil { // as Lua's require: what the module put in package.loaded, or true
-		if ret = g.loadedEarly(L, s.module); ret == lua.LNil {
+		if ret = g.loadedEarly(s.module); ret == lua.LNil {
 			ret = lua.LTrue
 		}
 	}
@@ -350,20 +354,26 @@ func (g *generation) load(L *lua.LState, s *script) lua.LValue {
 	return ret
 }
 
-// loadedEarly returns what package.loaded holds for module m, which has
-// not returned yet (so the engine recorded nothing for it): what the
-// module's own top level put there, or nil. It reads the table package.loaded
-// was when the generation was installed (through its view, when sandboxed).
-func (g *generation) loadedEarly(L *lua.LState, m string) lua.LValue {
-	return L.GetField(g.packageLoaded, m)
+// loadedEarly returns what package.loaded holds for module m, which is
+// loading and has not returned (so the engine recorded nothing for it):
+// what was put there since its load began (load clears the name), or nil.
+// When sandboxed, that is a name the scripts added to the view, a field of
+// its own.
+func (g *generation) loadedEarly(m string) lua.LValue {
+	if g.packageLoaded == nil {
+		return lua.LNil
+	}
+	return g.packageLoaded.RawGetString(m)
 }
 
 // setModule records ret as the value of module m, for require and in
-// package.loaded.
+// package.loaded. Sandboxed, what a script put in the view under m goes:
+// the view reads through to ret, and refuses to change it.
 func (g *generation) setModule(L *lua.LState, m string, ret lua.LValue) {
 	g.modules[m] = ret
 	if loaded := sandbox.Loaded(L); loaded != nil {
 		loaded.RawSetString(m, ret)
+		g.packageLoaded.RawSetString(m, lua.LNil)
 	}
 }
 
@@ -801,7 +811,7 @@ func (g *generation) require(L *lua.LState) int {
 		if m != name {
 			continue
 		}
-		if v := g.loadedEarly(L, name); v != lua.LNil {
+		if v := g.loadedEarly(name); v != lua.LNil {
 			// The guard of a require cycle: the module put its table in
 			// package.loaded before requiring what requires it back.
 			L.Push(v)
