@@ -542,36 +542,56 @@ func errorValue(err error) lua.LValue {
 	return lua.LString(err.Error())
 }
 
-// mathRandom is math.random raising Lua 5.1's "interval is empty" for an
-// empty interval, where gopher-lua's hands it to rand.Intn, whose panic
-// reached scripts as "invalid argument to Intn", and drawing from
-// intervals wider than an int64 without overflowing. As gopher-lua's, it
-// uses math/rand's generator, which math.randomseed seeds, and ignores
-// arguments past the second.
-func mathRandom(L *lua.LState) int {
-	var lo, hi, arg int
-	switch L.GetTop() {
-	case 0:
-		L.Push(lua.LNumber(rand.Float64()))
-		return 1
-	case 1:
-		lo, hi, arg = 1, L.CheckInt(1), 1
-	default:
-		lo, hi, arg = L.CheckInt(1), L.CheckInt(2), 2
-	}
-	if lo > hi {
-		L.ArgError(arg, "interval is empty")
-	}
-	span := uint64(hi) - uint64(lo) // the interval's size less one
-	var off uint64
-	if span < math.MaxInt64 {
-		off = uint64(rand.Int63n(int64(span) + 1))
-	} else {
-		for off = rand.Uint64(); off > span; off = rand.Uint64() {
+// installRandom gives the state math.random and math.randomseed over a
+// generator of its own. math.random raises Lua 5.1's "interval is empty"
+// for an empty interval, where gopher-lua's hands it to rand.Intn, whose
+// panic reached scripts as "invalid argument to Intn", draws from intervals
+// wider than an int64 without overflowing, and, as gopher-lua's, ignores
+// arguments past the second. math.randomseed seeds it: gopher-lua's seeds
+// math/rand's global generator, which Go 1.24 on ignores. The generator is
+// not safe for concurrent use, as the state it belongs to is not.
+func installRandom(L *lua.LState, lib *lua.LTable) {
+	gen := rand.New(rand.NewSource(rand.Int63()))
+	lib.RawSetString("randomseed", L.NewFunction(func(L *lua.LState) int {
+		gen.Seed(int64(math.Float64bits(float64(L.CheckNumber(1)))))
+		return 0
+	}))
+	lib.RawSetString("random", L.NewFunction(func(L *lua.LState) int {
+		var lo, hi, arg int
+		switch L.GetTop() {
+		case 0:
+			L.Push(lua.LNumber(gen.Float64()))
+			return 1
+		case 1:
+			lo, hi, arg = 1, intArg(L, 1), 1
+		default:
+			lo, hi, arg = intArg(L, 1), intArg(L, 2), 2
 		}
+		if lo > hi {
+			L.ArgError(arg, "interval is empty")
+		}
+		span := uint64(hi) - uint64(lo) // the interval's size less one
+		var off uint64
+		if span < math.MaxInt64 {
+			off = uint64(gen.Int63n(int64(span) + 1))
+		} else {
+			for off = gen.Uint64(); off > span; off = gen.Uint64() {
+			}
+		}
+		L.Push(lua.LNumber(lo + int(off)))
+		return 1
+	}))
+}
+
+// intArg returns argument n as an integer, truncated as gopher-lua's
+// CheckInt does, raising an argument error for a number no int64 holds
+// (CheckInt turns 2^63 into -2^63).
+func intArg(L *lua.LState, n int) int {
+	v := float64(L.CheckNumber(n))
+	if v != v || v >= math.MaxInt64 || v < math.MinInt64 {
+		L.ArgError(n, "number has no integer representation")
 	}
-	L.Push(lua.LNumber(lo + int(off)))
-	return 1
+	return int(v)
 }
 
 // MaxDateFormatBytes is the longest format os.date accepts: gopher-lua's

@@ -47,7 +47,8 @@
 //     read, lines, popen, stdin, close.
 //   - string (without dump), table, math: read-through proxies (see
 //     below); the builtins that loop in Go over their input are capped or
-//     check the deadline (see Limits). coroutine: resume runs under the
+//     check the deadline (see Limits); math.random draws from a generator
+//     of the state's own, which math.randomseed seeds. coroutine: resume runs under the
 //     caller's deadline, and yield raises Lua 5.1's "attempt to yield
 //     across metamethod/C-call boundary" inside a call made from Go (a
 //     builtin such as pcall, table.sort, string.gsub's function or

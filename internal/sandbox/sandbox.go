@@ -192,7 +192,7 @@ func NewState(cfg Config) *lua.LState {
 		g.RawSetString("xpcall", L.NewFunction(protectedXCall(pass)))
 	}
 	capDate(L, L.GetGlobal("os").(*lua.LTable))
-	L.GetGlobal("math").(*lua.LTable).RawSetString("random", L.NewFunction(mathRandom))
+	installRandom(L, L.GetGlobal("math").(*lua.LTable))
 	g.RawSetString("load", L.NewFunction(func(L *lua.LState) int { return loadChunk(L, lim) }))
 	g.RawSetString("loadstring", L.NewFunction(func(L *lua.LState) int { return loadChunk(L, lim) }))
 	L.GetGlobal("os").(*lua.LTable).RawSetString("exit", lua.LNil)

@@ -262,6 +262,12 @@ for _ in ipairs(o) do error("ipairs of a table with __index is raw") end`, "", 0
   assert(a >= 0 and a < 1 and b >= 1 and b <= 3 and b % 1 == 0 and c >= -2 and c <= 2 and d >= -2^62 and d <= 2^62)
 end
 assert(math.random(5, 5) == 5 and math.random(1) == 1 and math.random(-2^63, 2^63 - 1024) % 1 == 0)`, "", 0, 0},
+		{"math.random of a bound no integer holds", `math.random(1, 2^63)`, "bad argument #2 to random (number has no integer representation)", 0, 0},
+		{"math.randomseed repeats the draws", `local function draws() local t = {} for i = 1, 8 do t[i] = math.random(1e9) end return table.concat(t, " ") end
+math.randomseed(42) local a = draws()
+math.randomseed(42) local b = draws()
+math.randomseed(43) local c = draws()
+assert(a == b and a ~= c, a .. " / " .. b .. " / " .. c)`, "", 0, 0},
 		{"load with a long chunk name", `load("return 1", ("n"):rep(2^20))`, "bad argument #2 to load (chunk name too long (1048576 bytes, max 4096): pass a shorter name)", 0, 0},
 		{"loadstring with a long chunk name", `loadstring("return 1", ("n"):rep(4097))`, "chunk name too long (4097 bytes, max 4096)", 0, 0},
 		{"load with a chunk name at the limit", `local f = assert(load("error('x')", ("n"):rep(4096))) local ok, e = pcall(f) assert(e == ("n"):rep(4096) .. ":1: x", e)`, "", 0, 0},
