@@ -195,11 +195,14 @@
 //     running the code, and seeing the module locals, of the generation
 //     that made them. So do coroutines started before the reload. Each
 //     such function keeps its whole generation in memory (its globals and
-//     modules: hundreds of KB). [Report].Retained counts the old
-//     generations still in memory and [Engine.Generations] (the console's
-//     :generations) says what holds them. A callback made with
+//     modules: hundreds of KB). [Report].Retained lists the old
+//     generations something still holds (each outlived a whole garbage
+//     collection since it was replaced: none is listed before one runs)
+//     and [Engine.Generations] (the console's :generations) says what
+//     holds them. A callback made with
 //     hot.method(obj, "name") instead looks obj's method up at each call:
-//     it runs the newest version and keeps no generation alive.
+//     it runs the newest version and keeps no generation alive (and the
+//     method may yield: coroutine.wrap of the callback works).
 //
 // Everything else is made again by each generation, as with Python's
 // reload: module-level locals and globals, the contents of class tables

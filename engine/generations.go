@@ -5,9 +5,11 @@ import (
 	"maps"
 	"runtime/metrics"
 	"slices"
+	"strings"
 	"weak"
 
 	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
 )
 
 // A generation stays in memory, after a newer one committed, for as long as
@@ -80,8 +82,9 @@ func (e *Engine) retire(replaced retiredGeneration, alive []uint64) []uint64 {
 // old one that something still reaches, with what reaches it. A generation
 // nothing reaches is listed until the garbage collector frees it: call
 // runtime.GC first for an exact list. It looks at every live object's
-// fields, so its cost grows with their number: it is for operators (the
-// console's :generations), not for a loop.
+// fields and through the state of every kept library module, holding calls
+// up meanwhile, so its cost grows with their size: it is for operators
+// (the console's :generations), not for a loop.
 func (e *Engine) Generations() []GenerationInfo {
 	e.lockBackground()
 	defer e.lk.unlock()
@@ -188,7 +191,9 @@ func heldByLibrary(v lua.LValue, made uint64, origin func(lua.LValue) (uint64, b
 // hot.method(obj, name) returns a function that calls obj:name(...) with
 // its arguments, looking the method up at each call: a callback to store
 // in a field or a persisted table that runs the newest version of the
-// method and keeps no generation alive.
+// method and keeps no generation alive. It is a Lua function (see
+// methodCallbackProto), so the method may yield: coroutine.wrap of the
+// callback works.
 func (g *generation) hotMethod(L *lua.LState) int {
 	obj := L.CheckTable(1)
 	name := L.CheckString(2)
@@ -196,22 +201,39 @@ func (g *generation) hotMethod(L *lua.LState) int {
 	// at the first call, which holds the engine's lock: from then on the
 	// callback holds the object itself, not the stand-in's generation.
 	si := standInOf(obj)
-	L.Push(&lua.LFunction{IsG: true, Env: g.e.methodEnv, GFunction: func(L *lua.LState) int {
+	find := &lua.LFunction{IsG: true, Env: g.e.methodEnv, GFunction: func(L *lua.LState) int {
 		if si != nil {
 			obj, si = si.demote(L), nil
 		}
 		fn, ok := L.GetField(obj, name).(*lua.LFunction)
 		if !ok {
-			L.RaiseError("hot.method: the object has no method %q", name)
+			// Level 3: the line that called the callback, not its own.
+			L.Error(lua.LString(fmt.Sprintf("hot.method: the object has no method %q", name)), 3)
 		}
-		n := L.GetTop()
 		L.Push(fn)
 		L.Push(obj)
-		for i := 1; i <= n; i++ {
-			L.Push(L.Get(i))
-		}
-		L.Call(n+1, lua.MultRet)
-		return L.GetTop() - n
-	}})
+		return 2
+	}}
+	// Its one upvalue, find, is made closed: an upvalue closed by a return
+	// would keep the state it was open in, and so its generation.
+	uv := &lua.Upvalue{}
+	uv.SetValue(find)
+	L.Push(&lua.LFunction{Env: g.e.methodEnv, Proto: methodCallbackProto, Upvalues: []*lua.Upvalue{uv}})
 	return 1
 }
+
+// methodCallbackProto is the function of hot.method's callbacks: it asks
+// its upvalue for the method and the object, then calls the method from
+// Lua. A Go function calling it would stand between a yield in the method
+// and the coroutine running the callback, which the sandbox refuses.
+var methodCallbackProto = func() *lua.FunctionProto {
+	const src = "local find\nreturn function(...) local method, self = find() return method(self, ...) end\n"
+	chunk, err := parse.Parse(strings.NewReader(src), "hot.method")
+	if err == nil {
+		var proto *lua.FunctionProto
+		if proto, err = lua.Compile(chunk, "hot.method"); err == nil {
+			return proto.FunctionPrototypes[0]
+		}
+	}
+	panic("engine: methodCallbackProto: " + err.Error()) // a constant that compiles
+}()

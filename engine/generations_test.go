@@ -156,3 +156,31 @@ func TestGCCyclesAllocatesNothing(t *testing.T) {
 		t.Fatalf("gcCycles allocates %v times", n)
 	}
 }
+
+// TestMethodCallbackMayYield: a hot.method callback run as a coroutine can
+// yield from its method (an AI's patrol stepped each tick), and a callback
+// whose method is gone says so at the line that called it.
+func TestMethodCallbackMayYield(t *testing.T) {
+	e, _ := newEngine(t, map[string]string{"guard.lua": `local G = hot.class("guard")
+function G:patrol(n) for i = 1, n do coroutine.yield("step " .. i) end return "done" end
+function G:steps()
+  local co = coroutine.wrap(hot.method(self, "patrol"))
+  return table.concat({co(2), co(), co()}, ", ")
+end
+function G:missing()
+  local cb = hot.method(self, "nosuch")
+  cb()
+end
+return G
+`})
+	o, err := e.New(context.Background(), "guard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := call(t, o, "steps"); got != "step 1, step 2, done" {
+		t.Errorf("steps = %v", got)
+	}
+	if _, err := o.Call(context.Background(), "missing"); err == nil || !strings.HasPrefix(err.Error(), `guard.lua:9: in guard:missing: hot.method: the object has no method "nosuch"`) {
+		t.Errorf("missing: %v", err)
+	}
+}
