@@ -294,10 +294,7 @@ func TestRequireCycleGuard(t *testing.T) {
 	}
 	for _, trusted := range []bool{false, true} {
 		e, _ := newEngine(t, guarded, func(o *Options) { o.Trusted = trusted })
-		probes := map[string]any{"probeA": "abtabletrue", "probeD": 42.0, "probeQuiet": true}
-		if !trusted { // the sandbox's package.loaded is the engine's record
-			probes["probeOther"] = "returned returned"
-		}
+		probes := map[string]any{"probeA": "abtabletrue", "probeD": 42.0, "probeQuiet": true, "probeOther": "returned returned"}
 		for probe, want := range probes {
 			if v, err := e.CallGlobal(context.Background(), probe); err != nil || v.Any() != want {
 				t.Errorf("trusted %v: %s() = %v, %v; want %v", trusted, probe, v.Any(), err, want)
@@ -312,7 +309,43 @@ func TestRequireCycleGuard(t *testing.T) {
 		"m/a.lua": "local b = require('m.b')\nreturn {}\n",
 		"m/b.lua": "local a = require('m.a')\nreturn {}\n",
 	})
-	if _, err := New(Options{Roots: []string{dir}, Logger: discard()}); err == nil || !strings.Contains(err.Error(), "require loop: m.a -> m.b -> m.a (to let the inner require have the module's table, set package.loaded[...] to it first)") {
+	if _, err := New(Options{Roots: []string{dir}, Logger: discard()}); err == nil || !strings.Contains(err.Error(), "require loop: m.a -> m.b -> m.a (set package.loaded[...] to m.a's table before it requires m.b, and the inner require gets it)") {
 		t.Fatalf("New: %v", err)
+	}
+	// The engine runs the scripts in name order, so the module required
+	// back is the one that sorts first: guarding only m.b leaves m.a's loop.
+	writeScripts(t, dir, map[string]string{"m/b.lua": "local M = {}\npackage.loaded[...] = M\nlocal a = require('m.a')\nreturn M\n"})
+	if _, err := New(Options{Roots: []string{dir}, Logger: discard()}); err == nil || !strings.Contains(err.Error(), "require loop: m.a -> m.b -> m.a (set package.loaded[...] to m.a's table") {
+		t.Fatalf("New, with only m.b guarded: %v", err)
+	}
+}
+
+// A library with module state that is in a guarded require cycle is kept
+// across a reload that does not touch it, as one outside a cycle is.
+func TestKeptLibraryInARequireCycle(t *testing.T) {
+	for _, cycle := range []bool{false, true} {
+		b := "local B = {}\nfunction B.name() return 'b' end\nreturn B\n"
+		if cycle {
+			b = "local a = require('lib.a')\n" + b
+		}
+		e, dir := newEngine(t, map[string]string{
+			"lib/a.lua": "local M = {}\npackage.loaded[...] = M\nlocal b = require('lib.b')\nlocal registry = {count = 0}\n" +
+				"function M.bump() registry.count = registry.count + 1 return registry.count end\nsetmetatable(M, {})\nreturn M\n",
+			"lib/b.lua": b,
+			"app.lua":   "function bump() return require('lib.a').bump() end\n",
+		})
+		bump := func() any {
+			t.Helper()
+			v, err := e.CallGlobal(context.Background(), "bump")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v.Any()
+		}
+		bump()
+		reload(t, e, dir, map[string]string{"app.lua": "function bump() return require('lib.a').bump() end -- edited\n"})
+		if got := bump(); got != 2.0 {
+			t.Errorf("cycle %v: the library's count after an unrelated reload is %v, want 2 (its state kept)", cycle, got)
+		}
 	}
 }

@@ -34,9 +34,8 @@ type generation struct {
 	scripts map[string]*script // by module name
 	modules map[string]lua.LValue
 	loading []string // modules being loaded, innermost last
-	// packageLoaded is the state's package.loaded (a view, when sandboxed,
-	// whose own fields are the names scripts added), where a loading module
-	// may put its value early (see loadedEarly).
+	// packageLoaded is the sandbox's view package.loaded, whose own fields
+	// are the names scripts added (nil when trusted: see loadedTable).
 	packageLoaded *lua.LTable
 	// deps lists the modules each module required while it loaded: the
 	// require graph that versions its classes.
@@ -266,7 +265,9 @@ func (g *generation) install() {
 	g.hot = sandbox.ReadOnly(L, "hot", g.hot)
 	L.SetGlobal("hot", g.hot)
 	L.SetGlobal("require", L.NewFunction(g.require))
-	g.packageLoaded, _ = L.GetField(L.GetGlobal("package"), "loaded").(*lua.LTable)
+	if !g.e.opts.Trusted {
+		g.packageLoaded, _ = L.GetField(L.GetGlobal("package"), "loaded").(*lua.LTable)
+	}
 	g.setmetatableFn = L.NewFunction(g.setmetatable)
 	L.SetGlobal("setmetatable", g.setmetatableFn)
 	sandbox.ResolveTables(L, resolveStandIn)
@@ -291,8 +292,8 @@ func (g *generation) loadAll(L *lua.LState) int {
 // (see reusable).
 func (g *generation) load(L *lua.LState, s *script) lua.LValue {
 	g.loading = append(g.loading, s.module)
-	if g.packageLoaded != nil { // what loadedEarly finds is only what this load puts there
-		g.packageLoaded.RawSetString(s.module, lua.LNil)
+	if t := g.loadedTable(L); t != nil { // what loadedEarly finds is only what this load puts there
+		t.RawSetString(s.module, lua.LNil)
 	}
 	L.Push(L.NewFunctionFromProto(s.proto))
 	L.Push(lua.LString(s.module))
@@ -308,11 +309,11 @@ func (g *generation) load(L *lua.LState, s *script) lua.LValue {
 	L.Pop(1)
 	g.loading = g.loading[:len(g.loading)-1]
 	if ret == lua.LNil { // as Lua's require: what the module put in package.loaded, or true
-		if ret = g.loadedEarly(s.module); ret == lua.LNil {
+		if ret = g.loadedEarly(L, s.module); ret == lua.LNil {
 			ret = lua.LTrue
 		}
 	}
-	if g.reusable(s.module, 0) {
+	if g.reusable(s.module, nil) {
 		// The value, and the module locals its functions hold, are shared
 		// with the running generation from now on.
 		g.lockEngine(L, "the library "+s.module+", kept from generation "+strconv.FormatUint(g.prev.num, 10), s.path)
@@ -359,37 +360,64 @@ func (g *generation) load(L *lua.LState, s *script) lua.LValue {
 // what was put there since its load began (load clears the name), or nil.
 // When sandboxed, that is a name the scripts added to the view, a field of
 // its own.
-func (g *generation) loadedEarly(m string) lua.LValue {
-	if g.packageLoaded == nil {
-		return lua.LNil
+func (g *generation) loadedEarly(L *lua.LState, m string) lua.LValue {
+	if t := g.loadedTable(L); t != nil {
+		return t.RawGetString(m)
 	}
-	return g.packageLoaded.RawGetString(m)
+	return lua.LNil
+}
+
+// loadedTable returns the table scripts write package.loaded's entries
+// in: the sandbox's view of the engine's record, or, trusted, Lua's own
+// package.loaded, looked up at each use since a script may replace it.
+func (g *generation) loadedTable(L *lua.LState) *lua.LTable {
+	if !g.e.opts.Trusted {
+		return g.packageLoaded
+	}
+	pkg, _ := L.GetGlobal("package").(*lua.LTable)
+	if pkg == nil {
+		return nil
+	}
+	t, _ := pkg.RawGetString("loaded").(*lua.LTable)
+	return t
 }
 
 // setModule records ret as the value of module m, for require and in
 // package.loaded. Sandboxed, what a script put in the view under m goes:
-// the view reads through to ret, and refuses to change it.
+// the view reads through to ret, and refuses to change it. Trusted, ret
+// goes into Lua's own package.loaded, as Lua's require puts it there.
 func (g *generation) setModule(L *lua.LState, m string, ret lua.LValue) {
 	g.modules[m] = ret
 	if loaded := sandbox.Loaded(L); loaded != nil {
 		loaded.RawSetString(m, ret)
 		g.packageLoaded.RawSetString(m, lua.LNil)
+	} else if t := g.loadedTable(L); t != nil {
+		t.RawSetString(m, ret)
 	}
 }
 
 // reusable reports whether module m may take the previous generation's
 // value: that generation kept it (see keepLocals), its source is the same,
-// and so is, recursively, every module it required.
-func (g *generation) reusable(m string, depth int) bool {
-	if g.prev == nil || depth > 64 {
+// and so is, recursively, every module it required. checking holds the
+// modules the outer calls are checking (nil at first): a require cycle
+// back to one of them does not decide.
+func (g *generation) reusable(m string, checking map[string]bool) bool {
+	if g.prev == nil {
 		return false
+	}
+	if checking[m] { // a require cycle back to m, or m already found reusable
+		return true
 	}
 	k, ok := g.prev.kept[m]
 	if !ok || g.scripts[m] == nil || g.scripts[m].hash != k.hash {
 		return false
 	}
+	if checking == nil {
+		checking = make(map[string]bool)
+	}
+	checking[m] = true
 	for _, d := range k.deps {
-		if !g.reusable(d, depth+1) {
+		if !g.reusable(d, checking) {
 			return false
 		}
 	}
@@ -811,14 +839,18 @@ func (g *generation) require(L *lua.LState) int {
 		if m != name {
 			continue
 		}
-		if v := g.loadedEarly(name); v != lua.LNil {
+		if v := g.loadedEarly(L, name); v != lua.LNil {
 			// The guard of a require cycle: the module put its table in
 			// package.loaded before requiring what requires it back.
 			L.Push(v)
 			return 1
 		}
-		L.RaiseError("require loop: %s -> %s (to let the inner require have the module's table, set package.loaded[...] to it first)",
-			strings.Join(g.loading[i:], " -> "), name)
+		next := name // what it requires on the way back to itself
+		if i+1 < len(g.loading) {
+			next = g.loading[i+1]
+		}
+		L.RaiseError("require loop: %s -> %s (set package.loaded[...] to %s's table before it requires %s, and the inner require gets it)",
+			strings.Join(g.loading[i:], " -> "), name, name, next)
 	}
 	L.Push(g.load(L, s))
 	return 1
