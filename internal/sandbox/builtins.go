@@ -553,7 +553,7 @@ func errorValue(err error) lua.LValue {
 func installRandom(L *lua.LState, lib *lua.LTable) {
 	gen := rand.New(rand.NewSource(rand.Int63()))
 	lib.RawSetString("randomseed", L.NewFunction(func(L *lua.LState) int {
-		gen.Seed(int64(math.Float64bits(float64(L.CheckNumber(1)))))
+		gen.Seed(int64(intArg(L, 1))) // truncated, as Lua 5.1's
 		return 0
 	}))
 	lib.RawSetString("random", L.NewFunction(func(L *lua.LState) int {

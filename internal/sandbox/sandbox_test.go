@@ -267,7 +267,8 @@ assert(math.random(5, 5) == 5 and math.random(1) == 1 and math.random(-2^63, 2^6
 math.randomseed(42) local a = draws()
 math.randomseed(42) local b = draws()
 math.randomseed(43) local c = draws()
-assert(a == b and a ~= c, a .. " / " .. b .. " / " .. c)`, "", 0, 0},
+math.randomseed(42.9) local d = draws()
+assert(a == b and a ~= c and a == d, a .. " / " .. b .. " / " .. c .. " / " .. d)`, "", 0, 0},
 		{"load with a long chunk name", `load("return 1", ("n"):rep(2^20))`, "bad argument #2 to load (chunk name too long (1048576 bytes, max 4096): pass a shorter name)", 0, 0},
 		{"loadstring with a long chunk name", `loadstring("return 1", ("n"):rep(4097))`, "chunk name too long (4097 bytes, max 4096)", 0, 0},
 		{"load with a chunk name at the limit", `local f = assert(load("error('x')", ("n"):rep(4096))) local ok, e = pcall(f) assert(e == ("n"):rep(4096) .. ":1: x", e)`, "", 0, 0},
