@@ -41,21 +41,13 @@ func TestReadScriptReadsOnlyScripts(t *testing.T) {
 		t.Fatal(err)
 	}
 	big.Close()
-	for _, tc := range []struct{ path, want string }{
+	expectReads(t, e, []readCase{
 		{"ok.lua", ""},
 		{"zero.lua", "leads out of the script root"},
 		{"pipe.lua", "is not a regular file"},
 		{"big.lua", "is too large to show (1073741824 bytes, max 16777216)"},
 		{"../ok.lua", "is not a script path"},
-	} {
-		data, err := ForEngine(e).ReadScript(tc.path)
-		switch {
-		case tc.want == "" && (err != nil || string(data) != "return {}\n"):
-			t.Errorf("%s: %q, %v", tc.path, data, err)
-		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-			t.Errorf("%s: %d bytes, error %v, want %q", tc.path, len(data), err, tc.want)
-		}
-	}
+	})
 }
 
 // TestReadScriptStaysInTheRoot reads, as :source does, names a script can
@@ -102,7 +94,7 @@ func TestReadScriptStaysInTheRoot(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, tc := range []struct{ path, want string }{
+	expectReads(t, e, []readCase{
 		{"ok.lua", ""},
 		{"same.lua", ""},
 		{"abs.lua", ""},
@@ -113,15 +105,7 @@ func TestReadScriptStaysInTheRoot(t *testing.T) {
 		{"out.lua", "leads out of the script root"},
 		{"up.lua", "leads out of the script root"},
 		{"nosuch.lua", "no such file"},
-	} {
-		data, err := ForEngine(e).ReadScript(tc.path)
-		switch {
-		case tc.want == "" && (err != nil || string(data) != "return {}\n"):
-			t.Errorf("%s: %q, %v", tc.path, data, err)
-		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-			t.Errorf("%s: %q, error %v, want %q", tc.path, data, err, tc.want)
-		}
-	}
+	})
 }
 
 // TestSourceOfAChunkNamedOutOfTheRoot is the attack on :source: a class
@@ -150,5 +134,23 @@ return C
 	got := replay(ForEngine(e), "> :source c:leak\n")
 	if strings.Contains(got, "secret") || !strings.Contains(got, "! ext/passwd: console: ext/passwd is not a script path") {
 		t.Errorf(":source c:leak said:\n%s", got)
+	}
+}
+
+// readCase is a path ReadScript is asked for, and the error it must give
+// ("" for the file, which reads "return {}\n").
+type readCase struct{ path, want string }
+
+// expectReads asks e's console target for each case's path.
+func expectReads(t *testing.T, e *engine.Engine, cases []readCase) {
+	t.Helper()
+	for _, tc := range cases {
+		data, err := ForEngine(e).ReadScript(tc.path)
+		switch {
+		case tc.want == "" && (err != nil || string(data) != "return {}\n"):
+			t.Errorf("%s: %q, %v", tc.path, data, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: %d bytes, error %v, want %q", tc.path, len(data), err, tc.want)
+		}
 	}
 }

@@ -293,7 +293,7 @@ func (g *generation) loadAll(L *lua.LState) int {
 func (g *generation) load(L *lua.LState, s *script) lua.LValue {
 	g.loading = append(g.loading, s.module)
 	if t := g.loadedTable(L); t != nil { // what loadedEarly finds is only what this load puts there
-		t.RawSetString(s.module, lua.LNil)
+		dropEntry(t, s.module)
 	}
 	L.Push(L.NewFunctionFromProto(s.proto))
 	L.Push(lua.LString(s.module))
@@ -382,6 +382,14 @@ func (g *generation) loadedTable(L *lua.LState) *lua.LTable {
 	return t
 }
 
+// dropEntry removes t's field m, if it has one: a load runs for every
+// module, and a table without the field is left as it is, unallocated.
+func dropEntry(t *lua.LTable, m string) {
+	if t.RawGetString(m) != lua.LNil {
+		t.RawSetString(m, lua.LNil)
+	}
+}
+
 // setModule records ret as the value of module m, for require and in
 // package.loaded. Sandboxed, what a script put in the view under m goes:
 // the view reads through to ret, and refuses to change it. Trusted, ret
@@ -390,7 +398,7 @@ func (g *generation) setModule(L *lua.LState, m string, ret lua.LValue) {
 	g.modules[m] = ret
 	if loaded := sandbox.Loaded(L); loaded != nil {
 		loaded.RawSetString(m, ret)
-		g.packageLoaded.RawSetString(m, lua.LNil)
+		dropEntry(g.packageLoaded, m)
 	} else if t := g.loadedTable(L); t != nil {
 		t.RawSetString(m, ret)
 	}
@@ -518,10 +526,36 @@ func (g *generation) reachesState(v lua.LValue) bool {
 			}
 		}
 	}
+	return walkReach(v, maxStateWalk, func(x lua.LValue) (follow, found bool) {
+		switch x := x.(type) {
+		case *lua.LTable:
+			if stop[x] || standInOf(x) != nil {
+				return false, false
+			}
+			if g.classes[x] != nil || handleOf(x) != nil {
+				return false, true
+			}
+			if mt, ok := x.Metatable.(*lua.LTable); ok && (g.classes[mt] != nil || mt.RawGetString("__mode") != lua.LNil) {
+				return false, true // an object of this generation; a weak table
+			}
+			return true, false
+		case *lua.LFunction:
+			return x.Env == globals, false
+		}
+		return false, false
+	})
+}
+
+// walkReach visits v and, each once and depth first, what it reaches: a
+// table's metatable, keys and values, a function's upvalues. visit says of
+// each value whether to follow it and whether the walk has found what it
+// looks for, which ends it. walkReach reports whether it ended so, or by
+// visiting more than limit values.
+func walkReach(v lua.LValue, limit int, visit func(lua.LValue) (follow, found bool)) bool {
 	seen := make(map[lua.LValue]bool)
 	queue := []lua.LValue{v}
 	for len(queue) > 0 {
-		if len(seen) > maxStateWalk {
+		if len(seen) > limit {
 			return true
 		}
 		x := queue[len(queue)-1]
@@ -530,25 +564,18 @@ func (g *generation) reachesState(v lua.LValue) bool {
 			continue
 		}
 		seen[x] = true
+		follow, found := visit(x)
+		if found {
+			return true
+		}
+		if !follow {
+			continue
+		}
 		switch x := x.(type) {
 		case *lua.LTable:
-			if stop[x] || standInOf(x) != nil {
-				continue
-			}
-			if g.classes[x] != nil || handleOf(x) != nil {
-				return true
-			}
-			if mt, ok := x.Metatable.(*lua.LTable); ok {
-				if g.classes[mt] != nil || mt.RawGetString("__mode") != lua.LNil {
-					return true // an object of this generation; a weak table
-				}
-				queue = append(queue, mt)
-			}
+			queue = append(queue, x.Metatable)
 			x.ForEach(func(k, v lua.LValue) { queue = append(queue, k, v) })
 		case *lua.LFunction:
-			if x.Env != globals {
-				continue
-			}
 			for _, uv := range x.Upvalues {
 				if uv != nil {
 					queue = append(queue, uv.Value())

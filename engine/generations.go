@@ -152,39 +152,23 @@ func (e *Engine) Generations() []GenerationInfo {
 // whose functions the state of a kept library module, of value v, holds:
 // a registry that later generations' modules added to. It follows the
 // module's tables and its own functions' upvalues, and stops at objects
-// (reported by their class) and at other generations' functions.
+// (reported by their class), at other generations' functions, and after
+// maxStateWalk values, as it holds calls up.
 func heldByLibrary(v lua.LValue, made uint64, origin func(lua.LValue) (uint64, bool)) []uint64 {
 	found := make(map[uint64]bool)
-	seen := make(map[lua.LValue]bool)
-	queue := []lua.LValue{v}
-	for len(queue) > 0 {
-		v := queue[len(queue)-1]
-		queue = queue[:len(queue)-1]
-		if seen[v] {
-			continue
-		}
-		seen[v] = true
-		switch x := v.(type) {
+	walkReach(v, maxStateWalk, func(x lua.LValue) (follow, _ bool) {
+		switch x := x.(type) {
 		case *lua.LTable:
-			if handleOf(x) != nil {
-				continue
-			}
-			queue = append(queue, x.Metatable)
-			x.ForEach(func(k, v lua.LValue) { queue = append(queue, k, v) })
+			return handleOf(x) == nil, false
 		case *lua.LFunction:
 			n, old := origin(x)
-			switch {
-			case old && n != made:
+			if old && n != made {
 				found[n] = true
-			case old: // the library's own
-				for _, uv := range x.Upvalues {
-					if uv != nil {
-						queue = append(queue, uv.Value())
-					}
-				}
 			}
+			return old && n == made, false // the library's own
 		}
-	}
+		return false, false
+	})
 	return slices.Sorted(maps.Keys(found))
 }
 
