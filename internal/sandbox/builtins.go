@@ -351,8 +351,10 @@ func checkContext(L *lua.LState) {
 
 // installCoroutineLib makes coroutine.resume and the functions of
 // coroutine.wrap run the coroutine under the caller's context, so a deadline
-// set by [Guard] also stops a coroutine created before it, and makes
-// coroutine.yield refuse to yield across a Go call (see yieldAcrossGo).
+// set by [Guard] also stops a coroutine created before it, makes
+// coroutine.yield refuse to yield across a Go call (see yieldAcrossGo), and
+// makes coroutine.create and coroutine.wrap give a Go function body the
+// results it returns (see goBodyWrapper).
 func installCoroutineLib(L *lua.LState, lib *lua.LTable) {
 	resume := lib.RawGetString("resume").(*lua.LFunction).GFunction
 	wrap := lib.RawGetString("wrap").(*lua.LFunction).GFunction
@@ -372,12 +374,38 @@ func installCoroutineLib(L *lua.LState, lib *lua.LTable) {
 	if err != nil {
 		panic("sandbox: yieldWrapper: " + err.Error()) // a constant that compiles
 	}
+	results := L.NewFunction(func(L *lua.LState) int { return L.GetTop() })
 	L.Push(wrapper)
 	L.Push(checkedYield)
-	L.Push(L.NewFunction(func(L *lua.LState) int { return L.GetTop() }))
+	L.Push(results)
 	L.Call(2, 1)
 	lib.RawSetString("yield", L.Get(-1))
 	L.Pop(1)
+	maker, err := L.Load(strings.NewReader(goBodyWrapper), "coroutine.create")
+	if err != nil {
+		panic("sandbox: goBodyWrapper: " + err.Error()) // a constant that compiles
+	}
+	L.Push(maker)
+	L.Push(results)
+	L.Call(1, 1)
+	wrapGoBody := L.Get(-1).(*lua.LFunction)
+	L.Pop(1)
+	// luaBody replaces a Go function given as the body of a coroutine by a
+	// Lua function that calls it (see goBodyWrapper).
+	luaBody := func(L *lua.LState) {
+		if fn, ok := L.Get(1).(*lua.LFunction); ok && fn.IsG {
+			L.Push(wrapGoBody)
+			L.Push(fn)
+			L.Call(1, 1)
+			L.Replace(1, L.Get(-1))
+			L.Pop(1)
+		}
+	}
+	create := lib.RawGetString("create").(*lua.LFunction).GFunction
+	lib.RawSetString("create", L.NewFunction(func(L *lua.LState) int {
+		luaBody(L)
+		return create(L)
+	}))
 	resumeWrapped := func(L *lua.LState) int {
 		th := L.ToThread(lua.UpvalueIndex(1))
 		inheritContext(L, th)
@@ -389,6 +417,7 @@ func installCoroutineLib(L *lua.LState, lib *lua.LTable) {
 		return resume(L)
 	}))
 	lib.RawSetString("wrap", L.NewFunction(func(L *lua.LState) int {
+		luaBody(L)
 		wrap(L)
 		th := L.Get(-1).(*lua.LFunction).Upvalues[0].Value()
 		L.Pop(1)
@@ -407,6 +436,14 @@ func installCoroutineLib(L *lua.LState, lib *lua.LTable) {
 // the wrapper instead is sound: its own call of the yield is not a tail
 // call.
 const yieldWrapper = `local yield, results = ... return function(...) return results(yield(...)) end`
+
+// goBodyWrapper returns, for a Go function, a Lua function that calls it
+// and returns all its results, through the same Go function as
+// yieldWrapper's: gopher-lua runs a coroutine whose body is a Go function
+// but drops what it returns, and what resume returns with it
+// (`coroutine.wrap(math.max)(1, 2)` gave nothing, and resume not even
+// true).
+const goBodyWrapper = `local results = ... return function(f) return function(...) return results(f(...)) end end`
 
 // gopherLua prefixes the names of gopher-lua's functions on the Go stack.
 const gopherLua = "github.com/yuin/gopher-lua."

@@ -84,7 +84,14 @@ local ok1, v1 = coroutine.resume(tail, 1)
 local ok2, v2 = coroutine.resume(tail, "back")
 assert(ok1 and v1 == 2 and ok2 and v2 == "back" and coroutine.status(tail) == "dead", tostring(v1) .. " " .. tostring(v2))
 local gen2 = coroutine.wrap(function() coroutine.yield(1) return coroutine.yield(2) end)
-assert(gen2() == 1 and gen2() == 2 and gen2("x") == "x")`
+assert(gen2() == 1 and gen2() == 2 and gen2("x") == "x")
+assert(coroutine.wrap(math.max)(1, 5, 2) == 5, "wrap of a Go function")
+local okm, m1, m2 = coroutine.resume(coroutine.create(string.byte), "AB", 1, 2)
+assert(okm == true and m1 == 65 and m2 == 66, "resume of a Go function: " .. tostring(okm) .. " " .. tostring(m1) .. " " .. tostring(m2))
+local oke, e = coroutine.resume(coroutine.create(error), "boom", 0)
+assert(oke == false and e == "boom", "a Go body's error: " .. tostring(e))
+local gy = coroutine.wrap(coroutine.yield)
+assert(gy("y") == "y" and gy("z") == "z", "yield as the body")`
 	L := NewState(Config{Limits: testLimits})
 	defer L.Close()
 	if err := run(L, code, 5*time.Second); err != nil {
