@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/hotlua/hotlua/internal/sandbox"
 )
 
 // hotAPI describes the hot module's functions for help.
@@ -127,6 +129,9 @@ func cmpOr(a, b string) string {
 
 // describeFunction says where a function comes from.
 func (s *Session) describeFunction(L *lua.LState, fn *lua.LFunction, name string) string {
+	if what, ok := sandbox.Builtin(fn); ok {
+		return what
+	}
 	if !fn.IsG {
 		return fmt.Sprintf("a Lua function defined at %s:%d-%d", fn.Proto.SourceName, fn.Proto.LineDefined, fn.Proto.LastLineDefined)
 	}

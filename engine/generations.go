@@ -5,11 +5,11 @@ import (
 	"maps"
 	"runtime/metrics"
 	"slices"
-	"strings"
 	"weak"
 
 	lua "github.com/yuin/gopher-lua"
-	"github.com/yuin/gopher-lua/parse"
+
+	"github.com/hotlua/hotlua/internal/sandbox"
 )
 
 // A generation stays in memory, after a newer one committed, for as long as
@@ -210,14 +210,5 @@ func (g *generation) hotMethod(L *lua.LState) int {
 // its upvalue for the method and the object, then calls the method from
 // Lua. A Go function calling it would stand between a yield in the method
 // and the coroutine running the callback, which the sandbox refuses.
-var methodCallbackProto = func() *lua.FunctionProto {
-	const src = "local find\nreturn function(...) local method, self = find() return method(self, ...) end\n"
-	chunk, err := parse.Parse(strings.NewReader(src), "hot.method")
-	if err == nil {
-		var proto *lua.FunctionProto
-		if proto, err = lua.Compile(chunk, "hot.method"); err == nil {
-			return proto.FunctionPrototypes[0]
-		}
-	}
-	panic("engine: methodCallbackProto: " + err.Error()) // a constant that compiles
-}()
+var methodCallbackProto = sandbox.CompileBuiltin("local find\nreturn function(...) local method, self = find() return method(self, ...) end\n",
+	"hot.method", "a callback made by hot.method: it calls the object's method, looked up by name at each call").FunctionPrototypes[0]

@@ -370,22 +370,14 @@ func installCoroutineLib(L *lua.LState, lib *lua.LTable) {
 		}
 		return yield(L)
 	})
-	wrapper, err := L.Load(strings.NewReader(yieldWrapper), "coroutine.yield")
-	if err != nil {
-		panic("sandbox: yieldWrapper: " + err.Error()) // a constant that compiles
-	}
 	results := L.NewFunction(func(L *lua.LState) int { return L.GetTop() })
-	L.Push(wrapper)
+	L.Push(L.NewFunctionFromProto(yieldWrapper))
 	L.Push(checkedYield)
 	L.Push(results)
 	L.Call(2, 1)
 	lib.RawSetString("yield", L.Get(-1))
 	L.Pop(1)
-	maker, err := L.Load(strings.NewReader(goBodyWrapper), "coroutine.create")
-	if err != nil {
-		panic("sandbox: goBodyWrapper: " + err.Error()) // a constant that compiles
-	}
-	L.Push(maker)
+	L.Push(L.NewFunctionFromProto(goBodyWrapper))
 	L.Push(results)
 	L.Call(1, 1)
 	wrapGoBody := L.Get(-1).(*lua.LFunction)
@@ -435,7 +427,8 @@ func installCoroutineLib(L *lua.LState, lib *lua.LTable) {
 // resume (in plain gopher-lua too, whenever no context is set). Tail-calling
 // the wrapper instead is sound: its own call of the yield is not a tail
 // call.
-const yieldWrapper = `local yield, results = ... return function(...) return results(yield(...)) end`
+var yieldWrapper = CompileBuiltin(`local yield, results = ... return function(...) return results(yield(...)) end`,
+	"coroutine.yield", "coroutine.yield: a builtin function (Lua's own, refusing a yield across a Go call)")
 
 // goBodyWrapper returns, for a Go function, a Lua function that calls it
 // and returns all its results, through the same Go function as
@@ -443,7 +436,8 @@ const yieldWrapper = `local yield, results = ... return function(...) return res
 // but drops what it returns, and what resume returns with it
 // (`coroutine.wrap(math.max)(1, 2)` gave nothing, and resume not even
 // true).
-const goBodyWrapper = `local results = ... return function(f) return function(...) return results(f(...)) end end`
+var goBodyWrapper = CompileBuiltin(`local results = ... return function(f) return function(...) return results(f(...)) end end`,
+	"coroutine.create", "the body of a coroutine made of a Go function: a builtin that calls it and returns its results")
 
 // gopherLua prefixes the names of gopher-lua's functions on the Go stack.
 const gopherLua = "github.com/yuin/gopher-lua."
