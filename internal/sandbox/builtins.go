@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"unsafe"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -32,21 +31,9 @@ func installStringLib(L *lua.LState, lib *lua.LTable, lim Limits, steps int) {
 		"format": func(L *lua.LState) int { return strFormat(L, lim) },
 		"find":   func(L *lua.LState) int { return strFind(L, steps) },
 		"match":  func(L *lua.LState) int { return strMatch(L, steps) },
-		"gmatch": func(L *lua.LState) int {
-			str := L.CheckString(1)
-			mds := findAll(L, "string.gmatch", str, L.CheckString(2), 0, -1, steps)
-			next := 0
-			L.Push(L.NewFunction(func(L *lua.LState) int {
-				if next == len(mds) {
-					return 0
-				}
-				next++
-				return pushCaptures(L, str, mds[next-1], true)
-			}))
-			return 1
-		},
-		"gsub": func(L *lua.LState) int { return strGsub(L, lim, steps) },
-		"byte": fitResults(lib.RawGetString("byte").(*lua.LFunction).GFunction, "string slice too long"),
+		"gmatch": func(L *lua.LState) int { return strGmatch(L, steps) },
+		"gsub":   func(L *lua.LState) int { return strGsub(L, lim, steps) },
+		"byte":   fitResults(lib.RawGetString("byte").(*lua.LFunction).GFunction, "string slice too long"),
 	}
 	for name, fn := range funcs {
 		lib.RawSetString(name, L.NewFunction(fn))
@@ -78,18 +65,10 @@ func fitResults(fn lua.LGFunction, msg string) lua.LGFunction {
 	}
 }
 
-// subject returns the bytes of s without copying; the matcher only reads them.
-func subject(s string) []byte {
-	return unsafe.Slice(unsafe.StringData(s), len(s))
-}
-
-// findAll runs findPattern and turns its error into a Lua error naming fn.
-func findAll(L *lua.LState, fn, str, pattern string, offset, limit, steps int) []*matchData {
-	mds, err := findPattern(pattern, subject(str), offset, limit, steps)
-	if err != nil {
-		L.RaiseError("%s: %s", fn, err.Error())
-	}
-	return mds
+// raisePatternError raises err, a pattern's error, as the error of the
+// builtin fn.
+func raisePatternError(L *lua.LState, fn string, err error) {
+	L.RaiseError("%s: %s", fn, err.Error())
 }
 
 // startIndex converts a Lua string index (1-based, negative from the end)
@@ -104,49 +83,67 @@ func startIndex(str string, i int) int {
 	return max(0, min(i, len(str)))
 }
 
-// pushCaptures pushes the captures of md (the whole match when it has none,
-// and wholeIfNone is set) and returns how many it pushed.
-func pushCaptures(L *lua.LState, str string, md *matchData, wholeIfNone bool) int {
-	if md.CaptureLength() == 2 {
-		if !wholeIfNone {
-			return 0
-		}
-		L.Push(lua.LString(str[md.Capture(0):md.Capture(1)]))
-		return 1
+// patternStart returns where matching starts in pattern and whether it is
+// anchored to the subject's start ('^', which gmatch takes literally).
+func patternStart(pattern string) (p int, anchored bool) {
+	if len(pattern) > 0 && pattern[0] == '^' {
+		return 1, true
 	}
-	for i := 2; i < md.CaptureLength(); i += 2 {
-		L.Push(captureValue(str, md, i))
-	}
-	return md.CaptureLength()/2 - 1
+	return 0, false
 }
 
-// captureValue returns capture idx of md: a position or a substring.
-func captureValue(str string, md *matchData, idx int) lua.LValue {
-	if md.IsPosCapture(idx) {
-		return lua.LNumber(md.Capture(idx))
+// pushCaptures pushes the values of the match s..e of m (the whole match
+// when it has no captures, and wholeIfNone is set) and returns how many it
+// pushed.
+func pushCaptures(L *lua.LState, fn string, m *matcher, s, e int, wholeIfNone bool) int {
+	n := m.level
+	if n == 0 && wholeIfNone {
+		n = 1
 	}
-	return lua.LString(str[md.Capture(idx):md.Capture(idx+1)])
+	for i := range n {
+		L.Push(captureValue(L, fn, m, i, s, e))
+	}
+	return n
+}
+
+// captureValue returns value i of the match s..e of m, raising the error
+// of fn when there is none.
+func captureValue(L *lua.LState, fn string, m *matcher, i, s, e int) lua.LValue {
+	v, msg := m.captureValue(i, s, e)
+	if msg != "" {
+		L.RaiseError("%s: %s", fn, msg)
+	}
+	return v
 }
 
 // searchArgs reads the (s, pattern [, init]) of string.find and
-// string.match; ok is false when init lies past the end of s, where both
-// return nil.
-func searchArgs(L *lua.LState) (str, pattern string, start int, ok bool) {
+// string.match. As in Lua 5.1, an init past the end of s searches from its
+// end.
+func searchArgs(L *lua.LState) (str, pattern string, start int) {
 	str, pattern = L.CheckString(1), L.CheckString(2)
-	init := L.OptInt(3, 1)
-	if init > len(str)+1 {
-		return str, pattern, 0, false
-	}
-	return str, pattern, startIndex(str, init), true
+	return str, pattern, startIndex(str, L.OptInt(3, 1))
 }
 
-func strFind(L *lua.LState, steps int) int {
-	str, pattern, start, ok := searchArgs(L)
-	if !ok {
-		L.Push(lua.LNil)
-		return 1
+// searchPattern finds the first match of pattern in str from start, for
+// the builtin fn, with a budget of steps: its span s..e (s -1 for none)
+// and the matcher holding its captures.
+func searchPattern(L *lua.LState, fn, str, pattern string, start, steps int) (m *matcher, s, e int) {
+	m = newMatcher(str, pattern, steps)
+	p, anchored := patternStart(pattern)
+	s, e, err := m.search(start, p, anchored)
+	if err != nil {
+		raisePatternError(L, fn, err)
 	}
-	if L.ToBool(4) || pattern == "" {
+	return m, s, e
+}
+
+// patternSpecials are the characters that make a pattern more than plain
+// text, for string.find.
+const patternSpecials = "^$*+?.([%-"
+
+func strFind(L *lua.LState, steps int) int {
+	str, pattern, start := searchArgs(L)
+	if L.ToBool(4) || !strings.ContainsAny(pattern, patternSpecials) {
 		pos := strings.Index(str[start:], pattern)
 		if pos < 0 {
 			L.Push(lua.LNil)
@@ -156,38 +153,59 @@ func strFind(L *lua.LState, steps int) int {
 		L.Push(lua.LNumber(start + pos + len(pattern)))
 		return 2
 	}
-	mds := findAll(L, "string.find", str, pattern, start, 1, steps)
-	if len(mds) == 0 {
+	m, s, e := searchPattern(L, "string.find", str, pattern, start, steps)
+	if s < 0 {
 		L.Push(lua.LNil)
 		return 1
 	}
-	L.Push(lua.LNumber(mds[0].Capture(0) + 1))
-	L.Push(lua.LNumber(mds[0].Capture(1)))
-	return 2 + pushCaptures(L, str, mds[0], false)
+	L.Push(lua.LNumber(s + 1))
+	L.Push(lua.LNumber(e))
+	return 2 + pushCaptures(L, "string.find", m, s, e, false)
 }
 
 func strMatch(L *lua.LState, steps int) int {
-	str, pattern, start, ok := searchArgs(L)
-	if !ok {
+	str, pattern, start := searchArgs(L)
+	m, s, e := searchPattern(L, "string.match", str, pattern, start, steps)
+	if s < 0 {
 		L.Push(lua.LNil)
 		return 1
 	}
-	mds := findAll(L, "string.match", str, pattern, start, 1, steps)
-	if len(mds) == 0 {
-		L.Push(lua.LNil)
-		return 1
-	}
-	return pushCaptures(L, str, mds[0], true)
+	return pushCaptures(L, "string.match", m, s, e, true)
 }
 
-// strGsub is string.gsub building its result once, in a capped buffer
-// (gopher-lua's copies the whole subject for every replacement).
+// strGmatch is string.gmatch, whose iterator finds one match a call, each
+// with the budget of one call: a loop over a long subject is bounded by
+// its deadline between calls. As in Lua 5.1, '^' is no anchor here, and
+// after an empty match the next search starts one character on.
+func strGmatch(L *lua.LState, steps int) int {
+	str, pattern := L.CheckString(1), L.CheckString(2)
+	m := newMatcher(str, pattern, steps)
+	next := 0
+	L.Push(L.NewFunction(func(L *lua.LState) int {
+		m.steps = 0
+		s, e, err := m.search(next, 0, false)
+		if err != nil {
+			raisePatternError(L, "string.gmatch", err)
+		}
+		if s < 0 {
+			next = len(str) + 1
+			return 0
+		}
+		next = max(e, s+1)
+		return pushCaptures(L, "string.gmatch", m, s, e, true)
+	}))
+	return 1
+}
+
+// strGsub is string.gsub, with Lua 5.1's walk over the subject, building
+// its result once in a capped buffer (gopher-lua's copies the whole
+// subject for every replacement).
 func strGsub(L *lua.LState, lim Limits, steps int) int {
 	str := L.CheckString(1)
 	pattern := L.CheckString(2)
 	L.CheckTypes(3, lua.LTString, lua.LTTable, lua.LTFunction)
 	repl := L.Get(3)
-	mds := findAll(L, "string.gsub", str, pattern, 0, L.OptInt(4, -1), steps)
+	maxN := L.OptInt(4, len(str)+1)
 	var b strings.Builder
 	write := func(s string) {
 		if b.Len()+len(s) > lim.MaxStringBytes {
@@ -195,46 +213,68 @@ func strGsub(L *lua.LState, lim Limits, steps int) int {
 		}
 		b.WriteString(s)
 	}
-	last := 0
-	for _, md := range mds {
-		start, end := md.Capture(0), md.Capture(1)
-		write(str[last:start])
-		last = end
-		whole := str[start:end]
-		var v lua.LValue
-		switch r := repl.(type) {
-		case lua.LString:
-			write(expandReplacement(L, string(r), str, md))
-			continue
-		case *lua.LTable:
-			key := lua.LValue(lua.LString(whole))
-			if md.CaptureLength() > 2 {
-				key = captureValue(str, md, 2)
-			}
-			v = L.GetTable(r, key)
-		case *lua.LFunction:
-			L.Push(r)
-			L.Call(pushCaptures(L, str, md, true), 1)
-			v = L.Get(-1)
-			L.Pop(1)
+	m := newMatcher(str, pattern, steps)
+	p, anchored := patternStart(pattern)
+	s, n := 0, 0
+	for n < maxN {
+		e, err := m.matchAt(s, p)
+		if err != nil {
+			raisePatternError(L, "string.gsub", err)
+		}
+		if e >= 0 {
+			n++
+			write(replacement(L, repl, m, s, e))
 		}
 		switch {
-		case !lua.LVAsBool(v):
-			write(whole)
-		case lua.LVCanConvToString(v):
-			write(v.String())
+		case e > s:
+			s = e
+		case s < len(str):
+			write(str[s : s+1])
+			s++
 		default:
-			L.RaiseError("string.gsub: invalid replacement value (a %s)", v.Type())
+			anchored = true // the subject's end: no more matches
+		}
+		if anchored {
+			break
 		}
 	}
-	write(str[last:])
+	if s < len(str) {
+		write(str[s:])
+	}
 	L.Push(lua.LString(b.String()))
-	L.Push(lua.LNumber(len(mds)))
+	L.Push(lua.LNumber(n))
 	return 2
 }
 
-// expandReplacement expands %0-%9 and %% in a gsub replacement string.
-func expandReplacement(L *lua.LState, repl, str string, md *matchData) string {
+// replacement returns what the match s..e of m is replaced by in gsub:
+// repl expanded, or the value repl (a table or a function) gives for the
+// match's first value, or the match itself when that is false or nil.
+func replacement(L *lua.LState, repl lua.LValue, m *matcher, s, e int) string {
+	var v lua.LValue
+	switch r := repl.(type) {
+	case lua.LString:
+		return expandReplacement(L, string(r), m, s, e)
+	case *lua.LTable:
+		v = L.GetTable(r, captureValue(L, "string.gsub", m, 0, s, e))
+	case *lua.LFunction:
+		L.Push(r)
+		L.Call(pushCaptures(L, "string.gsub", m, s, e, true), 1)
+		v = L.Get(-1)
+		L.Pop(1)
+	}
+	switch {
+	case !lua.LVAsBool(v):
+		return m.src[s:e]
+	case lua.LVCanConvToString(v):
+		return v.String()
+	}
+	L.RaiseError("string.gsub: invalid replacement value (a %s)", v.Type())
+	return ""
+}
+
+// expandReplacement expands %0-%9 and %% in a gsub replacement string for
+// the match s..e of m.
+func expandReplacement(L *lua.LState, repl string, m *matcher, s, e int) string {
 	if strings.IndexByte(repl, '%') < 0 {
 		return repl
 	}
@@ -246,19 +286,13 @@ func expandReplacement(L *lua.LState, repl, str string, md *matchData) string {
 			continue
 		}
 		i++
-		c = repl[i]
-		if c < '0' || c > '9' {
-			b.WriteByte(c)
-			continue
-		}
-		idx := 2 * int(c-'0')
-		switch {
-		case idx == 0 || idx == 2 && md.CaptureLength() == 2:
-			b.WriteString(str[md.Capture(0):md.Capture(1)])
-		case idx >= md.CaptureLength():
-			L.RaiseError("string.gsub: invalid capture index %%%c", c)
+		switch c = repl[i]; {
+		case c == '0':
+			b.WriteString(m.src[s:e])
+		case '1' <= c && c <= '9':
+			b.WriteString(lua.LVAsString(captureValue(L, "string.gsub", m, int(c-'1'), s, e)))
 		default:
-			b.WriteString(lua.LVAsString(captureValue(str, md, idx)))
+			b.WriteByte(c)
 		}
 	}
 	return b.String()

@@ -1,641 +1,451 @@
-// This file is a copy of gopher-lua v1.1.2's pm package (Lua pattern matching),
-// Copyright (c) 2015 Yusuke Inuzuka, MIT License (see the gopher-lua LICENSE),
-// changed so that a match carries a step budget and a lower recursion limit:
-// gopher-lua cannot interrupt a builtin, so a catastrophic pattern must stop itself.
-
 package sandbox
 
 import (
 	"fmt"
+
+	lua "github.com/yuin/gopher-lua"
 )
 
+// This file is Lua 5.1's pattern matching (the reference manual's §5.4.1),
+// written for the sandbox: a backtracking matcher over the pattern's text,
+// as Lua's own is, that charges every step it takes to a budget and bounds
+// its recursion, because gopher-lua cannot interrupt a builtin and a
+// catastrophic pattern must stop itself. A greedy or lazy item loops over
+// the subject instead of recursing per character, so `(.*)` matches a
+// subject of any length.
+
 const (
-	eos               = -1
-	unknownPos        = -2
-	maxRecursionLevel = 200000
-	// maxCaptures is Lua 5.1's LUA_MAXCAPTURES. It also bounds the
-	// recursion of parsePattern, which recurses once per open capture:
-	// unbounded, 10^7 '(' overflow Go's stack, a fatal error.
+	// maxCaptures is Lua 5.1's LUA_MAXCAPTURES.
 	maxCaptures = 32
+	// maxMatchDepth bounds the matcher's recursion, which grows with the
+	// pattern's items, not with the subject: an item with a '?', '*', '+'
+	// or '-' and each capture add a level.
+	maxMatchDepth = 10_000
+
+	capUnfinished = -1 // a capture whose ')' the matcher has not reached
+	capPosition   = -2 // a position capture, ()
 )
 
-type patternError struct {
-	Pos     int
-	Message string
-}
+// patternError is a pattern's syntax error, or a match that ran out of
+// budget, raised by the matcher as a panic and returned by search.
+type patternError string
 
-func newError(pos int, message string, args ...interface{}) *patternError {
-	if len(args) == 0 {
-		return &patternError{pos, message}
-	}
-	return &patternError{pos, fmt.Sprintf(message, args...)}
-}
+func (e patternError) Error() string { return string(e) }
 
-func (e *patternError) Error() string {
-	switch e.Pos {
-	case eos:
-		return fmt.Sprintf("%s at EOS", e.Message)
-	case unknownPos:
-		return fmt.Sprintf("%s", e.Message)
-	default:
-		return fmt.Sprintf("%s at %d", e.Message, e.Pos)
-	}
-}
+// capture is a capture of the current match: its start in the subject and
+// its length, or capUnfinished or capPosition.
+type capture struct{ start, len int }
 
-type matchData struct {
-	// captured positions
-	// layout
-	// xxxx xxxx xxxx xxx0 : caputured positions
-	// xxxx xxxx xxxx xxx1 : position captured positions
-	captures []uint32
-}
-
-func newMatchData() *matchData { return &matchData{[]uint32{}} }
-
-func (st *matchData) addPosCapture(s, pos int) {
-	for s+1 >= len(st.captures) {
-		st.captures = append(st.captures, 0)
-	}
-	st.captures[s] = (uint32(pos) << 1) | 1
-	st.captures[s+1] = (uint32(pos) << 1) | 1
-}
-
-func (st *matchData) setCapture(s, pos int) uint32 {
-	for s >= len(st.captures) {
-		st.captures = append(st.captures, 0)
-	}
-	v := st.captures[s]
-	st.captures[s] = (uint32(pos) << 1)
-	return v
-}
-
-func (st *matchData) restoreCapture(s int, pos uint32) { st.captures[s] = pos }
-
-func (st *matchData) CaptureLength() int { return len(st.captures) }
-
-func (st *matchData) IsPosCapture(idx int) bool { return (st.captures[idx] & 1) == 1 }
-
-func (st *matchData) Capture(idx int) int { return int(st.captures[idx] >> 1) }
-
-type scannerState struct {
-	Pos     int
-	started bool
-}
-
-type scanner struct {
-	src   []byte
-	State scannerState
-	saved scannerState
-	// captures counts the captures parsed so far, up to maxCaptures.
-	captures int
-}
-
-func newScanner(src []byte) *scanner {
-	return &scanner{
-		src: src,
-		State: scannerState{
-			Pos:     0,
-			started: false,
-		},
-		saved: scannerState{},
-	}
-}
-
-func (sc *scanner) Length() int { return len(sc.src) }
-
-func (sc *scanner) Next() int {
-	if !sc.State.started {
-		sc.State.started = true
-		if len(sc.src) == 0 {
-			sc.State.Pos = eos
-		}
-	} else {
-		sc.State.Pos = sc.NextPos()
-	}
-	if sc.State.Pos == eos {
-		return eos
-	}
-	return int(sc.src[sc.State.Pos])
-}
-
-func (sc *scanner) CurrentPos() int {
-	return sc.State.Pos
-}
-
-func (sc *scanner) NextPos() int {
-	if sc.State.Pos == eos || sc.State.Pos >= len(sc.src)-1 {
-		return eos
-	}
-	if !sc.State.started {
-		return 0
-	} else {
-		return sc.State.Pos + 1
-	}
-}
-
-func (sc *scanner) Peek() int {
-	cureof := sc.State.Pos == eos
-	ch := sc.Next()
-	if !cureof {
-		if sc.State.Pos == eos {
-			sc.State.Pos = len(sc.src) - 1
-		} else {
-			sc.State.Pos--
-			if sc.State.Pos < 0 {
-				sc.State.Pos = 0
-				sc.State.started = false
-			}
-		}
-	}
-	return ch
-}
-
-func (sc *scanner) Save() { sc.saved = sc.State }
-
-func (sc *scanner) Restore() { sc.State = sc.saved }
-
-type opCode int
-
-const (
-	opChar opCode = iota
-	opMatch
-	opTailMatch
-	opJmp
-	opSplit
-	opSave
-	opPSave
-	opBrace
-	opNumber
-)
-
-type inst struct {
-	OpCode   opCode
-	Class    class
-	Operand1 int
-	Operand2 int
-}
-
-type class interface {
-	Matches(ch int) bool
-}
-
-type dotClass struct{}
-
-func (pn *dotClass) Matches(ch int) bool { return true }
-
-type charClass struct {
-	Ch int
-}
-
-func (pn *charClass) Matches(ch int) bool { return pn.Ch == ch }
-
-type singleClass struct {
-	Class int
-}
-
-func (pn *singleClass) Matches(ch int) bool {
-	ret := false
-	switch pn.Class {
-	case 'a', 'A':
-		ret = 'A' <= ch && ch <= 'Z' || 'a' <= ch && ch <= 'z'
-	case 'c', 'C':
-		ret = (0x00 <= ch && ch <= 0x1F) || ch == 0x7F
-	case 'd', 'D':
-		ret = '0' <= ch && ch <= '9'
-	case 'l', 'L':
-		ret = 'a' <= ch && ch <= 'z'
-	case 'p', 'P':
-		ret = (0x21 <= ch && ch <= 0x2f) || (0x3a <= ch && ch <= 0x40) || (0x5b <= ch && ch <= 0x60) || (0x7b <= ch && ch <= 0x7e)
-	case 's', 'S':
-		switch ch {
-		case ' ', '\f', '\n', '\r', '\t', '\v':
-			ret = true
-		}
-	case 'u', 'U':
-		ret = 'A' <= ch && ch <= 'Z'
-	case 'w', 'W':
-		ret = '0' <= ch && ch <= '9' || 'A' <= ch && ch <= 'Z' || 'a' <= ch && ch <= 'z'
-	case 'x', 'X':
-		ret = '0' <= ch && ch <= '9' || 'a' <= ch && ch <= 'f' || 'A' <= ch && ch <= 'F'
-	case 'z', 'Z':
-		ret = ch == 0
-	default:
-		return ch == pn.Class
-	}
-	if 'A' <= pn.Class && pn.Class <= 'Z' {
-		return !ret
-	}
-	return ret
-}
-
-type setClass struct {
-	IsNot   bool
-	Classes []class
-}
-
-func (pn *setClass) Matches(ch int) bool {
-	for _, class := range pn.Classes {
-		if class.Matches(ch) {
-			return !pn.IsNot
-		}
-	}
-	return pn.IsNot
-}
-
-type rangeClass struct {
-	Begin class
-	End   class
-}
-
-func (pn *rangeClass) Matches(ch int) bool {
-	switch begin := pn.Begin.(type) {
-	case *charClass:
-		end, ok := pn.End.(*charClass)
-		if !ok {
-			return false
-		}
-		return begin.Ch <= ch && ch <= end.Ch
-	}
-	return false
-}
-
-type pattern interface{}
-
-type singlePattern struct {
-	Class class
-}
-
-type seqPattern struct {
-	MustHead bool
-	MustTail bool
-	Patterns []pattern
-}
-
-type repeatPattern struct {
-	Type  int
-	Class class
-}
-
-type posCapPattern struct{}
-
-type capPattern struct {
-	Pattern pattern
-}
-
-type numberPattern struct {
-	N int
-}
-
-type bracePattern struct {
-	Begin int
-	End   int
-}
-
-func parseClass(sc *scanner, allowset bool) class {
-	ch := sc.Next()
-	switch ch {
-	case '%':
-		return &singleClass{sc.Next()}
-	case '.':
-		if allowset {
-			return &dotClass{}
-		}
-		return &charClass{ch}
-	case '[':
-		if allowset {
-			return parseClassSet(sc)
-		}
-		return &charClass{ch}
-	//case '^' '$', '(', ')', ']', '*', '+', '-', '?':
-	//	panic(newError(sc.CurrentPos(), "invalid %c", ch))
-	case eos:
-		panic(newError(sc.CurrentPos(), "unexpected eos"))
-	default:
-		return &charClass{ch}
-	}
-}
-
-func parseClassSet(sc *scanner) class {
-	set := &setClass{false, []class{}}
-	if sc.Peek() == '^' {
-		set.IsNot = true
-		sc.Next()
-	}
-	isrange := false
-	for {
-		ch := sc.Peek()
-		switch ch {
-		// case '[':
-		// 	panic(newError(sc.CurrentPos(), "'[' can not be nested"))
-		case eos:
-			panic(newError(sc.CurrentPos(), "unexpected eos"))
-		case ']':
-			if len(set.Classes) > 0 {
-				sc.Next()
-				goto exit
-			}
-			fallthrough
-		case '-':
-			if len(set.Classes) > 0 {
-				sc.Next()
-				isrange = true
-				continue
-			}
-			fallthrough
-		default:
-			set.Classes = append(set.Classes, parseClass(sc, false))
-		}
-		if isrange {
-			begin := set.Classes[len(set.Classes)-2]
-			end := set.Classes[len(set.Classes)-1]
-			set.Classes = set.Classes[0 : len(set.Classes)-2]
-			set.Classes = append(set.Classes, &rangeClass{begin, end})
-			isrange = false
-		}
-	}
-exit:
-	if isrange {
-		set.Classes = append(set.Classes, &charClass{'-'})
-	}
-
-	return set
-}
-
-func parsePattern(sc *scanner, toplevel bool) *seqPattern {
-	pat := &seqPattern{}
-	if toplevel {
-		if sc.Peek() == '^' {
-			sc.Next()
-			pat.MustHead = true
-		}
-	}
-	for {
-		ch := sc.Peek()
-		switch ch {
-		case '%':
-			sc.Save()
-			sc.Next()
-			switch sc.Peek() {
-			case '0':
-				panic(newError(sc.CurrentPos(), "invalid capture index"))
-			case '1', '2', '3', '4', '5', '6', '7', '8', '9':
-				pat.Patterns = append(pat.Patterns, &numberPattern{sc.Next() - 48})
-			case 'b':
-				sc.Next()
-				pat.Patterns = append(pat.Patterns, &bracePattern{sc.Next(), sc.Next()})
-			default:
-				sc.Restore()
-				pat.Patterns = append(pat.Patterns, &singlePattern{parseClass(sc, true)})
-			}
-		case '.', '[', ']':
-			pat.Patterns = append(pat.Patterns, &singlePattern{parseClass(sc, true)})
-		//case ']':
-		//	panic(newError(sc.CurrentPos(), "invalid ']'"))
-		case ')':
-			if toplevel {
-				panic(newError(sc.CurrentPos(), "invalid ')'"))
-			}
-			return pat
-		case '(':
-			sc.Next()
-			if sc.captures++; sc.captures > maxCaptures {
-				panic(newError(sc.CurrentPos(), "too many captures"))
-			}
-			if sc.Peek() == ')' {
-				sc.Next()
-				pat.Patterns = append(pat.Patterns, &posCapPattern{})
-			} else {
-				ret := &capPattern{parsePattern(sc, false)}
-				if sc.Peek() != ')' {
-					panic(newError(sc.CurrentPos(), "unfinished capture"))
-				}
-				sc.Next()
-				pat.Patterns = append(pat.Patterns, ret)
-			}
-		case '*', '+', '-', '?':
-			sc.Next()
-			if len(pat.Patterns) > 0 {
-				spat, ok := pat.Patterns[len(pat.Patterns)-1].(*singlePattern)
-				if ok {
-					pat.Patterns = pat.Patterns[0 : len(pat.Patterns)-1]
-					pat.Patterns = append(pat.Patterns, &repeatPattern{ch, spat.Class})
-					continue
-				}
-			}
-			pat.Patterns = append(pat.Patterns, &singlePattern{&charClass{ch}})
-		case '$':
-			if toplevel && (sc.NextPos() == sc.Length()-1 || sc.NextPos() == eos) {
-				pat.MustTail = true
-			} else {
-				pat.Patterns = append(pat.Patterns, &singlePattern{&charClass{ch}})
-			}
-			sc.Next()
-		case eos:
-			sc.Next()
-			goto exit
-		default:
-			sc.Next()
-			pat.Patterns = append(pat.Patterns, &singlePattern{&charClass{ch}})
-		}
-	}
-exit:
-	return pat
-}
-
-type iptr struct {
-	insts   []inst
-	capture int
-}
-
-func compilePattern(p pattern, ps ...*iptr) []inst {
-	var ptr *iptr
-	toplevel := false
-	if len(ps) == 0 {
-		toplevel = true
-		ptr = &iptr{[]inst{inst{opSave, nil, 0, -1}}, 2}
-	} else {
-		ptr = ps[0]
-	}
-	switch pat := p.(type) {
-	case *singlePattern:
-		ptr.insts = append(ptr.insts, inst{opChar, pat.Class, -1, -1})
-	case *seqPattern:
-		for _, cp := range pat.Patterns {
-			compilePattern(cp, ptr)
-		}
-	case *repeatPattern:
-		idx := len(ptr.insts)
-		switch pat.Type {
-		case '*':
-			ptr.insts = append(ptr.insts,
-				inst{opSplit, nil, idx + 1, idx + 3},
-				inst{opChar, pat.Class, -1, -1},
-				inst{opJmp, nil, idx, -1})
-		case '+':
-			ptr.insts = append(ptr.insts,
-				inst{opChar, pat.Class, -1, -1},
-				inst{opSplit, nil, idx, idx + 2})
-		case '-':
-			ptr.insts = append(ptr.insts,
-				inst{opSplit, nil, idx + 3, idx + 1},
-				inst{opChar, pat.Class, -1, -1},
-				inst{opJmp, nil, idx, -1})
-		case '?':
-			ptr.insts = append(ptr.insts,
-				inst{opSplit, nil, idx + 1, idx + 2},
-				inst{opChar, pat.Class, -1, -1})
-		}
-	case *posCapPattern:
-		ptr.insts = append(ptr.insts, inst{opPSave, nil, ptr.capture, -1})
-		ptr.capture += 2
-	case *capPattern:
-		c0, c1 := ptr.capture, ptr.capture+1
-		ptr.capture += 2
-		ptr.insts = append(ptr.insts, inst{opSave, nil, c0, -1})
-		compilePattern(pat.Pattern, ptr)
-		ptr.insts = append(ptr.insts, inst{opSave, nil, c1, -1})
-	case *bracePattern:
-		ptr.insts = append(ptr.insts, inst{opBrace, nil, pat.Begin, pat.End})
-	case *numberPattern:
-		ptr.insts = append(ptr.insts, inst{opNumber, nil, pat.N, -1})
-	}
-	if toplevel {
-		if p.(*seqPattern).MustTail {
-			ptr.insts = append(ptr.insts, inst{opSave, nil, 1, -1}, inst{opTailMatch, nil, -1, -1})
-		}
-		ptr.insts = append(ptr.insts, inst{opSave, nil, 1, -1}, inst{opMatch, nil, -1, -1})
-	}
-	return ptr.insts
-}
-
-// matcher runs one pattern over one subject and counts its steps.
+// matcher matches one pattern against one subject. It is not safe for
+// concurrent use; a builtin makes one per call.
 type matcher struct {
-	src      []byte
-	insts    []inst
-	steps    int
+	src, pat string
+	// level is how many captures the match has open or closed so far.
+	level    int
+	captures [maxCaptures]capture
+	steps    int // spent of maxSteps
 	maxSteps int
 }
 
-// step charges one step and stops the match when the budget is spent.
-func (mt *matcher) step() {
-	mt.steps++
-	if mt.steps > mt.maxSteps {
-		panic(newError(unknownPos, "pattern too complex (more than %d matching steps)", mt.maxSteps))
+func newMatcher(src, pat string, maxSteps int) *matcher {
+	return &matcher{src: src, pat: pat, maxSteps: maxSteps}
+}
+
+func (m *matcher) fail(format string, args ...any) {
+	panic(patternError(fmt.Sprintf(format, args...)))
+}
+
+// step charges one step to the budget.
+func (m *matcher) step() {
+	if m.steps++; m.steps > m.maxSteps {
+		m.outOfSteps()
 	}
 }
 
-// Simple recursive virtual machine based on the
-// "Regular Expression Matching: the Virtual Machine Approach" (https://swtch.com/~rsc/regexp/regexp2.html)
-func (mt *matcher) run(pc, sp, recLevel int, m *matchData) (bool, int, *matchData) {
-	src, insts := mt.src, mt.insts
-	recLevel++
-	if recLevel > maxRecursionLevel {
-		panic(newError(unknownPos, "pattern/input too complex"))
-	}
-	if m == nil {
-		m = newMatchData()
-	}
-redo:
-	mt.step()
-	inst := insts[pc]
-	switch inst.OpCode {
-	case opChar:
-		if sp >= len(src) || !inst.Class.Matches(int(src[sp])) {
-			return false, sp, m
-		}
-		pc++
-		sp++
-		goto redo
-	case opMatch:
-		return true, sp, m
-	case opTailMatch:
-		return sp >= len(src), sp, m
-	case opJmp:
-		pc = inst.Operand1
-		goto redo
-	case opSplit:
-		if ok, nsp, _ := mt.run(inst.Operand1, sp, recLevel, m); ok {
-			return true, nsp, m
-		}
-		pc = inst.Operand2
-		goto redo
-	case opSave:
-		s := m.setCapture(inst.Operand1, sp)
-		if ok, nsp, _ := mt.run(pc+1, sp, recLevel, m); ok {
-			return true, nsp, m
-		}
-		m.restoreCapture(inst.Operand1, s)
-		return false, sp, m
-	case opPSave:
-		m.addPosCapture(inst.Operand1, sp+1)
-		pc++
-		goto redo
-	case opBrace:
-		if sp >= len(src) || int(src[sp]) != inst.Operand1 {
-			return false, sp, m
-		}
-		count := 1
-		for sp = sp + 1; sp < len(src); sp++ {
-			mt.step()
-			if int(src[sp]) == inst.Operand2 {
-				count--
-			}
-			if count == 0 {
-				pc++
-				sp++
-				goto redo
-			}
-			if int(src[sp]) == inst.Operand1 {
-				count++
-			}
-		}
-		return false, sp, m
-	case opNumber:
-		idx := inst.Operand1 * 2
-		if idx >= m.CaptureLength()-1 {
-			panic(newError(unknownPos, "invalid capture index"))
-		}
-		capture := src[m.Capture(idx):m.Capture(idx+1)]
-		for i := 0; i < len(capture); i++ {
-			mt.step()
-			if i+sp >= len(src) || capture[i] != src[i+sp] {
-				return false, sp, m
-			}
-		}
-		pc++
-		sp += len(capture)
-		goto redo
-	}
-	panic("should not reach here")
+// outOfSteps is step's failure, out of line so that step is inlined.
+//
+//go:noinline
+func (m *matcher) outOfSteps() {
+	m.fail("pattern too complex (more than %d matching steps)", m.maxSteps)
 }
 
-// findPattern returns up to limit matches of pattern p in src from offset
-// (all of them when limit is negative), spending at most maxSteps steps in total.
-func findPattern(p string, src []byte, offset, limit, maxSteps int) (matches []*matchData, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			if perr, ok := v.(*patternError); ok {
-				err = perr
-			} else {
-				panic(v)
-			}
+// search finds the first match of the pattern (from its offset p, past an
+// anchor '^') that starts at or after init, or only at init when anchored.
+// It returns the match's span, start -1 when there is none; its captures
+// are m.captures[:m.level].
+func (m *matcher) search(init, p int, anchored bool) (start, end int, err error) {
+	defer m.recoverError(&err)
+	for s := init; s <= len(m.src); s++ {
+		m.level = 0
+		if e := m.match(s, p, 0); e >= 0 {
+			return s, e, nil
 		}
-	}()
-	pat := parsePattern(newScanner([]byte(p)), true)
-	mt := &matcher{src: src, insts: compilePattern(pat), maxSteps: maxSteps}
-	matches = []*matchData{}
-	for sp := offset; sp <= len(src); {
-		ok, nsp, ms := mt.run(0, sp, 0, nil)
-		sp++
-		if ok {
-			if sp < nsp {
-				sp = nsp
-			}
-			matches = append(matches, ms)
-		}
-		if len(matches) == limit || pat.MustHead {
+		if anchored {
 			break
 		}
 	}
-	return
+	return -1, -1, nil
+}
+
+// matchAt matches the pattern from its offset p at s only and returns
+// where the match ends, or -1.
+func (m *matcher) matchAt(s, p int) (end int, err error) {
+	defer m.recoverError(&err)
+	m.level = 0
+	return m.match(s, p, 0), nil
+}
+
+// recoverError, deferred, turns the matcher's panic into *err.
+func (m *matcher) recoverError(err *error) {
+	if r := recover(); r != nil {
+		perr, ok := r.(patternError)
+		if !ok {
+			panic(r)
+		}
+		*err = perr
+	}
+}
+
+// match matches the pattern from offset p against the subject from offset
+// s and returns where the match ends, or -1. It consumes the pattern item
+// by item, recursing, one level deeper (depth), where an item can match in
+// more than one way.
+func (m *matcher) match(s, p, depth int) int {
+	if depth > maxMatchDepth {
+		m.fail("pattern too complex (more than %d nested items)", maxMatchDepth)
+	}
+	src, pat := m.src, m.pat
+	for {
+		m.step()
+		if p == len(pat) {
+			return s
+		}
+		switch pat[p] {
+		case '(':
+			if p+1 < len(pat) && pat[p+1] == ')' {
+				return m.startCapture(s, p+2, capPosition, depth)
+			}
+			return m.startCapture(s, p+1, capUnfinished, depth)
+		case ')':
+			return m.endCapture(s, p+1, depth)
+		case '$':
+			if p+1 == len(pat) {
+				if s == len(src) {
+					return s
+				}
+				return -1
+			}
+		case '%':
+			if p+1 == len(pat) {
+				break // classEnd raises the error
+			}
+			switch c := pat[p+1]; {
+			case c == 'b':
+				if s = m.matchBalance(s, p+2); s < 0 {
+					return -1
+				}
+				p += 4
+				continue
+			case c == 'f':
+				p += 2
+				if p == len(pat) || pat[p] != '[' {
+					m.fail("missing '[' after '%%f' in pattern")
+				}
+				ep := m.classEnd(p)
+				var prev, cur byte // '\0' before the start and past the end, as in Lua
+				if s > 0 {
+					prev = src[s-1]
+				}
+				if s < len(src) {
+					cur = src[s]
+				}
+				if m.matchSet(prev, p, ep-1) || !m.matchSet(cur, p, ep-1) {
+					return -1
+				}
+				p = ep
+				continue
+			case '0' <= c && c <= '9':
+				if s = m.matchBackReference(s, c); s < 0 {
+					return -1
+				}
+				p += 2
+				continue
+			}
+		}
+		// A single-character class, and what follows it.
+		var ep int
+		var matched bool
+		switch c := pat[p]; c {
+		case '.':
+			ep, matched = p+1, s < len(src)
+		case '%', '[':
+			ep = m.classEnd(p)
+			matched = s < len(src) && m.matchClassAt(src[s], p, ep)
+		default:
+			ep, matched = p+1, s < len(src) && src[s] == c
+		}
+		if ep < len(pat) {
+			switch pat[ep] {
+			case '?':
+				if matched {
+					if e := m.match(s+1, ep+1, depth+1); e >= 0 {
+						return e
+					}
+				}
+				p = ep + 1
+				continue
+			case '*':
+				return m.expandGreedy(s, p, ep, depth)
+			case '+':
+				if !matched {
+					return -1
+				}
+				return m.expandGreedy(s+1, p, ep, depth)
+			case '-':
+				return m.expandLazy(s, p, ep, depth)
+			}
+		}
+		if !matched {
+			return -1
+		}
+		s, p = s+1, ep
+	}
+}
+
+// expandGreedy matches the class at p..ep as many times as it can from s,
+// then gives back one character at a time until the rest of the pattern
+// matches.
+func (m *matcher) expandGreedy(s, p, ep, depth int) int {
+	n := 0
+	for s+n < len(m.src) && m.matchClassAt(m.src[s+n], p, ep) {
+		m.step()
+		n++
+	}
+	for ; n >= 0; n-- {
+		if e := m.match(s+n, ep+1, depth+1); e >= 0 {
+			return e
+		}
+	}
+	return -1
+}
+
+// expandLazy matches the class at p..ep as few times as it can from s for
+// the rest of the pattern to match.
+func (m *matcher) expandLazy(s, p, ep, depth int) int {
+	for {
+		if e := m.match(s, ep+1, depth+1); e >= 0 {
+			return e
+		}
+		if s == len(m.src) || !m.matchClassAt(m.src[s], p, ep) {
+			return -1
+		}
+		s++
+	}
+}
+
+func (m *matcher) startCapture(s, p, length, depth int) int {
+	if m.level == maxCaptures {
+		m.fail("too many captures")
+	}
+	m.captures[m.level] = capture{s, length}
+	m.level++
+	e := m.match(s, p, depth+1)
+	if e < 0 {
+		m.level--
+	}
+	return e
+}
+
+func (m *matcher) endCapture(s, p, depth int) int {
+	l := m.level - 1
+	for l >= 0 && m.captures[l].len != capUnfinished {
+		l--
+	}
+	if l < 0 {
+		m.fail("invalid pattern capture")
+	}
+	m.captures[l].len = s - m.captures[l].start
+	e := m.match(s, p, depth+1)
+	if e < 0 {
+		m.captures[l].len = capUnfinished
+	}
+	return e
+}
+
+// matchBalance matches %bxy, x and y at p and p+1, from s.
+func (m *matcher) matchBalance(s, p int) int {
+	if p+1 >= len(m.pat) {
+		m.fail("unbalanced pattern")
+	}
+	if s >= len(m.src) || m.src[s] != m.pat[p] {
+		return -1
+	}
+	open, close := m.pat[p], m.pat[p+1]
+	nesting := 1
+	for i := s + 1; i < len(m.src); i++ {
+		m.step()
+		switch m.src[i] {
+		case close:
+			if nesting--; nesting == 0 {
+				return i + 1
+			}
+		case open:
+			nesting++
+		}
+	}
+	return -1
+}
+
+// matchBackReference matches %1-%9 (digit c) from s: the same text as that
+// capture, which must be closed.
+func (m *matcher) matchBackReference(s int, c byte) int {
+	l := int(c - '1')
+	if l < 0 || l >= m.level || m.captures[l].len == capUnfinished {
+		m.fail("invalid capture index")
+	}
+	cp := m.captures[l]
+	if cp.len == capPosition { // a position matches no text
+		return -1
+	}
+	text := m.src[cp.start : cp.start+cp.len]
+	m.steps += len(text)
+	m.step()
+	if len(m.src)-s >= len(text) && m.src[s:s+len(text)] == text {
+		return s + len(text)
+	}
+	return -1
+}
+
+// classEnd returns the end of the single-character class at p: past a
+// character, an escape %x, or a set [...].
+func (m *matcher) classEnd(p int) int {
+	pat := m.pat
+	c := pat[p]
+	p++
+	switch c {
+	case '%':
+		if p == len(pat) {
+			m.fail("malformed pattern (ends with '%%')")
+		}
+		return p + 1
+	case '[':
+		if p < len(pat) && pat[p] == '^' {
+			p++
+		}
+		// The set's first character is never its end: []] and [^]] hold ']'.
+		for {
+			if p == len(pat) {
+				m.fail("malformed pattern (missing ']')")
+			}
+			c := pat[p]
+			p++
+			if c == '%' && p < len(pat) {
+				p++
+			}
+			if p < len(pat) && pat[p] == ']' {
+				return p + 1
+			}
+		}
+	}
+	return p
+}
+
+// matchClassAt reports whether c is in the single-character class at
+// p..ep.
+func (m *matcher) matchClassAt(c byte, p, ep int) bool {
+	switch m.pat[p] {
+	case '.':
+		return true
+	case '%':
+		return matchClass(c, m.pat[p+1])
+	case '[':
+		return m.matchSet(c, p, ep-1)
+	}
+	return m.pat[p] == c
+}
+
+// matchSet reports whether c is in the set [...] from p, its '[', to end,
+// its ']'.
+func (m *matcher) matchSet(c byte, p, end int) bool {
+	pat := m.pat
+	in := true
+	p++
+	if pat[p] == '^' {
+		in = false
+		p++
+	}
+	for ; p < end; p++ {
+		switch {
+		case pat[p] == '%':
+			p++
+			if matchClass(c, pat[p]) {
+				return in
+			}
+		case p+2 < end && pat[p+1] == '-':
+			if pat[p] <= c && c <= pat[p+2] {
+				return in
+			}
+			p += 2
+		case pat[p] == c:
+			return in
+		}
+	}
+	return !in
+}
+
+// matchClass reports whether c is in the class %cl, in the C locale; a cl
+// that names no class stands for itself (%. is '.').
+func matchClass(c, cl byte) bool {
+	var in bool
+	switch cl | 0x20 { // the lower case of a letter
+	case 'a':
+		in = isLetter(c)
+	case 'c':
+		in = c < 0x20 || c == 0x7f
+	case 'd':
+		in = isDigit(c)
+	case 'l':
+		in = 'a' <= c && c <= 'z'
+	case 'p':
+		in = '!' <= c && c <= '~' && !isLetter(c) && !isDigit(c)
+	case 's':
+		in = c == ' ' || '\t' <= c && c <= '\r'
+	case 'u':
+		in = 'A' <= c && c <= 'Z'
+	case 'w':
+		in = isLetter(c) || isDigit(c)
+	case 'x':
+		in = isHexDigit(c)
+	case 'z':
+		in = c == 0
+	default:
+		return cl == c
+	}
+	if 'A' <= cl && cl <= 'Z' {
+		return !in
+	}
+	return in
+}
+
+func isLetter(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
+
+// captureValue returns value i of the match s..e as Lua gives it:
+// capture i, a string or a position (1-based), or the whole match when the
+// pattern has no captures and i is 0. It returns an error message for an
+// index that names no capture and for a capture left unfinished.
+func (m *matcher) captureValue(i, s, e int) (lua.LValue, string) {
+	if i >= m.level {
+		if i == 0 {
+			return lua.LString(m.src[s:e]), ""
+		}
+		return nil, "invalid capture index"
+	}
+	switch cp := m.captures[i]; cp.len {
+	case capUnfinished:
+		return nil, "unfinished capture"
+	case capPosition:
+		return lua.LNumber(cp.start + 1), ""
+	default:
+		return lua.LString(m.src[cp.start : cp.start+cp.len]), ""
+	}
 }

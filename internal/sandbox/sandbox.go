@@ -43,7 +43,8 @@ type Limits struct {
 	// Default 20.
 	MaxTracebackLines int
 	// MaxPatternSteps is the budget of one call of string.find, match,
-	// gmatch or gsub, in steps of the pattern matcher (about 15 ns each).
+	// gmatch or gsub (for gmatch, of one call of its iterator), in steps of
+	// the pattern matcher (about 15-20 ns each).
 	// Default 10,000,000. Trusted states have no budget.
 	MaxPatternSteps int
 	// MaxSourceBytes is the longest source text [CheckSource] accepts, and so

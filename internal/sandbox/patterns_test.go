@@ -1,0 +1,75 @@
+package sandbox
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPatternsMatchLua51 checks string.find, match, gmatch and gsub against
+// what Lua 5.1.5 itself returns for the same calls (testdata/patterns.lua,
+// whose output under lua5.1 is testdata/patterns.golden): results,
+// captures, positions, anchors, empty matches and the pattern errors.
+func TestPatternsMatchLua51(t *testing.T) {
+	code, err := os.ReadFile("testdata/patterns.lua")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("testdata/patterns.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	L := NewState(Config{Limits: testLimits, Stdout: &out})
+	defer L.Close()
+	if err := run(L, string(code), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	got, wantLines := strings.Split(out.String(), "\n"), strings.Split(string(want), "\n")
+	if len(got) != len(wantLines) {
+		t.Errorf("%d lines, Lua 5.1 printed %d", len(got), len(wantLines))
+	}
+	header, differences := "", 0
+	for i := range min(len(got), len(wantLines)) {
+		if !strings.HasPrefix(wantLines[i], " ") {
+			header = wantLines[i]
+		}
+		if got[i] != wantLines[i] && differences < 10 {
+			differences++
+			t.Errorf("subject and pattern %s:\n got %s\nwant %s", header, got[i], wantLines[i])
+		}
+	}
+}
+
+// FuzzPattern runs the matcher on any subject and pattern: it must end
+// with a match, no match or a pattern error (never a Go panic or a hang),
+// a match must lie within the subject, and matching again at the match's
+// start must find the same end.
+func FuzzPattern(f *testing.F) {
+	for _, seed := range [][2]string{{"hello world", "(%w+) (%w+)"}, {"f(a(b))", "%b()"}, {"THE fox", "%f[%a]%a+"},
+		{"abcabc", "(a)(b)c%1%2"}, {"aaa", "^a-$"}, {"x]y", "[^]]+"}, {"", "()"}, {"a.b", "[%.%a]*"}} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, subject, pattern string) {
+		m := newMatcher(subject, pattern, 100_000)
+		p, anchored := patternStart(pattern)
+		s, e, err := m.search(0, p, anchored)
+		if err != nil || s < 0 {
+			return
+		}
+		if s > e || e > len(subject) {
+			t.Fatalf("match %d..%d in a subject of %d bytes", s, e, len(subject))
+		}
+		for i := range m.level {
+			if cp := m.captures[i]; cp.len >= 0 && (cp.start < s || cp.start+cp.len > e) {
+				t.Fatalf("capture %d at %d+%d outside the match %d..%d", i, cp.start, cp.len, s, e)
+			}
+		}
+		again := newMatcher(subject, pattern, 100_000)
+		if e2, err := again.matchAt(s, p); err == nil && e2 != e {
+			t.Fatalf("the match at %d ends at %d, matching there again ends at %d", s, e, e2)
+		}
+	})
+}
