@@ -34,7 +34,9 @@
 //   - load, loadstring: source text only (a string or, as in Lua 5.1, a
 //     reader function), which must pass CheckSource (no "\27Lua"
 //     bytecode, size, nesting, operator chains, compile time) and
-//     CheckProto (concatenations); the chunk runs with the state's globals.
+//     CheckProto (concatenations); the chunk runs with the state's globals,
+//     or with the table given as a fourth argument (Lua 5.2's env, in place
+//     of setfenv, which serpent's safe load uses).
 //     A chunk name is at most [MaxChunkNameBytes] (4096) long: gopher-lua
 //     repeats it whole in every error and traceback line of the chunk.
 //   - print, io.write, io.stdout:write, io.stderr:write: write strings to

@@ -370,8 +370,15 @@ const MaxChunkNameBytes = 4096
 
 // loadChunk is load and loadstring for source text only: the chunk is a
 // string or a reader function (Lua 5.1's load) and must pass [CheckSource].
-// The function it returns runs with the state's globals.
+// The function it returns runs with the state's globals, or with the table
+// given as a fourth argument, as Lua 5.2's load(chunk, name, mode, env)
+// takes it: with setfenv absent, that is how a library gives a chunk other
+// globals (serpent's safe load passes it to load and loadstring alike).
 func loadChunk(L *lua.LState, lim Limits) int {
+	var env *lua.LTable
+	if L.GetTop() >= 4 && L.Get(4) != lua.LNil {
+		env = L.CheckTable(4)
+	}
 	name := L.OptString(2, "<string>")
 	if len(name) > MaxChunkNameBytes {
 		L.ArgError(2, fmt.Sprintf("chunk name too long (%d bytes, max %d): pass a shorter name", len(name), MaxChunkNameBytes))
@@ -417,6 +424,9 @@ func loadChunk(L *lua.LState, lim Limits) int {
 		L.Push(lua.LNil)
 		L.Push(lua.LString(err.Error()))
 		return 2
+	}
+	if env != nil {
+		fn.Env = env
 	}
 	L.Push(fn)
 	return 1

@@ -276,6 +276,13 @@ assert(a == b and a ~= c and a == d, a .. " / " .. b .. " / " .. c .. " / " .. d
 		{"load with a long chunk name", `load("return 1", ("n"):rep(2^20))`, "bad argument #2 to load (chunk name too long (1048576 bytes, max 4096): pass a shorter name)", 0, 0},
 		{"loadstring with a long chunk name", `loadstring("return 1", ("n"):rep(4097))`, "chunk name too long (4097 bytes, max 4096)", 0, 0},
 		{"load with a chunk name at the limit", `local f = assert(load("error('x')", ("n"):rep(4096))) local ok, e = pcall(f) assert(e == ("n"):rep(4096) .. ":1: x", e)`, "", 0, 0},
+		{"load with an environment", `local env = {x = 5}
+local f = assert(load("y = x + 1 return function() return x, print end", "c", "t", env))
+local x, p = f()()
+assert(x == 5 and p == nil and env.y == 6 and rawget(_G, "y") == nil)
+local g = assert(loadstring("return x", nil, nil, env))
+assert(g() == 5 and assert(load("return type(print)"))() == "function")
+local ok, e = pcall(load, "return 1", "c", "t", 7) assert(not ok and e:find("table expected"), e)`, "", 0, 0},
 		{"rebinding the library globals", `string = 0 table = nil _G.pcall = nil rawset(_G, "math", false)`, "", 0, 0},
 	}
 	L := NewState(Config{Limits: testLimits, Stdout: io.Discard})
