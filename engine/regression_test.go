@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -255,5 +256,33 @@ func TestNewReportsFailingInit(t *testing.T) {
 	se, ok := err.(*ScriptError)
 	if obj != nil || !ok || se.Class != "C" || se.Method != "init" || se.Path != "c.lua" || se.Line != 2 || !strings.Contains(se.Message, "bad arg") {
 		t.Fatalf("New = %v, %#v", obj, err)
+	}
+}
+
+// TestCoroutineResumesAcrossReloads checks that a coroutine started
+// before a reload, kept in an object's field, resumes at every call after
+// it: its yields left the new generation's state believing it still ran
+// ("can not resume a running thread" from the second resume on).
+func TestCoroutineResumesAcrossReloads(t *testing.T) {
+	src := `local C = hot.class("c")
+function C:start() self.co = coroutine.create(function() for i = 1, 10 do coroutine.yield(i) end end) end
+function C:step()
+  local ok, v = coroutine.resume(self.co)
+  return tostring(ok) .. ":" .. tostring(v) .. ":" .. coroutine.status(self.co)
+end
+return C
+`
+	e, dir := newEngine(t, map[string]string{"c.lua": src})
+	o, err := e.New(context.Background(), "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	call(t, o, "start")
+	call(t, o, "step")
+	reload(t, e, dir, map[string]string{"c.lua": src + "-- v2\n"})
+	for i := 2; i <= 4; i++ {
+		if got, want := call(t, o, "step"), fmt.Sprintf("true:%d:suspended", i); got != want {
+			t.Fatalf("resume %d after the reload = %v, want %s", i, got, want)
+		}
 	}
 }

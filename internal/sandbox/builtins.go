@@ -434,13 +434,11 @@ func installCoroutineLib(L *lua.LState, lib *lua.LTable) {
 	}))
 	resumeWrapped := func(L *lua.LState) int {
 		th := L.ToThread(lua.UpvalueIndex(1))
-		inheritContext(L, th)
 		L.Insert(th, 1)
-		return resume(L)
+		return resumeThread(L, th, resume)
 	}
 	lib.RawSetString("resume", L.NewFunction(func(L *lua.LState) int {
-		inheritContext(L, L.CheckThread(1))
-		return resume(L)
+		return resumeThread(L, L.CheckThread(1), resume)
 	}))
 	lib.RawSetString("wrap", L.NewFunction(func(L *lua.LState) int {
 		luaBody(L)
@@ -539,6 +537,44 @@ func frameKindOf(pc uintptr) frameKind {
 	}
 	frameKinds.Store(pc, kind)
 	return kind
+}
+
+// resumeThread runs resume, gopher-lua's coroutine.resume, for th (its
+// first argument) under the context of L, and leaves L the running
+// thread once th yields, returns or fails. gopher-lua tracks the running
+// thread in the Global of the states: its resume sets L.G.CurrentThread
+// and its yield resets th.G.CurrentThread, which are not the same when th
+// was made by another state (an engine's coroutine kept in an object's
+// field across a reload, resumed by the new generation), so the resumer's
+// stayed th: the next resume said "can not resume a running thread" for
+// good. And a coroutine.wrap function whose body fails raises the error in
+// the caller without resetting the running thread or marking th dead:
+// coroutine.running and coroutine.status were wrong, and a later call ran
+// the body's failed frames again (or, resuming the caller from itself, hit
+// a Go "index out of range").
+func resumeThread(L, th *lua.LState, resume lua.LGFunction) int {
+	inheritContext(L, th)
+	if L.G.CurrentThread == th || th.Dead {
+		return resume(L) // refused at once
+	}
+	foreign := th.G != L.G
+	prev := th.G.CurrentThread
+	if foreign {
+		th.G.CurrentThread = th // what coroutine.running and status read in th
+	}
+	done := false
+	defer func() {
+		L.G.CurrentThread = L
+		if foreign {
+			th.G.CurrentThread = prev
+		}
+		if !done {
+			th.Dead = true // a wrapped coroutine's error, which unwinds L
+		}
+	}()
+	n := resume(L)
+	done = true
+	return n
 }
 
 // inheritContext gives th the context of L, or none when L has none.

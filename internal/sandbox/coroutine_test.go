@@ -101,3 +101,65 @@ assert(gy("y") == "y" and gy("z") == "z", "yield as the body")`
 		t.Errorf("without a deadline: %v", err)
 	}
 }
+
+// TestWrappedErrorEndsCoroutine checks that a coroutine.wrap function
+// whose body fails is dead, and that its caller is the running thread
+// again: gopher-lua left the failed coroutine the running thread and not
+// dead, so a later call ran its failed frames again and the caller could
+// resume itself (a Go "index out of range").
+func TestWrappedErrorEndsCoroutine(t *testing.T) {
+	code := `local A
+A = coroutine.create(function()
+  local f = coroutine.wrap(function() coroutine.yield(1) error("boom", 0) end)
+  assert(f() == 1)
+  local ok, e = pcall(f)
+  assert(not ok and e == "boom", tostring(e))
+  assert(coroutine.running() == A and coroutine.status(A) == "running", "A is not the running thread")
+  local ok2, e2 = coroutine.resume(A)
+  assert(not ok2 and e2 == "can not resume a running thread", tostring(e2))
+  coroutine.wrap(function() coroutine.yield() end)()
+  local ok3, e3 = pcall(f)
+  assert(not ok3 and e3:find("can not resume a dead thread", 1, true), tostring(e3))
+  return "end"
+end)
+local ok, v = coroutine.resume(A)
+assert(ok and v == "end", tostring(v))`
+	for _, deadline := range []bool{true, false} {
+		L := NewState(Config{Limits: testLimits})
+		var err error
+		if deadline {
+			err = run(L, code, 5*time.Second)
+		} else {
+			err = L.DoString(code)
+		}
+		if err != nil {
+			t.Errorf("deadline %v: %v", deadline, err)
+		}
+		L.Close()
+	}
+}
+
+// TestCoroutineOfAnotherState checks that a coroutine made by one state
+// resumes again and again from another (the engine's coroutines kept across
+// a reload): gopher-lua's yield reset the running thread of the state that
+// made the coroutine, not the resumer's, which then said "can not resume a
+// running thread" for good.
+func TestCoroutineOfAnotherState(t *testing.T) {
+	maker := NewState(Config{Limits: testLimits})
+	defer maker.Close()
+	if err := maker.DoString(`co = coroutine.create(function() for i = 1, 3 do coroutine.yield(i, coroutine.running() == co) end end)`); err != nil {
+		t.Fatal(err)
+	}
+	L := NewState(Config{Limits: testLimits})
+	defer L.Close()
+	L.SetGlobal("co", maker.GetGlobal("co"))
+	code := `for i = 1, 3 do
+  local ok, v, self = coroutine.resume(co)
+  assert(ok and v == i and self, "resume " .. i .. ": " .. tostring(v) .. " " .. tostring(self))
+  assert(coroutine.status(co) == "suspended", coroutine.status(co))
+end
+assert(coroutine.running() == nil)`
+	if err := run(L, code, 5*time.Second); err != nil {
+		t.Error(err)
+	}
+}
