@@ -342,6 +342,13 @@ func (g *generation) load(L *lua.LState, s *script) lua.LValue {
 		}
 	}
 	if cls != nil {
+		if other := g.byName[s.module]; other != nil {
+			// A hot.class of the module's name, made by a module loaded
+			// earlier: the two would share one handle, each object running
+			// whichever class registered last.
+			L.Error(lua.LString(fmt.Sprintf("%s:1:1: module %s returns a class, and hot.class(%q) in module %s already defined a class of that name",
+				s.path, s.module, s.module, other.module)), 0)
+		}
 		cv := g.register(s.module, cls, s.module)
 		cv.owner, cv.selfIndexed = t, selfIndexed
 		g.classes[t] = cv

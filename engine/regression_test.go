@@ -286,3 +286,19 @@ return C
 		}
 	}
 }
+
+// TestModuleClassOfAHotClassNameFails checks that a module returning a
+// class fails its load when a module loaded before it made a hot.class of
+// the same name: the two shared one handle, so objects of the hot.class
+// ran the module's methods. (In the other order hot.class refuses.)
+func TestModuleClassOfAHotClassNameFails(t *testing.T) {
+	dir := t.TempDir()
+	writeScripts(t, dir, map[string]string{
+		"a.lua": `local X = hot.class("b") function X:f() return "X" end return X`,
+		"b.lua": `local B = {} B.__index = B function B:f() return "B" end return B`,
+	})
+	_, err := New(Options{Roots: []string{dir}, Logger: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), `b.lua:1:1: module b returns a class, and hot.class("b") in module a already defined`) {
+		t.Fatalf("New = %v, want the clash named at b.lua", err)
+	}
+}
