@@ -291,6 +291,11 @@ func (g *generation) loadAll(L *lua.LState) int {
 // change since the previous generation returns that generation's value
 // (see reusable).
 func (g *generation) load(L *lua.LState, s *script) lua.LValue {
+	// A module whose top level fails unwinds through here to a pcall of
+	// require, and the load goes on: it must not stay on g.loading, where
+	// it would own what the requirer defines next (its classes' hashes).
+	depth := len(g.loading)
+	defer func() { g.loading = g.loading[:depth] }()
 	g.loading = append(g.loading, s.module)
 	if t := g.loadedTable(L); t != nil { // what loadedEarly finds is only what this load puts there
 		dropEntry(t, s.module)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -300,5 +301,34 @@ func TestModuleClassOfAHotClassNameFails(t *testing.T) {
 	_, err := New(Options{Roots: []string{dir}, Logger: slog.New(slog.DiscardHandler)})
 	if err == nil || !strings.Contains(err.Error(), `b.lua:1:1: module b returns a class, and hot.class("b") in module a already defined`) {
 		t.Fatalf("New = %v, want the clash named at b.lua", err)
+	}
+}
+
+// TestFailedRequireInPcallOwnsNothing checks that a module whose top level
+// failed under pcall(require, ...) is no longer loading once the pcall
+// returns: it stayed the module of what its requirer defined next, so
+// class a was versioned by bad.lua, and an edit of a.lua changed nothing
+// (no change reported, no __migrate).
+func TestFailedRequireInPcallOwnsNothing(t *testing.T) {
+	files := map[string]string{
+		"a.lua": `FLAG = true
+local ok = pcall(require, "bad")
+FLAG = nil
+local C = hot.class("a")
+function C:__migrate(old) self.migrated = true end
+return C`,
+		"bad.lua": `if FLAG then error("flagged") end return {}`,
+	}
+	e, dir := newEngine(t, files)
+	o, err := e.New(context.Background(), "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files["a.lua"] += "\n-- edited\n"
+	if r := reload(t, e, dir, files); !slices.Equal(r.Changed, []string{"a"}) || r.Migrated != 1 {
+		t.Fatalf("edit of a.lua: changed %v, migrated %d; want [a], 1", r.Changed, r.Migrated)
+	}
+	if v, _ := o.Get("migrated"); v.Any() != true {
+		t.Fatalf("migrated = %v, want true", v.Any())
 	}
 }
