@@ -126,6 +126,23 @@
 // the unwinding: debug.traceback there shows the xpcall's caller, not the
 // error's origin.)
 //
+// # Lua 5.1's results
+//
+// Where gopher-lua's builtins give other results than Lua 5.1's on input
+// real code passes them, the sandbox has its own, checked against lua5.1
+// (testdata/builtins.golden, testdata/patterns.golden): tonumber reads
+// "1e3" and "12345678901234567890" (a JSON decoder's numbers), math.huge
+// is infinity, string.upper and lower change ASCII letters only (Go's
+// case mapping rewrote every byte that is not UTF-8 as three),
+// string.char refuses codes past 255, table.remove(t, 0) removes nothing,
+// unpack reads t[0], string.format prints inf and nan as C does, patterns
+// have %f and follow Lua 5.1 (see Limits), and table.foreach and foreachi
+// exist. string.format's %s calls __tostring, as LuaJIT's and Lua 5.2's
+// do. Still gopher-lua's: numbers print in Go's shortest form (0.1 + 0.2
+// is 0.30000000000000004, not 0.3), goto is a reserved word, #t of a table
+// filled by index may be its far border, and builtins do not take numeric
+// strings for numbers.
+//
 // # Limits
 //
 // Each field of [Limits] is documented with its default. The limits, and

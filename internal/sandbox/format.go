@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"unicode/utf8"
 
@@ -35,8 +36,10 @@ const (
 // Conversions follow Lua 5.1 (C's printf) where gopher-lua's did not: %c
 // writes one byte, %u is %d, %o %x %X of a negative number print its two's
 // complement, %g without a precision has six significant digits, and %q
-// quotes as Lua reads it back. %s accepts any value, as gopher-lua's did
-// (tables and nil print as tostring would, without __tostring).
+// quotes as Lua reads it back, and infinities and NaNs print as C's inf and
+// nan. %s accepts any value, as gopher-lua's did and as LuaJIT's and Lua
+// 5.2's do, and calls its __tostring (Lua 5.1 refuses all but strings and
+// numbers).
 func strFormat(L *lua.LState, lim Limits) int {
 	f := L.CheckString(1)
 	out := make([]byte, 0, min(len(f), lim.MaxStringBytes))
@@ -143,6 +146,10 @@ func appendConversion(L *lua.LState, out []byte, spec formatSpec, arg int, reser
 		return fmt.Appendf(out, "%"+flags+spec.width+spec.prec+verb, v)
 	case 'e', 'E', 'f', 'g', 'G':
 		v := float64(L.CheckNumber(arg))
+		if math.IsInf(v, 0) || math.IsNaN(v) {
+			reserve(max(width, 4))
+			return appendPadded(out, nonFinite(v, spec), width, strings.IndexByte(spec.flags, '-') >= 0)
+		}
 		p := spec.prec
 		if p == "" && (spec.conv == 'g' || spec.conv == 'G') {
 			p, prec = ".6", 6 // C's default; Go's would be the shortest representation
@@ -154,13 +161,36 @@ func appendConversion(L *lua.LState, out []byte, spec formatSpec, arg int, reser
 		reserve(4*len(s) + 2)
 		return appendQuoted(out, s)
 	default: // 's'
-		s := L.Get(arg).String()
+		s := L.ToStringMeta(L.Get(arg)).String()
 		if prec >= 0 && prec < len(s) {
 			s = s[:prec]
 		}
 		reserve(max(width, len(s)))
 		return appendPadded(out, s, width, strings.IndexByte(spec.flags, '-') >= 0)
 	}
+}
+
+// nonFinite is C's printf of an infinity or a NaN, for a float conversion:
+// inf, -inf, nan or -nan (the sign of a NaN is its sign bit), in upper case
+// for %E and %G, with the sign the flags ask for; its width pads with
+// spaces, never zeros.
+func nonFinite(v float64, spec formatSpec) string {
+	s := "inf"
+	if math.IsNaN(v) {
+		s = "nan"
+	}
+	switch {
+	case math.Signbit(v):
+		s = "-" + s
+	case strings.IndexByte(spec.flags, '+') >= 0:
+		s = "+" + s
+	case strings.IndexByte(spec.flags, ' ') >= 0:
+		s = " " + s
+	}
+	if spec.conv == 'E' || spec.conv == 'G' {
+		s = strings.ToUpper(s)
+	}
+	return s
 }
 
 // atoi2 converts the at most two digits of s ("" is 0).

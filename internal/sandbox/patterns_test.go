@@ -12,12 +12,21 @@ import (
 // what Lua 5.1.5 itself returns for the same calls (testdata/patterns.lua,
 // whose output under lua5.1 is testdata/patterns.golden): results,
 // captures, positions, anchors, empty matches and the pattern errors.
-func TestPatternsMatchLua51(t *testing.T) {
-	code, err := os.ReadFile("testdata/patterns.lua")
+func TestPatternsMatchLua51(t *testing.T) { matchesLua51(t, "testdata/patterns") }
+
+// TestBuiltinsMatchLua51 checks the other builtins the sandbox rewrote
+// where gopher-lua's differ from Lua 5.1 (tonumber, math.huge, upper,
+// table.remove, ...) the same way, against testdata/builtins.golden.
+func TestBuiltinsMatchLua51(t *testing.T) { matchesLua51(t, "testdata/builtins") }
+
+// matchesLua51 runs name.lua in a sandboxed state and compares what it
+// prints with name.golden, what lua5.1 printed running it.
+func matchesLua51(t *testing.T, name string) {
+	code, err := os.ReadFile(name + ".lua")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := os.ReadFile("testdata/patterns.golden")
+	want, err := os.ReadFile(name + ".golden")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +47,7 @@ func TestPatternsMatchLua51(t *testing.T) {
 		}
 		if got[i] != wantLines[i] && differences < 10 {
 			differences++
-			t.Errorf("subject and pattern %s:\n got %s\nwant %s", header, got[i], wantLines[i])
+			t.Errorf("line %d, under %s:\n got %s\nwant %s", i+1, header, got[i], wantLines[i])
 		}
 	}
 }

@@ -183,6 +183,7 @@ func NewState(cfg Config) *lua.LState {
 	if cfg.Trusted {
 		steps = int(^uint(0) >> 1)
 	}
+	installLua51(L)
 	installStringLib(L, L.GetGlobal("string").(*lua.LTable), lim, steps)
 	installTableLib(L, L.GetGlobal("table").(*lua.LTable), lim)
 	installCoroutineLib(L, L.GetGlobal("coroutine").(*lua.LTable))
