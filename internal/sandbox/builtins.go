@@ -695,22 +695,5 @@ func intArg(L *lua.LState, n int) int {
 	return int(v)
 }
 
-// MaxDateFormatBytes is the longest format os.date accepts: gopher-lua's
-// expands it in one uninterruptible pass, about 12 bytes of result per 2
-// bytes of format ("%c").
-const MaxDateFormatBytes = 256
-
-// capDate replaces os.date in lib with a version refusing formats longer
-// than MaxDateFormatBytes.
-func capDate(L *lua.LState, lib *lua.LTable) {
-	date := lib.RawGetString("date").(*lua.LFunction).GFunction
-	lib.RawSetString("date", L.NewFunction(func(L *lua.LState) int {
-		if s, ok := L.Get(1).(lua.LString); ok && len(s) > MaxDateFormatBytes {
-			L.RaiseError("os.date: format too long (%d bytes, max %d)", len(s), MaxDateFormatBytes)
-		}
-		return date(L)
-	}))
-}
-
 // passThrough is an error handler returning the error value unchanged.
 func passThrough(L *lua.LState) int { return 1 }

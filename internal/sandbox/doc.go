@@ -135,7 +135,9 @@
 // is infinity, string.upper and lower change ASCII letters only (Go's
 // case mapping rewrote every byte that is not UTF-8 as three),
 // string.char refuses codes past 255, table.remove(t, 0) removes nothing,
-// unpack reads t[0], string.format prints inf and nan as C does, patterns
+// unpack reads t[0], string.format prints inf and nan as C does, os.date
+// is C's strftime in the C locale (gopher-lua's gave %a as "mon" on every
+// day, %x as the time, and *t's yday as 0), patterns
 // have %f and follow Lua 5.1 (see Limits), and table.foreach and foreachi
 // exist. string.format's %s calls __tostring, as LuaJIT's and Lua 5.2's
 // do. Still gopher-lua's: numbers print in Go's shortest form (0.1 + 0.2
@@ -162,9 +164,9 @@
 //     conversion is bounded before it is formatted (%q up to four times its
 //     input), and conversions follow C's printf as Lua 5.1's do (%c one
 //     byte, %g six significant digits, %q Lua's quoting).
-//   - os.date refuses formats longer than [MaxDateFormatBytes] (256):
-//     gopher-lua's expands `os.date(("%c"):rep(8e6))` into hundreds of
-//     megabytes in one uninterruptible call.
+//   - os.date refuses formats longer than [MaxDateFormatBytes] (256): a
+//     format of 8 MB of "%c" would expand into hundreds of megabytes in one
+//     uninterruptible call.
 //   - Patterns: string.find, match, gmatch and gsub run the sandbox's own
 //     Lua 5.1 matcher (pattern.go), checked against Lua 5.1.5's results
 //     (testdata/patterns.golden), with a step budget (MaxPatternSteps,

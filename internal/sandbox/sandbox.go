@@ -193,7 +193,7 @@ func NewState(cfg Config) *lua.LState {
 	if !cfg.Trusted { // a trusted xpcall keeps gopher-lua's, whose handler sees the failing frames
 		g.RawSetString("xpcall", L.NewFunction(protectedXCall(pass)))
 	}
-	capDate(L, L.GetGlobal("os").(*lua.LTable))
+	L.GetGlobal("os").(*lua.LTable).RawSetString("date", L.NewFunction(osDate))
 	installRandom(L, L.GetGlobal("math").(*lua.LTable))
 	g.RawSetString("load", L.NewFunction(func(L *lua.LState) int { return loadChunk(L, lim) }))
 	g.RawSetString("loadstring", L.NewFunction(func(L *lua.LState) int { return loadChunk(L, lim) }))

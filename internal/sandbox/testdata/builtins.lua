@@ -63,3 +63,11 @@ try("foreach", table.foreach, {a = 1}, function(k, v) return k .. v end)
 try("foreach nil", table.foreach, {a = 1}, function() end)
 try("foreachi", table.foreachi, {5, 6, 7}, function(i, v) if v == 6 then return i end end)
 try("format inf", string.format, "%5.1f|%g|%-6g|%E|%+f|% e|%05.1f", 1/0, -1/0, 1/0, 1/0, 1/0, 1/0, -1/0)
+for _, t in ipairs({0, 1700000000, 951782400, 1704067199, 1735603200, 1230768000, 43200, 1000000000.7}) do
+  try("date " .. string.format("%.14g", t), os.date, "!%a %A %b %B %c|%d %e %H %I %j %m %M %p %S|%U %w %W %x %X %y %Y %%|%D %T %R %F %h %u %C %V %G %g|%k %l %r %n%t|%q %", t)
+  try("date *t " .. string.format("%.14g", t), function()
+    local d = os.date("!*t", t)
+    return d.year, d.month, d.day, d.hour, d.min, d.sec, d.wday, d.yday, d.isdst
+  end)
+end
+try("date default", function() return type(os.date()), #os.date("!%c", 0) end)
