@@ -52,6 +52,23 @@ func matchesLua51(t *testing.T, name string) {
 	}
 }
 
+// TestGmatchBudgetIsPerMatch checks that the step budget bounds each call
+// of a gmatch iterator, not the whole loop: a loop whose matches together
+// take forty times the budget runs to its end, while one call that needs
+// more than the budget fails.
+func TestGmatchBudgetIsPerMatch(t *testing.T) {
+	L := NewState(Config{Limits: Limits{MaxPatternSteps: 1000}})
+	defer L.Close()
+	code := `local n = 0 for w in (("a "):rep(1e4)):gmatch("%a+") do n = n + 1 end assert(n == 1e4, n)`
+	if err := run(L, code, time.Minute); err != nil {
+		t.Errorf("a loop of small matches: %v", err)
+	}
+	err := run(L, `for w in (("a"):rep(1e4)):gmatch("(.-)b") do end`, time.Minute)
+	if err == nil || !strings.Contains(err.Error(), "string.gmatch: pattern too complex (more than 1000 matching steps)") {
+		t.Errorf("one match past the budget: %v, want the budget's error", err)
+	}
+}
+
 // FuzzPattern runs the matcher on any subject and pattern: it must end
 // with a match, no match or a pattern error (never a Go panic or a hang),
 // a match must lie within the subject, and matching again at the match's
