@@ -78,8 +78,8 @@ func TestBadInputs(t *testing.T) {
 	tests := []struct {
 		name    string
 		code    string
-		want    string // substring of the error; "" means no error
-		timeout time.Duration
+		want    string        // substring of the error; "" means no error
+		timeout time.Duration // the row's deadline; 0: 30 s, only a guard against a hang
 		maxTime time.Duration // a deadline row: the call returns within it (0: no bound beyond the timeout)
 	}{
 		{"syntax error", "x = = 1", "syntax error", 0, 0},
@@ -298,7 +298,7 @@ local ok, e = pcall(load, "return 1", "c", "t", 7) assert(not ok and e:find("tab
 		t.Run(tt.name, func(t *testing.T) {
 			timeout := tt.timeout
 			if timeout == 0 {
-				timeout = 5 * time.Second
+				timeout = 30 * time.Second
 			}
 			runtime.GC() // garbage of the previous row must not count against this one
 			start := time.Now()
