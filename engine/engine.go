@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/metrics"
 	"slices"
 	"strings"
 	"sync"
@@ -133,8 +132,8 @@ type Engine struct {
 	L         *lua.LState
 	handles   map[string]*handle           // class name -> its automatic handle
 	stable    map[string]*lua.LTable       // class identity -> its table for the engine's life (see stabilize)
+	retiredMu sync.Mutex                   // guards retired: a commit records what it replaced after it released lk
 	retired   []retiredGeneration          // replaced generations, watched weakly (see Generations)
-	gcCount   [1]metrics.Sample            // the collections completed, read by retire (allocating nothing)
 	methodEnv *lua.LTable                  // the globals of hot.method's callbacks: none
 	persist   map[string]lua.LValue        // hot.persist
 	hashes    map[string][sha256.Size]byte // script path -> content hash, of the current generation; written with both locks held
@@ -575,12 +574,12 @@ func (e *Engine) commitLocked(g *generation, start, locked time.Time) (*Report, 
 	report.Pause = time.Since(locked)
 	e.lk.unlock()
 	// What runs no Lua and touches nothing calls share waits for the unlock.
+	if old != nil {
+		report.Retained = e.retire(g.replaces)
+	}
 	slices.Sort(report.Changed)
 	slices.Sort(report.Added)
 	slices.SortFunc(report.Orphaned, func(a, b Orphan) int { return strings.Compare(a.Class, b.Class) })
-	if len(report.Retained) == 0 {
-		report.Retained = nil
-	}
 	if old != nil {
 		old.L.Close()
 	}
@@ -765,7 +764,6 @@ func (e *Engine) commit(g *generation) (report *Report, old *generation) {
 		// The last call's function (kept for busy errors) would keep the
 		// old generation in memory.
 		e.lk.fn.Store(nil)
-		report.Retained = e.retire(g.replaces, report.Retained)
 		if len(g.handlers["reload"]) > 0 {
 			ctx, done := hooks.start("reload handlers")
 			report.HookErrors = append(report.HookErrors, g.emit(ctx, g.L, "reload", lua.LNumber(old.num))...)
@@ -816,8 +814,8 @@ func (c *commitHooks) stop() {
 // handle of each class of g is repointed (g.repoints), and room for the
 // report's lists and the classes to migrate. Prepare calls it, with
 // e.reloading held: only a commit changes handles (it adds them, never
-// removes them, and repoints them), the current generation and the list
-// of retired ones, and commits hold e.reloading too. The commit calls it
+// removes them, and repoints them) and the current generation, and
+// commits hold e.reloading too. The commit calls it
 // again, with the engine's lock (e.lk) held, if handles were added since.
 func (e *Engine) planCommit(g *generation) {
 	g.orphans = g.orphans[:0]
@@ -846,7 +844,6 @@ func (e *Engine) planCommit(g *generation) {
 	g.report = &Report{Generation: g.num, Files: g.files, Changed: withRoom[string](changed), Orphaned: withRoom[Orphan](len(g.orphans))}
 	if e.gen != nil {
 		g.report.Added = withRoom[string](added)
-		g.report.Retained = withRoom[uint64](len(e.retired))
 		g.replaces = retiredGeneration{num: e.gen.num, globals: weak.Make(e.gen.L.G.Global)}
 	}
 	g.commitTask = &task{what: fmt.Sprintf("commit of generation %d", g.num)}

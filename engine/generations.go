@@ -26,19 +26,17 @@ type retiredGeneration struct {
 	gcs     uint64 // garbage collections completed when it was replaced
 }
 
-// gcCycles returns how many garbage collections have completed. Called
-// with the engine's lock (e.lk) held, which guards e.gcCount: reading into
-// it allocates nothing, as a commit must not.
-func (e *Engine) gcCycles() uint64 {
-	e.gcCount[0].Name = "/gc/cycles/total:gc-cycles"
-	metrics.Read(e.gcCount[:])
-	return e.gcCount[0].Value.Uint64()
+// gcCycles returns how many garbage collections have completed.
+func gcCycles() uint64 {
+	sample := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(sample)
+	return sample[0].Value.Uint64()
 }
 
 // retained reports whether r is still in memory because something reaches
 // it: it outlived a whole garbage collection that started after it was
 // replaced (the one running then may have marked it already), so its
-// weak pointer would have been cleared otherwise. now is e.gcCycles().
+// weak pointer would have been cleared otherwise. now is gcCycles().
 func (r retiredGeneration) retained(now uint64) bool {
 	return r.globals.Value() != nil && now >= r.gcs+2
 }
@@ -59,15 +57,16 @@ type GenerationInfo struct {
 }
 
 // retire records replaced, the generation a commit replaced, and forgets
-// the generations the garbage collector freed. It appends to alive the
-// numbers of the older ones something still reaches (see retained) and
-// returns it. Called by the
-// commit, with the engine's lock held; replaced was made in prepare, and
-// alive has room for every retired generation, so that it allocates
-// nothing.
-func (e *Engine) retire(replaced retiredGeneration, alive []uint64) []uint64 {
+// the generations the garbage collector freed. It returns the numbers of
+// the older ones something still reaches (see retained), nil for none.
+// The commit calls it once it released the engine's lock: reading a weak
+// pointer of every retired generation can take microseconds each while a
+// collection marks, and calls need not wait for it.
+func (e *Engine) retire(replaced retiredGeneration) (alive []uint64) {
+	e.retiredMu.Lock()
+	defer e.retiredMu.Unlock()
 	e.retired = slices.DeleteFunc(e.retired, func(r retiredGeneration) bool { return r.globals.Value() == nil })
-	now := e.gcCycles()
+	now := gcCycles()
 	for _, r := range e.retired {
 		if r.retained(now) {
 			alive = append(alive, r.num)
@@ -93,7 +92,10 @@ func (e *Engine) Generations() []GenerationInfo {
 	}
 	byGlobals := make(map[*lua.LTable]uint64)
 	holders := make(map[uint64]map[string]int)
-	for _, r := range e.retired {
+	e.retiredMu.Lock()
+	retired := slices.Clone(e.retired)
+	e.retiredMu.Unlock()
+	for _, r := range retired {
 		if g := r.globals.Value(); g != nil {
 			byGlobals[g] = r.num
 			holders[r.num] = make(map[string]int)

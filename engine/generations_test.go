@@ -147,16 +147,6 @@ func TestGenerationsNameALibraryRegistryAsHolder(t *testing.T) {
 	}
 }
 
-// Reading the collections' count, which retire does in the commit, does
-// not allocate: a commit that allocates may be made to assist a
-// collection while it holds calls up.
-func TestGCCyclesAllocatesNothing(t *testing.T) {
-	e := &Engine{}
-	if n := testing.AllocsPerRun(100, func() { e.gcCycles() }); n != 0 {
-		t.Fatalf("gcCycles allocates %v times", n)
-	}
-}
-
 // TestMethodCallbackMayYield: a hot.method callback run as a coroutine can
 // yield from its method (an AI's patrol stepped each tick), and a callback
 // whose method is gone says so at the line that called it.
