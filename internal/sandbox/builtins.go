@@ -223,7 +223,7 @@ func strGsub(L *lua.LState, lim Limits, steps int) int {
 		}
 		if e >= 0 {
 			n++
-			write(replacement(L, repl, m, s, e))
+			write(replacement(L, repl, m, s, e, lim.MaxStringBytes-b.Len()))
 		}
 		switch {
 		case e > s:
@@ -249,11 +249,15 @@ func strGsub(L *lua.LState, lim Limits, steps int) int {
 // replacement returns what the match s..e of m is replaced by in gsub:
 // repl expanded, or the value repl (a table or a function) gives for the
 // match's first value, or the match itself when that is false or nil.
-func replacement(L *lua.LState, repl lua.LValue, m *matcher, s, e int) string {
+//
+// room is what the result may still grow by: an expansion longer than it
+// raises gsub's "result too large" before it is built, since %0 repeated
+// in repl multiplies the match (8 MB of "%0" over an 8 MB match is 32 TB).
+func replacement(L *lua.LState, repl lua.LValue, m *matcher, s, e, room int) string {
 	var v lua.LValue
 	switch r := repl.(type) {
 	case lua.LString:
-		return expandReplacement(L, string(r), m, s, e)
+		return expandReplacement(L, string(r), m, s, e, room)
 	case *lua.LTable:
 		v = L.GetTable(r, captureValue(L, "string.gsub", m, 0, s, e))
 	case *lua.LFunction:
@@ -274,25 +278,31 @@ func replacement(L *lua.LState, repl lua.LValue, m *matcher, s, e int) string {
 
 // expandReplacement expands %0-%9 and %% in a gsub replacement string for
 // the match s..e of m.
-func expandReplacement(L *lua.LState, repl string, m *matcher, s, e int) string {
+func expandReplacement(L *lua.LState, repl string, m *matcher, s, e, room int) string {
 	if strings.IndexByte(repl, '%') < 0 {
 		return repl
 	}
 	var b strings.Builder
+	write := func(piece string) {
+		if b.Len()+len(piece) > room {
+			L.RaiseError("string.gsub: result too large (max %d bytes)", dataOf(L).lim.MaxStringBytes)
+		}
+		b.WriteString(piece)
+	}
 	for i := 0; i < len(repl); i++ {
 		c := repl[i]
 		if c != '%' || i+1 == len(repl) {
-			b.WriteByte(c)
+			write(repl[i : i+1])
 			continue
 		}
 		i++
 		switch c = repl[i]; {
 		case c == '0':
-			b.WriteString(m.src[s:e])
+			write(m.src[s:e])
 		case '1' <= c && c <= '9':
-			b.WriteString(lua.LVAsString(captureValue(L, "string.gsub", m, int(c-'1'), s, e)))
+			write(lua.LVAsString(captureValue(L, "string.gsub", m, int(c-'1'), s, e)))
 		default:
-			b.WriteByte(c)
+			write(repl[i : i+1])
 		}
 	}
 	return b.String()

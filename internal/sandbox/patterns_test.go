@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +67,26 @@ func TestGmatchBudgetIsPerMatch(t *testing.T) {
 	err := run(L, `for w in (("a"):rep(1e4)):gmatch("(.-)b") do end`, time.Minute)
 	if err == nil || !strings.Contains(err.Error(), "string.gmatch: pattern too complex (more than 1000 matching steps)") {
 		t.Errorf("one match past the budget: %v, want the budget's error", err)
+	}
+}
+
+// TestGsubExpansionIsCapped checks that gsub refuses one expanded
+// replacement longer than the result may grow before building it: %0
+// repeated multiplies the match, and the expansion was built whole first
+// (1 GB allocated here for a result capped at 8 MB; 8 MB of "%0" over an
+// 8 MB match asks for 32 TB).
+func TestGsubExpansionIsCapped(t *testing.T) {
+	L := NewState(Config{Limits: testLimits})
+	defer L.Close()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err := run(L, `local s = ("x"):rep(5e5) s:gsub(".+", ("%0"):rep(400))`, time.Minute)
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "string.gsub: result too large") {
+		t.Errorf("got %v, want the result cap's error", err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 100<<20 {
+		t.Errorf("allocated %d MB for a result capped at 8 MB", grew>>20)
 	}
 }
 
