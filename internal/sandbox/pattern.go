@@ -22,6 +22,12 @@ const (
 	// or '-' and each capture add a level.
 	maxMatchDepth = 10_000
 
+	// setBytesPerStep is how many bytes of a set [...] one step pays for
+	// when the matcher reads the set: a set is read whole at each use, so
+	// a long one ("[" .. ("a"):rep(1e5) .. "]") must cost its length, or a
+	// search far under the budget runs for minutes in Go.
+	setBytesPerStep = 16
+
 	capUnfinished = -1 // a capture whose ')' the matcher has not reached
 	capPosition   = -2 // a position capture, ()
 )
@@ -329,6 +335,7 @@ func (m *matcher) classEnd(p int) int {
 		}
 		return p + 1
 	case '[':
+		start := p
 		if p < len(pat) && pat[p] == '^' {
 			p++
 		}
@@ -343,6 +350,7 @@ func (m *matcher) classEnd(p int) int {
 				p++
 			}
 			if p < len(pat) && pat[p] == ']' {
+				m.steps += (p - start) / setBytesPerStep
 				return p + 1
 			}
 		}
@@ -368,6 +376,7 @@ func (m *matcher) matchClassAt(c byte, p, ep int) bool {
 // its ']'.
 func (m *matcher) matchSet(c byte, p, end int) bool {
 	pat := m.pat
+	m.steps += (end - p) / setBytesPerStep
 	in := true
 	p++
 	if pat[p] == '^' {

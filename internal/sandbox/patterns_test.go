@@ -70,6 +70,18 @@ func TestGmatchBudgetIsPerMatch(t *testing.T) {
 	}
 }
 
+// TestLongSetCostsSteps checks that a long set [...] pays for its length:
+// the matcher reads it whole at every use, so unpaid, a search of 10^5
+// steps over a 10^5-byte set ran for 48 s in Go, past any deadline.
+func TestLongSetCostsSteps(t *testing.T) {
+	L := NewState(Config{Limits: testLimits})
+	defer L.Close()
+	err := run(L, `string.find(("c"):rep(1e5), "[" .. ("a"):rep(1e5) .. "]")`, time.Minute)
+	if err == nil || !strings.Contains(err.Error(), "string.find: pattern too complex") {
+		t.Errorf("got %v, want the step budget's error", err)
+	}
+}
+
 // TestGsubExpansionIsCapped checks that gsub refuses one expanded
 // replacement longer than the result may grow before building it: %0
 // repeated multiplies the match, and the expansion was built whole first
