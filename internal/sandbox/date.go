@@ -11,6 +11,14 @@ import (
 // conversion expands to at most 30 bytes, so a result stays under 8 KB.
 const MaxDateFormatBytes = 256
 
+// The times os.date formats, as glibc's gmtime does: from the first second
+// of the first year that fits in C's int to before the first second of the
+// year past the last. Lua 5.1 returns nil outside them.
+const (
+	minDateSeconds = -67768040609740800
+	endDateSeconds = 67768036191676800
+)
+
 // osDate is Lua 5.1's os.date([format [, time]]) with C's strftime in the
 // C locale, which Lua 5.1 hands the format to: "*t" (or "!*t") for a table
 // with yday and isdst, and for text the C89 conversions and glibc's common
@@ -23,8 +31,13 @@ func osDate(L *lua.LState) int {
 		L.RaiseError("os.date: format too long (%d bytes, max %d)", len(format), MaxDateFormatBytes)
 	}
 	t := time.Now()
-	if L.GetTop() >= 2 {
-		t = time.Unix(int64(L.CheckNumber(2)), 0)
+	if L.Get(2) != lua.LNil {
+		secs := float64(L.CheckNumber(2))
+		if !(secs >= minDateSeconds && secs < endDateSeconds) { // NaN too
+			L.Push(lua.LNil) // glibc's gmtime and localtime fail: a year past a C int
+			return 1
+		}
+		t = time.Unix(int64(secs), 0)
 	}
 	utc := len(format) > 0 && format[0] == '!'
 	if utc {
@@ -33,7 +46,7 @@ func osDate(L *lua.LState) int {
 	} else {
 		t = t.Local()
 	}
-	if len(format) >= 2 && format[:2] == "*t" {
+	if format == "*t" {
 		tbl := L.CreateTable(0, 9)
 		for _, f := range []struct {
 			name  string

@@ -131,19 +131,25 @@
 // Where gopher-lua's builtins give other results than Lua 5.1's on input
 // real code passes them, the sandbox has its own, checked against lua5.1
 // (testdata/builtins.golden, testdata/patterns.golden): tonumber reads
-// "1e3" and "12345678901234567890" (a JSON decoder's numbers), math.huge
-// is infinity, string.upper and lower change ASCII letters only (Go's
-// case mapping rewrote every byte that is not UTF-8 as three),
-// string.char refuses codes past 255, table.remove(t, 0) removes nothing,
-// unpack reads t[0], string.format prints inf and nan as C does, os.date
-// is C's strftime in the C locale (gopher-lua's gave %a as "mon" on every
-// day, %x as the time, and *t's yday as 0), patterns
-// have %f and follow Lua 5.1 (see Limits), and table.foreach and foreachi
-// exist. string.format's %s calls __tostring, as LuaJIT's and Lua 5.2's
-// do. Still gopher-lua's: numbers print in Go's shortest form (0.1 + 0.2
-// is 0.30000000000000004, not 0.3), goto is a reserved word, #t of a table
-// filled by index may be its far border, and builtins do not take numeric
-// strings for numbers.
+// "1e3" and "12345678901234567890" (a JSON decoder's numbers) and, with a
+// base, a sign and base 16's "0x" as C's strtoul does, math.huge is
+// infinity and math.modf(math.huge) is math.huge and 0, string.upper and
+// lower change ASCII letters only (Go's case mapping rewrote every byte
+// that is not UTF-8 as three), string.char refuses codes past 255,
+// table.remove(t, 0) removes nothing, unpack reads t[0] and the keys of a
+// sparse table, table.foreachi reads #t once, string.format prints inf
+// and nan as C does, os.date is C's strftime in the C locale (gopher-lua's
+// gave %a as "mon" on every day, %x as the time, and *t's yday as 0; a nil
+// time is now, and a time whose year does not fit in C's int gives nil),
+// patterns have %f and follow Lua 5.1 (see Limits), and table.foreach and
+// foreachi exist. string.format's %s calls __tostring, as LuaJIT's and
+// Lua 5.2's do; tonumber("-ff", 16) is -255, as in Lua 5.2 (5.1's strtoul
+// wraps it to 2^64 - 255); a "\0" in a pattern is a character to match
+// (Lua 5.1's matcher ends a pattern with special characters there). Still gopher-lua's: numbers print in
+// Go's shortest form (0.1 + 0.2 is 0.30000000000000004, not 0.3, and
+// tostring(math.huge) is "+Inf", not "inf", though string.format("%g")
+// gives "inf"), goto is a reserved word, #t of a table filled by index may
+// be its far border, and builtins do not take numeric strings for numbers.
 //
 // # Limits
 //

@@ -126,13 +126,17 @@ func errorIsRange(err error) bool {
 	return ok && ne.Err == strconv.ErrRange
 }
 
-// parseInBase reads s as tonumber(s, base) does: an unsigned integer in
-// base, with an optional '-' and surrounding white space.
+// parseInBase reads s as tonumber(s, base) does, with C's strtoul: an
+// unsigned integer in base, with an optional sign ('-' negates), a "0x"
+// or "0X" prefix in base 16, and surrounding white space.
 func parseInBase(s string, base int) (float64, bool) {
 	s = strings.TrimFunc(s, func(r rune) bool { return r < 0x80 && isSpace(byte(r)) })
 	neg := strings.HasPrefix(s, "-")
-	if neg {
+	if neg || strings.HasPrefix(s, "+") {
 		s = s[1:]
+	}
+	if base == 16 && len(s) > 2 && s[0] == '0' && s[1]|0x20 == 'x' {
+		s = s[2:]
 	}
 	n, ok := parseDigits(s, base)
 	if neg {
@@ -212,13 +216,9 @@ func stringChar(L *lua.LState) int {
 }
 
 // rawIndex is t[i] without metamethods, for any integer i: RawGetInt
-// reads only the array part, so t[0] and t[-1] read nil there.
-func rawIndex(t *lua.LTable, i int) lua.LValue {
-	if i >= 1 {
-		return t.RawGetInt(i)
-	}
-	return t.RawGet(lua.LNumber(i))
-}
+// reads only the array part, so t[0], t[-1] and a key of the hash part
+// (t[2^21] of a sparse table) read nil there.
+func rawIndex(t *lua.LTable, i int) lua.LValue { return t.RawGet(lua.LNumber(i)) }
 
 // unpack is Lua 5.1's unpack(t [, i [, j]]), which reads t[i] for any i
 // (gopher-lua's gives nil for i < 1). NewState wraps it in fitResults.
@@ -300,8 +300,8 @@ func (d *stateData) tableForeach(L *lua.LState, ordered bool) int {
 		return false
 	}
 	if ordered {
-		for i := 1; i <= t.Len(); i++ {
-			if call(lua.LNumber(i), t.RawGetInt(i)) {
+		for i, n := 1, t.Len(); i <= n; i++ { // the length as it was, as Lua 5.1's
+			if call(lua.LNumber(i), rawIndex(t, i)) {
 				return 1
 			}
 		}

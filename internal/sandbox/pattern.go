@@ -418,7 +418,7 @@ func matchClass(c, cl byte) bool {
 	case 'p':
 		in = '!' <= c && c <= '~' && !isLetter(c) && !isDigit(c)
 	case 's':
-		in = c == ' ' || '\t' <= c && c <= '\r'
+		in = isSpace(c)
 	case 'u':
 		in = 'A' <= c && c <= 'Z'
 	case 'w':

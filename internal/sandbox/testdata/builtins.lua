@@ -1,6 +1,6 @@
 -- Prints what the builtins the sandbox rewrote for Lua 5.1's results return
 -- (tonumber, math.huge and modf, string.upper, lower, char and format,
--- table.insert, remove, foreach and foreachi, unpack). TestBuiltinsMatchLua51
+-- table.insert, remove, foreach and foreachi, unpack, os.date). TestBuiltinsMatchLua51
 -- compares the sandbox's output with builtins.golden, which Lua 5.1.5
 -- printed: lua5.1 testdata/builtins.lua > testdata/builtins.golden
 -- Numbers print through %.14g, as Lua 5.1's tostring does (gopher-lua's
@@ -38,6 +38,10 @@ try("tonumber ff 16", tonumber, "ff", 16)
 try("tonumber zz 36", tonumber, "zz", 36)
 try("tonumber 8 8", tonumber, "8", 8)
 try("tonumber 1e1 10", tonumber, "1e1", 10)
+try("tonumber 0xff 16", tonumber, "0xff", 16)
+try("tonumber +101 2", tonumber, "+101", 2)
+try("tonumber 0x 16", tonumber, "0x", 16)
+try("tonumber 0xff 10", tonumber, "0xff", 10)
 -- (tonumber(" -ff", 16) is -255 here, as in Lua 5.2; 5.1's strtoul wraps it to 2^64 - 255.)
 try("tonumber number", tonumber, 7)
 try("tonumber table", tonumber, {})
@@ -59,9 +63,11 @@ try("insert 1 argument", table.insert, {})
 try("unpack 0", unpack, {[0] = "z", "a"}, 0, 1)
 try("unpack empty", unpack, {}, 3, 1)
 try("unpack nils", unpack, {1, nil, 3}, 1, 3)
+try("unpack sparse", function() local t = {[2^21] = "x", [3] = "y"} return unpack(t, 2^21, 2^21), unpack(t, 3, 3) end)
 try("foreach", table.foreach, {a = 1}, function(k, v) return k .. v end)
 try("foreach nil", table.foreach, {a = 1}, function() end)
 try("foreachi", table.foreachi, {5, 6, 7}, function(i, v) if v == 6 then return i end end)
+try("foreachi while growing", function() local t, seen = {1, 2, 3}, 0 table.foreachi(t, function(i) seen = i t[#t + 1] = i end) return seen, #t end)
 try("format inf", string.format, "%5.1f|%g|%-6g|%E|%+f|% e|%05.1f", 1/0, -1/0, 1/0, 1/0, 1/0, 1/0, -1/0)
 for _, t in ipairs({0, 1700000000, 951782400, 1704067199, 1735603200, 1230768000, 43200, 1000000000.7}) do
   try("date " .. string.format("%.14g", t), os.date, "!%a %A %b %B %c|%d %e %H %I %j %m %M %p %S|%U %w %W %x %X %y %Y %%|%D %T %R %F %h %u %C %V %G %g|%k %l %r %n%t|%q %", t)
@@ -71,3 +77,6 @@ for _, t in ipairs({0, 1700000000, 951782400, 1704067199, 1735603200, 1230768000
   end)
 end
 try("date default", function() return type(os.date()), #os.date("!%c", 0) end)
+try("date nil time", function() return type(os.date("!%Y", nil)), os.date("!*t", nil).year > 2000 end)
+try("date *tx", os.date, "!*tx", 0)
+try("date outside a C int's years", function() return os.date("!%Y", 0/0), os.date("!%Y", 1e300), os.date("!%Y", -1e300), os.date("!%Y", 67768036191676799), os.date("!%Y", -67768040609740800) end)
