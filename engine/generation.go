@@ -305,7 +305,6 @@ func (g *generation) load(L *lua.LState, s *script) lua.LValue {
 	if g.failed == nil {
 		L.Call(1, 1)
 	} else if err := g.pcall.PCall(L, 1, 1); err != nil { // Check: record, and stop what required it
-		g.loading = g.loading[:len(g.loading)-1]
 		g.failed[s.module] = true
 		g.checkErrs = append(g.checkErrs, scriptError(err, g.num))
 		L.RaiseError("module '%s' failed to load", s.module)
