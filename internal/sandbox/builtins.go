@@ -277,10 +277,15 @@ func replacement(L *lua.LState, repl lua.LValue, m *matcher, s, e, room int) str
 }
 
 // expandReplacement expands %0-%9 and %% in a gsub replacement string for
-// the match s..e of m.
+// the match s..e of m. Reading repl pays m's budget for its length: over
+// empty matches or captures an expansion adds nothing to the result, so
+// the result's cap alone does not bound the work.
 func expandReplacement(L *lua.LState, repl string, m *matcher, s, e, room int) string {
 	if strings.IndexByte(repl, '%') < 0 {
 		return repl
+	}
+	if m.steps += len(repl) / bytesPerStep; m.steps > m.maxSteps {
+		raisePatternError(L, "string.gsub", m.overBudget())
 	}
 	var b strings.Builder
 	write := func(piece string) {

@@ -22,11 +22,12 @@ const (
 	// or '-' and each capture add a level.
 	maxMatchDepth = 10_000
 
-	// setBytesPerStep is how many bytes of a set [...] one step pays for
-	// when the matcher reads the set: a set is read whole at each use, so
-	// a long one ("[" .. ("a"):rep(1e5) .. "]") must cost its length, or a
-	// search far under the budget runs for minutes in Go.
-	setBytesPerStep = 16
+	// bytesPerStep is how many bytes one step pays for where a call reads
+	// text whole at each use: a set [...] at each character it matches, a
+	// gsub replacement string with '%' at each match. Unpaid, a long one
+	// ("[" .. ("a"):rep(1e5) .. "]", or ("%0"):rep(1e6) over empty
+	// matches) runs for minutes in Go far under the budget.
+	bytesPerStep = 16
 
 	capUnfinished = -1 // a capture whose ')' the matcher has not reached
 	capPosition   = -2 // a position capture, ()
@@ -72,7 +73,12 @@ func (m *matcher) step() {
 //
 //go:noinline
 func (m *matcher) outOfSteps() {
-	m.fail("pattern too complex (more than %d matching steps)", m.maxSteps)
+	panic(m.overBudget())
+}
+
+// overBudget is the error of a call that spent more than its budget.
+func (m *matcher) overBudget() patternError {
+	return patternError(fmt.Sprintf("pattern too complex (more than %d matching steps)", m.maxSteps))
 }
 
 // search finds the first match of the pattern (from its offset p, past an
@@ -350,7 +356,7 @@ func (m *matcher) classEnd(p int) int {
 				p++
 			}
 			if p < len(pat) && pat[p] == ']' {
-				m.steps += (p - start) / setBytesPerStep
+				m.steps += (p - start) / bytesPerStep
 				return p + 1
 			}
 		}
@@ -376,7 +382,7 @@ func (m *matcher) matchClassAt(c byte, p, ep int) bool {
 // its ']'.
 func (m *matcher) matchSet(c byte, p, end int) bool {
 	pat := m.pat
-	m.steps += (end - p) / setBytesPerStep
+	m.steps += (end - p) / bytesPerStep
 	in := true
 	p++
 	if pat[p] == '^' {

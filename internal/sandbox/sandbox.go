@@ -44,8 +44,9 @@ type Limits struct {
 	MaxTracebackLines int
 	// MaxPatternSteps is the budget of one call of string.find, match,
 	// gmatch or gsub (for gmatch, of one call of its iterator), in steps of
-	// the pattern matcher (about 15-20 ns each; reading a set [...] costs
-	// a step more for each 16 bytes of it).
+	// the pattern matcher (about 15-20 ns each; reading a set [...], and a
+	// gsub replacement with '%' at each match, costs a step more for each
+	// 16 bytes of it).
 	// Default 10,000,000. Trusted states have no budget.
 	MaxPatternSteps int
 	// MaxSourceBytes is the longest source text [CheckSource] accepts, and so
