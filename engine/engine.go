@@ -126,13 +126,13 @@ type Engine struct {
 
 	reloading engineLock    // one reload at a time; held while compiling and preparing
 	parked    *parkedReload // guarded by reloading
-	lk        engineLock    // serializes Lua execution, commits and the fields below
+	lk        engineLock    // serializes Lua execution, commits and the fields below but retired
 	closed    atomic.Bool   // set by Close, with the lock held; read without it
 	gen       *generation   // written by a commit with both locks held
 	L         *lua.LState
 	handles   map[string]*handle           // class name -> its automatic handle
 	stable    map[string]*lua.LTable       // class identity -> its table for the engine's life (see stabilize)
-	retiredMu sync.Mutex                   // guards retired: a commit records what it replaced after it released lk
+	retiredMu sync.Mutex                   // guards retired, which a commit appends to under lk and retire trims after it
 	retired   []retiredGeneration          // replaced generations, watched weakly (see Generations)
 	methodEnv *lua.LTable                  // the globals of hot.method's callbacks: none
 	persist   map[string]lua.LValue        // hot.persist
@@ -422,6 +422,7 @@ func reloadGroup(ctx context.Context, engines []*Engine, names []string, trigger
 	// Every shard or none: take every lock (ctx bounds the wait) before the
 	// first commit.
 	lockedAt := make([]time.Time, len(engines))
+	olds := make([]*generation, len(engines))
 	if !automatic || !engines[0].opts.DeferCommit {
 		for i, e := range engines {
 			err := e.lk.lock(ctx)
@@ -449,7 +450,14 @@ func reloadGroup(ctx context.Context, engines []*Engine, names []string, trigger
 		}
 		// Each engine's Pause counts from its lock: its calls wait for
 		// the shards before it to commit too.
-		outs[i].report, outs[i].err = e.commitLocked(gens[i], start, lockedAt[i])
+		outs[i].report, olds[i], outs[i].err = e.commitHeld(gens[i], lockedAt[i])
+	}
+	// What a commit leaves for after its lock waits for every shard's
+	// commit, so that no shard's calls wait for it.
+	for i, e := range engines {
+		if outs[i].err == nil && outs[i].report != nil {
+			e.finishCommit(outs[i].report, olds[i], start)
+		}
 	}
 	return outs, nil
 }
@@ -565,17 +573,41 @@ func (e *Engine) commitPrepared(ctx context.Context, g *generation, start time.T
 // commitLocked commits g and releases the engine's lock, which the caller
 // took at locked. Report.Pause is how long it was held from then.
 func (e *Engine) commitLocked(g *generation, start, locked time.Time) (*Report, error) {
+	report, old, err := e.commitHeld(g, locked)
+	if err != nil {
+		return nil, err
+	}
+	return e.finishCommit(report, old, start), nil
+}
+
+// commitHeld commits g and releases the engine's lock, which the caller
+// took at locked. It records the generation g replaced, returned as old
+// (nil for none), among the retired before it releases the lock, so that
+// Generations never misses it; the rest waits for finishCommit.
+func (e *Engine) commitHeld(g *generation, locked time.Time) (report *Report, old *generation, err error) {
 	if e.closed.Load() {
 		e.lk.unlock()
 		g.discard()
-		return nil, ErrClosed
+		return nil, nil, ErrClosed
 	}
-	report, old := e.commit(g)
+	report, old = e.commit(g)
+	if old != nil {
+		e.retiredMu.Lock()
+		e.retired = append(e.retired, g.replaces)
+		e.retiredMu.Unlock()
+	}
 	report.Pause = time.Since(locked)
 	e.lk.unlock()
-	// What runs no Lua and touches nothing calls share waits for the unlock.
+	return report, old, nil
+}
+
+// finishCommit does what a commit that replaced old leaves for after the
+// engine's lock, since it runs no Lua and touches nothing calls share:
+// it looks at the retired generations (see retire), sorts the report's
+// lists and closes old's state.
+func (e *Engine) finishCommit(report *Report, old *generation, start time.Time) *Report {
 	if old != nil {
-		report.Retained = e.retire(g.replaces)
+		report.Retained = e.retire()
 	}
 	slices.Sort(report.Changed)
 	slices.Sort(report.Added)
@@ -584,7 +616,7 @@ func (e *Engine) commitLocked(g *generation, start, locked time.Time) (*Report, 
 		old.L.Close()
 	}
 	report.Duration = time.Since(start)
-	return report, nil
+	return report
 }
 
 // unchanged reports whether srcs are exactly the current generation's scripts.

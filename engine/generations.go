@@ -56,24 +56,25 @@ type GenerationInfo struct {
 	Holders []string
 }
 
-// retire records replaced, the generation a commit replaced, and forgets
-// the generations the garbage collector freed. It returns the numbers of
-// the older ones something still reaches (see retained), nil for none.
-// The commit calls it once it released the engine's lock: reading a weak
-// pointer of every retired generation can take microseconds each while a
-// collection marks, and calls need not wait for it.
-func (e *Engine) retire(replaced retiredGeneration) (alive []uint64) {
+// retire stamps the newest retired generation, which the commit that just
+// released the engine's lock recorded, with the collections completed so
+// far, and forgets the generations the garbage collector freed. It returns
+// the numbers of the older ones something still reaches (see retained),
+// nil for none. It runs after the lock: reading a weak pointer of every
+// retired generation can take microseconds each while a collection marks,
+// and calls need not wait for it.
+func (e *Engine) retire() (alive []uint64) {
 	e.retiredMu.Lock()
 	defer e.retiredMu.Unlock()
-	e.retired = slices.DeleteFunc(e.retired, func(r retiredGeneration) bool { return r.globals.Value() == nil })
 	now := gcCycles()
-	for _, r := range e.retired {
+	newest := len(e.retired) - 1
+	e.retired[newest].gcs = now
+	for _, r := range e.retired[:newest] {
 		if r.retained(now) {
 			alive = append(alive, r.num)
 		}
 	}
-	replaced.gcs = now
-	e.retired = append(e.retired, replaced)
+	e.retired = slices.DeleteFunc(e.retired, func(r retiredGeneration) bool { return r.globals.Value() == nil })
 	return alive
 }
 
