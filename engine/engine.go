@@ -457,6 +457,7 @@ func reloadGroup(ctx context.Context, engines []*Engine, names []string, trigger
 	for i, e := range engines {
 		if outs[i].err == nil && outs[i].report != nil {
 			e.finishCommit(outs[i].report, olds[i], start)
+			olds[i] = nil // retired now: keep it alive no longer than its own reload would
 		}
 	}
 	return outs, nil
