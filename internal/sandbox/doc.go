@@ -140,12 +140,13 @@
 // sparse table, table.foreachi reads #t once, string.format prints inf
 // and nan as C does, os.date is C's strftime in the C locale (gopher-lua's
 // gave %a as "mon" on every day, %x as the time, and *t's yday as 0; a nil
-// time is now, and a time whose year does not fit in C's int gives nil),
-// patterns have %f and follow Lua 5.1 (see Limits), and table.foreach and
-// foreachi exist. string.format's %s calls __tostring, as LuaJIT's and
-// Lua 5.2's do; tonumber("-ff", 16) is -255, as in Lua 5.2 (5.1's strtoul
-// wraps it to 2^64 - 255), and tonumber in a base neither saturates at
-// 2^64 nor stops at a "\0" as strtoul does; a "\0" in a pattern is a
+// time is now, and a time whose year - 1900, C's tm_year, does not fit in
+// C's int gives nil), patterns have %f and follow Lua 5.1 (see Limits),
+// and table.foreach and foreachi exist. string.format's %s calls
+// __tostring, as LuaJIT's and Lua 5.2's do; tonumber("-ff", 16) is -255,
+// as in Lua 5.2 (5.1's strtoul wraps it to 2^64 - 255), and tonumber in a
+// base neither saturates at 2^64 as strtoul does nor reads "12\0z" as 12
+// as Lua 5.1 does (nil); a "\0" in a pattern is a
 // character to match (Lua 5.1's matcher ends a pattern with special
 // characters there); os.date prints a year past 2^31 - 1 as it is (glibc
 // wraps %Y there), and in local time near those limits follows the UTC

@@ -129,7 +129,7 @@ func errorIsRange(err error) bool {
 // parseInBase reads s as tonumber(s, base) does, with C's strtoul's
 // syntax: an unsigned integer in base, with an optional sign ('-'
 // negates), a "0x" or "0X" prefix in base 16, and surrounding white space.
-// Unlike strtoul it neither saturates at 2^64 nor stops at a "\0".
+// Unlike Lua 5.1's it neither saturates at 2^64 nor reads "12\0z" as 12.
 func parseInBase(s string, base int) (float64, bool) {
 	s = strings.TrimFunc(s, func(r rune) bool { return r < 0x80 && isSpace(byte(r)) })
 	neg := strings.HasPrefix(s, "-")

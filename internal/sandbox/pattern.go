@@ -23,7 +23,7 @@ const (
 	maxMatchDepth = 10_000
 
 	// bytesPerStep is how many bytes one step pays for where a call reads
-	// text whole at each use: a set [...] at each character it matches, a
+	// text whole at each use: a set [...] at each character it tests, a
 	// gsub replacement string with '%' at each match. Unpaid, a long one
 	// ("[" .. ("a"):rep(1e5) .. "]", or ("%0"):rep(1e6) over empty
 	// matches) runs for minutes in Go far under the budget.
