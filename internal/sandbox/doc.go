@@ -146,12 +146,11 @@
 // __tostring, as LuaJIT's and Lua 5.2's do; tonumber("-ff", 16) is -255,
 // as in Lua 5.2 (5.1's strtoul wraps it to 2^64 - 255), and tonumber in a
 // base neither saturates at 2^64 as strtoul does nor reads "12\0z" as 12
-// as Lua 5.1 does (nil); a "\0" in a pattern is a
-// character to match (Lua 5.1's matcher ends a pattern with special
-// characters there); os.date prints a year past 2^31 - 1 as it is (glibc
-// wraps %Y there), and in local time near those limits follows the UTC
-// bounds. Still gopher-lua's: numbers print in
-// Go's shortest form (0.1 + 0.2 is 0.30000000000000004, not 0.3, and
+// as Lua 5.1 does (nil); a "\0" in a pattern is a character to match
+// (Lua 5.1's matcher ends a pattern with special characters there);
+// os.date prints a year past 2^31 - 1 as it is (glibc wraps %Y there),
+// and in local time near those limits follows the UTC bounds. Still
+// gopher-lua's: numbers print in Go's shortest form (0.1 + 0.2 is 0.30000000000000004, not 0.3, and
 // tostring(math.huge) is "+Inf", not "inf", though string.format("%g")
 // gives "inf"), goto is a reserved word, #t of a table filled by index may
 // be its far border, and builtins do not take numeric strings for numbers.
