@@ -236,7 +236,7 @@ func (g *generation) install() {
 	L := g.L
 	g.pcall = sandbox.NewCaller(L)
 	L.G.Registry.RawSetString(generationKey, &lua.LUserData{Value: g, Metatable: lua.LNil})
-	g.hot = L.NewTable()
+	g.hot = L.CreateTable(0, 16) // room for its functions and the host helpers'
 	// Each acts for the generation whose state runs it: a reused library
 	// module holds an earlier generation's hot. A discarded generation's
 	// refuse to run (see checkAlive).

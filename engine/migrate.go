@@ -32,7 +32,7 @@ func (e *Engine) migrate(hooks *commitHooks, h *handle, prev *classVersion, chan
 		if t := olds[cv]; t != nil {
 			return t
 		}
-		t := L.NewTable()
+		t := L.CreateTable(0, 3)
 		t.RawSetString("class", cv.table)
 		t.RawSetString("version", lua.LString(cv.version.String()))
 		t.RawSetString("generation", lua.LNumber(cv.version.Generation))

@@ -305,8 +305,9 @@ func keepOnly(tb *lua.LTable, names ...string) {
 
 // lockedMetatable returns a metatable whose __index is index and whose
 // __metatable field makes getmetatable return false and setmetatable fail.
+// It has room for those two fields and a __newindex.
 func lockedMetatable(L *lua.LState, index lua.LValue) *lua.LTable {
-	mt := L.NewTable()
+	mt := L.CreateTable(0, 3)
 	if index != lua.LNil {
 		mt.RawSetString("__index", index)
 	}
@@ -349,7 +350,9 @@ func ReadOnly(L *lua.LState, name string, lib *lua.LTable) *lua.LTable {
 		L.RaiseError("cannot assign %s.%s: library tables are read-only in the sandbox", name, L.ToStringMeta(L.Get(2)))
 		return 0
 	}))
-	proxy := L.NewTable()
+	// Empty, as it stays unless extensible adds to it: NewTable's room for
+	// 32 fields and 32 slots is 3 KB a proxy, and a state has a dozen.
+	proxy := L.CreateTable(0, 0)
 	L.SetMetatable(proxy, mt)
 	dataOf(L).proxies[proxy] = lib
 	return proxy

@@ -28,13 +28,13 @@ const loadedKey = registryKey + "/loaded"
 // module that another requires back while it loads sets
 // package.loaded[...] = M first (the guard of a require cycle).
 func installPackage(L *lua.LState, libs []string) {
-	loaded := L.NewTable()
+	loaded := L.CreateTable(0, len(libs)+2)
 	L.G.Registry.RawSetString(loadedKey, loaded)
 	for _, name := range libs {
 		loaded.RawSetString(name, L.GetGlobal(name))
 	}
 	loaded.RawSetString("_G", L.G.Global)
-	pkg := L.NewTable()
+	pkg := L.CreateTable(0, 4)
 	pkg.RawSetString("config", lua.LString(packageConfig))
 	pkg.RawSetString("path", lua.LString(""))
 	pkg.RawSetString("cpath", lua.LString(""))
@@ -56,7 +56,7 @@ func Loaded(L *lua.LState) *lua.LTable {
 // tells only where a function is: nothing reaches locals, upvalues, the
 // registry, metatables or hooks.
 func installDebug(L *lua.LState, lim Limits) {
-	dbg := L.NewTable()
+	dbg := L.CreateTable(0, 2)
 	dbg.RawSetString("traceback", L.NewFunction(func(L *lua.LState) int {
 		th, base := optThread(L)
 		msg := L.Get(base)
@@ -117,7 +117,7 @@ func getInfo(L *lua.LState) int {
 		L.Push(lua.LNil)
 		return 1
 	}
-	info := L.NewTable()
+	info := L.CreateTable(0, 6)
 	source, kind := "@"+dbg.Source, "Lua"
 	switch {
 	case dbg.What == "G":
@@ -147,7 +147,7 @@ func getInfo(L *lua.LState) int {
 // instruction, far more than the memory bound.
 func installIO(L *lua.LState, maxBytes int, stdout, stderr io.Writer) {
 	file := func(name string, w io.Writer) *lua.LTable {
-		f := L.NewTable()
+		f := L.CreateTable(0, 3)
 		var self *lua.LTable
 		f.RawSetString("write", L.NewFunction(func(L *lua.LState) int {
 			if L.Get(1) != self {
@@ -161,7 +161,7 @@ func installIO(L *lua.LState, maxBytes int, stdout, stderr io.Writer) {
 		self = ReadOnly(L, "io."+name, f)
 		return self
 	}
-	lib := L.NewTable()
+	lib := L.CreateTable(0, 4)
 	out := file("stdout", stdout)
 	lib.RawSetString("stdout", out)
 	lib.RawSetString("stderr", file("stderr", stderr))
