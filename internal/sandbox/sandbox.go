@@ -153,7 +153,7 @@ type Config struct {
 const registryKey = "github.com/hotlua/hotlua/internal/sandbox"
 
 // initialRegistrySize is the value-stack size a state (and each coroutine) starts with.
-const initialRegistrySize = 1024
+const initialRegistrySize = 256
 
 // NewState returns a fresh state with the allow-listed libraries installed
 // (see the package documentation), `require` absent and `setmetatable` the
