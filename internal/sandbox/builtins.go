@@ -672,7 +672,7 @@ func installRandom(L *lua.LState, lib *lua.LTable) {
 	src := rand.NewPCG(rand.Uint64(), rand.Uint64())
 	gen := rand.New(src)
 	lib.RawSetString("randomseed", L.NewFunction(func(L *lua.LState) int {
-		src.Seed(uint64(intArg(L, 1)), 0) // truncated, as Lua 5.1's
+		src.Seed(uint64(intArg(L, 1)), 0) // truncated, as Lua 5.1's; a seed no int64 holds is an error
 		return 0
 	}))
 	lib.RawSetString("random", L.NewFunction(func(L *lua.LState) int {
@@ -689,14 +689,11 @@ func installRandom(L *lua.LState, lib *lua.LTable) {
 		if lo > hi {
 			L.ArgError(arg, "interval is empty")
 		}
-		span := uint64(hi) - uint64(lo) // the interval's size less one
-		var off uint64
-		if span < math.MaxUint64 {
-			off = gen.Uint64N(span + 1)
-		} else {
-			off = gen.Uint64()
-		}
-		L.Push(lua.LNumber(lo + int(off)))
+		// The interval's size less one: at most 2^64 - 1025, as no
+		// float64 below 2^63 is above 2^63 - 1024, so span + 1 does not
+		// wrap.
+		span := uint64(hi) - uint64(lo)
+		L.Push(lua.LNumber(lo + int(gen.Uint64N(span+1))))
 		return 1
 	}))
 }

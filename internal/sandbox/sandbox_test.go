@@ -264,14 +264,24 @@ for _ in ipairs(o) do error("ipairs of a table with __index is raw") end`, "", 0
   local a, b, c, d = math.random(), math.random(3), math.random(-2, 2), math.random(-2^62, 2^62)
   assert(a >= 0 and a < 1 and b >= 1 and b <= 3 and b % 1 == 0 and c >= -2 and c <= 2 and d >= -2^62 and d <= 2^62)
 end
-assert(math.random(5, 5) == 5 and math.random(1) == 1 and math.random(-2^63, 2^63 - 1024) % 1 == 0)`, "", 0, 0},
+assert(math.random(5, 5) == 5 and math.random(1) == 1 and math.random(1.9) == 1 and math.random(2.5, 2.9) == 2)
+for i = 1, 1000 do
+  local e = math.random(-2^63, 2^63 - 1024)
+  assert(e % 1 == 0 and e >= -2^63 and e <= 2^63 - 1024)
+end`, "", 0, 0},
+		{"math.random of a negative bound", `math.random(-3)`, "bad argument #1 to random (interval is empty)", 0, 0},
+		{"math.random of NaN", `math.random(0/0)`, "bad argument #1 to random (number has no integer representation)", 0, 0},
+		{"math.randomseed of NaN", `math.randomseed(0/0)`, "bad argument #1 to randomseed (number has no integer representation)", 0, 0},
+		{"math.randomseed of a seed no integer holds", `math.randomseed(2^70)`, "bad argument #1 to randomseed (number has no integer representation)", 0, 0},
 		{"math.random of a bound no integer holds", `math.random(1, 2^63)`, "bad argument #2 to random (number has no integer representation)", 0, 0},
 		{"math.randomseed repeats the draws", `local function draws() local t = {} for i = 1, 8 do t[i] = math.random(1e9) end return table.concat(t, " ") end
 math.randomseed(42) local a = draws()
 math.randomseed(42) local b = draws()
 math.randomseed(43) local c = draws()
 math.randomseed(42.9) local d = draws()
-assert(a == b and a ~= c and a == d, a .. " / " .. b .. " / " .. c .. " / " .. d)`, "", 0, 0},
+math.randomseed(-7) local e = draws()
+math.randomseed(-7) local f = draws()
+assert(a == b and a ~= c and a == d and e == f and e ~= a, a .. " / " .. b .. " / " .. c .. " / " .. d .. " / " .. e)`, "", 0, 0},
 		{"load with a long chunk name", `load("return 1", ("n"):rep(2^20))`, "bad argument #2 to load (chunk name too long (1048576 bytes, max 4096): pass a shorter name)", 0, 0},
 		{"loadstring with a long chunk name", `loadstring("return 1", ("n"):rep(4097))`, "chunk name too long (4097 bytes, max 4096)", 0, 0},
 		{"load with a chunk name at the limit", `local f = assert(load("error('x')", ("n"):rep(4096))) local ok, e = pcall(f) assert(e == ("n"):rep(4096) .. ":1: x", e)`, "", 0, 0},
