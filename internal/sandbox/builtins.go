@@ -689,7 +689,7 @@ func installRandom(L *lua.LState, lib *lua.LTable) {
 		if lo > hi {
 			L.ArgError(arg, "interval is empty")
 		}
-		// The interval's size less one: at most 2^64 - 1025, as no
+		// The interval's size less one: at most 2^64 - 1024, as no
 		// float64 below 2^63 is above 2^63 - 1024, so span + 1 does not
 		// wrap.
 		span := uint64(hi) - uint64(lo)
