@@ -37,7 +37,8 @@ type Limits struct {
 	// CallStackSize is the maximum depth of Lua calls. Default 200.
 	CallStackSize int
 	// RegistrySize is the maximum number of value-stack slots. The stack
-	// starts small and grows up to it. Default 65536 (1 MiB).
+	// starts small and grows up to it. Default 65536 (1 MiB). A size below
+	// 128, the least gopher-lua takes (it would make 5,120 of it), is 128.
 	RegistrySize int
 	// MaxTracebackLines is the number of frame lines a traceback of [PCall] keeps.
 	// Default 20.
@@ -106,7 +107,8 @@ const (
 	DefaultMaxConstantLookups     = 10_000_000
 )
 
-// withDefaults returns l with every zero (or negative) field set to its default.
+// withDefaults returns l with every zero (or negative) field set to its
+// default, and a RegistrySize too small for gopher-lua raised to its least.
 func (l Limits) withDefaults() Limits {
 	def := func(v *int, d int) {
 		if *v <= 0 {
@@ -116,6 +118,7 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxStringBytes, DefaultMaxStringBytes)
 	def(&l.CallStackSize, DefaultCallStackSize)
 	def(&l.RegistrySize, DefaultRegistrySize)
+	l.RegistrySize = max(l.RegistrySize, minRegistrySize)
 	def(&l.MaxTracebackLines, DefaultMaxTracebackLines)
 	def(&l.MaxPatternSteps, DefaultMaxPatternSteps)
 	def(&l.MaxMemoryBytes, DefaultMaxMemoryBytes)
@@ -151,6 +154,9 @@ type Config struct {
 
 // registryKey is where a state keeps its [stateData] in the Lua registry.
 const registryKey = "github.com/hotlua/hotlua/internal/sandbox"
+
+// minRegistrySize is the least value-stack size gopher-lua takes.
+const minRegistrySize = 128
 
 // initialRegistrySize is the value-stack size a state (and each coroutine) starts with.
 const initialRegistrySize = 256

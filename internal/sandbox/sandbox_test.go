@@ -922,3 +922,22 @@ func TestCheckProtoRefusesAnOverwrittenBlock(t *testing.T) {
 		}
 	}
 }
+
+// TestRegistrySizeBelowGopherLuasLeast checks that a value stack asked
+// smaller than gopher-lua takes is its least (128 slots), not gopher-lua's
+// default of 5,120 it would otherwise get.
+func TestRegistrySizeBelowGopherLuasLeast(t *testing.T) {
+	const unpack200 = "local t = {} for i = 1, 200 do t[i] = i end assert(select('#', unpack(t)) == 200)"
+	for _, size := range []int{1, 64, 127} {
+		L := NewState(Config{Limits: Limits{RegistrySize: size}})
+		if err := run(L, unpack200, 30*time.Second); err == nil || !strings.Contains(err.Error(), "too many results to unpack") {
+			t.Errorf("RegistrySize %d: unpacking 200 values: error %v, want too many results to unpack", size, err)
+		}
+		L.Close()
+	}
+	L := NewState(Config{Limits: Limits{RegistrySize: 256}})
+	defer L.Close()
+	if err := run(L, unpack200, 30*time.Second); err != nil {
+		t.Errorf("RegistrySize 256: unpacking 200 values: %v", err)
+	}
+}
