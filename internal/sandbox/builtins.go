@@ -709,5 +709,15 @@ func intArg(L *lua.LState, n int) int {
 	return int(v)
 }
 
-// passThrough is an error handler returning the error value unchanged.
-func passThrough(L *lua.LState) int { return 1 }
+// passThrough is an error handler returning the error value unchanged,
+// but for the registry overflow gopher-lua fails to raise (see
+// overflowInCall), which it names. It replaces the value in place: the
+// value stack may be full.
+func passThrough(L *lua.LState) int {
+	if s, ok := L.Get(1).(lua.LString); ok {
+		if msg, ok := overflowInCall(L, string(s), 1); ok {
+			L.Replace(1, msg)
+		}
+	}
+	return 1
+}

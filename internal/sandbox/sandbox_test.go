@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -919,6 +920,37 @@ func TestCheckProtoRefusesAnOverwrittenBlock(t *testing.T) {
 			t.Errorf("%s: %v; want it refused at line 2", tc.name, err)
 		case !tc.refused && err != nil:
 			t.Errorf("%s: %v; want it accepted", tc.name, err)
+		}
+	}
+}
+
+// TestValueStackOverflowInACallNamesTheScript fills the value stack with
+// the arguments a vararg function passes on, in a tail call and in a plain
+// one, for 1 to 24 arguments per call (where the stack runs out moves with
+// that count: into a call's frame setup for some of them, where gopher-lua
+// panicked naming the place). Each must fail with "registry overflow" at
+// the script's line, at the top level and caught by pcall and xpcall.
+func TestValueStackOverflowInACallNamesTheScript(t *testing.T) {
+	const want = "<string>:1: registry overflow"
+	for _, call := range []string{"return f(n - 1, %s, ...)", "return 0 + f(n - 1, %s, ...)"} {
+		for k := 1; k <= 24; k++ {
+			args := make([]string, k)
+			for i := range args {
+				args[i] = strconv.Itoa(i)
+			}
+			f := "local function f(n, ...) if n == 0 then return select('#', ...) end " + fmt.Sprintf(call, strings.Join(args, ", ")) + " end "
+			for _, run := range []string{
+				"f(1e6)",
+				"local ok, e = pcall(f, 1e6) error(e, 0)",
+				"local ok, e = xpcall(function() f(1e6) end, function(e) return e end) error(e, 0)",
+			} {
+				L := NewState(Config{Limits: Limits{RegistrySize: 2048}})
+				err := runWith(L, nil, f+run, 30*time.Second)
+				if err == nil || !strings.HasPrefix(err.Error(), want) {
+					t.Errorf("%s with %d arguments, %s: error %.200v, want %q", call, k, run, err, want)
+				}
+				L.Close()
+			}
 		}
 	}
 }

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"fmt"
 	"reflect"
+	"runtime"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -81,7 +82,35 @@ func (d *stateData) recoverPanic(L *lua.LState) {
 	if aerr, ok := r.(*lua.ApiError); ok {
 		panic(aerr)
 	}
+	if _, ok := r.(runtime.Error); ok {
+		if msg, ok := overflowInCall(L, fmt.Sprint(r), 0); ok {
+			panic(&lua.ApiError{Type: lua.ApiErrorRun, Object: msg, StackTrace: d.traceback(L)})
+		}
+	}
 	panic(&lua.ApiError{Type: lua.ApiErrorPanic, Object: lua.LString(fmt.Sprint(r)), StackTrace: d.traceback(L)})
+}
+
+// overflowInCall returns the error gopher-lua (v1.1.2) fails to raise when
+// a call fills the value stack while it sets up the frame of a vararg Lua
+// function (many arguments passed on in a tail call, most often): it
+// raises "registry overflow" with the new frame current, which has run no
+// instruction yet, and naming where that frame is panics with the Go
+// runtime error "index out of range [-1]". msg is the error as recovered;
+// level is the frame that was current. ok is false for any other error.
+// The frame has no current line: the error names the line the function is
+// defined on (the first line for a main chunk).
+func overflowInCall(L *lua.LState, msg string, level int) (lua.LString, bool) {
+	if msg != "runtime error: index out of range [-1]" {
+		return "", false
+	}
+	dbg, ok := L.GetStack(level)
+	if !ok {
+		return "", false
+	}
+	if _, err := L.GetInfo("Sl", dbg, lua.LNil); err != nil || dbg.What == "G" || dbg.CurrentLine > 0 {
+		return "", false
+	}
+	return lua.LString(fmt.Sprintf("%s:%d: registry overflow", dbg.Source, max(dbg.LineDefined, 1))), true
 }
 
 func (d *stateData) traceback(L *lua.LState) string {
