@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -23,8 +24,9 @@ var checkCommand = &command{
 	details: `Check compiles every .lua file under each directory PATH, runs them all in a
 fresh state and runs the checks they register with hot.check, as a reload
 would; nothing else runs. A PATH that is a file is checked within its script
-root, the highest directory above it whose every level holds .lua files (so
-that it may require its neighbours), and only its own problems are printed.
+root (so that it may require its neighbours), and only its own problems are
+printed: the directory above it from which the modules it requires by name
+are found, else the highest one whose every level holds .lua files.
 Each problem is printed on its own line as path:line:col: message, with the
 path relative to the directory, and check exits 1 if there is any; otherwise
 it prints "ok: N scripts, M classes" for each PATH, and fails when a PATH
@@ -66,7 +68,7 @@ func checkPath(ctx context.Context, w io.Writer, path string, named bool) error 
 		if filepath.Ext(path) != ".lua" {
 			return fmt.Errorf("%s: not a .lua file", path)
 		}
-		dir = scriptRoot(filepath.Dir(path))
+		dir = scriptRoot(path)
 		if only, err = filepath.Rel(dir, path); err != nil {
 			return err
 		}
@@ -106,10 +108,65 @@ func checkPath(ctx context.Context, w io.Writer, path string, named bool) error 
 	return nil
 }
 
-// scriptRoot returns the highest directory, dir or above, such that it and
-// every directory between it and dir hold .lua files: the likely root of a
-// script in dir.
-func scriptRoot(dir string) string {
+// scriptRoot returns the likely script root of the script file path: of
+// its directory and the directories above it, the one from which most of
+// the modules the script requires by a literal name are files of the root
+// (require("units.walker") from scripts/units/runner.lua: scripts). When
+// that does not single one out (no such require, or a tie), it is the
+// highest directory such that it and every directory between it and the
+// script's hold .lua files, if among the best; else the lowest of those.
+func scriptRoot(path string) string {
+	src, _ := os.ReadFile(path)
+	var required []string
+	for _, m := range requireCall.FindAllSubmatch(src, -1) {
+		required = append(required, string(m[1]))
+	}
+	var best []string
+	most := -1
+	for dir := filepath.Dir(path); ; {
+		n := 0
+		for _, mod := range required {
+			if moduleFileIn(dir, mod) {
+				n++
+			}
+		}
+		if n > most {
+			best, most = nil, n
+		}
+		if n == most {
+			best = append(best, dir)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	if luaLevels := luaLevelsRoot(filepath.Dir(path)); slices.Contains(best, luaLevels) {
+		return luaLevels
+	}
+	return best[0]
+}
+
+// requireCall matches a call of require with a literal module name, its
+// first submatch.
+var requireCall = regexp.MustCompile(`\brequire\s*\(?\s*["']([\w.]+)["']`)
+
+// moduleFileIn reports whether the module mod is a file of the script root
+// root, as the engine resolves it: a/b is a/b.lua or a/b/init.lua.
+func moduleFileIn(root, mod string) bool {
+	base := filepath.Join(root, filepath.FromSlash(strings.ReplaceAll(mod, ".", "/")))
+	for _, p := range []string{base + ".lua", filepath.Join(base, "init.lua")} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			return true
+		}
+	}
+	return false
+}
+
+// luaLevelsRoot returns the highest directory, dir or above, such that it
+// and every directory between it and dir hold .lua files.
+func luaLevelsRoot(dir string) string {
 	for {
 		parent := filepath.Dir(dir)
 		if parent == dir {

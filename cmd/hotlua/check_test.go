@@ -22,6 +22,10 @@ func TestCheck(t *testing.T) {
 		{"testdata/badcheck", 1, "game/rules.lua:4: check failed: game.rules: speed must be positive\n"},
 		{"testdata/good/shapes/square.lua", 0, "ok: testdata/good/shapes/square.lua\n"},
 		{"testdata/bad/broken.lua", 1, "broken.lua:6:1: syntax error near 'end'\n"},
+		// The root of a file is where the modules it requires are, though
+		// it holds no .lua file of its own.
+		{"testdata/nested/units/runner.lua", 0, "ok: testdata/nested/units/runner.lua\n"},
+		{"testdata/nested/units/broken.lua", 1, "units/broken.lua:2: attempt to index a non-table object(nil) with key 'max'\n"},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {
 			code, stdout, stderr := call(t, "check", tc.dir)

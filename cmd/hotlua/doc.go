@@ -40,8 +40,9 @@
 // Check compiles and loads every script under each directory PATH in a fresh
 // state and runs the checks the scripts register with hot.check, as a reload
 // would, for editors and CI. A PATH that is a file is checked within its
-// script root (the highest directory above it whose every level holds .lua
-// files) and only its problems are printed. It prints each problem on its own
+// script root (the directory above it from which the modules it requires by
+// name are found, else the highest one whose every level holds .lua files)
+// and only its problems are printed. It prints each problem on its own
 // line of stdout as path:line:col: message, with the path relative to the
 // root, or "ok: N scripts, M classes"; a directory without scripts is an
 // error. Every problem found is printed, not only the first: each refused

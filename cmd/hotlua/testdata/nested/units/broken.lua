@@ -1,0 +1,2 @@
+local Walker = require "units.walker"
+local speed = Walker.speed.max
