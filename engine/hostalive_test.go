@@ -35,8 +35,9 @@ func TestHostSurvivesBadInput(t *testing.T) {
 		{"gmatch of position captures", `for a in ("x"):gmatch(self.p) do end`, `self.p = ("()"):rep(1e6)`, "too many captures"},
 		{"deeply nested result", `return self.deep`, deep, "nest deeper"},
 		{"deeply nested error value", `error(self.deep)`, deep, "table"},
-		{"coroutines nested without end", `local function f(n) return coroutine.wrap(function() return f(n + 1) end)() end return f(1)`, "", "exceeded"},
-		{"coroutines nested under pcall", `local function f(n) return select(2, pcall(coroutine.wrap(function() return f(n + 1) end))) end return f(1)`, "", "exceeded"},
+		{"coroutines nested without end", `local function f(n) return coroutine.wrap(function() return f(n + 1) end)() end return f(1)`, "", "C stack overflow"},
+		{"coroutines nested under pcall", `local function f(n) return select(2, pcall(coroutine.wrap(function() return f(n + 1) end))) end return f(1)`, "", "C stack overflow"},
+		{"coroutine resuming its resumer", `local a a = coroutine.create(function() local b = coroutine.create(function() return coroutine.resume(a) end) return select(3, coroutine.resume(b)) end) return select(2, coroutine.resume(a))`, "", "cannot resume non-suspended coroutine"},
 		{"sort of 2 million numbers", `table.sort(self.t)`, `self.t = {} for i = 1, 2e6 do self.t[i] = (i * 7919) % 2e6 end`, "deadline exceeded"},
 		{"sort with a comparator", `table.sort(self.t, function(a, b) return a > b end)`, `self.t = {} for i = 1, 2e6 do self.t[i] = (i * 7919) % 2e6 end`, "deadline exceeded"},
 	} {

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -450,10 +451,10 @@ func installCoroutineLib(L *lua.LState, lib *lua.LTable) {
 	resumeWrapped := func(L *lua.LState) int {
 		th := L.ToThread(lua.UpvalueIndex(1))
 		L.Insert(th, 1)
-		return resumeThread(L, th, resume)
+		return resumeThread(L, th, true, resume)
 	}
 	lib.RawSetString("resume", L.NewFunction(func(L *lua.LState) int {
-		return resumeThread(L, L.CheckThread(1), resume)
+		return resumeThread(L, L.CheckThread(1), false, resume)
 	}))
 	lib.RawSetString("wrap", L.NewFunction(func(L *lua.LState) int {
 		luaBody(L)
@@ -567,11 +568,38 @@ func frameKindOf(pc uintptr) frameKind {
 // coroutine.running and coroutine.status were wrong, and a later call ran
 // the body's failed frames again (or, resuming the caller from itself, hit
 // a Go "index out of range").
-func resumeThread(L, th *lua.LState, resume lua.LGFunction) int {
+//
+// It also refuses what gopher-lua runs: resuming a coroutine that is
+// resuming another (Lua's "normal" coroutine, which nested the Go stack
+// once more at each turn of a cycle, until Go's fatal stack overflow ended
+// the process), and resumes nested deeper than maxResumeDepth (a failed
+// chain of wrapped coroutines unwinds in time quadratic in its depth, with
+// no deadline check). A wrapped coroutine's function (wrapped) raises the
+// error; resume returns false and it.
+func resumeThread(L, th *lua.LState, wrapped bool, resume lua.LGFunction) int {
 	inheritContext(L, th)
 	if L.G.CurrentThread == th || th.Dead {
 		return resume(L) // refused at once
 	}
+	// Each thread of a chain of resumes is in its own state's resuming.
+	chain := dataOf(th).resuming
+	depth := dataOf(L).resuming[L] + 1
+	msg := ""
+	switch {
+	case chain[th] > 0:
+		msg = "cannot resume non-suspended coroutine"
+	case depth > maxResumeDepth:
+		msg = fmt.Sprintf("C stack overflow (more than %d nested coroutine resumes)", maxResumeDepth)
+	}
+	if msg != "" {
+		if wrapped {
+			L.RaiseError("%s", msg)
+		}
+		L.Push(lua.LFalse)
+		L.Push(lua.LString(msg))
+		return 2
+	}
+	chain[th] = depth
 	foreign := th.G != L.G
 	prev := th.G.CurrentThread
 	if foreign {
@@ -579,6 +607,7 @@ func resumeThread(L, th *lua.LState, resume lua.LGFunction) int {
 	}
 	done := false
 	defer func() {
+		delete(chain, th)
 		L.G.CurrentThread = L
 		if foreign {
 			th.G.CurrentThread = prev
@@ -591,6 +620,10 @@ func resumeThread(L, th *lua.LState, resume lua.LGFunction) int {
 	done = true
 	return n
 }
+
+// maxResumeDepth is how deep coroutine resumes may nest: Lua 5.1's bound
+// on nested C calls, which each resume is.
+const maxResumeDepth = 200
 
 // inheritContext gives th the context of L, or none when L has none.
 func inheritContext(L, th *lua.LState) {

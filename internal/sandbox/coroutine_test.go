@@ -163,3 +163,53 @@ assert(coroutine.running() == nil)`
 		t.Error(err)
 	}
 }
+
+// TestResumingARunningChainIsRefused resumes a coroutine that is resuming
+// another (Lua's "normal" status), which gopher-lua allows: each such
+// resume nested the Go stack once more, until Go's fatal stack overflow
+// ended the process. And it nests resumes deeper than Lua's 200 nested C
+// calls, which gopher-lua does not bound (the unwinding of a failed chain
+// of wrapped coroutines took seconds past any deadline). Both are refused
+// with Lua's errors, by resume and by a wrapped coroutine's function.
+func TestResumingARunningChainIsRefused(t *testing.T) {
+	for name, code := range map[string]string{
+		"resume a resumer": `local a
+a = coroutine.create(function()
+  local b = coroutine.create(function() return coroutine.resume(a) end)
+  return coroutine.resume(b)
+end)
+local ok, okB, okA, msg = coroutine.resume(a)
+assert(ok and okB and not okA and msg == "cannot resume non-suspended coroutine", tostring(msg))
+assert(coroutine.status(a) == "dead")`,
+		"call a wrapped resumer": `local a
+a = coroutine.wrap(function()
+  local b = coroutine.wrap(function() return a() end)
+  return b()
+end)
+local ok, msg = pcall(a)
+assert(not ok and msg:find("cannot resume non-suspended coroutine", 1, true), tostring(msg))`,
+		"wraps nested too deep": `local depth = 0
+local function f() depth = depth + 1 return coroutine.wrap(f)() end
+local ok, msg = pcall(f)
+assert(not ok and msg:find("C stack overflow", 1, true), tostring(msg))
+assert(depth == 201, depth)`,
+		"resumes nested too deep": `local depth = 0
+local function g()
+  depth = depth + 1
+  local ok, msg = coroutine.resume(coroutine.create(g))
+  if not ok then error(msg, 0) end
+  return msg
+end
+local ok, msg = pcall(g)
+assert(not ok and msg:find("C stack overflow", 1, true), tostring(msg))
+assert(depth == 201, depth)`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			L := NewState(Config{Limits: testLimits})
+			defer L.Close()
+			if err := run(L, code, 30*time.Second); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}

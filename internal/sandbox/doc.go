@@ -61,7 +61,12 @@
 //     yield itself is a small Lua function around the Go one, which it
 //     never tail-calls: gopher-lua loses a coroutine's last frame when a
 //     yielding Go function is tail-called from it, so a body ending in
-//     `return coroutine.yield(x)` failed at its next resume.
+//     `return coroutine.yield(x)` failed at its next resume. resume (and
+//     a wrapped coroutine's function) refuses, as Lua 5.1 does, a
+//     coroutine that is resuming another ("cannot resume non-suspended
+//     coroutine": gopher-lua ran it, nesting the Go stack at each turn of
+//     the cycle until Go's fatal stack overflow ended the process) and
+//     resumes nested more than 200 deep ("C stack overflow").
 //   - os: time, clock, date (format length capped) and difftime only; they
 //     read the clock.
 //   - package: config (Lua 5.1's "/\n;\n?\n!\n-\n"), path and cpath

@@ -262,11 +262,15 @@ type stateData struct {
 	// to: rawset refuses the proxies, and next, pairs and ipairs see
 	// through them (see installIteration).
 	proxies map[*lua.LTable]*lua.LTable
+	// resuming holds, for each coroutine of the state in a chain of
+	// resumes (running, or resuming another), how deep in the chain it
+	// is (see resumeThread).
+	resuming map[*lua.LState]int
 }
 
 // newStateData stores and returns the data of a state with limits lim.
 func newStateData(L *lua.LState, lim Limits) *stateData {
-	d := &stateData{lim: lim, proxies: make(map[*lua.LTable]*lua.LTable)}
+	d := &stateData{lim: lim, proxies: make(map[*lua.LTable]*lua.LTable), resuming: make(map[*lua.LState]int)}
 	raise := d.raise
 	d.call = L.NewFunction(func(L *lua.LState) int {
 		defer d.recoverPanic(L)
