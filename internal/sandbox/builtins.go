@@ -614,11 +614,28 @@ func resumeThread(L, th *lua.LState, wrapped bool, resume lua.LGFunction) int {
 		}
 		if !done {
 			th.Dead = true // a wrapped coroutine's error, which unwinds L
+			if r := recover(); r != nil {
+				panic(namedAtCaller(th, r))
+			}
 		}
 	}()
 	n := resume(L)
 	done = true
 	return n
+}
+
+// namedAtCaller returns r, what a wrapped coroutine th raised in its
+// resumer, with the position of a Lua error raised in a builtin replaced
+// by its caller's in th (see atCaller): th's frames are still there.
+func namedAtCaller(th *lua.LState, r any) any {
+	if aerr, ok := r.(*lua.ApiError); ok {
+		if s, ok := aerr.Object.(lua.LString); ok {
+			if msg, ok := atCaller(th, string(s), 0); ok {
+				aerr.Object = msg
+			}
+		}
+	}
+	return r
 }
 
 // maxResumeDepth is how deep coroutine resumes may nest: Lua 5.1's bound
@@ -744,11 +761,14 @@ func intArg(L *lua.LState, n int) int {
 
 // passThrough is an error handler returning the error value unchanged,
 // but for the registry overflow gopher-lua fails to raise (see
-// overflowInCall), which it names. It replaces the value in place: the
-// value stack may be full.
+// overflowInCall), which it names, and an error raised in a builtin
+// written in Lua, which it names at the builtin's caller (see atCaller).
+// It replaces the value in place: the value stack may be full.
 func passThrough(L *lua.LState) int {
 	if s, ok := L.Get(1).(lua.LString); ok {
 		if msg, ok := overflowInCall(L, string(s), 1); ok {
+			L.Replace(1, msg)
+		} else if msg, ok := atCaller(L, string(s), 1); ok {
 			L.Replace(1, msg)
 		}
 	}

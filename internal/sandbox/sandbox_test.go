@@ -134,6 +134,18 @@ ok, e = pcall(function() return ("x"):rep(1e5):byte(1, -1) end) assert(not ok an
 		{"unpack past the rest of the stack under pcall", `local t = {} for i = 1, 40000 do t[i] = i end
 local ok, e = pcall(function(...) return unpack(t) end, unpack(t)) assert(not ok and e:find("too many results to unpack"), e)
 assert(select("#", unpack(t)) == 40000 and select("#", ("x"):rep(40000):byte(1, -1)) == 40000) error("ok")`, "ok", 0, 0},
+		{"yield of more values than the stack holds", "local t = {} for i = 1, 40000 do t[i] = i end\nlocal co = coroutine.wrap(function() coroutine.yield(unpack(t)) end)\nco()",
+			"<string>:2: registry overflow", 0, 0},
+		{"yield of more values than the stack holds, caught", "local t = {} for i = 1, 40000 do t[i] = i end\nlocal co = coroutine.wrap(function() coroutine.yield(unpack(t)) end)\nlocal ok, e = pcall(co) error(e, 0)",
+			"<string>:2: registry overflow", 0, 0},
+		{"yield of more values than the stack holds, in pcall", "local t = {} for i = 1, 40000 do t[i] = i end\nlocal ok, e = coroutine.wrap(function() return pcall(coroutine.yield, unpack(t)) end)()\nerror(e, 0)",
+			"<string>:2: registry overflow", 0, 0},
+		{"traceback of a coroutine ends with its body", `local co = coroutine.create(function()
+  coroutine.yield()
+end)
+coroutine.resume(co)
+local tb = debug.traceback(co)
+assert(tb:find("<string>:2: in function <<string>:1>$"), tb) error("ok")`, "ok", 0, 0},
 		{"garbage-heavy loop is not stopped", "local n = 0\nfor i = 1, 3e5 do local s = (\"x\"):rep(100) .. i n = n + #s end", "", time.Minute, 0},
 		{"huge array index is stored in the hash part", "local t = {}\nt[6e7] = 1\nt[2^40] = 2\nassert(t[6e7] + t[2^40] == 3)", "", 0, 0},
 		{"array fill loop", "local t = {}\nfor i = 1, 1e9 do t[i] = i end", "sandbox: memory limit exceeded", 10 * time.Second, 0},

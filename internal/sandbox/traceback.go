@@ -68,7 +68,56 @@ func pcall(L *lua.LState, d *stateData, nargs, nret int) error {
 // with the error on top of the stack and a bounded traceback, which
 // L.PCall keeps instead of making its own (one line per tail call).
 func (d *stateData) raise(L *lua.LState) {
-	panic(&lua.ApiError{Type: lua.ApiErrorRun, Object: L.Get(-1), StackTrace: d.traceback(L)})
+	obj := L.Get(-1)
+	if s, ok := obj.(lua.LString); ok {
+		if msg, ok := atCaller(L, string(s), 0); ok {
+			obj = msg
+		}
+	}
+	panic(&lua.ApiError{Type: lua.ApiErrorRun, Object: obj, StackTrace: d.traceback(L)})
+}
+
+// atCaller returns msg, an error that a builtin written in Lua (see
+// [CompileBuiltin]) raised at the given level, such as a full value stack
+// in coroutine.yield ("coroutine.yield:1: registry overflow"), with the
+// position of the nearest frame below that is a script's, as Lua names an
+// error in a C function at its caller. ok is false when no builtin raised
+// msg there, or no script's frame is below it.
+func atCaller(L *lua.LState, msg string, level int) (lua.LString, bool) {
+	dbg, fn, ok := frameAt(L, level)
+	if !ok {
+		return "", false
+	}
+	if _, builtin := Builtin(fn); !builtin {
+		return "", false
+	}
+	rest, found := strings.CutPrefix(msg, fmt.Sprintf("%s:%d: ", dbg.Source, dbg.CurrentLine))
+	if !found {
+		return "", false
+	}
+	for range 2 * dataOf(L).lim.CallStackSize {
+		level++
+		dbg, fn, ok := frameAt(L, level)
+		if !ok {
+			break
+		}
+		if _, builtin := Builtin(fn); !builtin && !fn.IsG && dbg.CurrentLine > 0 {
+			return lua.LString(fmt.Sprintf("%s:%d: %s", dbg.Source, dbg.CurrentLine, rest)), true
+		}
+	}
+	return "", false
+}
+
+// frameAt returns the frame of L at level, with its source and current
+// line, and its function.
+func frameAt(L *lua.LState, level int) (*lua.Debug, *lua.LFunction, bool) {
+	dbg, ok := L.GetStack(level)
+	if !ok {
+		return nil, nil, false
+	}
+	v, err := L.GetInfo("Slf", dbg, lua.LNil)
+	fn, isFunction := v.(*lua.LFunction)
+	return dbg, fn, err == nil && isFunction
 }
 
 // recoverPanic, deferred by the trampoline, gives a Go panic (not a Lua
@@ -121,14 +170,19 @@ func (d *stateData) traceback(L *lua.LState) string {
 // lines. It visits at most maxFrames frames.
 func traceback(L *lua.LState, level, maxLines, maxFrames int) string {
 	var lines []string
+	lastIsGo, bottom := false, false
 	for range maxFrames {
 		dbg, ok := L.GetStack(level)
 		if !ok {
+			bottom = true
 			break
 		}
-		if _, err := L.GetInfo("Snl", dbg, lua.LNil); err != nil {
+		v, err := L.GetInfo("Snlf", dbg, lua.LNil)
+		if err != nil {
 			break
 		}
+		fn, _ := v.(*lua.LFunction)
+		lastIsGo = fn != nil && fn.IsG
 		where := dbg.Source + ":"
 		switch {
 		case dbg.What == "G":
@@ -140,7 +194,7 @@ func traceback(L *lua.LState, level, maxLines, maxFrames int) string {
 		switch {
 		case dbg.What != "G" && dbg.LineDefined == 0:
 			name = "in main chunk"
-		case dbg.Name == "":
+		case dbg.Name == "" || dbg.What == "main": // a coroutine's body (gopher-lua names it "main chunk")
 			name = fmt.Sprintf("in function <%s:%d>", dbg.Source, dbg.LineDefined)
 		case dbg.Name[0] != '<' && dbg.Name[0] != '(':
 			name = "in function '" + dbg.Name + "'"
@@ -152,8 +206,9 @@ func traceback(L *lua.LState, level, maxLines, maxFrames int) string {
 		}
 		level += 1 + tail
 	}
-	if len(lines) > 0 {
-		lines = lines[:len(lines)-1] // the bottom frame is PCall's own
+	if bottom && lastIsGo {
+		// The bottom frame is PCall's trampoline (a coroutine's is its body).
+		lines = lines[:len(lines)-1]
 	}
 	if len(lines) > maxLines {
 		head := maxLines / 2
