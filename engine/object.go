@@ -25,10 +25,14 @@ type Object struct {
 // New makes an object of the class called name with the class's own
 // constructor convention: a class that can be called (its metatable has
 // __call, as the classes of classic, middleclass, 30log, hump and
-// Penlight do) is called with args and must return an object; otherwise
-// New makes an empty table of the class and calls init(self, args...) when
-// the class has an init method. To call another constructor function, use
-// [Class.Call].
+// Penlight do) is called with args and must return an object; a class with
+// no init method but a new function (of its own, or of a base class: the
+// constructor of a Programming in Lua class, Account:new(o), or a factory,
+// M.new(x) returning setmetatable(o, {__index = M})) has new called with
+// args, as a method when its first parameter is self, and must return an
+// object; otherwise New makes an empty table of the class and calls
+// init(self, args...) when the class has one. To call another constructor
+// function, use [Class.Call].
 func (e *Engine) New(ctx context.Context, name string, args ...any) (*Object, error) {
 	if err := e.lk.lock(ctx); err != nil {
 		return nil, err
@@ -40,25 +44,38 @@ func (e *Engine) New(ctx context.Context, name string, args ...any) (*Object, er
 	}
 	if mt, ok := cv.owner.Metatable.(*lua.LTable); ok {
 		if ctor, ok := mt.RawGetString("__call").(*lua.LFunction); ok {
-			v, err := e.run(ctx, ctor, cv.owner, true, name, "__call", args)
-			if err != nil {
-				return nil, err
-			}
-			obj, ok := v.Object()
-			if !ok {
-				return nil, fmt.Errorf("engine: %s(...) returned a %s, not an object", name, v.lv.Type())
-			}
-			return obj, nil
+			return e.construct(ctx, ctor, cv, true, "__call", args)
+		}
+	}
+	init, hasInit := lookup(cv.table, "init").(*lua.LFunction)
+	if !hasInit {
+		if ctor, ok := lookup(cv.owner, "new").(*lua.LFunction); ok {
+			return e.construct(ctx, ctor, cv, ctor.Proto != nil && isMethod(ctor.Proto), "new", args)
 		}
 	}
 	t := newObjectTable()
 	e.attach(t, cv)
-	if init, ok := lookup(t, "init").(*lua.LFunction); ok {
+	if hasInit {
 		if _, err := e.run(ctx, init, t, true, name, "init", args); err != nil {
 			return nil, err
 		}
 	}
 	return &Object{e: e, t: t}, nil
+}
+
+// construct calls ctor, the constructor called method of cv's class (as
+// a method of the class when self is set), for New, and returns the object
+// it makes. Called with the engine's lock (e.lk) held.
+func (e *Engine) construct(ctx context.Context, ctor *lua.LFunction, cv *classVersion, self bool, method string, args []any) (*Object, error) {
+	v, err := e.run(ctx, ctor, cv.owner, self, cv.name, method, args)
+	if err != nil {
+		return nil, err
+	}
+	obj, ok := v.Object()
+	if !ok {
+		return nil, fmt.Errorf("engine: %s.%s returned a %s, not an object", cv.name, method, v.lv.Type())
+	}
+	return obj, nil
 }
 
 // objectFields is how many fields the table of an object that the engine
@@ -102,7 +119,7 @@ func (e *Engine) call(ctx context.Context, recv *lua.LTable, self bool, class, n
 	}
 	fn, ok := lookup(recv, name).(*lua.LFunction)
 	if !ok {
-		return Value{}, fmt.Errorf("%w: %s.%s", ErrNoMethod, className(recv, class), name)
+		return Value{}, fmt.Errorf("%w: %s.%s", ErrNoMethod, e.className(recv, class), name)
 	}
 	return e.run(ctx, fn, recv, self, class, name, args)
 }
@@ -135,7 +152,7 @@ func (e *Engine) run(ctx context.Context, fn *lua.LFunction, recv *lua.LTable, s
 	for _, a := range args {
 		var lv lua.LValue
 		if lv, err = e.toLua(L, a); err != nil {
-			err = fmt.Errorf("engine: %s.%s: %w", className(recv, class), name, err)
+			err = fmt.Errorf("engine: %s.%s: %w", e.className(recv, class), name, err)
 			break
 		}
 		L.Push(lv)
@@ -147,12 +164,12 @@ func (e *Engine) run(ctx context.Context, fn *lua.LFunction, recv *lua.LTable, s
 		// at a deadline.
 		if err = e.gen.pcall.PCallPushed(L, n, 1); err == nil {
 			if len(e.strikes) > 0 {
-				delete(e.strikes, methodKey{className(recv, class), name})
+				delete(e.strikes, methodKey{e.className(recv, class), name})
 			}
 			v, err = e.value(L.Get(-1))
 		} else {
 			se := scriptError(err, e.gen.num)
-			se.Class, se.Method = className(recv, class), name
+			se.Class, se.Method = e.className(recv, class), name
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				e.strike(methodKey{se.Class, name})
 			}
@@ -183,11 +200,11 @@ func (e *Engine) quarantined(recv *lua.LTable, class, name string) bool {
 //
 //go:noinline
 func (e *Engine) struckOut(recv *lua.LTable, class, name string) bool {
-	return e.opts.QuarantineAfter > 0 && e.strikes[methodKey{className(recv, class), name}] >= e.opts.QuarantineAfter
+	return e.opts.QuarantineAfter > 0 && e.strikes[methodKey{e.className(recv, class), name}] >= e.opts.QuarantineAfter
 }
 
 func (e *Engine) quarantineError(recv *lua.LTable, class, name string) error {
-	return &ScriptError{Class: className(recv, class), Method: name, Message: ErrQuarantined.Error(), Generation: e.gen.num, Err: ErrQuarantined}
+	return &ScriptError{Class: e.className(recv, class), Method: name, Message: ErrQuarantined.Error(), Generation: e.gen.num, Err: ErrQuarantined}
 }
 
 // methodKey names a method of a class, for quarantine.
@@ -272,7 +289,7 @@ func (e *Engine) CallEach(ctx context.Context, objs []*Object, method string, ar
 	}
 	if err != nil {
 		se := scriptError(err, e.gen.num)
-		se.Class, se.Method = className(objs[current].t, ""), method
+		se.Class, se.Method = e.className(objs[current].t, ""), method
 		se.Message = fmt.Sprintf("%s (object %d of the batch)", se.Message, current)
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			e.strike(methodKey{se.Class, method})
@@ -317,7 +334,7 @@ func (e *Engine) batchRuns(objs []*Object, method string) ([]batchRun, error) {
 			if _, absent := v.(*lua.LNilType); !absent || runFn == nil || mt != runMeta {
 				var ok bool
 				if fn, ok = lookup(o.t, method).(*lua.LFunction); !ok {
-					return nil, fmt.Errorf("%w: %s.%s (object %d)", ErrNoMethod, className(o.t, ""), method, i)
+					return nil, fmt.Errorf("%w: %s.%s (object %d)", ErrNoMethod, e.className(o.t, ""), method, i)
 				}
 				if e.quarantined(o.t, "", method) {
 					return nil, e.quarantineError(o.t, "", method)
@@ -371,14 +388,39 @@ func lookupVia(t *lua.LTable, key string, via func(*lua.LTable) *lua.LTable) lua
 	return lua.LNil
 }
 
-func className(t *lua.LTable, known string) string {
+// className returns known, else the name of the class of the object t, or
+// "?". Called with the engine's lock (e.lk) held.
+func (e *Engine) className(t *lua.LTable, known string) string {
 	if known != "" {
 		return known
 	}
 	if h := handleOf(t); h != nil {
 		return h.name
 	}
+	if cv := e.factoryClass(t); cv != nil {
+		return cv.name
+	}
 	return "?"
+}
+
+// factoryClass returns the class of t when t is an object a factory of
+// that class made (see constructs): its metatable, which is not the class,
+// indexes the class's stable table (setmetatable(o, {__index = M})). Such
+// objects are not adopted; they follow reloads through that table. It is
+// nil for any other table. Called with the engine's lock (e.lk) held.
+func (e *Engine) factoryClass(t *lua.LTable) *classVersion {
+	mt, ok := t.Metatable.(*lua.LTable)
+	if !ok || e.gen == nil || e.gen.classes[t] != nil {
+		return nil
+	}
+	index, ok := mt.RawGetString("__index").(*lua.LTable)
+	if !ok || index == mt {
+		return nil
+	}
+	if cv := e.gen.classes[index]; cv != nil && cv.table == index && !cv.selfIndexed && index.RawGetString("__index") == lua.LNil {
+		return cv
+	}
+	return nil
 }
 
 // toLua converts a Go value for use in L. Called with the engine's lock (e.lk) held.
@@ -413,8 +455,8 @@ func (e *Engine) toLua(L *lua.LState, v any) (lua.LValue, error) {
 // fromLua converts a Lua value to Go: an instance becomes an *Object.
 // Called with the engine's lock (e.lk) held.
 func (e *Engine) fromLua(v lua.LValue) (any, error) {
-	if h := handleOf(v); h != nil {
-		return &Object{e: e, t: v.(*lua.LTable)}, nil
+	if t, ok := v.(*lua.LTable); ok && (handleOf(t) != nil || e.factoryClass(t) != nil) {
+		return &Object{e: e, t: t}, nil
 	}
 	return e.bind.FromLua(v)
 }
@@ -449,11 +491,13 @@ func (o *Object) Set(field string, v any) error {
 func (o *Object) Class() *Class {
 	o.e.lockBackground()
 	defer o.e.lk.unlock()
-	h := handleOf(o.t)
-	if h == nil {
-		return nil
+	if h := handleOf(o.t); h != nil {
+		return &Class{e: o.e, cv: h.cur}
 	}
-	return &Class{e: o.e, cv: h.cur}
+	if cv := o.e.factoryClass(o.t); cv != nil {
+		return &Class{e: o.e, cv: cv}
+	}
+	return nil
 }
 
 // Version returns the version of the code the object runs now.
@@ -493,10 +537,11 @@ func (o *Object) Table() *lua.LTable { return o.t }
 // Object wraps an instance table met inside [Engine.Do]; ok is false for a
 // value that is not an instance of a class.
 func (e *Engine) Object(v lua.LValue) (obj *Object, ok bool) {
-	if handleOf(v) == nil {
+	t, isTable := v.(*lua.LTable)
+	if !isTable || handleOf(t) == nil && e.factoryClass(t) == nil {
 		return nil, false
 	}
-	return &Object{e: e, t: v.(*lua.LTable)}, true
+	return &Object{e: e, t: t}, true
 }
 
 // Describe reports the class and version of an instance or a class table,
@@ -504,6 +549,11 @@ func (e *Engine) Object(v lua.LValue) (obj *Object, ok bool) {
 func (e *Engine) Describe(v lua.LValue) (class string, version Version, ok bool) {
 	if h := handleOf(v); h != nil {
 		return h.name, h.cur.version, true
+	}
+	if t, isTable := v.(*lua.LTable); isTable {
+		if cv := e.factoryClass(t); cv != nil {
+			return cv.name, cv.version, true
+		}
 	}
 	if t, isTable := v.(*lua.LTable); isTable && e.gen != nil {
 		if cv := e.gen.classes[t]; cv != nil {

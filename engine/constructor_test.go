@@ -1,0 +1,68 @@
+package engine
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestNewCallsTheClassesNew makes objects of classes that cannot be called
+// and have no init, but a new of their own: a factory, whose objects get a
+// metatable indexing the class (function M.new(x) return setmetatable(o,
+// {__index = M}) end, and the same as a method), and a class as
+// Programming in Lua writes it (function Account:new(o)). New calls that
+// new with its arguments; the object runs the class's methods, is an
+// *Object wherever a call returns one, names its class in errors, and runs
+// the new code after a reload, keeping its data.
+func TestNewCallsTheClassesNew(t *testing.T) {
+	const factory = "local M = {}\nfunction M.new(x)\n  return setmetatable({x = x}, {__index = M})\nend\nfunction M:show() return 'v1 ' .. self.x end\nfunction M:fail() return self.x.y end\nreturn M\n"
+	const factoryMethod = "local M = {}\nfunction M:new(x)\n  return setmetatable({x = x}, {__index = self})\nend\nfunction M:show() return 'v1 ' .. self.x end\nfunction M:fail() return self.x.y end\nreturn M\n"
+	const prototype = "local Account = {}\nfunction Account:new(o)\n  o = o or {}\n  setmetatable(o, self)\n  self.__index = self\n  return o\nend\nfunction Account:show() return 'v1 ' .. self.x end\nfunction Account:fail() return self.x.y end\nreturn Account\n"
+	for name, tc := range map[string]struct {
+		script string
+		arg    any
+		method bool // new is a method (Class:new)
+	}{
+		"factory":            {factory, 3, false},
+		"factory method":     {factoryMethod, 3, true},
+		"Programming in Lua": {prototype, map[string]any{"x": 3}, true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e, dir := newEngine(t, map[string]string{"thing.lua": tc.script})
+			ctx := context.Background()
+			obj, err := e.New(ctx, "thing", tc.arg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := call(t, obj, "show"); got != "v1 3" {
+				t.Fatalf("show() = %v, want v1 3", got)
+			}
+			if c := obj.Class(); c == nil || c.Name() != "thing" {
+				t.Fatalf("Class() = %v, want the class thing", c)
+			}
+			_, err = obj.Call(ctx, "fail")
+			if err == nil || !strings.Contains(err.Error(), "in thing:fail") {
+				t.Fatalf("fail() error %v, want it to name thing:fail", err)
+			}
+			reload(t, e, dir, map[string]string{"thing.lua": strings.ReplaceAll(tc.script, "'v1 '", "'v2 '")})
+			if got := call(t, obj, "show"); got != "v2 3" {
+				t.Fatalf("after the reload, show() = %v, want v2 3", got)
+			}
+			c, err := e.Class("thing")
+			if err != nil {
+				t.Fatal(err)
+			}
+			args := []any{tc.arg}
+			if tc.method {
+				args = []any{c, tc.arg}
+			}
+			v, err := c.Call(ctx, "new", args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := v.Object(); !ok {
+				t.Fatalf("the class's new returned %v, not an *Object", v)
+			}
+		})
+	}
+}
