@@ -66,3 +66,36 @@ func TestNewCallsTheClassesNew(t *testing.T) {
 		})
 	}
 }
+
+// TestNewLeavesWhatIsNoConstructor checks the cases New's constructor rule
+// must not catch: a subclass inheriting a base's plain new (Base.new(x),
+// which makes the base's objects) is made as before, an object of the
+// subclass; and a table a factory class hands out with more than __index in
+// its metatable (a read-only view) stays a plain table for Go.
+func TestNewLeavesWhatIsNoConstructor(t *testing.T) {
+	e, _ := newEngine(t, map[string]string{
+		"base.lua": "local Base = {}\nBase.__index = Base\nfunction Base.new(x) return setmetatable({x = x}, Base) end\nfunction Base:who() return 'base' end\nreturn Base\n",
+		"sub.lua":  "local Base = require('base')\nlocal Sub = setmetatable({}, {__index = Base})\nSub.__index = Sub\nfunction Sub:who() return 'sub' end\nreturn Sub\n",
+		"fac.lua": "local M = {}\nfunction M.new(x) return setmetatable({x = x}, {__index = M}) end\n" +
+			"function M.readonly() return setmetatable({}, {__index = M, __newindex = function() error('read-only') end}) end\nreturn M\n",
+	})
+	ctx := context.Background()
+	sub, err := e.New(ctx, "sub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := call(t, sub, "who"); got != "sub" {
+		t.Errorf("e.New(sub):who() = %v, want sub", got)
+	}
+	fac, err := e.Class("fac")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := fac.Call(ctx, "readonly")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obj, ok := v.Object(); ok {
+		t.Errorf("a read-only view of the class is the object %v, want a plain table", obj)
+	}
+}

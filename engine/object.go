@@ -49,8 +49,8 @@ func (e *Engine) New(ctx context.Context, name string, args ...any) (*Object, er
 	}
 	init, hasInit := lookup(cv.table, "init").(*lua.LFunction)
 	if !hasInit {
-		if ctor, ok := lookup(cv.owner, "new").(*lua.LFunction); ok {
-			return e.construct(ctx, ctor, cv, ctor.Proto != nil && isMethod(ctor.Proto), "new", args)
+		if ctor, self, ok := ownNew(cv.owner); ok {
+			return e.construct(ctx, ctor, cv, self, "new", args)
 		}
 	}
 	t := newObjectTable()
@@ -73,9 +73,28 @@ func (e *Engine) construct(ctx context.Context, ctor *lua.LFunction, cv *classVe
 	}
 	obj, ok := v.Object()
 	if !ok {
-		return nil, fmt.Errorf("engine: %s.%s returned a %s, not an object", cv.name, method, v.lv.Type())
+		called := cv.name + "." + method
+		if method == "__call" {
+			called = cv.name
+		}
+		return nil, fmt.Errorf("engine: %s(...) returned a %s, not an object", called, v.lv.Type())
 	}
 	return obj, nil
+}
+
+// ownNew returns the new function of the class cls and whether it is a
+// method (its first parameter is self): cls's own, or, as a method only,
+// one it inherits (a Programming in Lua subclass's Base:new, which makes
+// objects of self). An inherited plain function (Base.new(x)) makes the
+// base's objects, so it is none.
+func ownNew(cls *lua.LTable) (ctor *lua.LFunction, self, ok bool) {
+	if ctor, ok = cls.RawGetString("new").(*lua.LFunction); ok {
+		return ctor, ctor.Proto != nil && isMethod(ctor.Proto), true
+	}
+	if ctor, ok = lookup(cls, "new").(*lua.LFunction); ok && ctor.Proto != nil && isMethod(ctor.Proto) {
+		return ctor, true, true
+	}
+	return nil, false, false
 }
 
 // objectFields is how many fields the table of an object that the engine
@@ -404,10 +423,12 @@ func (e *Engine) className(t *lua.LTable, known string) string {
 }
 
 // factoryClass returns the class of t when t is an object a factory of
-// that class made (see constructs): its metatable, which is not the class,
-// indexes the class's stable table (setmetatable(o, {__index = M})). Such
-// objects are not adopted; they follow reloads through that table. It is
-// nil for any other table. Called with the engine's lock (e.lk) held.
+// that class made (see constructs): its metatable, which is not the class
+// and holds nothing but __index, indexes the class's stable table
+// (setmetatable(o, {__index = M})). A metatable with more in it (a
+// read-only view's __newindex, a proxy's) makes no object. Such objects
+// are not adopted; they follow reloads through that table. It is nil for
+// any other table. Called with the engine's lock (e.lk) held.
 func (e *Engine) factoryClass(t *lua.LTable) *classVersion {
 	mt, ok := t.Metatable.(*lua.LTable)
 	if !ok || e.gen == nil || e.gen.classes[t] != nil {
@@ -415,6 +436,12 @@ func (e *Engine) factoryClass(t *lua.LTable) *classVersion {
 	}
 	index, ok := mt.RawGetString("__index").(*lua.LTable)
 	if !ok || index == mt {
+		return nil
+	}
+	if k, _ := mt.Next(lua.LNil); k != lua.LString("__index") {
+		return nil
+	}
+	if k, _ := mt.Next(lua.LString("__index")); k != lua.LNil {
 		return nil
 	}
 	if cv := e.gen.classes[index]; cv != nil && cv.table == index && !cv.selfIndexed && index.RawGetString("__index") == lua.LNil {
