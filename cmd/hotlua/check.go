@@ -68,11 +68,20 @@ func checkPath(ctx context.Context, w io.Writer, path string, named bool) error 
 		if filepath.Ext(path) != ".lua" {
 			return fmt.Errorf("%s: not a .lua file", path)
 		}
-		dir = scriptRoot(path)
-		if only, err = filepath.Rel(dir, path); err != nil {
+		abs, err := filepath.Abs(path) // the root may be above the working directory
+		if err != nil {
+			return err
+		}
+		dir = scriptRoot(abs)
+		if only, err = filepath.Rel(dir, abs); err != nil {
 			return err
 		}
 		only = filepath.ToSlash(only)
+		if wd, err := os.Getwd(); err == nil && !filepath.IsAbs(path) {
+			if rel, err := filepath.Rel(wd, dir); err == nil {
+				dir = rel // named as the path was: relative to the working directory
+			}
+		}
 	}
 	res, err := engine.Check(ctx, engine.Options{Roots: []string{dir}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

@@ -45,3 +45,18 @@ func TestCheck(t *testing.T) {
 		t.Errorf("check of two paths: exit %d, stdout %q", code, stdout)
 	}
 }
+
+// TestCheckFileFromInsideItsRoot checks a file named relative to a working
+// directory below its script root, as an editor runs a checker: the root
+// found above the working directory is used, and problems are named
+// relative to the working directory, as the file was.
+func TestCheckFileFromInsideItsRoot(t *testing.T) {
+	t.Chdir("testdata/nested/units")
+	if code, stdout, stderr := call(t, "check", "runner.lua"); code != 0 || stdout != "ok: runner.lua\n" || stderr != "" {
+		t.Errorf("check runner.lua: exit %d, stdout %q, stderr %q; want 0 and ok", code, stdout, stderr)
+	}
+	want := filepath.FromSlash("../units/broken.lua") + ":2: attempt to index a non-table object(nil) with key 'max'\n"
+	if code, stdout, _ := call(t, "check", "runner.lua", "broken.lua"); code != 1 || stdout != "ok: runner.lua\n"+want {
+		t.Errorf("check runner.lua broken.lua: exit %d, stdout %q; want 1 and %q", code, stdout, want)
+	}
+}
