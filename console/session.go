@@ -162,7 +162,19 @@ func compileInput(src string) (*lua.FunctionProto, error) {
 	return nil, stmtErr
 }
 
+// inputLimits bounds what one input may be for gopher-lua's compiler,
+// which recurses once per nesting level (Go's fatal stack overflow ends the
+// host past about a million) and takes quadratic time on long operator
+// chains, past any deadline and interrupt: the sandbox's defaults, which
+// scripts and load are held to as well.
+var inputLimits = sandbox.Limits{}
+
+// compile compiles src, one input, after the checks scripts pass
+// ([sandbox.CheckSource] and [sandbox.CheckProto]).
 func compile(src string) (*lua.FunctionProto, error) {
+	if err := sandbox.CheckSource([]byte(src), inputLimits); err != nil {
+		return nil, refused(err)
+	}
 	chunk, err := parse.Parse(strings.NewReader(src), chunkName)
 	if err != nil {
 		var pe *parse.Error
@@ -174,7 +186,25 @@ func compile(src string) (*lua.FunctionProto, error) {
 		}
 		return nil, err
 	}
-	return lua.Compile(chunk, chunkName)
+	proto, err := lua.Compile(chunk, chunkName)
+	if err != nil {
+		return nil, err
+	}
+	if err := sandbox.CheckProto(proto, inputLimits); err != nil {
+		return nil, refused(err)
+	}
+	return proto, nil
+}
+
+// refused names the line of an input the sandbox's checks refused, as
+// console:line: message.
+func refused(err error) error {
+	if se, ok := errors.AsType[*sandbox.SourceError](err); ok && se.Line > 0 {
+		return fmt.Errorf("%s:%d: %s", chunkName, se.Line, se.Message)
+	} else if ok {
+		return fmt.Errorf("%s: %s", chunkName, se.Message)
+	}
+	return err
 }
 
 // syntaxError formats a parse error as console:line:col: message.

@@ -107,3 +107,39 @@ func TestSharedNamespace(t *testing.T) {
 		t.Errorf("print in a later session: %+v", got)
 	}
 }
+
+// TestInputTheCompilerCannotTakeIsRefused types inputs that gopher-lua's
+// compiler cannot take safely: a million nested unary operators (its
+// recursion ended the host with Go's fatal stack overflow), the same spread
+// over lines of a pending chunk, an operator chain it compiles in quadratic
+// time past any deadline, and a concatenation of more values than scripts
+// may join in one instruction. Each is refused at once with the line, as
+// scripts and load are, and the session still evaluates.
+func TestInputTheCompilerCannotTakeIsRefused(t *testing.T) {
+	ctx := context.Background()
+	for name, tc := range map[string]struct {
+		lines []string
+		want  string
+	}{
+		"nested unary operators": {[]string{"return " + strings.Repeat("#", 1<<20-100) + "x"}, "console:1: source nests too deeply"},
+		"nesting over lines":     {[]string{"return f(", strings.Repeat("not ", 5000) + "x)"}, "console:2: source nests too deeply"},
+		"operator chain":         {[]string{"return 1" + strings.Repeat("+x", 40000)}, "console:1: expression too long"},
+		"long concatenation":     {[]string{"local a = ('x'):rep(2) return a..a..a..a..a..a..a..a..a..a"}, "console:1: a concatenation of 10 values"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := NewSession(newFakeTarget())
+			var got []Event
+			for _, line := range tc.lines {
+				s.Input(ctx, line, func(e Event) { got = append(got, e) })
+			}
+			if len(got) != 1 || got[0].Kind != Error || !strings.HasPrefix(got[0].Text, tc.want) {
+				t.Fatalf("got %v, want one error starting %q", got, tc.want)
+			}
+			var out []string
+			s.Input(ctx, "1 + 1", func(e Event) { out = append(out, e.Text) })
+			if strings.Join(out, "\n") != "2" {
+				t.Fatalf("after the refused input got %q, want 2", out)
+			}
+		})
+	}
+}
