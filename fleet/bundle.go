@@ -8,11 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -166,7 +168,7 @@ func verify(digest string, archive []byte, maxBytes int64) ([]verifiedFile, erro
 	var total int64
 	for _, f := range m.Files {
 		if !safePath(f.Path) {
-			return nil, badBundle("unsafe path %q in the manifest", f.Path)
+			return nil, badBundle("unsafe path %s in the manifest", shownPath(f.Path))
 		}
 		if _, dup := want[f.Path]; dup {
 			return nil, badBundle("%s listed twice", f.Path)
@@ -192,7 +194,7 @@ func verify(digest string, archive []byte, maxBytes int64) ([]verifiedFile, erro
 			return nil, badBundle("%s is not a regular file (type %q)", hdr.Name, hdr.Typeflag)
 		}
 		if !safePath(hdr.Name) {
-			return nil, badBundle("unsafe path %q", hdr.Name)
+			return nil, badBundle("unsafe path %s", shownPath(hdr.Name))
 		}
 		mf, ok := want[hdr.Name]
 		if !ok {
@@ -223,39 +225,75 @@ func verify(digest string, archive []byte, maxBytes int64) ([]verifiedFile, erro
 // "x.lua/y.lua", "Game/a.lua" and "game/b.lua". Such a bundle would unpack
 // to other scripts on some nodes than on others, or not at all.
 func checkSpellings(files []ManifestFile) error {
-	type spelling struct {
-		as  string
-		dir bool
+	// Each directory and file is claimed under a hash of its path
+	// lowercased, computed an element at a time, so that the check costs
+	// the length of the paths (a map keyed by every lowercased prefix of
+	// every path cost its square: 35 s and 8 GB for one 160 KB path). The
+	// seed is random: no bundle can aim at a collision, which could only
+	// hide a conflict, never report a false one.
+	type claim struct {
+		path string // the path to it as first spelled: a prefix of a manifest path
+		dir  bool
 	}
-	seen := make(map[string]spelling)
-	claim := func(p string, dir bool) error {
-		key := strings.ToLower(p)
-		if s, ok := seen[key]; ok && (s.as != p || !s.dir || !dir) {
-			return fmt.Errorf("%s and %s would be the same file or directory where case is ignored, or a file and a directory", s.as, p)
-		}
-		seen[key] = spelling{p, dir}
-		return nil
-	}
+	seed := maphash.MakeSeed()
+	seen := make(map[uint64]claim)
 	for _, f := range files {
-		for i := range len(f.Path) {
-			if f.Path[i] == '/' {
-				if err := claim(f.Path[:i], true); err != nil {
-					return err
-				}
+		var h maphash.Hash
+		h.SetSeed(seed)
+		for start := 0; ; {
+			end := len(f.Path)
+			if i := strings.IndexByte(f.Path[start:], '/'); i >= 0 {
+				end = start + i
 			}
-		}
-		if err := claim(f.Path, false); err != nil {
-			return err
+			name, dir := f.Path[start:end], end < len(f.Path)
+			h.WriteString(strings.ToLower(name))
+			h.WriteByte('/')
+			key := h.Sum64()
+			c, ok := seen[key]
+			if !ok {
+				seen[key] = claim{f.Path[:end], dir}
+			} else if first := c.path[strings.LastIndexByte(c.path, '/')+1:]; (first != name || !c.dir || !dir) && strings.EqualFold(first, name) {
+				// Its parents matched as spelled: only this element can differ.
+				return fmt.Errorf("%s and %s would be the same file or directory where case is ignored, or a file and a directory", c.path, f.Path[:end])
+			}
+			if !dir {
+				break
+			}
+			start = end + 1
 		}
 	}
 	return nil
 }
 
+// Lengths a path must keep to: Linux's PATH_MAX and NAME_MAX, past which
+// no node could unpack it.
+const (
+	maxPathBytes    = 4096
+	maxElementBytes = 255
+)
+
 // safePath reports whether p is a slash-separated relative path that stays
 // inside the root: no "..", no absolute path, no empty element, no
-// backslash, no NUL, and a script the engine would load.
+// backslash, no NUL, no element longer than maxElementBytes nor the path
+// longer than maxPathBytes, and a script the engine would load.
 func safePath(p string) bool {
-	return fs.ValidPath(p) && p != "." && !strings.ContainsAny(p, "\\\x00") && watch.DefaultInclude(p)
+	if len(p) > maxPathBytes || !fs.ValidPath(p) || p == "." || strings.ContainsAny(p, "\\\x00") || !watch.DefaultInclude(p) {
+		return false
+	}
+	for elem := range strings.SplitSeq(p, "/") {
+		if len(elem) > maxElementBytes {
+			return false
+		}
+	}
+	return true
+}
+
+// shownPath is p for an error message: its first 200 bytes, quoted.
+func shownPath(p string) string {
+	if len(p) > 200 {
+		return strconv.Quote(p[:200]) + "..."
+	}
+	return strconv.Quote(p)
 }
 
 // unpack writes verified files into a fresh directory under parent and
