@@ -456,6 +456,17 @@ func installCoroutineLib(L *lua.LState, lib *lua.LTable) {
 	lib.RawSetString("resume", L.NewFunction(func(L *lua.LState) int {
 		return resumeThread(L, L.CheckThread(1), false, resume)
 	}))
+	// gopher-lua's status says "normal" only for the running coroutine's
+	// resumer; any coroutine of the chain resumeThread refuses is.
+	lib.RawSetString("status", L.NewFunction(func(L *lua.LState) int {
+		th := L.CheckThread(1)
+		status := L.Status(th)
+		if status == "suspended" && dataOf(th).resuming[th] > 0 {
+			status = "normal"
+		}
+		L.Push(lua.LString(status))
+		return 1
+	}))
 	lib.RawSetString("wrap", L.NewFunction(func(L *lua.LState) int {
 		luaBody(L)
 		wrap(L)
@@ -577,7 +588,6 @@ func frameKindOf(pc uintptr) frameKind {
 // no deadline check). A wrapped coroutine's function (wrapped) raises the
 // error; resume returns false and it.
 func resumeThread(L, th *lua.LState, wrapped bool, resume lua.LGFunction) int {
-	inheritContext(L, th)
 	if L.G.CurrentThread == th || th.Dead {
 		return resume(L) // refused at once
 	}
@@ -600,6 +610,7 @@ func resumeThread(L, th *lua.LState, wrapped bool, resume lua.LGFunction) int {
 		return 2
 	}
 	chain[th] = depth
+	inheritContext(L, th)
 	foreign := th.G != L.G
 	prev := th.G.CurrentThread
 	if foreign {
@@ -625,14 +636,20 @@ func resumeThread(L, th *lua.LState, wrapped bool, resume lua.LGFunction) int {
 }
 
 // namedAtCaller returns r, what a wrapped coroutine th raised in its
-// resumer, with the position of a Lua error raised in a builtin replaced
-// by its caller's in th (see atCaller): th's frames are still there.
+// resumer, named where Lua names it (see positioned): th's frames are still
+// there. A Go runtime error is the overflow gopher-lua failed to raise, in
+// th or in raising th's error on its full stack.
 func namedAtCaller(th *lua.LState, r any) any {
-	if aerr, ok := r.(*lua.ApiError); ok {
-		if s, ok := aerr.Object.(lua.LString); ok {
-			if msg, ok := atCaller(th, string(s), 0); ok {
-				aerr.Object = msg
+	switch x := r.(type) {
+	case *lua.ApiError:
+		if s, ok := x.Object.(lua.LString); ok {
+			if msg, ok := positioned(th, string(s), 0); ok {
+				x.Object = msg
 			}
+		}
+	case runtime.Error:
+		if msg, ok := overflowInCall(th, x.Error(), 0); ok {
+			return &lua.ApiError{Type: lua.ApiErrorRun, Object: msg, StackTrace: dataOf(th).traceback(th)}
 		}
 	}
 	return r
@@ -760,15 +777,11 @@ func intArg(L *lua.LState, n int) int {
 }
 
 // passThrough is an error handler returning the error value unchanged,
-// but for the registry overflow gopher-lua fails to raise (see
-// overflowInCall), which it names, and an error raised in a builtin
-// written in Lua, which it names at the builtin's caller (see atCaller).
-// It replaces the value in place: the value stack may be full.
+// but named where Lua names it when gopher-lua names it elsewhere (see
+// positioned). It replaces the value in place: the value stack may be full.
 func passThrough(L *lua.LState) int {
 	if s, ok := L.Get(1).(lua.LString); ok {
-		if msg, ok := overflowInCall(L, string(s), 1); ok {
-			L.Replace(1, msg)
-		} else if msg, ok := atCaller(L, string(s), 1); ok {
+		if msg, ok := positioned(L, string(s), 1); ok {
 			L.Replace(1, msg)
 		}
 	}

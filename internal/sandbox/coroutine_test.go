@@ -181,6 +181,16 @@ end)
 local ok, okB, okA, msg = coroutine.resume(a)
 assert(ok and okB and not okA and msg == "cannot resume non-suspended coroutine", tostring(msg))
 assert(coroutine.status(a) == "dead")`,
+		"status of a chain": `local a, b
+a = coroutine.create(function()
+  b = coroutine.create(function()
+    local c = coroutine.create(function() return coroutine.status(a), coroutine.status(b) end)
+    return select(2, coroutine.resume(c))
+  end)
+  return select(2, coroutine.resume(b))
+end)
+local ok, sa, sb = coroutine.resume(a)
+assert(ok and sa == "normal" and sb == "normal", tostring(sa) .. " " .. tostring(sb))`,
 		"call a wrapped resumer": `local a
 a = coroutine.wrap(function()
   local b = coroutine.wrap(function() return a() end)

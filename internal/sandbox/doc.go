@@ -66,7 +66,8 @@
 //     coroutine that is resuming another ("cannot resume non-suspended
 //     coroutine": gopher-lua ran it, nesting the Go stack at each turn of
 //     the cycle until Go's fatal stack overflow ended the process) and
-//     resumes nested more than 200 deep ("C stack overflow").
+//     resumes nested more than 200 deep ("C stack overflow"); status
+//     calls every coroutine of such a chain "normal".
 //   - os: time, clock, date (format length capped) and difftime only; they
 //     read the clock.
 //   - package: config (Lua 5.1's "/\n;\n?\n!\n-\n"), path and cpath

@@ -37,8 +37,9 @@ type Limits struct {
 	// CallStackSize is the maximum depth of Lua calls. Default 200.
 	CallStackSize int
 	// RegistrySize is the maximum number of value-stack slots. The stack
-	// starts small and grows up to it. Default 65536 (1 MiB). A size below
-	// 128, the least gopher-lua takes (it would make 5,120 of it), is 128.
+	// starts small and grows up to it. Default 65536 (1 MiB). A size of 1
+	// to 127, below the least gopher-lua takes (it would make 5,120 of
+	// it), is 128.
 	RegistrySize int
 	// MaxTracebackLines is the number of frame lines a traceback of [PCall] keeps.
 	// Default 20.

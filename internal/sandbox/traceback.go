@@ -70,11 +70,23 @@ func pcall(L *lua.LState, d *stateData, nargs, nret int) error {
 func (d *stateData) raise(L *lua.LState) {
 	obj := L.Get(-1)
 	if s, ok := obj.(lua.LString); ok {
-		if msg, ok := atCaller(L, string(s), 0); ok {
+		// L may be a wrapped coroutine, whose error gopher-lua raises so in
+		// its resumer, its frames still there.
+		if msg, ok := positioned(L, string(s), 0); ok {
 			obj = msg
 		}
 	}
 	panic(&lua.ApiError{Type: lua.ApiErrorRun, Object: obj, StackTrace: d.traceback(L)})
+}
+
+// positioned returns msg, an error raised at level, named where Lua names
+// it when gopher-lua names it elsewhere (see overflowInCall and atCaller).
+// ok is false when msg is none of those.
+func positioned(L *lua.LState, msg string, level int) (lua.LString, bool) {
+	if named, ok := overflowInCall(L, msg, level); ok {
+		return named, true
+	}
+	return atCaller(L, msg, level)
 }
 
 // atCaller returns msg, an error that a builtin written in Lua (see
@@ -95,14 +107,27 @@ func atCaller(L *lua.LState, msg string, level int) (lua.LString, bool) {
 	if !found {
 		return "", false
 	}
-	for range 2 * dataOf(L).lim.CallStackSize {
+	where, ok := scriptCaller(L, level)
+	if !ok {
+		return "", false
+	}
+	return lua.LString(where + " " + rest), true
+}
+
+// scriptCaller returns the position, "source:line:", of the nearest frame
+// below the one at level that is a script's: a Lua function, not a builtin
+// written in Lua, with a current line.
+func scriptCaller(L *lua.LState, level int) (string, bool) {
+	dbg, fn, ok := frameAt(L, level)
+	for n := 0; ok && n < 2*dataOf(L).lim.CallStackSize; n++ {
 		level++
-		dbg, fn, ok := frameAt(L, level)
-		if !ok {
-			break
+		if !fn.IsG {
+			level += tailCalls(dbg) // GetStack counts each as a level
 		}
-		if _, builtin := Builtin(fn); !builtin && !fn.IsG && dbg.CurrentLine > 0 {
-			return lua.LString(fmt.Sprintf("%s:%d: %s", dbg.Source, dbg.CurrentLine, rest)), true
+		if dbg, fn, ok = frameAt(L, level); ok {
+			if _, builtin := Builtin(fn); !builtin && !fn.IsG && dbg.CurrentLine > 0 {
+				return fmt.Sprintf("%s:%d:", dbg.Source, dbg.CurrentLine), true
+			}
 		}
 	}
 	return "", false
@@ -145,21 +170,27 @@ func (d *stateData) recoverPanic(L *lua.LState) {
 // raises "registry overflow" with the new frame current, which has run no
 // instruction yet, and naming where that frame is panics with the Go
 // runtime error "index out of range [-1]". msg is the error as recovered;
-// level is the frame that was current. ok is false for any other error.
-// The frame has no current line: the error names the line the function is
-// defined on (the first line for a main chunk).
+// level is the frame that was current. The error is named, as Lua names
+// it, at the call: the line of the nearest script frame below; but a tail
+// call leaves no frame of its caller, so after one, and when no script
+// frame is below, at the line the function is defined on (the first for a
+// main chunk). ok is false for any other error.
 func overflowInCall(L *lua.LState, msg string, level int) (lua.LString, bool) {
 	if msg != "runtime error: index out of range [-1]" {
 		return "", false
 	}
-	dbg, ok := L.GetStack(level)
+	dbg, fn, ok := frameAt(L, level)
+	if !ok || fn.IsG || dbg.CurrentLine > 0 {
+		return "", false
+	}
+	where, ok := "", false
+	if tailCalls(dbg) == 0 {
+		where, ok = scriptCaller(L, level)
+	}
 	if !ok {
-		return "", false
+		where = fmt.Sprintf("%s:%d:", dbg.Source, max(dbg.LineDefined, 1))
 	}
-	if _, err := L.GetInfo("Sl", dbg, lua.LNil); err != nil || dbg.What == "G" || dbg.CurrentLine > 0 {
-		return "", false
-	}
-	return lua.LString(fmt.Sprintf("%s:%d: registry overflow", dbg.Source, max(dbg.LineDefined, 1))), true
+	return lua.LString(where + " registry overflow"), true
 }
 
 func (d *stateData) traceback(L *lua.LState) string {
