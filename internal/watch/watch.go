@@ -413,11 +413,11 @@ func (w *Watcher) handleEvent(ev fsnotify.Event) {
 		w.rootGone(k.root) // even if it is back before the flush looks
 	}
 	switch {
-	case k.rel != "" && w.opts.Include(k.rel):
-		w.mark(k, kindFile)
 	case w.dirs[k]:
 		w.mark(k, kindDir)
-	default:
+	case k.rel != "" && w.opts.Include(k.rel) && !(ev.Has(fsnotify.Create) && isDir(ev.Name)):
+		w.mark(k, kindFile)
+	default: // a new directory, even one named like a script (a.lua/)
 		fi, err := os.Lstat(ev.Name)
 		switch {
 		case err != nil:
@@ -432,6 +432,12 @@ func (w *Watcher) handleEvent(ev fsnotify.Event) {
 			w.mark(parent(k), kindDir)
 		}
 	}
+}
+
+// isDir reports whether name is a directory, not following a symlink.
+func isDir(name string) bool {
+	fi, err := os.Lstat(name)
+	return err == nil && fi.IsDir()
 }
 
 func (w *Watcher) handleError(err error) {

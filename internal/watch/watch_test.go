@@ -814,3 +814,19 @@ func TestDirectorySwappedForSymlinkIsNotFollowed(t *testing.T) {
 		})
 	}
 }
+
+// TestDirectoryNamedLikeAScript replaces a script by a directory of the
+// same name, a.lua/, holding a script: it was taken for the script (its
+// name ends in .lua), so it was never walked nor watched and its scripts
+// never reported, then or when written later.
+func TestDirectoryNamedLikeAScript(t *testing.T) {
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, "a.lua"), []byte("return 1"), 0o644))
+	h := start(t, dir, Options{})
+	must(t, os.Remove(h.path("a.lua")))
+	must(t, os.Mkdir(h.path("a.lua"), 0o755))
+	h.write("a.lua/b.lua", "return 2")
+	h.expectOne("a.lua/b.lua", false, "return 2")
+	h.write("a.lua/b.lua", "return 3")
+	h.expectOne("a.lua/b.lua", false, "return 3")
+}
