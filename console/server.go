@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // ServeOptions configures [Serve]. The zero value serves a unix socket to
@@ -93,7 +94,26 @@ const (
 	// maxBufferedOutput bounds print output waiting for a slow client;
 	// beyond it output is dropped rather than stalling the program.
 	maxBufferedOutput = 1 << 20
+	// maxEventBytes bounds the text of one result or error sent to a
+	// client, which is never dropped: a client that sends requests and
+	// reads no replies could otherwise make the host hold gigabytes of
+	// them (error(string.rep("x", 16 << 20)) 64 times in a row).
+	maxEventBytes = 64 << 10
+	// maxLoggedBytes bounds the input and the error a log record quotes.
+	maxLoggedBytes = 1 << 10
 )
+
+// cut returns s, or its first n bytes (ending on a character) and how many
+// it leaves out.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return fmt.Sprintf("%s... (%d more bytes)", s[:n], len(s)-n)
+}
 
 // ErrTokenRequired is returned by [Serve] for a listener other than a unix
 // socket when no token is set.
@@ -332,9 +352,13 @@ func handle(req request, sess *Session, out *outbox, log *slog.Logger) (quit boo
 			if e.Kind == Error && failure == "" {
 				failure = e.Text
 			}
-			out.put(encode(eventTags[e.Kind], e.Text), e.Kind == Output)
+			text := e.Text
+			if e.Kind != Output { // output beyond maxBufferedOutput is dropped instead
+				text = cut(text, maxEventBytes)
+			}
+			out.put(encode(eventTags[e.Kind], text), e.Kind == Output)
 		})
-		log.Info("console: eval", "input", req.payload, "duration", time.Since(start), "error", failure)
+		log.Info("console: eval", "input", cut(req.payload, maxLoggedBytes), "duration", time.Since(start), "error", cut(failure, maxLoggedBytes))
 		if quit {
 			return true // BYE follows, not a prompt the client would wait at
 		}

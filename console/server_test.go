@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hotlua/hotlua/internal/syncbuf"
 )
@@ -366,5 +368,34 @@ func TestIdleUnauthenticatedDoNotTakeSessions(t *testing.T) {
 	op.send("AUTH")
 	if got := op.next(); !strings.HasPrefix(got, "HELLO ") {
 		t.Fatalf("operator got %q, want a session", got)
+	}
+}
+
+// TestLongResultsAreCut evaluates a result and an error of 200,000 bytes:
+// each reaches the client cut to 64 KiB with the count of what was left
+// out (results are never dropped, so a client that does not read could
+// make the host hold any number of them), and the log quotes at most 1 KiB
+// of the input and of the error.
+func TestLongResultsAreCut(t *testing.T) {
+	addr, ln := listenUnix(t)
+	var logs syncbuf.Buffer
+	serve(t, ln, ServeOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	c := dialRaw(t, addr)
+	c.send("AUTH")
+	c.next() // HELLO
+	c.expect("PROMPT > ")
+	c.send(`EVAL error(("x"):rep(200000), 0) -- ` + strings.Repeat("y", 5000))
+	c.expect("ERR " + strings.Repeat("x", maxEventBytes) + fmt.Sprintf("... (%d more bytes)", 200000-maxEventBytes))
+	c.expect("PROMPT > ")
+	c.send(`EVAL ("é"):rep(50000)`)
+	got := c.next()
+	if len(got) > maxEventBytes+100 || !strings.HasSuffix(got, " more bytes)") || !utf8.ValidString(got) {
+		t.Errorf("a 100,000-byte result came as %d bytes ending %q, want it cut to 64 KiB on a character", len(got), got[max(0, len(got)-40):])
+	}
+	c.expect("PROMPT > ")
+	for line := range strings.SplitSeq(logs.String(), "\n") {
+		if len(line) > 3000 {
+			t.Errorf("a log line of %d bytes: %.200s...", len(line), line)
+		}
 	}
 }
