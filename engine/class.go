@@ -206,6 +206,15 @@ func handleOf(v lua.LValue) *handle {
 	return h
 }
 
+// classTable returns the class table of the version the handle of ud
+// points at, or nil when ud holds no handle.
+func classTable(ud *lua.LUserData) *lua.LTable {
+	if h, ok := ud.Value.(*handle); ok && h.cur != nil {
+		return h.cur.table
+	}
+	return nil
+}
+
 // instanceList is a list of weak references to objects, compacted as it
 // grows so that its length stays within about twice the number of live
 // objects.

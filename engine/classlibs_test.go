@@ -308,3 +308,41 @@ func TestKeptLibraryRegistriesHoldTheStableClasses(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDictClassDeclaringIndex reloads a class of the middleclass protocol
+// that declares __index, a function its objects fall back on: the
+// library's dictionary then holds a function as its __index rather than
+// itself, and the class was taken for none (e.New: "no such class";
+// objects kept the old code). Its objects run the new methods and the new
+// fallback after a reload, and the library's isInstanceOf still holds.
+func TestDictClassDeclaringIndex(t *testing.T) {
+	const ghost = "local Animal = require('animals.animal')\nlocal Ghost = Animal:subclass('Ghost')\n" +
+		"Ghost.__index = function(self, k) return 'boo ' .. k .. ' v1' end\n" +
+		"function Ghost:speak() return 'ooo v1' end\n" +
+		"function Ghost:probe() return self.anything .. (self:isInstanceOf(require('animals.ghost')) and ', a ghost' or '') end\n" +
+		"return Ghost\n"
+	files := readTree(t, filepath.Join("testdata", "classlibs", "dictclass"))
+	maps.Copy(files, readTree(t, filepath.Join("testdata", "classlibs", "common")))
+	files["animals/ghost.lua"] = ghost
+	e, dir := newEngine(t, files)
+	g, err := e.New(context.Background(), "animals.ghost", "casper")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := call(t, g, "speak"); got != "ooo v1" {
+		t.Fatalf("speak() = %v, want ooo v1", got)
+	}
+	if got := call(t, g, "probe"); got != "boo anything v1, a ghost" {
+		t.Fatalf("probe() = %v, want the fallback and the class", got)
+	}
+	reload(t, e, dir, map[string]string{"animals/ghost.lua": strings.ReplaceAll(ghost, " v1", " v2")})
+	if got := call(t, g, "speak"); got != "ooo v2" {
+		t.Errorf("after the reload, speak() = %v, want ooo v2", got)
+	}
+	if got := call(t, g, "probe"); got != "boo anything v2, a ghost" {
+		t.Errorf("after the reload, probe() = %v, want the new fallback and the class", got)
+	}
+	if got, _ := g.Get("name"); got.String() != "casper" {
+		t.Errorf("the ghost's name is %v after the reload, want casper", got)
+	}
+}

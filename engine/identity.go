@@ -14,8 +14,10 @@ import (
 // t itself when it has an __index field of its own (idiomatic classes,
 // classic, 30log, hump, Penlight), else the table under t's first field
 // whose name starts with "__" that is its own __index (an instance
-// dictionary, as middleclass's __instanceDict). key names that field ("" for
-// t itself); cls is nil when t is no class.
+// dictionary, as middleclass's __instanceDict), or middleclass's
+// __instanceDict whose __index is a function or table (a class declaring
+// __index, which the library wraps). key names that field ("" for t
+// itself); cls is nil when t is no class.
 func classOfModule(t *lua.LTable) (cls *lua.LTable, key string) {
 	if t.RawGetString("__index") != lua.LNil {
 		return t, ""
@@ -23,7 +25,12 @@ func classOfModule(t *lua.LTable) (cls *lua.LTable, key string) {
 	var keys []string
 	t.ForEach(func(k, v lua.LValue) {
 		ks, ok := k.(lua.LString)
-		if d, isTable := v.(*lua.LTable); ok && isTable && strings.HasPrefix(string(ks), "__") && d.RawGetString("__index") == d {
+		d, isTable := v.(*lua.LTable)
+		if !ok || !isTable || !strings.HasPrefix(string(ks), "__") {
+			return
+		}
+		index := d.RawGetString("__index")
+		if index == d || ks == instanceDict && (index.Type() == lua.LTFunction || index.Type() == lua.LTTable) {
 			keys = append(keys, string(ks))
 		}
 	})
@@ -176,6 +183,10 @@ type identityTable struct {
 	id string
 	t  *lua.LTable
 }
+
+// instanceDict is the field of a middleclass class that holds the table its
+// objects use as their metatable.
+const instanceDict = lua.LString("__instanceDict")
 
 // isIndexField reports whether f is an __index field.
 func isIndexField(f field) bool { return f.k == lua.LString("__index") }

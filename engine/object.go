@@ -400,7 +400,15 @@ func lookupVia(t *lua.LTable, key string, via func(*lua.LTable) *lua.LTable) lua
 		}
 		next, ok := mt.RawGetString("__index").(*lua.LTable)
 		if !ok {
-			return lua.LNil
+			// An object whose class's __index is a function (middleclass's
+			// wrapper of a declared __index) finds its methods in the class.
+			ud, isHandle := mt.RawGetString(handleKey).(*lua.LUserData)
+			if !isHandle {
+				return lua.LNil
+			}
+			if next = classTable(ud); next == nil {
+				return lua.LNil
+			}
 		}
 		t = next
 	}

@@ -4,11 +4,28 @@
 -- class go to the dictionary through __newindex and are copied down into
 -- the dictionaries of its subclasses; every object keeps its class in
 -- self.class; Class(...) and Class:new(...) make an object and call its
--- initialize(...); isInstanceOf and isSubclassOf compare class tables. As
--- middleclass 4, it keeps no module state: every class(name) is a root.
+-- initialize(...); isInstanceOf and isSubclassOf compare class tables; a
+-- class may declare __index, a function or table its objects fall back on
+-- for what the dictionary lacks. As middleclass 4, it keeps no module
+-- state: every class(name) is a root.
 local lib = {}
 
+-- indexThrough returns what a class declaring __index (a function or a
+-- table to fall back on) puts in its dictionary: a function that looks in
+-- the dictionary first, then in the fallback; with none declared, the
+-- dictionary itself.
+local function indexThrough(cls, fallback)
+  if fallback == nil then return cls.__instanceDict end
+  return function(self, k)
+    local v = cls.__instanceDict[k]
+    if v ~= nil then return v end
+    if type(fallback) == "function" then return (fallback(self, k)) end
+    return fallback[k]
+  end
+end
+
 local function copyDown(cls, key, value)
+  if key == "__index" then value = indexThrough(cls, value) end
   cls.__instanceDict[key] = value
   for sub in pairs(cls.subclasses) do
     if rawget(sub.__declared, key) == nil then copyDown(sub, key, value) end
