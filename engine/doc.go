@@ -172,7 +172,12 @@
 // metamethods, and __metatable so that getmetatable(obj) == Enemy still
 // holds). Its cost depends on the number of classes, not of objects.
 // setmetatable is replaced so that objects made by scripts the idiomatic
-// way get the handle too.
+// way get the handle too. A handle copies the class's metamethods when a
+// commit points it, so one set on a class table after its generation
+// loaded (by a method at call time, or as Penlight's pl.class sets a
+// default __tostring in a class's first construction) does not reach its
+// objects: set metamethods at a module's top level. Methods are looked up
+// in the class table at each call, so those reach them at once.
 //
 // After the commit, each class that changed and defines a
 // __migrate(self, old) method has it called once on each of its live
