@@ -408,12 +408,16 @@ func (sc *scanner) sources(roots []string) ([]source, []fileRef, error) {
 		}
 		return strings.Compare(a.path, b.path)
 	})
-	where := make(map[string]string, len(files)) // module -> root-qualified path
+	where := make(map[string]*readFile, len(files)) // module -> the file defining it
 	for _, f := range files {
 		if other, dup := where[f.module]; dup {
-			return nil, nil, &ScriptError{Path: f.path, Message: fmt.Sprintf("module %s is also defined by %s", f.module, other)}
+			named := other.path // relative to the root they share, or qualified by its own
+			if other.root != f.root {
+				named = filepath.Join(other.root, other.path)
+			}
+			return nil, nil, &ScriptError{Path: f.path, Line: 1, Column: 1, Message: fmt.Sprintf("module %s is also defined by %s", f.module, named)}
 		}
-		where[f.module] = filepath.Join(f.root, f.path)
+		where[f.module] = f
 	}
 	slices.SortFunc(files, func(a, b *readFile) int { return strings.Compare(a.module, b.module) })
 	srcs := make([]source, len(files))

@@ -87,3 +87,23 @@ func TestDeployWaitsForCommitPendingWithDeferCommit(t *testing.T) {
 		}
 	}
 }
+
+// TestModuleDefinedTwiceNamesBothFiles loads a module defined by two files,
+// in one root (a.b.lua and a/b.lua) and in two: the error names the second
+// file at its first line and the first relative to their root, or by its
+// own root when that is another.
+func TestModuleDefinedTwiceNamesBothFiles(t *testing.T) {
+	one := t.TempDir()
+	writeScripts(t, one, map[string]string{"a.b.lua": "return {}", "a/b.lua": "return {}"})
+	_, err := New(Options{Roots: []string{one}, Logger: slog.New(slog.DiscardHandler)})
+	if err == nil || err.Error() != "a/b.lua:1:1: module a.b is also defined by a.b.lua" {
+		t.Errorf("one root: error %v, want a/b.lua:1:1 naming a.b.lua", err)
+	}
+	first, second := t.TempDir(), t.TempDir()
+	writeScripts(t, first, map[string]string{"x.lua": "return {}"})
+	writeScripts(t, second, map[string]string{"x.lua": "return {}"})
+	_, err = New(Options{Roots: []string{first, second}, Logger: slog.New(slog.DiscardHandler)})
+	if want := "x.lua:1:1: module x is also defined by " + filepath.Join(first, "x.lua"); err == nil || err.Error() != want {
+		t.Errorf("two roots: error %v, want %q", err, want)
+	}
+}
