@@ -365,7 +365,7 @@ func (sc *scanner) look(ref fileRef, p string, isLink bool) error {
 		}
 	}
 	sc.next[ref] = &readFile{
-		source: source{root: ref.root, path: ref.rel, module: moduleName(ref.rel), data: data, hash: sum},
+		source: source{root: ref.root, path: ref.rel, module: ModuleName(ref.rel), data: data, hash: sum},
 		seen:   seen{info: info, readAt: readAt},
 	}
 	return nil

@@ -32,9 +32,11 @@ type script struct {
 	proto *lua.FunctionProto
 }
 
-// moduleName maps a script path to its module name: "units/enemy.lua" is
-// "units.enemy" and "units/init.lua" is "units".
-func moduleName(rel string) string {
+// ModuleName returns the module name of a script, by its slash-separated
+// path relative to its root: "units/enemy.lua" is "units.enemy", and
+// "units/init.lua" is "units" (so is "units.lua": two scripts that define
+// one module are refused).
+func ModuleName(rel string) string {
 	rel = strings.TrimSuffix(rel, ".lua")
 	if dir, base := path.Split(rel); base == "init" && dir != "" {
 		rel = strings.TrimSuffix(dir, "/")

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hotlua/hotlua/engine"
 	"github.com/hotlua/hotlua/internal/watch"
 )
 
@@ -97,7 +98,7 @@ func Pack(dir string) (*Bundle, error) {
 		sum := sha256.Sum256(f.data)
 		m.Files = append(m.Files, ManifestFile{Path: f.rel, Size: int64(len(f.data)), SHA256: hex.EncodeToString(sum[:])})
 	}
-	if err := checkSpellings(m.Files); err != nil {
+	if err := checkNames(m.Files); err != nil {
 		return nil, fmt.Errorf("fleet: pack %s: %w", dir, err)
 	}
 	mdata, err := json.Marshal(m)
@@ -178,7 +179,7 @@ func verify(digest string, archive []byte, maxBytes int64) ([]verifiedFile, erro
 		}
 		want[f.Path] = f
 	}
-	if err := checkSpellings(m.Files); err != nil {
+	if err := checkNames(m.Files); err != nil {
 		return nil, badBundle("%v", err)
 	}
 	var files []verifiedFile
@@ -261,6 +262,31 @@ func checkSpellings(files []ManifestFile) error {
 			}
 			start = end + 1
 		}
+	}
+	return nil
+}
+
+// checkNames reports two paths that would be one file or directory on some
+// nodes (see checkSpellings), or two scripts of one module (see
+// checkModules).
+func checkNames(files []ManifestFile) error {
+	if err := checkSpellings(files); err != nil {
+		return err
+	}
+	return checkModules(files)
+}
+
+// checkModules reports two scripts that define one module ("a.b.lua" and
+// "a/b.lua", "a.lua" and "a/init.lua"), which every node would refuse to
+// load.
+func checkModules(files []ManifestFile) error {
+	defined := make(map[string]string, len(files)) // module -> path
+	for _, f := range files {
+		m := engine.ModuleName(f.Path)
+		if other, dup := defined[m]; dup {
+			return fmt.Errorf("%s and %s both define module %s", other, f.Path, m)
+		}
+		defined[m] = f.Path
 	}
 	return nil
 }

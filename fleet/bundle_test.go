@@ -119,6 +119,8 @@ func TestBadBundlesAreRefusedBeforeTouchingTheDisk(t *testing.T) {
 		{name: "a file and a directory", entries: []entry{reg("game.lua", "x"), reg("game.lua/unit.lua", "x")}, want: "same file"},
 		{name: "a directory and a file", entries: []entry{reg("game.lua/unit.lua", "x"), reg("GAME.lua", "x")}, want: "same file"},
 		{name: "not a script", entries: []entry{reg("run.sh", "rm -rf /")}, want: "unsafe path"},
+		{name: "one module twice", entries: []entry{reg("a.b.lua", "x"), reg("a/b.lua", "x")}, want: "both define module a.b"},
+		{name: "one module twice, by init.lua", entries: []entry{reg("a.lua", "x"), reg("a/init.lua", "x")}, want: "both define module a"},
 		{name: "path too long", entries: []entry{reg(strings.Repeat("a/", 2048)+"x.lua", "x")}, want: "unsafe path"},
 		{name: "name too long", entries: []entry{reg(strings.Repeat("a", 256)+".lua", "x")}, want: "unsafe path"},
 	}
@@ -207,5 +209,14 @@ func TestVerifyingDeepPathsCostsTheirLength(t *testing.T) {
 	}
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 100<<20 {
 		t.Fatalf("verifying allocated %d MB, want at most 100", alloc>>20)
+	}
+}
+
+// A script tree with two scripts of one module, which every node would
+// refuse to load, is refused by Pack already.
+func TestPackRefusesAModuleDefinedTwice(t *testing.T) {
+	dir := writeTree(t, map[string]string{"game/unit.lua": "return 1", "game.unit.lua": "return 2"})
+	if _, err := Pack(dir); err == nil || !strings.Contains(err.Error(), "both define module game.unit") {
+		t.Fatalf("Pack = %v, want an error naming both scripts", err)
 	}
 }
