@@ -316,13 +316,17 @@ func (sc *scanner) update(roots []string) error {
 
 // look reads the script at p (ref), unless the cache proves it unchanged,
 // and adds it to the scan. A file that vanished, or is not a regular file,
-// is left out.
+// is left out; a symbolic link that leads to no file (dangling, a loop) or
+// out of the root is refused.
 func (sc *scanner) look(ref fileRef, p string, isLink bool) error {
 	read := p
 	if isLink {
 		target, err := filepath.EvalSymlinks(p)
 		if err != nil {
-			return nil // dangling, or gone
+			if _, lerr := os.Lstat(p); lerr == nil { // dangling or a loop, not gone
+				sc.refused = append(sc.refused, sourceError(ref.rel, nil, fmt.Errorf("symbolic link leads to no file: %w", err)))
+			}
+			return nil
 		}
 		if !sc.opts.FollowExternalSymlinks {
 			if err := sc.inside(ref.root, target); err != nil {

@@ -107,3 +107,27 @@ func TestModuleDefinedTwiceNamesBothFiles(t *testing.T) {
 		t.Errorf("two roots: error %v, want %q", err, want)
 	}
 }
+
+// TestBrokenLinkIsRefused loads a root where a script is a symbolic link
+// to nothing, and one that is a loop of links: each is refused, named at
+// its path, where it was skipped without a word (hotlua check said ok).
+func TestBrokenLinkIsRefused(t *testing.T) {
+	for name, links := range map[string][][2]string{
+		"dangling": {{"b.lua", "/nonexistent/b.lua"}},
+		"loop":     {{"b.lua", "c.lua"}, {"c.lua", "b.lua"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeScripts(t, dir, map[string]string{"a.lua": "return {}"})
+			for _, l := range links {
+				if err := os.Symlink(l[1], filepath.Join(dir, l[0])); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := New(Options{Roots: []string{dir}, Logger: slog.New(slog.DiscardHandler)})
+			if err == nil || !strings.Contains(err.Error(), "b.lua:1:1: symbolic link leads to no file") {
+				t.Errorf("error %v, want b.lua refused as a link to no file", err)
+			}
+		})
+	}
+}
