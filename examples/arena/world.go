@@ -126,8 +126,9 @@ const statusWidth = 120
 // statusLegend explains the status line; the demo prints it at start.
 const statusLegend = `arena: a status line each second: "ticks" counts ticks so far; "tick p50/p99" is the median and
 arena: 99th percentile time of one tick (all units' Lua calls) over that second; "gen" the generation running;
-arena: "reload" how the last reload ended; then what units did that second, by action, the most frequent first,
-arena: after "error" (failed calls; the first is shown above the line) and "late" (ticks stopped at 500ms).`
+arena: "reload" how the last reload ended; then "error" (failed calls; the first is shown above the line) and "late"
+arena: (ticks stopped at 500ms) when there were any, and what units did that second, by action, the most frequent
+arena: first; the line is cut at 120 columns, dropping the rarest actions.`
 
 // Status returns the status line, at most statusWidth columns, after a
 // line naming the period's first failed call if there was one, and starts a
