@@ -233,7 +233,7 @@ type Report struct {
 	Migrated   int           // objects whose __migrate hook ran and succeeded
 	Failed     []error       // failed __migrate hooks; those objects keep their old version
 	HookErrors []error       // errors of "unload" and "reload" handlers
-	Duration   time.Duration // the whole reload, compile included
+	Duration   time.Duration // the whole reload, compile included, to its commit (with Options.DeferCommit, the wait for CommitPending too)
 	Pause      time.Duration // how long the commit held the engine, hooks included, and for a shard the commits of the shards before it: calls waited at most this long for it
 	// Held is how long the load held calls up before the commit, from the
 	// moment its scripts reached what the running calls use and it could
