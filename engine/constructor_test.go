@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -97,5 +98,52 @@ func TestNewLeavesWhatIsNoConstructor(t *testing.T) {
 	}
 	if obj, ok := v.Object(); ok {
 		t.Errorf("a read-only view of the class is the object %v, want a plain table", obj)
+	}
+}
+
+// TestFactoryObjectsWithMetamethods makes objects with a factory whose
+// metatable has metamethods of its own beside __index (__tostring here):
+// they are objects of the class for Go too, made by New and named in
+// errors.
+func TestFactoryObjectsWithMetamethods(t *testing.T) {
+	e, _ := newEngine(t, map[string]string{"fac.lua": "local M = {}\nlocal mt = {__index = M, __tostring = function(o) return 'fac ' .. o.x end}\n" +
+		"function M.new(x) return setmetatable({x = x}, mt) end\nfunction M:show() return tostring(self) end\nfunction M:fail() return self.x.y end\nreturn M\n"})
+	ctx := context.Background()
+	obj, err := e.New(ctx, "fac", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := call(t, obj, "show"); got != "fac 3" {
+		t.Errorf("show() = %v, want fac 3", got)
+	}
+	if _, err := obj.Call(ctx, "fail"); err == nil || !strings.Contains(err.Error(), "in fac:fail") {
+		t.Errorf("fail() error %v, want it to name fac:fail", err)
+	}
+}
+
+// TestIndexFunctionsStayTheClasses checks a class whose __index is a
+// function, here one guarding private names: Go finds its methods in the
+// class table, as it did none before (Lua calls the function, which may
+// refuse some), and a module's table with an __instanceDict field that is
+// no middleclass class is no class.
+func TestIndexFunctionsStayTheClasses(t *testing.T) {
+	e, _ := newEngine(t, map[string]string{
+		"guarded.lua": "local C = {}\nC.__index = function(t, k) if k:sub(1, 1) == '_' then error('private') end return C[k] end\n" +
+			"function C._secret() return 'leaked' end\nfunction C:open() return 'open' end\nreturn C\n",
+		"cfg.lua": "return {name = 'cfg', __instanceDict = {__index = function() end}}\n",
+	})
+	ctx := context.Background()
+	obj, err := e.New(ctx, "guarded")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := call(t, obj, "open"); got != "open" {
+		t.Errorf("open() = %v, want open", got)
+	}
+	if _, err := obj.Call(ctx, "nosuch"); !errors.Is(err, ErrNoMethod) {
+		t.Errorf("nosuch() error %v, want ErrNoMethod", err)
+	}
+	if c, err := e.Class("cfg"); err == nil {
+		t.Errorf("cfg is the class %v, want no class", c)
 	}
 }

@@ -19,7 +19,8 @@
 //   - otherwise the table under the returned table's first field whose name
 //     starts with "__" and that is its own __index: an instance dictionary,
 //     as kikito/middleclass's Class.__instanceDict (the returned table is
-//     then the class's owner, what scripts call the class);
+//     then the class's owner, what scripts call the class), whose __index
+//     is the library's function when the class declares an __index;
 //   - otherwise the returned table itself when it is a class as Programming
 //     in Lua writes them, whose constructor gives the class its __index
 //     only when it first runs (function Account:new(o) setmetatable(o,

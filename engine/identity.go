@@ -14,10 +14,11 @@ import (
 // t itself when it has an __index field of its own (idiomatic classes,
 // classic, 30log, hump, Penlight), else the table under t's first field
 // whose name starts with "__" that is its own __index (an instance
-// dictionary, as middleclass's __instanceDict), or middleclass's
-// __instanceDict whose __index is a function or table (a class declaring
-// __index, which the library wraps). key names that field ("" for t
-// itself); cls is nil when t is no class.
+// dictionary, as middleclass's __instanceDict), or, in a table with a
+// static table as middleclass's classes have, the __instanceDict whose
+// __index is a function (the library's wrapper of an __index the class
+// declares). key names that field ("" for t itself); cls is nil when t is
+// no class.
 func classOfModule(t *lua.LTable) (cls *lua.LTable, key string) {
 	if t.RawGetString("__index") != lua.LNil {
 		return t, ""
@@ -30,7 +31,8 @@ func classOfModule(t *lua.LTable) (cls *lua.LTable, key string) {
 			return
 		}
 		index := d.RawGetString("__index")
-		if index == d || ks == instanceDict && (index.Type() == lua.LTFunction || index.Type() == lua.LTTable) {
+		_, static := t.RawGetString("static").(*lua.LTable)
+		if index == d || ks == instanceDict && index.Type() == lua.LTFunction && static {
 			keys = append(keys, string(ks))
 		}
 	})

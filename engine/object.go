@@ -378,7 +378,10 @@ func (e *Engine) CallGlobal(ctx context.Context, name string, args ...any) (Valu
 }
 
 // lookup finds key in t the way t[key] does, following __index tables. It
-// calls no __index function: where one would be called, it returns nil.
+// calls no __index function: where one would be called, it returns nil,
+// but for an object whose class's __index is a function, where it looks in
+// the class table (so Go finds the methods of such a class, though the
+// function, which Lua calls, may answer other keys or refuse some).
 func lookup(t *lua.LTable, key string) lua.LValue { return lookupVia(t, key, nil) }
 
 // lookupVia is lookup reading, for each table of the chain and each
@@ -401,12 +404,15 @@ func lookupVia(t *lua.LTable, key string, via func(*lua.LTable) *lua.LTable) lua
 		next, ok := mt.RawGetString("__index").(*lua.LTable)
 		if !ok {
 			// An object whose class's __index is a function (middleclass's
-			// wrapper of a declared __index) finds its methods in the class.
+			// wrapper of a declared __index, a class's own) finds its
+			// methods in the class table, without calling the function.
+			// Through via (prepare's view), only in a table via maps: any
+			// other may be a stable table calls are writing.
 			ud, isHandle := mt.RawGetString(handleKey).(*lua.LUserData)
 			if !isHandle {
 				return lua.LNil
 			}
-			if next = classTable(ud); next == nil {
+			if next = classTable(ud); next == nil || via != nil && via(next) == next {
 				return lua.LNil
 			}
 		}
@@ -431,12 +437,12 @@ func (e *Engine) className(t *lua.LTable, known string) string {
 }
 
 // factoryClass returns the class of t when t is an object a factory of
-// that class made (see constructs): its metatable, which is not the class
-// and holds nothing but __index, indexes the class's stable table
-// (setmetatable(o, {__index = M})). A metatable with more in it (a
-// read-only view's __newindex, a proxy's) makes no object. Such objects
-// are not adopted; they follow reloads through that table. It is nil for
-// any other table. Called with the engine's lock (e.lk) held.
+// that class made (see constructs): its metatable, which is not the class,
+// indexes the class's stable table (setmetatable(o, {__index = M}), with
+// metamethods of its own or not). A metatable with a __newindex or a
+// __metatable (a read-only view's, a proxy's) makes no object. Such
+// objects are not adopted; they follow reloads through that table. It is
+// nil for any other table. Called with the engine's lock (e.lk) held.
 func (e *Engine) factoryClass(t *lua.LTable) *classVersion {
 	mt, ok := t.Metatable.(*lua.LTable)
 	if !ok || e.gen == nil || e.gen.classes[t] != nil {
@@ -446,10 +452,7 @@ func (e *Engine) factoryClass(t *lua.LTable) *classVersion {
 	if !ok || index == mt {
 		return nil
 	}
-	if k, _ := mt.Next(lua.LNil); k != lua.LString("__index") {
-		return nil
-	}
-	if k, _ := mt.Next(lua.LString("__index")); k != lua.LNil {
+	if mt.RawGetString("__newindex") != lua.LNil || mt.RawGetString("__metatable") != lua.LNil {
 		return nil
 	}
 	if cv := e.gen.classes[index]; cv != nil && cv.table == index && !cv.selfIndexed && index.RawGetString("__index") == lua.LNil {
