@@ -28,7 +28,8 @@ root (so that it may require its neighbours), and only its own problems are
 printed: the directory above it from which the modules it requires by name
 are found, else the highest one whose every level holds .lua files.
 Each problem is printed on its own line as path:line:col: message, with the
-path relative to the directory, and check exits 1 if there is any; otherwise
+path relative to the directory (for a file, the path as given), and check
+exits 1 if there is any; otherwise
 it prints "ok: N scripts, M classes" for each PATH, and fails when a PATH
 holds no scripts at all. Given several PATHs, it names each: the problems'
 paths start with their directory, and "ok: PATH: N scripts, M classes". Every problem check can find is reported: each file
@@ -77,11 +78,6 @@ func checkPath(ctx context.Context, w io.Writer, path string, named bool) error 
 			return err
 		}
 		only = filepath.ToSlash(only)
-		if wd, err := os.Getwd(); err == nil && !filepath.IsAbs(path) {
-			if rel, err := filepath.Rel(wd, dir); err == nil {
-				dir = rel // named as the path was: relative to the working directory
-			}
-		}
 	}
 	res, err := engine.Check(ctx, engine.Options{Roots: []string{dir}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -94,10 +90,14 @@ func checkPath(ctx context.Context, w io.Writer, path string, named bool) error 
 			}
 		}
 		for _, p := range problems {
-			if named {
-				fmt.Fprint(w, filepath.Clean(dir)+string(filepath.Separator))
+			switch {
+			case only != "": // named as the file was given, for the editor that gave it
+				fmt.Fprintln(w, path+strings.TrimPrefix(p.Error(), only))
+			case named:
+				fmt.Fprintln(w, filepath.Clean(dir)+string(filepath.Separator)+p.Error())
+			default:
+				fmt.Fprintln(w, p)
 			}
-			fmt.Fprintln(w, p)
 		}
 		return errReported
 	}

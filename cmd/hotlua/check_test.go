@@ -21,11 +21,11 @@ func TestCheck(t *testing.T) {
 			"runtime.lua:3: attempt to index a non-table object(nil) with key 'speed'\n"},
 		{"testdata/badcheck", 1, "game/rules.lua:4: check failed: game.rules: speed must be positive\n"},
 		{"testdata/good/shapes/square.lua", 0, "ok: testdata/good/shapes/square.lua\n"},
-		{"testdata/bad/broken.lua", 1, "broken.lua:6:1: syntax error near 'end'\n"},
+		{"testdata/bad/broken.lua", 1, "testdata/bad/broken.lua:6:1: syntax error near 'end'\n"},
 		// The root of a file is where the modules it requires are, though
 		// it holds no .lua file of its own.
 		{"testdata/nested/units/runner.lua", 0, "ok: testdata/nested/units/runner.lua\n"},
-		{"testdata/nested/units/broken.lua", 1, "units/broken.lua:2: attempt to index a non-table object(nil) with key 'max'\n"},
+		{"testdata/nested/units/broken.lua", 1, "testdata/nested/units/broken.lua:2: attempt to index a non-table object(nil) with key 'max'\n"},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {
 			code, stdout, stderr := call(t, "check", tc.dir)
@@ -48,14 +48,17 @@ func TestCheck(t *testing.T) {
 
 // TestCheckFileFromInsideItsRoot checks a file named relative to a working
 // directory below its script root, as an editor runs a checker: the root
-// found above the working directory is used, and problems are named
-// relative to the working directory, as the file was.
+// found above the working directory is used, and problems are named as
+// the file was, for the editor that named it.
 func TestCheckFileFromInsideItsRoot(t *testing.T) {
 	t.Chdir("testdata/nested/units")
 	if code, stdout, stderr := call(t, "check", "runner.lua"); code != 0 || stdout != "ok: runner.lua\n" || stderr != "" {
 		t.Errorf("check runner.lua: exit %d, stdout %q, stderr %q; want 0 and ok", code, stdout, stderr)
 	}
-	want := filepath.FromSlash("../units/broken.lua") + ":2: attempt to index a non-table object(nil) with key 'max'\n"
+	want := "broken.lua:2: attempt to index a non-table object(nil) with key 'max'\n"
+	if code, stdout, _ := call(t, "check", "broken.lua"); code != 1 || stdout != want {
+		t.Errorf("check broken.lua: exit %d, stdout %q; want 1 and %q", code, stdout, want)
+	}
 	if code, stdout, _ := call(t, "check", "runner.lua", "broken.lua"); code != 1 || stdout != "ok: runner.lua\n"+want {
 		t.Errorf("check runner.lua broken.lua: exit %d, stdout %q; want 1 and %q", code, stdout, want)
 	}
