@@ -316,15 +316,17 @@ func (sc *scanner) update(roots []string) error {
 
 // look reads the script at p (ref), unless the cache proves it unchanged,
 // and adds it to the scan. A file that vanished, or is not a regular file,
-// is left out; a symbolic link that leads to no file (dangling, a loop) or
-// out of the root is refused.
+// is left out; a symbolic link that cannot be followed (dangling, a loop,
+// a target it may not read) or that leads out of the root is refused: a
+// deploy that removes a link's target before writing the new one fails
+// the reload in between, which keeps the running version.
 func (sc *scanner) look(ref fileRef, p string, isLink bool) error {
 	read := p
 	if isLink {
 		target, err := filepath.EvalSymlinks(p)
 		if err != nil {
 			if _, lerr := os.Lstat(p); lerr == nil { // dangling or a loop, not gone
-				sc.refused = append(sc.refused, sourceError(ref.rel, nil, fmt.Errorf("symbolic link leads to no file: %w", err)))
+				sc.refused = append(sc.refused, sourceError(ref.rel, nil, fmt.Errorf("symbolic link cannot be followed: %w", err)))
 			}
 			return nil
 		}

@@ -79,8 +79,14 @@ func Pack(dir string) (*Bundle, error) {
 			return nil
 		}
 		info, err := os.Stat(p)
-		if err != nil || !info.Mode().IsRegular() {
+		switch {
+		case err != nil && d.Type()&fs.ModeSymlink != 0:
+			// The engine refuses a script that is a link to no file.
+			return fmt.Errorf("%s: symbolic link cannot be followed: %w", rel, err)
+		case err != nil || !info.Mode().IsRegular():
 			return nil
+		case !safePath(rel):
+			return fmt.Errorf("%s: path too long for some nodes", rel)
 		}
 		data, err := os.ReadFile(p)
 		if err != nil {

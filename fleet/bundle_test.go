@@ -220,3 +220,15 @@ func TestPackRefusesAModuleDefinedTwice(t *testing.T) {
 		t.Fatalf("Pack = %v, want an error naming both scripts", err)
 	}
 }
+
+// A script that is a symbolic link to no file, which every node's engine
+// would refuse, is refused by Pack, not left out of the bundle.
+func TestPackRefusesALinkToNoFile(t *testing.T) {
+	dir := writeTree(t, map[string]string{"game/unit.lua": "return 1"})
+	if err := os.Symlink("/nonexistent/x.lua", filepath.Join(dir, "game", "gone.lua")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Pack(dir); err == nil || !strings.Contains(err.Error(), "game/gone.lua: symbolic link cannot be followed") {
+		t.Fatalf("Pack = %v, want the link refused", err)
+	}
+}
