@@ -126,7 +126,7 @@ func cmdTimeout(s *Session, _ context.Context, arg string, emit func(Event)) boo
 		s.SetTimeout(d)
 	}
 	if s.timeout == 0 {
-		emit(Event{Result, "evaluations have no deadline"})
+		emit(Event{Result, "evaluations have no deadline: one that does not end holds the program until Ctrl-C"})
 	} else {
 		emit(Event{Result, fmt.Sprintf("evaluations stop after %v", s.timeout)})
 	}

@@ -96,10 +96,19 @@
 //     from the sessions; when they are full, the oldest is dropped, so
 //     slow clients cannot lock the operator out. An allowed peer of a
 //     unix socket needs no such place: it always gets in.
+//   - Input is held to the checks scripts and load pass, with the
+//     sandbox's default limits (nesting, operator chains, concatenations,
+//     source size): gopher-lua's compiler would otherwise crash the host
+//     or run past any deadline on some of it.
 //   - Every evaluation has a deadline ([ServeOptions.EvalTimeout], 5s by
 //     default; ":timeout 10s" or ":timeout off" per session): a runaway
-//     loop typed at the console is stopped and the program goes on.
+//     loop typed at the console holds the program (its calls, the other
+//     consoles) until it is stopped, then the program goes on. A chunk
+//     that waited its whole deadline for the program to be free is not
+//     run, and says so.
 //   - Output goes through a bounded queue: a slow client loses print
-//     output rather than stalling the program.
+//     output rather than stalling the program; each result, error or
+//     command report sent is cut at 64 KiB, and a log record quotes at
+//     most 1 KiB of an input and of its error.
 //   - The client's history file has mode 0600.
 package console

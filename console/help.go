@@ -47,7 +47,8 @@ sees them, and they survive reloads and detaching; local variables last for
 one chunk. Objects print with a number (<units.goblin #12 g3:...>) that stays
 theirs for life: obj(12) gets one, objects("units.goblin") lists a class's.
 help(x) or :help NAME describes a value, a class, a library or a binding.
-An evaluation is stopped at its deadline (:timeout shows or sets it).`
+An evaluation holds the program while it runs, and is stopped at its
+deadline (:timeout shows or sets it).`
 
 // helpFn is help([x]).
 func (s *Session) helpFn(L *lua.LState) int {

@@ -236,7 +236,9 @@ func (s *Session) eval(ctx context.Context, proto *lua.FunctionProto, emit func(
 		ctx, cancel = context.WithTimeout(ctx, s.timeout)
 		defer cancel()
 	}
+	started := false
 	err := s.do(ctx, emit, func(L *lua.LState) error {
+		started = true
 		fn := L.NewFunctionFromProto(proto)
 		fn.Env = s.env
 		top := L.GetTop()
@@ -252,7 +254,13 @@ func (s *Session) eval(ctx context.Context, proto *lua.FunctionProto, emit func(
 		render(L, vals)
 		return nil
 	})
-	if err != nil {
+	switch {
+	case err == nil:
+	case !started && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		// The program (another console, a reload, a long call) held the
+		// state for the whole deadline: this chunk never ran.
+		emit(Event{Error, fmt.Sprintf("not run: the program stayed busy for the console's deadline of %v (%v)", s.timeout, err)})
+	default:
 		emit(Event{Error, s.errorText(ctx, err)})
 	}
 }

@@ -143,3 +143,30 @@ func TestInputTheCompilerCannotTakeIsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestChunkThatNeverRanSaysSo runs a loop without a deadline in one session
+// and a chunk with a short deadline in another: the second waits for the
+// program the whole deadline and is not run, and says that, not that it
+// ran past its deadline.
+func TestChunkThatNeverRanSaysSo(t *testing.T) {
+	target := newFakeTarget()
+	busy, waiting := NewSession(target), NewSession(target)
+	busy.SetTimeout(0)
+	waiting.SetTimeout(100 * time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan Event, 10)
+	done := make(chan bool)
+	go func() {
+		done <- busy.Input(ctx, `print("spinning") while true do end`, func(e Event) { started <- e })
+	}()
+	if e := waitEvent(t, started); e.Text != "spinning" {
+		t.Fatalf("got %v, want the print", e)
+	}
+	var got []Event
+	waiting.Input(context.Background(), "1 + 1", func(e Event) { got = append(got, e) })
+	cancel()
+	<-done
+	if len(got) != 1 || got[0].Kind != Error || !strings.HasPrefix(got[0].Text, "not run: the program stayed busy for the console's deadline of 100ms") {
+		t.Fatalf("got %v, want one error saying the chunk was not run", got)
+	}
+}
