@@ -378,7 +378,7 @@ func newTerminal(c *clientConn, hist *history, opts ClientOptions) (*terminal, e
 	}
 	if hist != nil {
 		for _, e := range hist.entries {
-			_ = rl.SaveHistory(e)
+			_ = rl.SaveHistory(oneLine(e))
 		}
 		hist.rl = rl
 	}
@@ -391,7 +391,7 @@ func (t *terminal) readLine(prompt string) (string, error) {
 	if errors.Is(err, readline.ErrInterrupt) {
 		return "", errInterrupted
 	}
-	return line, err
+	return fromOneLine(line), err
 }
 
 func (t *terminal) printErr(text string) {

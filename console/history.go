@@ -77,10 +77,22 @@ func (h *history) add(entry string) {
 	}
 	h.entries = append(h.entries, entry)
 	if h.rl != nil {
-		_ = h.rl.SaveHistory(entry)
+		_ = h.rl.SaveHistory(oneLine(entry))
 	}
 	_, _ = h.f.WriteString(escaper.Replace(entry) + "\n")
 }
+
+// lineMark stands for a newline of a multi-line chunk while it is edited:
+// readline edits one line, and redraws a buffer holding newlines over the
+// rows above it. A recalled chunk shows on one line, its lines separated by
+// the mark, and is sent with newlines again.
+const lineMark = "\u2424" // ␤, SYMBOL FOR NEWLINE
+
+// oneLine returns the chunk as readline edits it (see lineMark).
+func oneLine(chunk string) string { return strings.ReplaceAll(chunk, "\n", lineMark) }
+
+// fromOneLine returns a line read from readline as the chunk it stands for.
+func fromOneLine(edited string) string { return strings.ReplaceAll(edited, lineMark, "\n") }
 
 func (h *history) close() {
 	if h != nil {

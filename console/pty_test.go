@@ -194,6 +194,12 @@ func TestTerminal(t *testing.T) {
 	typeIn("print(i * 100)\rend\r")
 	out.waitFor(t, "200")
 	out.waitFor(t, "> ")
+	// Up recalls the chunk whole, on one line, to edit: 100 becomes 300.
+	typeIn("\x1b[A")
+	out.waitFor(t, "for i = 1, 2 do\u2424print(i * 100)\u2424end")
+	typeIn("\x1b[D\x1b[D\x1b[D\x1b[D\x1b[D\x1b[D\x1b[D\x7f3\r")
+	out.waitFor(t, "600")
+	out.waitFor(t, "> ")
 
 	typeIn("string.up\t")
 	out.waitFor(t, "upper")
@@ -221,6 +227,7 @@ print("spin" .. "ning") while true do end
 21 * 2
 20 + 3
 for i = 1, 2 do\nprint(i * 100)\nend
+for i = 1, 2 do\nprint(i * 300)\nend
 string.upper('x')
 `
 	if string(data) != want {
