@@ -24,9 +24,9 @@ import (
 type ClientOptions struct {
 	// Token is sent as "AUTH <token>"; needed for a tcp console.
 	Token string
-	// HistoryFile keeps entered chunks across runs, with mode 0600; a
-	// multi-line chunk is one entry, recalled with its newlines. Default "":
-	// no history file.
+	// HistoryFile keeps the chunks typed at a terminal across runs, with
+	// mode 0600; a multi-line chunk is one entry, recalled whole. Input
+	// read from a pipe or a file is not kept. Default "": no history file.
 	HistoryFile string
 	// Stdin, Stdout and Stderr default to the process's. Line editing,
 	// completion and colors are used only when Stdin is os.Stdin and a
@@ -49,6 +49,8 @@ const completionTimeout = 2 * time.Second
 // Attach connects to the console at addr and runs an interactive session
 // until the user detaches (Ctrl-D or :quit), the server goes away or ctx is
 // done. Ctrl-C interrupts a running evaluation or drops a pending chunk.
+// Input that is not a terminal is evaluated line by line to its end, which
+// then returns an error if a chunk failed or is left incomplete.
 // Call it from one goroutine; it owns the standard streams while it runs.
 func Attach(ctx context.Context, addr string, opts ClientOptions) error {
 	conn, err := dial(ctx, addr)
@@ -230,20 +232,26 @@ func interact(ctx context.Context, conn net.Conn, opts ClientOptions) error {
 	defer stop()
 	c := newClientConn(conn, opts.Token)
 	defer c.close()
-	hist, err := openHistory(opts.HistoryFile)
-	if err != nil {
-		return err
-	}
-	defer hist.close()
 	var src lineSource
+	var hist *history // piped input is no history
+	plain := true
 	if f, ok := opts.Stdin.(*os.File); ok && f == os.Stdin && readline.IsTerminal(int(f.Fd())) {
+		var err error
+		if hist, err = openHistory(opts.HistoryFile); err != nil {
+			return err
+		}
+		defer hist.close()
 		if src, err = newTerminal(c, hist, opts); err != nil {
 			return err
 		}
+		plain = false
 	} else {
 		src = &plainSource{in: bufio.NewScanner(opts.Stdin), errOut: opts.Stderr}
 	}
 	defer src.close()
+	// Read from a pipe or a file, input fails as a whole when a chunk of it
+	// failed, or is left incomplete at its end, as with -e.
+	failed := false
 
 	// Ctrl-C outside line editing arrives as SIGINT: interrupt the
 	// evaluation that runs.
@@ -270,6 +278,7 @@ func interact(ctx context.Context, conn net.Conn, opts ClientOptions) error {
 				return errors.New(m.payload)
 			}
 			src.printErr(m.payload)
+			failed = true
 		case tagBye:
 			hist.add(strings.Join(chunk, "\n"))
 			return nil
@@ -285,6 +294,10 @@ func interact(ctx context.Context, conn net.Conn, opts ClientOptions) error {
 			case errors.Is(err, errInterrupted):
 				chunk = nil
 				c.send(tagDrop, "")
+			case err != nil && plain && m.tag == tagMore:
+				return errIncomplete // end of input inside a chunk
+			case err != nil && plain && failed:
+				return errInputFailed
 			case err != nil:
 				return nil // Ctrl-D or end of input: detach
 			default:
@@ -297,6 +310,10 @@ func interact(ctx context.Context, conn net.Conn, opts ClientOptions) error {
 	}
 	return closedError(ctx)
 }
+
+// errInputFailed is what a console reading a pipe or a file returns at its
+// end when a chunk of it failed (the error was printed).
+var errInputFailed = errors.New("console: the input had errors")
 
 // errGone is what readOrGone returns when the server went away first.
 var errGone = errors.New("console: connection closed by the program")

@@ -220,8 +220,16 @@ func TestRunWithDefaultConsole(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "25") {
 		t.Errorf("interactive console: exit %d, stdout %q, stderr %q; want 0 and 25", code, stdout, stderr)
 	}
-	if history, err := os.ReadFile(filepath.Join(cache, "hotlua", "console_history")); !strings.Contains(string(history), "sq:area()") {
-		t.Errorf("history file: %q, %v; want the lines entered", history, err)
+	// Input from a pipe is no history, and fails as -e does: when a chunk
+	// failed, or is left incomplete at its end.
+	if history, _ := os.ReadFile(filepath.Join(cache, "hotlua", "console_history")); strings.Contains(string(history), "sq:area()") {
+		t.Errorf("history file: %q; want no line of piped input", history)
+	}
+	if code, _, stderr := callInput(t, "x = 1\nerror('boom', 0)\nx = 2\n", "console", addr); code != 1 || !strings.Contains(stderr, "boom") {
+		t.Errorf("piped input with an error: exit %d, stderr %q; want 1 and the error", code, stderr)
+	}
+	if code, _, stderr := callInput(t, "x = (1 +\n", "console", addr); code != 1 || !strings.Contains(stderr, "incomplete chunk") {
+		t.Errorf("piped input ending inside a chunk: exit %d, stderr %q; want 1 and why", code, stderr)
 	}
 	if code := r.stop(t); code != 0 {
 		t.Errorf("exit status %d, want 0", code)
