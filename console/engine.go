@@ -149,6 +149,10 @@ func readScript(root, rel string) ([]byte, error) {
 	return data, err
 }
 
+// Loaded reports whether data is the text of the script path the current
+// generation loaded (see [engine.Engine.Loaded]).
+func (t engineTarget) Loaded(path string, data []byte) bool { return t.e.Loaded(path, data) }
+
 func (t engineTarget) Errors() []string {
 	var out []string
 	for _, err := range t.e.Errors() {

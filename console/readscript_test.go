@@ -3,6 +3,7 @@
 package console
 
 import (
+	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -152,5 +153,41 @@ func expectReads(t *testing.T, e *engine.Engine, cases []readCase) {
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("%s: %d bytes, error %v, want %q", tc.path, len(data), err, tc.want)
 		}
+	}
+}
+
+// TestSourceSaysWhenTheFileChanged shows a method with :source, then after
+// a save that failed to reload: the generation still runs the method as
+// loaded, and the file's lines at its place are another text, which
+// :source now says before showing them.
+func TestSourceSaysWhenTheFileChanged(t *testing.T) {
+	root := t.TempDir()
+	const v1 = "local G = hot.class('g')\nfunction G:act()\n  return 1\nend\nreturn G\n"
+	path := filepath.Join(root, "g.lua")
+	if err := os.WriteFile(path, []byte(v1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(engine.Options{Roots: []string{root}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	s := NewSession(ForEngine(e))
+	source := func() string {
+		var out []string
+		s.Input(context.Background(), ":source g:act", func(ev Event) { out = append(out, ev.Text) })
+		return strings.Join(out, "\n")
+	}
+	if got := source(); strings.Contains(got, "changed since") || !strings.Contains(got, "return 1") {
+		t.Fatalf(":source before any edit: %q, want the method's lines and no warning", got)
+	}
+	if err := os.WriteFile(path, []byte("-- a new first line\n"+v1+"x = = 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Reload(context.Background()); err == nil {
+		t.Fatal("the broken save reloaded")
+	}
+	if got := source(); !strings.Contains(got, "g.lua changed since the running generation loaded it") {
+		t.Fatalf(":source after a failed save: %q, want it to say the file changed", got)
 	}
 }

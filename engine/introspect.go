@@ -1,10 +1,13 @@
 package engine
 
 import (
+	"crypto/sha256"
 	"maps"
 	"slices"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/hotlua/hotlua/internal/sandbox"
 )
 
 // Roots returns the script roots, as the engine resolved them from
@@ -32,4 +35,20 @@ func (e *Engine) ObjectsInDo(L *lua.LState, name string) []*lua.LTable {
 		out = append(out, e.handles[name].objects()...)
 	}
 	return out
+}
+
+// Loaded reports whether data is the text the current generation loaded
+// for the script at path (relative to its root, slash-separated, as a
+// function's source name has it): false when the file changed since, as
+// after a save that failed to reload, or when the generation has no such
+// script. A console showing a method's source lines from the file says so.
+// Safe for concurrent use.
+func (e *Engine) Loaded(path string, data []byte) bool {
+	e.lockBackground()
+	defer e.lk.unlock()
+	if e.gen == nil {
+		return false
+	}
+	s := e.gen.scripts[ModuleName(path)]
+	return s != nil && s.path == path && s.hash == sha256.Sum256(sandbox.SkipShebang(data))
 }
