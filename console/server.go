@@ -426,7 +426,7 @@ func (o *outbox) put(line string, droppable bool) {
 	}
 	if o.dropped {
 		o.dropped = false
-		o.lines = append(o.lines, encode(tagError, "console: output dropped: client too slow"))
+		o.lines = append(o.lines, encode(tagError, "console: output dropped: more than 1 MiB of it was waiting for the client"))
 	}
 	o.lines = append(o.lines, line)
 	o.size += len(line)

@@ -283,7 +283,11 @@ func (r *Report) String() string {
 		fmt.Fprintf(&b, "; %d hook errors (first: %v)", n, r.HookErrors[0])
 	}
 	if n := len(r.Retained); n > 0 {
-		fmt.Fprintf(&b, "; %d older generations still in memory (Engine.Generations says why)", n)
+		plural := "s"
+		if n == 1 {
+			plural = ""
+		}
+		fmt.Fprintf(&b, "; %d older generation%s still in memory (Engine.Generations, or the console's :generations, says why)", n, plural)
 	}
 	if r.Held > 0 {
 		fmt.Fprintf(&b, "; the load held calls for %v (its scripts reached %s)", r.Held.Round(time.Microsecond), r.HeldBy)
