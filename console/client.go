@@ -246,7 +246,9 @@ func interact(ctx context.Context, conn net.Conn, opts ClientOptions) error {
 		}
 		plain = false
 	} else {
-		src = &plainSource{in: bufio.NewScanner(opts.Stdin), errOut: opts.Stderr}
+		in := bufio.NewScanner(opts.Stdin)
+		in.Buffer(nil, defaultMaxLineBytes) // a line the server takes by default
+		src = &plainSource{in: in, errOut: opts.Stderr}
 	}
 	defer src.close()
 	// Read from a pipe or a file, input fails as a whole when a chunk of it
@@ -278,9 +280,12 @@ func interact(ctx context.Context, conn net.Conn, opts ClientOptions) error {
 				return errors.New(m.payload)
 			}
 			src.printErr(m.payload)
-			failed = true
+			failed = failed || !strings.HasPrefix(m.payload, outputDropped) // a notice, not a failure
 		case tagBye:
 			hist.add(strings.Join(chunk, "\n"))
+			if plain && failed {
+				return errInputFailed
+			}
 			return nil
 		case tagPrompt, tagMore:
 			if m.tag == tagPrompt {
@@ -294,6 +299,8 @@ func interact(ctx context.Context, conn net.Conn, opts ClientOptions) error {
 			case errors.Is(err, errInterrupted):
 				chunk = nil
 				c.send(tagDrop, "")
+			case err != nil && !errors.Is(err, io.EOF):
+				return err // a line too long to read, a read error
 			case err != nil && plain && m.tag == tagMore:
 				return errIncomplete // end of input inside a chunk
 			case err != nil && plain && failed:

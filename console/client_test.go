@@ -3,13 +3,15 @@ package console
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
 )
 
 // TestRunPlain checks the in-process console when input is not a terminal:
-// no prompts, no greeting, no colors; errors on stderr.
+// no prompts, no greeting, no colors; errors on stderr, and Run fails at
+// the end of input (:quit here) since a chunk failed.
 func TestRunPlain(t *testing.T) {
 	defer slog.SetDefault(slog.Default())
 	var defaultLog, log bytes.Buffer
@@ -17,8 +19,8 @@ func TestRunPlain(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	in := strings.NewReader("1 + 1\nfor i = 1, 2 do\nprint(i)\nend\nerror('e')\n:quit\n'not reached'\n")
 	opts := ClientOptions{Stdin: in, Stdout: &stdout, Stderr: &stderr, Logger: slog.New(slog.NewTextHandler(&log, nil))}
-	if err := Run(context.Background(), newFakeTarget(), opts); err != nil {
-		t.Fatal(err)
+	if err := Run(context.Background(), newFakeTarget(), opts); !errors.Is(err, errInputFailed) {
+		t.Fatalf("Run = %v, want errInputFailed: a chunk failed", err)
 	}
 	// The evaluations are logged where the host said, not in the default log.
 	if !strings.Contains(log.String(), "console: eval") || defaultLog.Len() != 0 {
@@ -45,5 +47,20 @@ func TestAttachPlain(t *testing.T) {
 	}
 	if stdout.String() != "21\n" || stderr.Len() != 0 {
 		t.Errorf("stdout %q, stderr %q", stdout.String(), stderr.String())
+	}
+}
+
+// TestRunPlainLongLine feeds a piped line longer than bufio.Scanner's
+// default 64 KiB (the server takes 1 MiB): it is evaluated, not taken for
+// the end of the input, and print output the server drops is no failure.
+func TestRunPlainLongLine(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	long := "x = '" + strings.Repeat("y", 100<<10) + "'\nprint(#x)\nprint(('z'):rep(3000000))\n"
+	opts := ClientOptions{Stdin: strings.NewReader(long), Stdout: &stdout, Stderr: &stderr, Logger: slog.New(slog.DiscardHandler)}
+	if err := Run(context.Background(), newFakeTarget(), opts); err != nil {
+		t.Fatalf("Run = %v (stderr %q), want nil", err, stderr.String())
+	}
+	if !strings.HasPrefix(stdout.String(), "102400\n") {
+		t.Errorf("stdout starts %.40q, want the long line's length", stdout.String())
 	}
 }

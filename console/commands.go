@@ -141,11 +141,6 @@ const objectLineWidth = 110
 
 func cmdObjects(s *Session, ctx context.Context, class string, emit func(Event)) bool {
 	err := s.do(ctx, emit, func(L *lua.LState) error {
-		if class != "" {
-			if _, err := s.resolve(L, class); err != nil {
-				return err
-			}
-		}
 		objs := s.liveObjects(L, class)
 		if len(objs) == 0 {
 			emit(Event{Result, "(none)"})

@@ -151,7 +151,9 @@ func readScript(root, rel string) ([]byte, error) {
 
 // Loaded reports whether data is the text of the script path the current
 // generation loaded (see [engine.Engine.Loaded]).
-func (t engineTarget) Loaded(path string, data []byte) bool { return t.e.Loaded(path, data) }
+func (t engineTarget) Loaded(ctx context.Context, path string, data []byte) (bool, error) {
+	return t.e.Loaded(ctx, path, data)
+}
 
 func (t engineTarget) Errors() []string {
 	var out []string

@@ -311,9 +311,14 @@ func cmdSource(s *Session, ctx context.Context, arg string, emit func(Event)) bo
 		return false
 	}
 	var b strings.Builder
-	if t, ok := s.target.(interface{ Loaded(string, []byte) bool }); ok && !t.Loaded(fn.Proto.SourceName, src) {
-		fmt.Fprintf(&b, "(%s changed since the running generation loaded it: these are its lines %d-%d now, which may not be the method's)\n",
-			fn.Proto.SourceName, first, last)
+	type loadedTarget interface {
+		Loaded(context.Context, string, []byte) (bool, error)
+	}
+	if t, ok := s.target.(loadedTarget); ok {
+		if loaded, err := t.Loaded(ctx, fn.Proto.SourceName, src); err == nil && !loaded {
+			fmt.Fprintf(&b, "(%s changed since the running generation loaded it: these are its lines %d-%d now, which may not be the method's)\n",
+				fn.Proto.SourceName, first, last)
+		}
 	}
 	fmt.Fprintf(&b, "%s:%d-%d", fn.Proto.SourceName, first, last)
 	for n := first; n <= last; n++ {

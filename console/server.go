@@ -63,7 +63,7 @@ func (o ServeOptions) withDefaults() ServeOptions {
 		o.MaxSessions = 4
 	}
 	if o.MaxLineBytes <= 0 {
-		o.MaxLineBytes = 1 << 20
+		o.MaxLineBytes = defaultMaxLineBytes
 	}
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 30 * time.Minute
@@ -102,6 +102,13 @@ const (
 	// maxLoggedBytes bounds the input and the error a log record quotes.
 	maxLoggedBytes = 1 << 10
 )
+
+// defaultMaxLineBytes is ServeOptions.MaxLineBytes by default.
+const defaultMaxLineBytes = 1 << 20
+
+// outputDropped starts the notice that print output was dropped, which a
+// client does not count as a failure.
+const outputDropped = "console: output dropped:"
 
 // cut returns s, or its first n bytes (ending on a character) and how many
 // it leaves out.
@@ -426,7 +433,7 @@ func (o *outbox) put(line string, droppable bool) {
 	}
 	if o.dropped {
 		o.dropped = false
-		o.lines = append(o.lines, encode(tagError, "console: output dropped: more than 1 MiB of it was waiting for the client"))
+		o.lines = append(o.lines, encode(tagError, outputDropped+" more than 1 MiB of it was waiting for the client"))
 	}
 	o.lines = append(o.lines, line)
 	o.size += len(line)

@@ -256,7 +256,7 @@ func (s *Session) eval(ctx context.Context, proto *lua.FunctionProto, emit func(
 	})
 	switch {
 	case err == nil:
-	case !started && errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case !started && s.timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded):
 		// The program (another console, a reload, a long call) held the
 		// state for the whole deadline: this chunk never ran.
 		emit(Event{Error, fmt.Sprintf("not run: the program stayed busy for the console's deadline of %v (%v)", s.timeout, err)})

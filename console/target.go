@@ -30,9 +30,9 @@ type Target interface {
 	Objects(L *lua.LState, class string) []*lua.LTable
 	// ReadScript returns the current text of the script whose source name
 	// (as a function's Proto.SourceName has it) is path. A Target that
-	// also has Loaded(path string, data []byte) bool, telling whether data
-	// is the text its current generation loaded, lets :source say when
-	// the file changed since.
+	// also has Loaded(ctx context.Context, path string, data []byte) (bool,
+	// error), telling whether data is the text its current generation
+	// loaded, lets :source say when the file changed since.
 	ReadScript(path string) ([]byte, error)
 	// Errors returns recent reload errors, formatted path:line:col: message.
 	Errors() []string

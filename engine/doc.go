@@ -40,10 +40,10 @@
 //     {__index = self}) end. Such objects are not adopted (their metatable
 //     is not the class), but they find the class's methods through the one
 //     stable class table, so they run each reload's code too. Go holds
-//     one as an [Object] wherever a call returns it when its metatable
-//     holds nothing but that __index ([Engine.New] calls the factory when
-//     it is the class's new), though, not adopted, it is not among the
-//     objects [Engine.Objects] lists;
+//     one as an [Object] wherever a call returns it, unless its metatable
+//     has a __newindex or a __metatable, as views and proxies do
+//     ([Engine.New] calls the factory when it is the class's new), though,
+//     not adopted, it is not among the objects [Engine.Objects] lists;
 //   - a table made by hot.class(name).
 //
 // The class is named after its module (or the name given to hot.class):

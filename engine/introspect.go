@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"crypto/sha256"
 	"maps"
 	"slices"
@@ -42,13 +43,16 @@ func (e *Engine) ObjectsInDo(L *lua.LState, name string) []*lua.LTable {
 // function's source name has it): false when the file changed since, as
 // after a save that failed to reload, or when the generation has no such
 // script. A console showing a method's source lines from the file says so.
-// Safe for concurrent use.
-func (e *Engine) Loaded(path string, data []byte) bool {
-	e.lockBackground()
+// It waits for the engine as a call does, bounded by ctx; do not call it
+// inside [Engine.Do], which holds the engine. Safe for concurrent use.
+func (e *Engine) Loaded(ctx context.Context, path string, data []byte) (bool, error) {
+	if err := e.lk.lock(ctx); err != nil {
+		return false, err
+	}
 	defer e.lk.unlock()
-	if e.gen == nil {
-		return false
+	if e.closed.Load() {
+		return false, ErrClosed
 	}
 	s := e.gen.scripts[ModuleName(path)]
-	return s != nil && s.path == path && s.hash == sha256.Sum256(sandbox.SkipShebang(data))
+	return s != nil && s.path == path && s.hash == sha256.Sum256(sandbox.SkipShebang(data)), nil
 }

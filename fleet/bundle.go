@@ -86,7 +86,7 @@ func Pack(dir string) (*Bundle, error) {
 		case err != nil || !info.Mode().IsRegular():
 			return nil
 		case !safePath(rel):
-			return fmt.Errorf("%s: path too long for some nodes", rel)
+			return fmt.Errorf("%s: path not usable on every node (too long, or holding a backslash)", shownPath(rel))
 		}
 		data, err := os.ReadFile(p)
 		if err != nil {

@@ -25,14 +25,15 @@ var checkCommand = &command{
 fresh state and runs the checks they register with hot.check, as a reload
 would; nothing else runs. A PATH that is a file is checked within its script
 root (so that it may require its neighbours), and only its own problems are
-printed: the directory above it from which the modules it requires by name
-are found, else the highest one whose every level holds .lua files.
-Each problem is printed on its own line as path:line:col: message, with the
-path relative to the directory (for a file, the path as given), and check
-exits 1 if there is any; otherwise
-it prints "ok: N scripts, M classes" for each PATH, and fails when a PATH
-holds no scripts at all. Given several PATHs, it names each: the problems'
-paths start with their directory, and "ok: PATH: N scripts, M classes". Every problem check can find is reported: each file
+printed: the root is the directory above it from which the modules it
+requires by name are found, else the highest one whose every level holds
+.lua files. Each problem is printed on its own line as path:line:col:
+message, with the path relative to the directory (for a file, the path as
+given), and check exits 1 if there is any; otherwise it prints "ok: N
+scripts, M classes" for a directory and "ok: PATH" for a file, and fails
+when a directory holds no scripts at all. Given several directories, it
+names each: the problems' paths start with their directory, and "ok: PATH:
+N scripts, M classes". Every problem check can find is reported: each file
 refused by the source check or the compiler, each module whose top level
 fails (and each that requires one of those), each failed check.`,
 	setup: func(*flag.FlagSet) runFunc { return check },

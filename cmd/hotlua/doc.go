@@ -44,8 +44,8 @@
 // name are found, else the highest one whose every level holds .lua files)
 // and only its problems are printed. It prints each problem on its own
 // line of stdout as path:line:col: message, with the path relative to the
-// root (for a file, the path as given), or "ok: N scripts, M classes"; a directory without scripts is an
-// error. Every problem found is printed, not only the first: each refused
+// root (for a file, the path as given), or "ok: N scripts, M classes" ("ok:
+// PATH" for a file); a directory without scripts is an error. Every problem found is printed, not only the first: each refused
 // file, each module whose top level fails (and each that requires one of
 // those), each failed check.
 //
