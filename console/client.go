@@ -100,7 +100,7 @@ func Exec(addr, token string, stdout, stderr io.Writer, codes ...string) int {
 			}
 		case tagError:
 			fmt.Fprintln(stderr, m.payload)
-			failed = true
+			failed = failed || !strings.HasPrefix(m.payload, outputDropped) // a notice, not a failure
 		case tagPrompt, tagMore:
 			if m.tag == tagMore {
 				fmt.Fprintln(stderr, "console: incomplete chunk")

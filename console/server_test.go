@@ -305,6 +305,7 @@ func TestExec(t *testing.T) {
 		{"error('boom')", "", "console:1: boom\n", 1},
 		{"print('before') error('boom')", "before\n", "console:1: boom\n", 1},
 		{"for i = 1, 2 do", "", "console: incomplete chunk\n", 1},
+		{"print(('z'):rep(3000000)) return 'after'", "\"after\"\n", outputDropped + " more than 1 MiB of it was waiting for the client\n", 0},
 		{":version", "generation 1\n", "", 0},
 		{":reload", "reloaded: generation 2, 0 objects moved\n", "", 0},
 	}
