@@ -31,7 +31,13 @@ func (s *Session) Complete(ctx context.Context, before string) (partial string, 
 		}
 		return before, names
 	}
-	m := completable.FindStringSubmatch(before)
+	loc := completable.FindStringSubmatchIndex(before)
+	if rest := strings.TrimRight(before[:loc[0]], " \t"); strings.HasSuffix(rest, ".") || strings.HasSuffix(rest, ":") {
+		// A field or method of what an expression gives (obj(12).x, t[1]:m),
+		// which completion would have to run Lua code to know.
+		return "", nil
+	}
+	m := completable.FindStringSubmatch(before[loc[0]:])
 	path, partial := m[1], m[2]
 	segments := strings.FieldsFunc(path, func(r rune) bool { return r == '.' || r == ':' || r == ' ' || r == '\t' })
 	methodsOnly := strings.HasSuffix(strings.TrimSpace(path), ":")

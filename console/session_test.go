@@ -27,6 +27,8 @@ func TestComplete(t *testing.T) {
 		{"nosuch.x", "x", nil},
 		{":re", ":re", []string{":reload"}},
 		{"print(Pla", "Pla", []string{"Player"}},
+		{"obj(12).", "", nil}, // what an expression gives is not known without running it
+		{"config['server'].po", "", nil},
 	}
 	for _, tt := range tests {
 		partial, got := s.Complete(ctx, tt.before)
