@@ -363,7 +363,11 @@ type plainSource struct {
 
 func (p *plainSource) readLine(string) (string, error) {
 	if p.in.Scan() {
-		return p.in.Text(), nil
+		line := p.in.Text()
+		if n := len(encode(tagEval, line)); n > defaultMaxLineBytes { // escaped, as it is sent
+			return "", fmt.Errorf("console: a line of %d bytes as sent, over the console's limit of %d", n, defaultMaxLineBytes)
+		}
+		return line, nil
 	}
 	if err := p.in.Err(); err != nil {
 		return "", err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -62,5 +63,16 @@ func TestRunPlainLongLine(t *testing.T) {
 	}
 	if !strings.HasPrefix(stdout.String(), "102400\n") {
 		t.Errorf("stdout starts %.40q, want the long line's length", stdout.String())
+	}
+}
+
+// TestRunPlainLineOverTheLimit pipes a line the server would refuse once
+// escaped (backslashes double): Run says why instead of the session
+// ending with "connection closed by the program".
+func TestRunPlainLineOverTheLimit(t *testing.T) {
+	line := "x = '" + strings.Repeat("\\\\", 300<<10) + "'\n"
+	opts := ClientOptions{Stdin: strings.NewReader(line), Stdout: io.Discard, Stderr: io.Discard, Logger: slog.New(slog.DiscardHandler)}
+	if err := Run(context.Background(), newFakeTarget(), opts); err == nil || !strings.Contains(err.Error(), "over the console's limit") {
+		t.Fatalf("Run = %v, want the line refused as over the limit", err)
 	}
 }
