@@ -92,7 +92,7 @@ func cmdInspect(s *Session, ctx context.Context, arg string, emit func(Event)) b
 		emit(Event{Error, "usage: :inspect <expr>"})
 		return false
 	}
-	proto, err := compile("return " + arg)
+	proto, err := s.compile("return " + arg)
 	if err != nil {
 		emit(Event{Error, err.Error()})
 		return false

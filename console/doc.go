@@ -97,9 +97,10 @@
 //     slow clients cannot lock the operator out. An allowed peer of a
 //     unix socket needs no such place: it always gets in.
 //   - Input is held to the checks scripts and load pass, with the
-//     sandbox's default limits (nesting, operator chains, concatenations,
-//     source size): gopher-lua's compiler would otherwise crash the host
-//     or run past any deadline on some of it.
+//     engine's limits (nesting, operator chains, concatenations, source
+//     size; the sandbox's defaults for a Target without Limits):
+//     gopher-lua's compiler would otherwise crash the host or run past any
+//     deadline on some of it.
 //   - Every evaluation has a deadline ([ServeOptions.EvalTimeout], 5s by
 //     default; ":timeout 10s" or ":timeout off" per session): a runaway
 //     loop typed at the console holds the program (its calls, the other

@@ -155,6 +155,9 @@ func (t engineTarget) Loaded(ctx context.Context, path string, data []byte) (boo
 	return t.e.Loaded(ctx, path, data)
 }
 
+// Limits returns the engine's limits, which console input is held to.
+func (t engineTarget) Limits() engine.Limits { return t.e.Limits() }
+
 func (t engineTarget) Errors() []string {
 	var out []string
 	for _, err := range t.e.Errors() {

@@ -247,7 +247,7 @@ func cmdHelp(s *Session, ctx context.Context, arg string, emit func(Event)) bool
 // resolve finds what name stands for: a Lua expression in the console
 // environment, or else a module or class name (units.goblin) to require.
 func (s *Session) resolve(L *lua.LState, name string) (lua.LValue, error) {
-	proto, err := compile("return " + name)
+	proto, err := s.compile("return " + name)
 	if err == nil {
 		fn := L.NewFunctionFromProto(proto)
 		fn.Env = s.env

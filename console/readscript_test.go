@@ -191,3 +191,31 @@ func TestSourceSaysWhenTheFileChanged(t *testing.T) {
 		t.Fatalf(":source after a failed save: %q, want it to say the file changed", got)
 	}
 }
+
+// TestInputIsHeldToTheEnginesLimits types a concatenation of 10 values,
+// more than the sandbox's default of 8 in one expression, at the console
+// of an engine whose scripts may join 16: the console takes what the
+// engine's scripts may, and no more.
+func TestInputIsHeldToTheEnginesLimits(t *testing.T) {
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "ok.lua"), []byte("return {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	eval := func(max int, code string) []Event {
+		e, err := engine.New(engine.Options{Roots: []string{root}, Logger: slog.New(slog.DiscardHandler), Limits: engine.Limits{MaxConcatOperands: max}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		var got []Event
+		NewSession(ForEngine(e)).Input(context.Background(), code, func(ev Event) { got = append(got, ev) })
+		return got
+	}
+	const ten = "local a = ('x'):rep(1) return a..a..a..a..a..a..a..a..a..a"
+	if got := eval(16, ten); len(got) != 1 || got[0].Kind != Result || got[0].Text != `"xxxxxxxxxx"` {
+		t.Errorf("at an engine joining 16: %v, want the result", got)
+	}
+	if got := eval(0, ten); len(got) != 1 || got[0].Kind != Error || !strings.Contains(got[0].Text, "a concatenation of 10 values") {
+		t.Errorf("at an engine with the default limits: %v, want the concatenation refused", got)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
 
+	"github.com/hotlua/hotlua/engine"
 	"github.com/hotlua/hotlua/internal/sandbox"
 )
 
@@ -60,12 +61,19 @@ type Session struct {
 	ns            *namespace
 	env, builtins *lua.LTable
 	emit          func(Event)
+	limits        sandbox.Limits // what input is held to (see compile)
 }
 
 // NewSession returns a Session evaluating in t, with evaluations stopped
-// after [DefaultEvalTimeout].
+// after [DefaultEvalTimeout]. Input is held to the checks scripts pass,
+// with t's limits when t has a method Limits() engine.Limits (an engine's
+// Target has: the engine's own), else the sandbox's defaults.
 func NewSession(t Target) *Session {
-	return &Session{target: t, timeout: DefaultEvalTimeout}
+	s := &Session{target: t, timeout: DefaultEvalTimeout}
+	if lt, ok := t.(interface{ Limits() engine.Limits }); ok {
+		s.limits = lt.Limits()
+	}
+	return s
 }
 
 // SetTimeout sets the deadline of each later evaluation; d <= 0 means none.
@@ -106,7 +114,7 @@ func (s *Session) Input(ctx context.Context, text string, emit func(Event)) (qui
 		text = "return " + strings.TrimPrefix(trimmed, "=") // Lua 5.1's REPL: =expr
 	}
 	s.pending = append(s.pending, text)
-	proto, err := compileInput(strings.Join(s.pending, "\n"))
+	proto, err := s.compileInput(strings.Join(s.pending, "\n"))
 	if errors.Is(err, errIncomplete) {
 		return false
 	}
@@ -137,12 +145,12 @@ var (
 // compileInput compiles src as an expression (return src) if it is one,
 // else as a statement. It returns errIncomplete when either form ends
 // early, at the end of the input, so that more lines may complete it.
-func compileInput(src string) (*lua.FunctionProto, error) {
-	proto, exprErr := compile("return " + src)
+func (s *Session) compileInput(src string) (*lua.FunctionProto, error) {
+	proto, exprErr := s.compile("return " + src)
 	if exprErr == nil {
 		return proto, nil
 	}
-	proto, stmtErr := compile(src)
+	proto, stmtErr := s.compile(src)
 	if stmtErr == nil {
 		return proto, nil
 	}
@@ -162,17 +170,13 @@ func compileInput(src string) (*lua.FunctionProto, error) {
 	return nil, stmtErr
 }
 
-// inputLimits bounds what one input may be for gopher-lua's compiler,
-// which recurses once per nesting level (Go's fatal stack overflow ends the
-// host past about a million) and takes quadratic time on long operator
-// chains, past any deadline and interrupt: the sandbox's defaults, which
-// scripts and load are held to as well.
-var inputLimits = sandbox.Limits{}
-
 // compile compiles src, one input, after the checks scripts pass
-// ([sandbox.CheckSource] and [sandbox.CheckProto]).
-func compile(src string) (*lua.FunctionProto, error) {
-	if err := sandbox.CheckSource([]byte(src), inputLimits); err != nil {
+// ([sandbox.CheckSource] and [sandbox.CheckProto]) with the session's
+// limits: gopher-lua's compiler recurses once per nesting level (Go's fatal
+// stack overflow ends the host past about a million) and takes quadratic
+// time on long operator chains, past any deadline and interrupt.
+func (s *Session) compile(src string) (*lua.FunctionProto, error) {
+	if err := sandbox.CheckSource([]byte(src), s.limits); err != nil {
 		return nil, refused(err)
 	}
 	chunk, err := parse.Parse(strings.NewReader(src), chunkName)
@@ -190,7 +194,7 @@ func compile(src string) (*lua.FunctionProto, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := sandbox.CheckProto(proto, inputLimits); err != nil {
+	if err := sandbox.CheckProto(proto, s.limits); err != nil {
 		return nil, refused(err)
 	}
 	return proto, nil

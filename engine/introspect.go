@@ -16,6 +16,11 @@ import (
 // them: a function's source name is its path relative to its root.
 func (e *Engine) Roots() []string { return append([]string(nil), e.roots...) }
 
+// Limits returns the limits the engine's states and scripts are held to,
+// as Options.Limits gave them (a zero field is its default). Safe for
+// concurrent use.
+func (e *Engine) Limits() Limits { return e.opts.Limits }
+
 // ObjectsInDo returns the tables of the live objects of the class called
 // name, or of every class (in the order of their names) when name is "",
 // for code running inside [Engine.Do] with the state L that Do passed: Do
