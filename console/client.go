@@ -100,7 +100,7 @@ func Exec(addr, token string, stdout, stderr io.Writer, codes ...string) int {
 			}
 		case tagError:
 			fmt.Fprintln(stderr, m.payload)
-			failed = failed || !strings.HasPrefix(m.payload, outputDropped) // a notice, not a failure
+			failed = failed || isFailure(m.payload)
 		case tagPrompt, tagMore:
 			if m.tag == tagMore {
 				fmt.Fprintln(stderr, "console: incomplete chunk")
@@ -280,7 +280,7 @@ func interact(ctx context.Context, conn net.Conn, opts ClientOptions) error {
 				return errors.New(m.payload)
 			}
 			src.printErr(m.payload)
-			failed = failed || !strings.HasPrefix(m.payload, outputDropped) // a notice, not a failure
+			failed = failed || isFailure(m.payload)
 		case tagBye:
 			hist.add(strings.Join(chunk, "\n"))
 			if plain && failed {
@@ -317,6 +317,10 @@ func interact(ctx context.Context, conn net.Conn, opts ClientOptions) error {
 	}
 	return closedError(ctx)
 }
+
+// isFailure reports whether an error the server sent is a failure, not the
+// notice that print output was dropped.
+func isFailure(msg string) bool { return !strings.HasPrefix(msg, outputDropped) }
 
 // errInputFailed is what a console reading a pipe or a file returns at its
 // end when a chunk of it failed (the error was printed).

@@ -24,6 +24,7 @@ func classOfModule(t *lua.LTable) (cls *lua.LTable, key string) {
 		return t, ""
 	}
 	var keys []string
+	_, static := t.RawGetString("static").(*lua.LTable)
 	t.ForEach(func(k, v lua.LValue) {
 		ks, ok := k.(lua.LString)
 		d, isTable := v.(*lua.LTable)
@@ -31,7 +32,6 @@ func classOfModule(t *lua.LTable) (cls *lua.LTable, key string) {
 			return
 		}
 		index := d.RawGetString("__index")
-		_, static := t.RawGetString("static").(*lua.LTable)
 		if index == d || ks == instanceDict && index.Type() == lua.LTFunction && static {
 			keys = append(keys, string(ks))
 		}

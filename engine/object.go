@@ -427,13 +427,20 @@ func (e *Engine) className(t *lua.LTable, known string) string {
 	if known != "" {
 		return known
 	}
-	if h := handleOf(t); h != nil {
-		return h.name
-	}
-	if cv := e.factoryClass(t); cv != nil {
+	if cv := e.classOf(t); cv != nil {
 		return cv.name
 	}
 	return "?"
+}
+
+// classOf returns the class version the object t runs: its handle's, or
+// its class's for an object a factory made (see factoryClass); nil when t
+// is no object. Called with the engine's lock (e.lk) held.
+func (e *Engine) classOf(t *lua.LTable) *classVersion {
+	if h := handleOf(t); h != nil {
+		return h.cur
+	}
+	return e.factoryClass(t)
 }
 
 // factoryClass returns the class of t when t is an object a factory of
@@ -493,7 +500,7 @@ func (e *Engine) toLua(L *lua.LState, v any) (lua.LValue, error) {
 // fromLua converts a Lua value to Go: an instance becomes an *Object.
 // Called with the engine's lock (e.lk) held.
 func (e *Engine) fromLua(v lua.LValue) (any, error) {
-	if t, ok := v.(*lua.LTable); ok && (handleOf(t) != nil || e.factoryClass(t) != nil) {
+	if t, ok := v.(*lua.LTable); ok && e.classOf(t) != nil {
 		return &Object{e: e, t: t}, nil
 	}
 	return e.bind.FromLua(v)
@@ -529,10 +536,7 @@ func (o *Object) Set(field string, v any) error {
 func (o *Object) Class() *Class {
 	o.e.lockBackground()
 	defer o.e.lk.unlock()
-	if h := handleOf(o.t); h != nil {
-		return &Class{e: o.e, cv: h.cur}
-	}
-	if cv := o.e.factoryClass(o.t); cv != nil {
+	if cv := o.e.classOf(o.t); cv != nil {
 		return &Class{e: o.e, cv: cv}
 	}
 	return nil
@@ -576,7 +580,7 @@ func (o *Object) Table() *lua.LTable { return o.t }
 // value that is not an instance of a class.
 func (e *Engine) Object(v lua.LValue) (obj *Object, ok bool) {
 	t, isTable := v.(*lua.LTable)
-	if !isTable || handleOf(t) == nil && e.factoryClass(t) == nil {
+	if !isTable || e.classOf(t) == nil {
 		return nil, false
 	}
 	return &Object{e: e, t: t}, true
@@ -585,18 +589,16 @@ func (e *Engine) Object(v lua.LValue) (obj *Object, ok bool) {
 // Describe reports the class and version of an instance or a class table,
 // for use inside [Engine.Do]; ok is false for other values.
 func (e *Engine) Describe(v lua.LValue) (class string, version Version, ok bool) {
-	if h := handleOf(v); h != nil {
-		return h.name, h.cur.version, true
+	t, isTable := v.(*lua.LTable)
+	if !isTable {
+		return "", Version{}, false
 	}
-	if t, isTable := v.(*lua.LTable); isTable {
-		if cv := e.factoryClass(t); cv != nil {
-			return cv.name, cv.version, true
-		}
+	cv := e.classOf(t)
+	if cv == nil && e.gen != nil {
+		cv = e.gen.classes[t]
 	}
-	if t, isTable := v.(*lua.LTable); isTable && e.gen != nil {
-		if cv := e.gen.classes[t]; cv != nil {
-			return cv.name, cv.version, true
-		}
+	if cv == nil {
+		return "", Version{}, false
 	}
-	return "", Version{}, false
+	return cv.name, cv.version, true
 }

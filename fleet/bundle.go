@@ -236,8 +236,9 @@ func checkSpellings(files []ManifestFile) error {
 	// lowercased, computed an element at a time, so that the check costs
 	// the length of the paths (a map keyed by every lowercased prefix of
 	// every path cost its square: 35 s and 8 GB for one 160 KB path). The
-	// seed is random: no bundle can aim at a collision, which could only
-	// hide a conflict, never report a false one.
+	// seed is random, so no bundle can aim at a collision (odds of 2^-64 a
+	// pair), which could hide a conflict, or report one between elements
+	// that differ in case under different parents.
 	type claim struct {
 		path string // the path to it as first spelled: a prefix of a manifest path
 		dir  bool

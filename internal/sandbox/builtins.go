@@ -640,17 +640,14 @@ func resumeThread(L, th *lua.LState, wrapped bool, resume lua.LGFunction) int {
 // there. A Go runtime error is the overflow gopher-lua failed to raise, in
 // th or in raising th's error on its full stack.
 func namedAtCaller(th *lua.LState, r any) any {
-	switch x := r.(type) {
-	case *lua.ApiError:
+	if x, ok := r.(*lua.ApiError); ok {
 		if s, ok := x.Object.(lua.LString); ok {
 			if msg, ok := positioned(th, string(s), 0); ok {
 				x.Object = msg
 			}
 		}
-	case runtime.Error:
-		if msg, ok := overflowInCall(th, x.Error(), 0); ok {
-			return &lua.ApiError{Type: lua.ApiErrorRun, Object: msg, StackTrace: dataOf(th).traceback(th)}
-		}
+	} else if msg, ok := overflowPanic(th, r); ok {
+		return &lua.ApiError{Type: lua.ApiErrorRun, Object: msg, StackTrace: dataOf(th).traceback(th)}
 	}
 	return r
 }

@@ -156,10 +156,8 @@ func (d *stateData) recoverPanic(L *lua.LState) {
 	if aerr, ok := r.(*lua.ApiError); ok {
 		panic(aerr)
 	}
-	if _, ok := r.(runtime.Error); ok {
-		if msg, ok := overflowInCall(L, fmt.Sprint(r), 0); ok {
-			panic(&lua.ApiError{Type: lua.ApiErrorRun, Object: msg, StackTrace: d.traceback(L)})
-		}
+	if msg, ok := overflowPanic(L, r); ok {
+		panic(&lua.ApiError{Type: lua.ApiErrorRun, Object: msg, StackTrace: d.traceback(L)})
 	}
 	panic(&lua.ApiError{Type: lua.ApiErrorPanic, Object: lua.LString(fmt.Sprint(r)), StackTrace: d.traceback(L)})
 }
@@ -191,6 +189,16 @@ func overflowInCall(L *lua.LState, msg string, level int) (lua.LString, bool) {
 		where = fmt.Sprintf("%s:%d:", dbg.Source, max(dbg.LineDefined, 1))
 	}
 	return lua.LString(where + " registry overflow"), true
+}
+
+// overflowPanic returns the registry overflow r, a recovered panic, stands
+// for when it is the Go runtime error gopher-lua panics with in naming one
+// (see overflowInCall), the frame that was current at level 0.
+func overflowPanic(L *lua.LState, r any) (lua.LString, bool) {
+	if err, ok := r.(runtime.Error); ok {
+		return overflowInCall(L, err.Error(), 0)
+	}
+	return "", false
 }
 
 func (d *stateData) traceback(L *lua.LState) string {
